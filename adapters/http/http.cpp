@@ -1,0 +1,133 @@
+#include "adapters/http/http.hpp"
+
+#include <cstddef>
+
+#include <nlohmann/json.hpp>
+
+namespace sagapay::http {
+namespace {
+
+char ToLowerAscii(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view FindHeader(
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name
+) noexcept {
+    for (const auto& [key, value] : headers) {
+        if (EqualsIgnoreCase(key, name)) {
+            return value;
+        }
+    }
+    return {};
+}
+
+int HexValue(char c) noexcept {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+}  // namespace
+
+std::string_view Request::Header(std::string_view name) const noexcept {
+    return FindHeader(headers, name);
+}
+
+std::optional<std::string> Request::QueryParam(std::string_view name) const {
+    std::string_view rest = query;
+    while (!rest.empty()) {
+        const std::size_t amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = (amp == std::string_view::npos) ? std::string_view{} : rest.substr(amp + 1);
+        if (pair.empty()) {
+            continue;
+        }
+        const std::size_t eq = pair.find('=');
+        const std::string_view raw_key = pair.substr(0, eq);
+        if (UrlDecode(raw_key) != name) {
+            continue;
+        }
+        if (eq == std::string_view::npos) {
+            return std::string{};
+        }
+        return UrlDecode(pair.substr(eq + 1));
+    }
+    return std::nullopt;
+}
+
+std::string_view Response::Header(std::string_view name) const noexcept {
+    return FindHeader(headers, name);
+}
+
+Response ErrorResponse(
+    int status, std::string_view code, std::string_view message, std::string_view field
+) {
+    // ordered_json keeps the documented key order: code, message, field.
+    nlohmann::ordered_json error;
+    error["code"] = std::string(code);
+    error["message"] = std::string(message);
+    if (field.empty()) {
+        error["field"] = nullptr;
+    } else {
+        error["field"] = std::string(field);
+    }
+    nlohmann::ordered_json body;
+    body["error"] = std::move(error);
+    // Replace invalid UTF-8 (e.g. echoed client input) instead of throwing.
+    return JsonResponse(
+        status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+    );
+}
+
+Response JsonResponse(int status, std::string body) {
+    Response response;
+    response.status = status;
+    response.body = std::move(body);
+    response.content_type = "application/json";
+    return response;
+}
+
+std::string UrlDecode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c == '%' && i + 2 < text.size()) {
+            const int high = HexValue(text[i + 1]);
+            const int low = HexValue(text[i + 2]);
+            if (high < 0 || low < 0) {
+                out.push_back(c);  // Not an escape: keep it literally.
+                continue;
+            }
+            out.push_back(static_cast<char>(static_cast<unsigned char>(high * 16 + low)));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace sagapay::http

@@ -1,0 +1,323 @@
+#include "adapters/redis/client.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstddef>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <sys/time.h>
+
+namespace sagapay::redis {
+namespace {
+
+/// A socket timeout for hiredis. Zero would mean "wait forever", so it is at least 1 ms.
+timeval ToTimeval(std::chrono::milliseconds timeout) {
+    const std::chrono::milliseconds::rep ms =
+        std::max<std::chrono::milliseconds::rep>(timeout.count(), 1);
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(ms / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+    return tv;
+}
+
+std::string Describe(const Endpoint& endpoint) {
+    return endpoint.host + ":" + std::to_string(endpoint.port);
+}
+
+/// The command's name for messages, upper-cased: "XREADGROUP".
+std::string CommandName(const std::vector<std::string>& args) {
+    std::string name = args.empty() ? std::string("(empty)") : args.front();
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+        return static_cast<char>(std::toupper(c));
+    });
+    return name;
+}
+
+/// hiredis' binary-safe argument vectors, pointing into `args`.
+class Argv {
+public:
+    explicit Argv(const std::vector<std::string>& args) {
+        if (args.empty()) {
+            throw RedisError(ErrorCode::kInvalidArgument, "redis: empty command");
+        }
+        pointers_.reserve(args.size());
+        lengths_.reserve(args.size());
+        for (const std::string& arg : args) {
+            pointers_.push_back(arg.data());
+            lengths_.push_back(arg.size());
+        }
+    }
+    [[nodiscard]] int Count() const { return static_cast<int>(pointers_.size()); }
+    [[nodiscard]] const char** Pointers() { return pointers_.data(); }
+    [[nodiscard]] const std::size_t* Lengths() const { return lengths_.data(); }
+
+private:
+    std::vector<const char*> pointers_;
+    std::vector<std::size_t> lengths_;
+};
+
+/// Drops the broken context (the next command reconnects) and throws kUnavailable.
+[[noreturn]] void FailIo(ContextHandle& ctx, const Endpoint& endpoint, const std::string& what) {
+    std::string message = "redis " + what + " (" + Describe(endpoint) + "): ";
+    if (ctx && ctx->err != 0) {
+        message += ctx->errstr;
+        if (ctx->err == REDIS_ERR_IO &&
+            std::string_view(ctx->errstr).find("temporarily") != std::string_view::npos) {
+            message += " (timed out)";
+        }
+    } else {
+        message += "no reply";
+    }
+    ctx.reset();
+    throw RedisError(ErrorCode::kUnavailable, message);
+}
+
+/// Reply conversion, throwing RedisError(kInternal, <Redis's text>) for an error reply at any
+/// depth (EXEC returns the errors of its commands inside its array).
+Reply ConvertReply(const redisReply* reply) {
+    Reply out;
+    switch (reply->type) {
+        case REDIS_REPLY_STRING:
+            out.type = Reply::Type::kString;
+            out.str.assign(reply->str, reply->len);
+            break;
+        case REDIS_REPLY_STATUS:
+            out.type = Reply::Type::kStatus;
+            out.str.assign(reply->str, reply->len);
+            break;
+        case REDIS_REPLY_INTEGER:
+            out.type = Reply::Type::kInteger;
+            out.integer = reply->integer;
+            break;
+        case REDIS_REPLY_NIL:
+            out.type = Reply::Type::kNil;
+            break;
+        case REDIS_REPLY_ARRAY:
+            out.type = Reply::Type::kArray;
+            out.elements.reserve(reply->elements);
+            for (std::size_t i = 0; i < reply->elements; ++i) {
+                out.elements.push_back(ConvertReply(reply->element[i]));
+            }
+            break;
+        case REDIS_REPLY_ERROR:
+            throw RedisError(ErrorCode::kInternal, std::string(reply->str, reply->len));
+        default:
+            throw RedisError(
+                ErrorCode::kInternal, "unexpected reply type " + std::to_string(reply->type)
+            );
+    }
+    return out;
+}
+
+[[noreturn]] void FailUrl(const std::string& url, const std::string& why) {
+    throw std::invalid_argument("invalid Redis URL '" + url + "': " + why);
+}
+
+/// Parses a whole decimal string into `value`; false when it is not one.
+bool ParseInt(std::string_view text, int& value) {
+    if (text.empty()) {
+        return false;
+    }
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    return ec == std::errc() && ptr == end;
+}
+
+}  // namespace
+
+Endpoint ParseRedisUrl(const std::string& url) {
+    constexpr std::string_view kScheme = "redis://";
+    const std::string_view text(url);
+    if (!text.starts_with(kScheme)) {
+        if (text.starts_with("rediss://")) {
+            FailUrl(url, "TLS (rediss://) is not supported");
+        }
+        FailUrl(url, "expected redis://host:port[/db]");
+    }
+    std::string_view rest = text.substr(kScheme.size());
+    if (rest.find_first_of("?#") != std::string_view::npos) {
+        FailUrl(url, "query parameters and fragments are not supported");
+    }
+    if (rest.find('@') != std::string_view::npos) {
+        FailUrl(url, "credentials (user:password@) are not supported");
+    }
+
+    std::string_view authority = rest;
+    std::string_view path;
+    bool has_path = false;
+    if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
+        authority = rest.substr(0, slash);
+        path = rest.substr(slash + 1);
+        has_path = true;
+    }
+
+    std::string_view host;
+    std::string_view port;
+    bool has_port = false;
+    if (authority.starts_with('[')) {  // [::1]:6379
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) {
+            FailUrl(url, "missing ']' after the IPv6 address");
+        }
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') {
+                FailUrl(url, "expected ':' after ']'");
+            }
+            port = after.substr(1);
+            has_port = true;
+        }
+    } else {
+        const std::size_t colon = authority.find(':');
+        if (colon != std::string_view::npos &&
+            authority.find(':', colon + 1) != std::string_view::npos) {
+            FailUrl(url, "an IPv6 address must be in brackets: redis://[::1]:6379");
+        }
+        host = authority.substr(0, colon);
+        if (colon != std::string_view::npos) {
+            port = authority.substr(colon + 1);
+            has_port = true;
+        }
+    }
+    if (host.empty()) {
+        FailUrl(url, "missing host");
+    }
+
+    Endpoint endpoint;
+    endpoint.host = std::string(host);
+    if (has_port) {
+        int number = 0;
+        if (!ParseInt(port, number) || number < 1 || number > 65535) {
+            FailUrl(url, "port must be a number from 1 to 65535, got '" + std::string(port) + "'");
+        }
+        endpoint.port = number;
+    }
+    if (has_path && !path.empty()) {
+        int db = 0;
+        if (!ParseInt(path, db) || db < 0) {
+            FailUrl(url, "database must be a non-negative number, got '" + std::string(path) + "'");
+        }
+        if (db != 0) {
+            // Endpoint cannot carry a database; silently using 0 would mix data.
+            FailUrl(url, "only database 0 is supported");
+        }
+    }
+    return endpoint;
+}
+
+Connection::Connection(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+
+void Connection::EnsureConnected() {
+    if (ctx_) {
+        return;
+    }
+    const timeval tv = ToTimeval(endpoint_.timeout);
+    ContextHandle ctx(redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv));
+    if (!ctx) {
+        throw RedisError(
+            ErrorCode::kUnavailable,
+            "redis connect (" + Describe(endpoint_) + "): cannot allocate a context"
+        );
+    }
+    if (ctx->err != 0) {
+        throw RedisError(
+            ErrorCode::kUnavailable,
+            "redis connect (" + Describe(endpoint_) + "): " + std::string(ctx->errstr)
+        );
+    }
+    if (redisSetTimeout(ctx.get(), tv) != REDIS_OK) {
+        FailIo(ctx, endpoint_, "connect");
+    }
+    ctx_ = std::move(ctx);
+}
+
+Reply Connection::Convert(redisReply* reply) {
+    return ConvertReply(reply);
+}
+
+Reply Connection::Command(const std::vector<std::string>& args) {
+    const std::string name = CommandName(args);
+    Argv argv(args);
+    EnsureConnected();
+    ReplyHandle reply(static_cast<redisReply*>(
+        redisCommandArgv(ctx_.get(), argv.Count(), argv.Pointers(), argv.Lengths())
+    ));
+    if (!reply) {
+        FailIo(ctx_, endpoint_, name);
+    }
+    try {
+        return Convert(reply.get());
+    } catch (const RedisError& e) {
+        throw RedisError(e.Code(), "redis " + name + ": " + e.what());
+    }
+}
+
+Reply Connection::CommandWithTimeout(
+    const std::vector<std::string>& args, std::chrono::milliseconds timeout
+) {
+    EnsureConnected();
+    if (redisSetTimeout(ctx_.get(), ToTimeval(timeout)) != REDIS_OK) {
+        FailIo(ctx_, endpoint_, CommandName(args));
+    }
+    auto restore = [this] {
+        // After an I/O error the context is already gone; a failure here drops it too, so the
+        // next command reconnects with the normal timeout.
+        if (ctx_ && redisSetTimeout(ctx_.get(), ToTimeval(endpoint_.timeout)) != REDIS_OK) {
+            ctx_.reset();
+        }
+    };
+    try {
+        Reply reply = Command(args);
+        restore();
+        return reply;
+    } catch (...) {
+        restore();
+        throw;
+    }
+}
+
+std::vector<Reply> Connection::Pipeline(const std::vector<std::vector<std::string>>& commands) {
+    if (commands.empty()) {
+        return {};
+    }
+    std::vector<Argv> argvs;
+    argvs.reserve(commands.size());
+    for (const auto& command : commands) {
+        argvs.emplace_back(command);
+    }
+    EnsureConnected();
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        if (redisAppendCommandArgv(
+                ctx_.get(), argvs[i].Count(), argvs[i].Pointers(), argvs[i].Lengths()
+            ) != REDIS_OK) {
+            // Part of the pipeline may sit in the output buffer: the context must go.
+            FailIo(ctx_, endpoint_, CommandName(commands[i]));
+        }
+    }
+    std::vector<ReplyHandle> raw;
+    raw.reserve(commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        void* out = nullptr;
+        if (redisGetReply(ctx_.get(), &out) != REDIS_OK || out == nullptr) {
+            FailIo(ctx_, endpoint_, CommandName(commands[i]));
+        }
+        raw.emplace_back(static_cast<redisReply*>(out));
+    }
+    std::vector<Reply> replies;
+    replies.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        try {
+            replies.push_back(Convert(raw[i].get()));
+        } catch (const RedisError& e) {
+            throw RedisError(e.Code(), "redis " + CommandName(commands[i]) + ": " + e.what());
+        }
+    }
+    return replies;
+}
+
+}  // namespace sagapay::redis

@@ -1,0 +1,126 @@
+#include "adapters/redis/client.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace sagapay::redis {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ParseErrorOf(const std::string& url) {
+    try {
+        (void)ParseRedisUrl(url);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+TEST(ParseRedisUrlTest, ReadsHostPortAndDatabaseZero) {
+    const Endpoint endpoint = ParseRedisUrl("redis://cache.internal:6380/0");
+    EXPECT_EQ(endpoint.host, "cache.internal");
+    EXPECT_EQ(endpoint.port, 6380);
+    EXPECT_EQ(endpoint.timeout, Endpoint{}.timeout);
+}
+
+TEST(ParseRedisUrlTest, AcceptsAUrlWithoutDatabase) {
+    const Endpoint endpoint = ParseRedisUrl("redis://127.0.0.1:47001");
+    EXPECT_EQ(endpoint.host, "127.0.0.1");
+    EXPECT_EQ(endpoint.port, 47001);
+    EXPECT_EQ(ParseRedisUrl("redis://127.0.0.1:47001/").port, 47001);
+}
+
+TEST(ParseRedisUrlTest, DefaultsThePortTo6379) {
+    const Endpoint endpoint = ParseRedisUrl("redis://redis");
+    EXPECT_EQ(endpoint.host, "redis");
+    EXPECT_EQ(endpoint.port, 6379);
+}
+
+TEST(ParseRedisUrlTest, ReadsABracketedIpv6Host) {
+    const Endpoint endpoint = ParseRedisUrl("redis://[::1]:7000/0");
+    EXPECT_EQ(endpoint.host, "::1");
+    EXPECT_EQ(endpoint.port, 7000);
+}
+
+TEST(ParseRedisUrlTest, RejectsAnotherScheme) {
+    EXPECT_THAT(ParseErrorOf("http://localhost:6379"), HasSubstr("expected redis://"));
+    EXPECT_THAT(ParseErrorOf("localhost:6379"), HasSubstr("expected redis://"));
+    EXPECT_THAT(ParseErrorOf(""), HasSubstr("expected redis://"));
+}
+
+TEST(ParseRedisUrlTest, RejectsTls) {
+    EXPECT_THAT(ParseErrorOf("rediss://localhost:6379"), HasSubstr("TLS"));
+}
+
+TEST(ParseRedisUrlTest, RejectsAMissingHost) {
+    EXPECT_THAT(ParseErrorOf("redis://:6379"), HasSubstr("missing host"));
+    EXPECT_THAT(ParseErrorOf("redis://"), HasSubstr("missing host"));
+    EXPECT_THAT(ParseErrorOf("redis:///0"), HasSubstr("missing host"));
+}
+
+TEST(ParseRedisUrlTest, RejectsABadPort) {
+    EXPECT_THAT(ParseErrorOf("redis://localhost:"), HasSubstr("port"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:abc"), HasSubstr("port"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:0"), HasSubstr("port"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:65536"), HasSubstr("port"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:-1"), HasSubstr("port"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:63 79"), HasSubstr("port"));
+}
+
+TEST(ParseRedisUrlTest, RejectsABadDatabase) {
+    EXPECT_THAT(ParseErrorOf("redis://localhost:6379/x"), HasSubstr("database"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:6379/-1"), HasSubstr("database"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:6379/0/1"), HasSubstr("database"));
+}
+
+TEST(ParseRedisUrlTest, RejectsADatabaseOtherThanZeroRatherThanIgnoringIt) {
+    EXPECT_THAT(ParseErrorOf("redis://localhost:6379/2"), HasSubstr("only database 0"));
+}
+
+TEST(ParseRedisUrlTest, RejectsCredentialsAndQueryParameters) {
+    EXPECT_THAT(ParseErrorOf("redis://user:secret@localhost:6379"), HasSubstr("credentials"));
+    EXPECT_THAT(ParseErrorOf("redis://localhost:6379/0?timeout=1"), HasSubstr("query"));
+}
+
+TEST(ParseRedisUrlTest, RejectsAnUnbracketedIpv6Host) {
+    EXPECT_THAT(ParseErrorOf("redis://::1:6379"), HasSubstr("brackets"));
+    EXPECT_THAT(ParseErrorOf("redis://[::1:6379"), HasSubstr("]"));
+}
+
+TEST(ParseRedisUrlTest, QuotesTheUrlInTheMessage) {
+    EXPECT_THAT(ParseErrorOf("redis://localhost:99999"), HasSubstr("'redis://localhost:99999'"));
+}
+
+TEST(ConnectionTest, ConstructingDoesNoIo) {
+    Connection conn(Endpoint{"127.0.0.1", 1, std::chrono::milliseconds(200)});
+    EXPECT_EQ(conn.Where().port, 1);
+}
+
+TEST(ConnectionTest, ThrowsUnavailableWhenNothingListens) {
+    Connection conn(Endpoint{"127.0.0.1", 1, std::chrono::milliseconds(500)});
+    try {
+        (void)conn.Command({"PING"});
+        FAIL() << "PING to a closed port succeeded";
+    } catch (const RedisError& e) {
+        EXPECT_EQ(e.Code(), ErrorCode::kUnavailable);
+        EXPECT_THAT(e.what(), HasSubstr("127.0.0.1:1"));
+    }
+}
+
+TEST(ConnectionTest, RejectsAnEmptyCommandWithoutConnecting) {
+    Connection conn(Endpoint{"127.0.0.1", 1, std::chrono::milliseconds(200)});
+    try {
+        (void)conn.Command({});
+        FAIL() << "an empty command was accepted";
+    } catch (const RedisError& e) {
+        EXPECT_EQ(e.Code(), ErrorCode::kInvalidArgument);
+    }
+    EXPECT_TRUE(conn.Pipeline({}).empty());
+}
+
+}  // namespace
+}  // namespace sagapay::redis

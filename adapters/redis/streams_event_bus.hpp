@@ -1,0 +1,34 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "adapters/redis/client.hpp"
+#include "core/ports/event_bus.hpp"
+
+namespace sagapay::redis {
+
+/// EventBus over Redis Streams. A topic is the stream `<prefix><topic>`; a group is a Redis
+/// consumer group created on first Subscribe (from the start of the stream, MKSTREAM).
+/// Poll() first reclaims, with XAUTOCLAIM, entries idle longer than the visibility timeout (their
+/// consumer died or failed them), then reads new entries with XREADGROUP BLOCK. Redelivered entries
+/// carry their delivery count (from XPENDING). DeadLetter() copies the entry with the reason to
+/// the stream `<prefix>deadletter` (fields: topic, group, key, value, reason, position,
+/// delivery_count) and acks it. Each entry has the fields `k` (key) and `v` (value).
+class RedisStreamsEventBus final : public EventBus {
+public:
+    explicit RedisStreamsEventBus(Endpoint endpoint, std::string stream_prefix = "");
+
+    // EventBus
+    Result<std::unique_ptr<EventPublisher>> CreatePublisher() override;
+    Result<std::unique_ptr<EventSubscription>> Subscribe(const SubscriptionOptions& options) override;
+
+    [[nodiscard]] std::string StreamName(std::string_view topic) const;
+    [[nodiscard]] std::string DeadLetterStream() const;
+
+private:
+    Endpoint endpoint_;
+    std::string prefix_;
+};
+
+}  // namespace sagapay::redis

@@ -1,0 +1,143 @@
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <pthread.h>
+
+#include "app/supervisor.hpp"
+#include "runtime/config.hpp"
+#include "runtime/log.hpp"
+#include "runtime/service_host.hpp"
+#include "services/gateway/gateway_service.hpp"
+#include "services/ledger/ledger_service.hpp"
+#include "services/notification/notification_service.hpp"
+#include "services/orchestrator/orchestrator_service.hpp"
+#include "services/provider/provider_service.hpp"
+#include "services/psp_sandbox/psp_service.hpp"
+#include "services/risk/risk_service.hpp"
+
+namespace {
+
+using sagapay::Config;
+
+struct ServiceCommand {
+    const char* name;
+    const char* config_key;      ///< Config section (DSN and port lookups).
+    const char* default_label;   ///< SERVICE_NAME default (the seed's metric label).
+    const char* help;
+    std::function<int(const Config&)> run;
+};
+
+std::string ProjectRoot() {
+    if (const char* root = std::getenv("SAGAPAY_ROOT"); root != nullptr && *root != '\0') {
+        return root;
+    }
+    return SAGAPAY_SOURCE_DIR;
+}
+
+int RunService(const ServiceCommand& command) {
+    sagapay::ServiceHost::BlockStopSignals();
+    sagapay::EnvMap env = sagapay::ProcessEnvironment();
+    if (!env.contains("SERVICE_NAME")) {
+        env["SERVICE_NAME"] = command.default_label;
+    }
+    auto config = sagapay::LoadConfig(env, command.config_key);
+    if (!config) {
+        std::fprintf(stderr, "sagapay %s: %s\n", command.name, config.error().message.c_str());
+        return 2;
+    }
+    sagapay::log::Init(config->service_name, config->log_level);
+    try {
+        return command.run(*config);
+    } catch (const std::exception& e) {
+        sagapay::log::Error("fatal", {{"error", e.what()}});
+        std::fprintf(stderr, "sagapay %s: %s\n", command.name, e.what());
+        return 1;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // A peer that closed its socket must be an error code, never a killed process.
+    std::signal(SIGPIPE, SIG_IGN);
+    CLI::App app{
+        "SagaPay: a payment backend that stays correct under retries, duplicates and crashes.\n"
+        "Configuration comes from environment variables (docs/configuration.md)."};
+    app.require_subcommand(1);
+
+    const std::vector<ServiceCommand> services = {
+        {"gateway", "gateway", "api-gateway", "API gateway on :8000 (POST /payments)",
+         sagapay::gateway::RunGateway},
+        {"orchestrator", "orchestrator", "orchestrator",
+         "Saga orchestrator on :8001 (state machine, sweeper)", sagapay::orchestrator::RunOrchestrator},
+        {"risk", "risk", "risk", "Risk rules and manual review on :8002", sagapay::risk::RunRisk},
+        {"provider", "provider", "provider-adapter",
+         "Provider adapter on :8003 (PSP calls, retries, DLQ)", sagapay::provider::RunProvider},
+        {"ledger", "ledger", "ledger", "Double-entry ledger and reconciliation on :8004",
+         sagapay::ledger::RunLedger},
+        {"notification", "notification", "notification", "Notifications of payment outcomes on :8005",
+         sagapay::notification::RunNotification},
+        {"psp-sandbox", "psp", "psp-sandbox", "The sandbox PSP on :8006 (for dev and tests)",
+         sagapay::psp::RunPspSandbox},
+    };
+    const ServiceCommand* chosen = nullptr;
+    for (const auto& service : services) {
+        app.add_subcommand(service.name, service.help)->callback([&chosen, &service] { chosen = &service; });
+    }
+
+    sagapay::app::UpOptions up_options;
+    up_options.root = ProjectRoot();
+    bool no_stack = false;
+    auto* up = app.add_subcommand(
+        "up",
+        "Start the local stack (private PostgreSQL and Redis), migrate, run all services as children;\n"
+        "restarts a child that dies; Ctrl-C stops everything"
+    );
+    up->add_flag("--no-stack", no_stack, "Use the PostgreSQL and Redis the environment names instead");
+    up->add_flag("--keep-stack", up_options.keep_stack, "Leave PostgreSQL and Redis running on exit");
+    up->add_option("--log-dir", up_options.log_dir, "Service logs (default var/log)");
+
+    std::vector<std::string> migrate_services;
+    auto* migrate = app.add_subcommand(
+        "migrate", "Create the services' databases when missing and apply their migrations"
+    );
+    migrate->add_option("--service", migrate_services, "Only these (orchestrator, risk, provider, ledger, notification)");
+    bool migrate_stack = false;
+    migrate->add_flag("--local-stack", migrate_stack, "Use the local stack's addresses (scripts/stack.sh env)");
+
+    CLI11_PARSE(app, argc, argv);
+
+    if (chosen != nullptr) {
+        return RunService(*chosen);
+    }
+    if (up->parsed()) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGCHLD);
+        pthread_sigmask(SIG_BLOCK, &set, nullptr);
+        up_options.start_stack = !no_stack;
+        return sagapay::app::RunUp(std::filesystem::canonical("/proc/self/exe").string(), up_options);
+    }
+    if (migrate->parsed()) {
+        if (migrate_stack && !sagapay::app::ImportStackEnvironment(ProjectRoot())) {
+            std::fprintf(stderr, "sagapay migrate: scripts/stack.sh env failed\n");
+            return 1;
+        }
+        if (migrate_services.empty()) {
+            migrate_services = {"orchestrator", "risk", "provider", "ledger", "notification"};
+        }
+        try {
+            return sagapay::app::MigrateAll(migrate_services);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "sagapay migrate: %s\n", e.what());
+            return 1;
+        }
+    }
+    return 0;
+}

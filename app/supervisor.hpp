@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sagapay::app {
+
+struct UpOptions {
+    std::string root;          ///< The checkout (scripts/stack.sh lives there).
+    bool start_stack = true;   ///< Start the private PostgreSQL and Redis (scripts/stack.sh).
+    bool keep_stack = false;   ///< Leave them running on exit.
+    std::string log_dir;       ///< Where each service's log goes; default <root>/var/log.
+};
+
+/// `sagapay up`: starts the local stack, migrates, starts the six services and the sandbox PSP as
+/// child processes, waits until each answers /health, prints the URLs, restarts a child that dies
+/// (with backoff), and on SIGINT/SIGTERM stops the children and then the stack. Returns the exit
+/// code.
+int RunUp(const std::string& self_exe, const UpOptions& options);
+
+/// Runs `scripts/stack.sh env` and exports its variables into this process (those not already
+/// set). Returns false when the script failed.
+bool ImportStackEnvironment(const std::string& root);
+
+/// Creates each service's database when missing and applies its migrations.
+int MigrateAll(const std::vector<std::string>& services);
+
+}  // namespace sagapay::app

@@ -1,0 +1,69 @@
+#include "core/messaging/envelope.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/ids.hpp"
+
+namespace sagapay {
+namespace {
+
+class FixedClock final : public Clock {
+public:
+    [[nodiscard]] TimePoint Now() const override {
+        return TimePoint(std::chrono::seconds(1771416000));
+    }
+};
+
+TEST(Envelope, RoundTripsEveryField) {
+    FixedClock clock;
+    const Envelope original = MakeEnvelope(
+        "payments.requested", "pay-1", "trace-1", {{"amount_cents", 1500}, {"currency", "USD"}}, clock
+    );
+
+    const auto decoded = DecodeEnvelope(EncodeEnvelope(original));
+
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->event_id, original.event_id);
+    EXPECT_TRUE(IsUuid(decoded->event_id));
+    EXPECT_EQ(decoded->event_type, "payments.requested");
+    EXPECT_EQ(decoded->aggregate_id, "pay-1");
+    EXPECT_EQ(decoded->trace_id, "trace-1");
+    EXPECT_EQ(decoded->occurred_at, "2026-02-18T12:00:00.000000+00:00");
+    EXPECT_EQ(decoded->payload.at("amount_cents").get<std::int64_t>(), 1500);
+    EXPECT_EQ(decoded->schema_version, Envelope::kSchemaVersion);
+}
+
+TEST(Envelope, AcceptsTheSeedsEnvelopeWithoutSchemaVersion) {
+    const auto decoded = DecodeEnvelope(
+        R"({"event_id":"e","event_type":"payments.settled","aggregate_id":"p",)"
+        R"("occurred_at":"2026-02-18T12:00:00.123456+00:00","trace_id":"t","payload":{}})"
+    );
+
+    ASSERT_TRUE(decoded.has_value());
+    EXPECT_EQ(decoded->schema_version, 1);
+}
+
+TEST(Envelope, MakesATraceIdWhenNoneIsGiven) {
+    FixedClock clock;
+    EXPECT_TRUE(IsUuid(MakeEnvelope("t", "a", "", nlohmann::json::object(), clock).trace_id));
+}
+
+TEST(Envelope, RefusesWhatIsNotAnEnvelope) {
+    const char* cases[] = {
+        "not json",
+        "[]",
+        R"({"event_type":"x","aggregate_id":"a","occurred_at":"o","trace_id":"t","payload":{}})",
+        R"({"event_id":"","event_type":"x","aggregate_id":"a","occurred_at":"o","trace_id":"t","payload":{}})",
+        R"({"event_id":"e","event_type":"x","aggregate_id":"a","occurred_at":"o","trace_id":"t","payload":[]})",
+        R"({"event_id":"e","event_type":"x","aggregate_id":"a","occurred_at":"o","trace_id":"t","payload":{},"schema_version":99})",
+        R"({"event_id":7,"event_type":"x","aggregate_id":"a","occurred_at":"o","trace_id":"t","payload":{}})",
+    };
+    for (const char* text : cases) {
+        const auto decoded = DecodeEnvelope(text);
+        ASSERT_FALSE(decoded.has_value()) << text;
+        EXPECT_EQ(decoded.error().code, ErrorCode::kInvalidArgument) << text;
+    }
+}
+
+}  // namespace
+}  // namespace sagapay

@@ -1,0 +1,126 @@
+#include "core/payments/payment_request.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/ids.hpp"
+#include "core/money.hpp"
+
+namespace sagapay {
+
+bool IsSafeIdentifier(std::string_view text) noexcept {
+    for (const char c : text) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string PaymentRequest::Fingerprint() const {
+    // Length-prefixed fields: no two different requests share a canonical form.
+    const std::string canonical = std::to_string(customer_id.size()) + ":" + customer_id + "|" +
+                                  std::to_string(amount_cents) + "|" + currency + "|" +
+                                  std::to_string(idempotency_key.size()) + ":" + idempotency_key;
+    return Sha256Hex(canonical);
+}
+
+namespace {
+
+tl::unexpected<ValidationError> Invalid(std::string field, std::string message) {
+    return tl::unexpected(ValidationError{422, "validation_error", std::move(message), std::move(field)});
+}
+
+tl::expected<std::string, ValidationError> ReadIdentifier(
+    const nlohmann::json& body, const char* field, std::size_t min, std::size_t max
+) {
+    const auto it = body.find(field);
+    if (it == body.end()) {
+        return Invalid(field, std::string(field) + " is required");
+    }
+    if (!it->is_string()) {
+        return Invalid(field, std::string(field) + " must be a string");
+    }
+    const auto& value = it->get_ref<const std::string&>();
+    if (value.size() < min || value.size() > max) {
+        return Invalid(
+            field,
+            std::string(field) + " must be " + std::to_string(min) + " to " + std::to_string(max) +
+                " characters long"
+        );
+    }
+    if (!IsSafeIdentifier(value)) {
+        return Invalid(
+            field, std::string(field) + " may contain only letters, digits and . _ : @ + -"
+        );
+    }
+    return value;
+}
+
+}  // namespace
+
+tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_view text) {
+    const nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
+    if (body.is_discarded()) {
+        return tl::unexpected(ValidationError{400, "malformed_json", "request body is not valid JSON", ""});
+    }
+    if (!body.is_object()) {
+        return tl::unexpected(ValidationError{400, "malformed_json", "request body must be a JSON object", ""});
+    }
+    for (const auto& [key, value] : body.items()) {
+        if (key != "customer_id" && key != "amount_cents" && key != "currency" &&
+            key != "idempotency_key") {
+            return Invalid(key, "unknown field " + key);
+        }
+    }
+    PaymentRequest request;
+    auto customer = ReadIdentifier(body, "customer_id", 1, kMaxCustomerIdLength);
+    if (!customer) {
+        return tl::unexpected(customer.error());
+    }
+    request.customer_id = std::move(*customer);
+
+    const auto amount = body.find("amount_cents");
+    if (amount == body.end()) {
+        return Invalid("amount_cents", "amount_cents is required");
+    }
+    if (!amount->is_number_integer()) {
+        return Invalid("amount_cents", "amount_cents must be a JSON integer (minor units), not a string or a fraction");
+    }
+    const bool too_big = amount->is_number_unsigned() && amount->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxAmountMinor);
+    const std::int64_t value = too_big ? kMaxAmountMinor + 1 : amount->get<std::int64_t>();
+    if (value < 1 || value > kMaxAmountMinor) {
+        return Invalid(
+            "amount_cents", "amount_cents must be from 1 to " + std::to_string(kMaxAmountMinor)
+        );
+    }
+    request.amount_cents = value;
+
+    const auto currency = body.find("currency");
+    if (currency == body.end()) {
+        return Invalid("currency", "currency is required");
+    }
+    if (!currency->is_string()) {
+        return Invalid("currency", "currency must be a string");
+    }
+    std::string code = currency->get<std::string>();
+    for (char& c : code) {
+        if (c >= 'a' && c <= 'z') {
+            c = static_cast<char>(c - 'a' + 'A');
+        }
+    }
+    if (!FindCurrency(code)) {
+        return Invalid("currency", "currency must be a supported ISO 4217 code such as USD or EUR");
+    }
+    request.currency = std::move(code);
+
+    auto key = ReadIdentifier(body, "idempotency_key", kMinIdempotencyKeyLength, kMaxIdempotencyKeyLength);
+    if (!key) {
+        return tl::unexpected(key.error());
+    }
+    request.idempotency_key = std::move(*key);
+    return request;
+}
+
+}  // namespace sagapay

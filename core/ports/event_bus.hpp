@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace sagapay {
+
+/// A message to publish. `key` is the partition key (the payment id): messages with the same key
+/// keep their order on a bus that partitions.
+struct OutgoingMessage {
+    std::string topic;
+    std::string key;
+    std::string value;  ///< The encoded envelope (JSON).
+};
+
+/// A message handed to a consumer. It stays the consumer group's responsibility until acked.
+struct Delivery {
+    std::string topic;
+    std::string key;
+    std::string value;
+    std::string position;            ///< Opaque bus position (stream entry id, partition/offset).
+    std::int64_t delivery_count = 1;  ///< 1 on first delivery; grows on each redelivery.
+};
+
+/// Port: publishes batches. One publisher belongs to one thread.
+class EventPublisher {
+public:
+    virtual ~EventPublisher() = default;
+    /// Returns once the bus has accepted every message of the batch; on error none or some may
+    /// have been accepted (callers republish; consumers deduplicate).
+    [[nodiscard]] virtual Result<void> Publish(std::span<const OutgoingMessage> batch) = 0;
+};
+
+struct SubscriptionOptions {
+    std::string topic;
+    std::string group;     ///< Consumers sharing a group split the messages.
+    std::string consumer;  ///< This consumer's name inside the group.
+    /// A message delivered but not acked for this long is handed to another consumer.
+    std::chrono::milliseconds visibility_timeout{std::chrono::seconds(30)};
+};
+
+/// Port: one consumer of one (topic, group). At-least-once: handlers must be idempotent.
+/// One subscription belongs to one thread.
+class EventSubscription {
+public:
+    virtual ~EventSubscription() = default;
+
+    /// Waits up to `wait` and returns up to `max` deliveries: new ones, and ones that another
+    /// consumer took but did not ack within the visibility timeout. Empty on timeout.
+    [[nodiscard]] virtual Result<std::vector<Delivery>> Poll(
+        std::size_t max, std::chrono::milliseconds wait
+    ) = 0;
+
+    /// Marks deliveries done; call only after the handler's transaction committed.
+    [[nodiscard]] virtual Result<void> Ack(std::span<const Delivery> deliveries) = 0;
+
+    /// Parks a message that cannot be handled in the dead-letter stream with `reason`, then acks
+    /// it: never retried forever, never lost.
+    [[nodiscard]] virtual Result<void> DeadLetter(
+        const Delivery& delivery, std::string_view reason
+    ) = 0;
+};
+
+/// Port: the event bus. Implemented by RedisStreamsEventBus (default) and, later, KafkaEventBus.
+/// Thread-safe factory; what it creates is single-threaded.
+class EventBus {
+public:
+    virtual ~EventBus() = default;
+    [[nodiscard]] virtual Result<std::unique_ptr<EventPublisher>> CreatePublisher() = 0;
+    [[nodiscard]] virtual Result<std::unique_ptr<EventSubscription>> Subscribe(
+        const SubscriptionOptions& options
+    ) = 0;
+};
+
+using EventBusPtr = std::unique_ptr<EventBus>;
+
+}  // namespace sagapay

@@ -1,0 +1,100 @@
+#include "runtime/bootstrap.hpp"
+
+#include <mutex>
+
+#include "adapters/postgres/connection.hpp"
+#include "adapters/redis/client.hpp"
+#include "adapters/redis/streams_event_bus.hpp"
+#include "runtime/log.hpp"
+
+namespace sagapay {
+
+EventBusPtr MakeEventBus(const Config& config) {
+    return std::make_unique<redis::RedisStreamsEventBus>(
+        redis::ParseRedisUrl(config.redis_url), config.stream_prefix
+    );
+}
+
+EventBusPtr PrepareService(
+    const Config& config, std::string_view service, std::span<const postgres::Migration> migrations
+) {
+    log::Info("startup_config", DescribeConfig(config));
+    if (!migrations.empty()) {
+        const std::string dsn = config.DsnFor(service);
+        if (dsn.empty()) {
+            throw std::runtime_error(
+                "no database configured for " + std::string(service) + ": set " +
+                "POSTGRES_DSN or the service's *_POSTGRES_DSN (see docs/configuration.md)"
+            );
+        }
+        postgres::EnsureDatabase(dsn);
+        auto conn = postgres::Connection::Open(dsn);
+        const auto report = postgres::Migrate(conn, service, migrations);
+        log::Info(
+            "migrations checked",
+            {{"applied", std::to_string(report.applied)},
+             {"already_applied", std::to_string(report.already_applied)}}
+        );
+    }
+    return MakeEventBus(config);
+}
+
+void AddStandardHealthChecks(ServiceHost& host, const Config& config, postgres::Pool* pool) {
+    if (pool != nullptr) {
+        host.AddHealthCheck("postgres", [pool] {
+            auto lease = pool->Acquire(std::chrono::milliseconds(1000));
+            return !lease->Exec("SELECT 1").Empty();
+        });
+    }
+    auto redis_conn = std::make_shared<redis::Connection>(redis::ParseRedisUrl(config.redis_url));
+    auto mutex = std::make_shared<std::mutex>();
+    host.AddHealthCheck("redis", [redis_conn, mutex] {
+        const std::lock_guard lock(*mutex);
+        return redis_conn->Command({"PING"}).str == "PONG";
+    });
+}
+
+http::Handler WithDatabaseErrors(http::Handler handler) {
+    return [handler = std::move(handler)](http::Request& request) {
+        try {
+            return handler(request);
+        } catch (const postgres::SqlError& e) {
+            log::Error("database error in request", {{"path", request.path}, {"error", e.what()}});
+            if (e.Code() == ErrorCode::kUnavailable || e.Code() == ErrorCode::kAborted ||
+                e.Code() == ErrorCode::kDeadlineExceeded) {
+                http::Response response = http::ErrorResponse(
+                    503, "service_unavailable",
+                    "the payment store is temporarily unavailable; retry with the same idempotency key"
+                );
+                response.headers.emplace_back("retry-after", "1");
+                return response;
+            }
+            return http::ErrorResponse(500, "internal", "internal error");
+        } catch (const redis::RedisError& e) {
+            log::Error("redis error in request", {{"path", request.path}, {"error", e.what()}});
+            http::Response response = http::ErrorResponse(
+                503, "service_unavailable", "a dependency is temporarily unavailable; retry later"
+            );
+            response.headers.emplace_back("retry-after", "1");
+            return response;
+        }
+    };
+}
+
+bool ApiKeyMatches(const http::Request& request, std::string_view expected) noexcept {
+    const std::string_view given = request.Header("x-api-key");
+    if (expected.empty()) {
+        return false;
+    }
+    // Constant time in the key's content: every byte of the longer input is looked at.
+    const std::size_t n = std::max(given.size(), expected.size());
+    unsigned diff = given.size() == expected.size() ? 0U : 1U;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto a = static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+        const auto b = static_cast<unsigned char>(i < expected.size() ? expected[i] : 0);
+        diff |= static_cast<unsigned>(a ^ b);
+    }
+    return diff == 0;
+}
+
+}  // namespace sagapay

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "adapters/http/http.hpp"
+#include "adapters/postgres/migrator.hpp"
+#include "adapters/postgres/pool.hpp"
+#include "core/ports/event_bus.hpp"
+#include "runtime/config.hpp"
+#include "runtime/service_host.hpp"
+
+namespace sagapay {
+
+/// The configured EventBus (EVENT_BUS=redis: Redis Streams at REDIS_URL).
+[[nodiscard]] EventBusPtr MakeEventBus(const Config& config);
+
+/// A service's start: logs its configuration (secrets redacted), creates its database when
+/// missing, applies its migrations (under the advisory lock), and returns its event bus. Throws
+/// with a message that says what to fix when the database cannot be reached.
+[[nodiscard]] EventBusPtr PrepareService(
+    const Config& config, std::string_view service, std::span<const postgres::Migration> migrations
+);
+
+/// /health checks for the service's database (through `pool`) and Redis.
+void AddStandardHealthChecks(ServiceHost& host, const Config& config, postgres::Pool* pool);
+
+/// Wraps a handler so infrastructure failures become clean answers: PostgreSQL or Redis
+/// unavailable → 503 `service_unavailable` (retry later); anything else → 500 `internal`.
+[[nodiscard]] http::Handler WithDatabaseErrors(http::Handler handler);
+
+/// True when the request carries `expected` in `x-api-key`, compared in constant time.
+[[nodiscard]] bool ApiKeyMatches(const http::Request& request, std::string_view expected) noexcept;
+
+}  // namespace sagapay

@@ -1,0 +1,248 @@
+#include "runtime/config.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+
+extern char** environ;  // NOLINT
+
+namespace sagapay {
+
+EnvMap ProcessEnvironment() {
+    EnvMap env;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        const std::string_view text(*entry);
+        const auto eq = text.find('=');
+        if (eq != std::string_view::npos) {
+            env.emplace(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+        }
+    }
+    return env;
+}
+
+std::string Config::DsnFor(std::string_view service) const {
+    const auto it = dsn.find(service);
+    return it == dsn.end() ? std::string() : it->second;
+}
+
+int Config::PortFor(std::string_view service) const {
+    const auto it = port.find(service);
+    return it == port.end() ? 0 : it->second;
+}
+
+namespace {
+
+class Reader {
+public:
+    explicit Reader(const EnvMap& env) : env_(env) {}
+
+    const std::string* Find(std::string_view name) const {
+        const auto it = env_.find(name);
+        if (it == env_.end() || it->second.empty()) {
+            return nullptr;
+        }
+        return &it->second;
+    }
+
+    void String(std::string_view name, std::string& out) const {
+        if (const auto* value = Find(name)) {
+            out = *value;
+        }
+    }
+
+    void Int(std::string_view name, std::int64_t& out, std::int64_t min, std::int64_t max) {
+        const auto* value = Find(name);
+        if (value == nullptr) {
+            return;
+        }
+        std::int64_t parsed = 0;
+        const char* end = value->data() + value->size();
+        auto [ptr, ec] = std::from_chars(value->data(), end, parsed);
+        if (ec != std::errc() || ptr != end) {
+            problems_.push_back(fmt::format("{}={:?} is not a whole number", name, *value));
+            return;
+        }
+        if (parsed < min || parsed > max) {
+            problems_.push_back(
+                fmt::format("{}={} is out of range: use {} to {}", name, parsed, min, max)
+            );
+            return;
+        }
+        out = parsed;
+    }
+
+    void Millis(std::string_view name, std::chrono::milliseconds& out, std::int64_t min, std::int64_t max) {
+        std::int64_t value = out.count();
+        Int(name, value, min, max);
+        out = std::chrono::milliseconds(value);
+    }
+
+    void Url(std::string_view name, std::string& out, std::string_view scheme) {
+        const auto* value = Find(name);
+        if (value == nullptr) {
+            return;
+        }
+        if (!value->starts_with(scheme)) {
+            problems_.push_back(fmt::format("{} must start with {} (got {:?})", name, scheme, *value));
+            return;
+        }
+        out = *value;
+    }
+
+    void Problem(std::string text) { problems_.push_back(std::move(text)); }
+    [[nodiscard]] const std::vector<std::string>& Problems() const { return problems_; }
+
+private:
+    const EnvMap& env_;
+    std::vector<std::string> problems_;
+};
+
+std::string Upper(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'a' && c <= 'z') {
+            c = static_cast<char>(c - 'a' + 'A');
+        }
+    }
+    return out;
+}
+
+constexpr std::pair<const char*, int> kDefaultPorts[] = {
+    {"gateway", 8000},
+    {"orchestrator", 8001},
+    {"risk", 8002},
+    {"provider", 8003},
+    {"ledger", 8004},
+    {"notification", 8005},
+    {"psp", 8006},
+};
+
+constexpr std::pair<const char*, const char*> kDefaultDatabases[] = {
+    {"orchestrator", "finpay_orchestrator"},
+    {"risk", "finpay_risk"},
+    {"provider", "finpay_provider"},
+    {"ledger", "finpay_ledger"},
+    {"notification", "finpay_notification"},
+};
+
+}  // namespace
+
+Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
+    Reader r(env);
+    Config c;
+    c.service_name = std::string(service);
+    r.String("SERVICE_NAME", c.service_name);
+    r.String("LOG_LEVEL", c.log_level);
+    r.String("BIND_HOST", c.bind_host);
+    r.String("API_KEY", c.api_key);
+    c.ops_api_key = c.api_key;
+    r.String("OPS_API_KEY", c.ops_api_key);
+    r.Url("REDIS_URL", c.redis_url, "redis://");
+    r.String("EVENT_BUS", c.event_bus);
+    if (c.event_bus != "redis") {
+        r.Problem(fmt::format("EVENT_BUS={:?} is not supported: use redis", c.event_bus));
+    }
+    r.String("EVENT_STREAM_PREFIX", c.stream_prefix);
+    r.Url("ORCHESTRATOR_URL", c.orchestrator_url, "http://");
+    r.Url("PSP_URL", c.psp_url, "http://");
+
+    // POSTGRES_DSN is the seed's single-service name; <SERVICE>_POSTGRES_DSN wins over it.
+    std::string base_dsn;
+    r.String("SAGAPAY_PG_BASE_DSN", base_dsn);
+    for (const auto& [name, database] : kDefaultDatabases) {
+        std::string dsn;
+        if (!base_dsn.empty()) {
+            dsn = base_dsn + "/" + database;
+        }
+        if (name == service) {
+            r.String("POSTGRES_DSN", dsn);
+        }
+        r.String(Upper(name) + "_POSTGRES_DSN", dsn);
+        if (!dsn.empty()) {
+            if (!dsn.starts_with("postgresql://") && !dsn.starts_with("postgres://") &&
+                !dsn.starts_with("postgresql+psycopg2://")) {
+                r.Problem(fmt::format(
+                    "{}_POSTGRES_DSN must be a postgresql:// URI", Upper(name)
+                ));
+            }
+            c.dsn[name] = dsn;
+        }
+    }
+    for (const auto& [name, port] : kDefaultPorts) {
+        std::int64_t value = port;
+        r.Int(Upper(name) + "_PORT", value, 0, 65535);
+        c.port[name] = static_cast<int>(value);
+    }
+
+    r.Int("RATE_LIMIT_PER_MINUTE", c.rate_limit_per_minute, 1, 1'000'000);
+    r.Int("IDEMPOTENCY_TTL_SECONDS", c.idempotency_ttl_seconds, 1, 365LL * 86400);
+    r.Int("RISK_VELOCITY_PER_HOUR", c.risk_velocity_per_hour, 1, 1'000'000);
+    r.Int("RISK_REVIEW_AMOUNT_CENTS", c.risk_review_amount_cents, 1, 1'000'000'000'000LL);
+    r.Int("RISK_DENY_FREQUENCY_THRESHOLD", c.risk_deny_frequency_threshold, 1, 1'000'000);
+    r.Int("RISK_FAILED_ATTEMPTS_THRESHOLD", c.risk_failed_attempts_threshold, 1, 1'000'000);
+    r.Int("RISK_REVIEW_EXPIRY_SECONDS", c.risk_review_expiry_seconds, 0, 365LL * 86400);
+    r.Millis("BUS_VISIBILITY_TIMEOUT_MS", c.bus_visibility_timeout, 100, 3'600'000);
+    r.Int("BUS_MAX_DELIVERIES", c.bus_max_deliveries, 1, 1000);
+    r.Int("CONSUMER_BATCH", c.consumer_batch, 1, 10'000);
+    r.Int("OUTBOX_BATCH", c.outbox_batch, 1, 10'000);
+    r.Millis("OUTBOX_POLL_FALLBACK_MS", c.outbox_poll_fallback, 10, 60'000);
+    r.Millis("SWEEPER_STUCK_AFTER_MS", c.sweeper_stuck_after, 100, 86'400'000);
+    r.Millis("SWEEPER_INTERVAL_MS", c.sweeper_interval, 50, 3'600'000);
+    std::int64_t threads = c.http_threads;
+    r.Int("HTTP_THREADS", threads, 1, 64);
+    c.http_threads = static_cast<int>(threads);
+    std::int64_t pool = c.db_pool_size;
+    r.Int("DB_POOL_SIZE", pool, 1, 256);
+    c.db_pool_size = static_cast<int>(pool);
+
+    if (!r.Problems().empty()) {
+        std::string message = "bad configuration, fix these environment variables:";
+        for (const auto& problem : r.Problems()) {
+            message += "\n  - " + problem;
+        }
+        return Fail(ErrorCode::kInvalidArgument, message);
+    }
+    return c;
+}
+
+namespace {
+
+std::string RedactUrl(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto at = url.rfind('@');
+    if (scheme == std::string::npos || at == std::string::npos || at < scheme) {
+        return url;
+    }
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) {
+        return url;
+    }
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> DescribeConfig(const Config& c) {
+    std::vector<std::pair<std::string, std::string>> out = {
+        {"SERVICE_NAME", c.service_name},
+        {"LOG_LEVEL", c.log_level},
+        {"BIND_HOST", c.bind_host},
+        {"API_KEY", c.api_key.empty() ? "(unset)" : "***"},
+        {"OPS_API_KEY", c.ops_api_key.empty() ? "(unset)" : "***"},
+        {"REDIS_URL", RedactUrl(c.redis_url)},
+        {"EVENT_BUS", c.event_bus},
+        {"ORCHESTRATOR_URL", c.orchestrator_url},
+        {"PSP_URL", c.psp_url},
+        {"RATE_LIMIT_PER_MINUTE", std::to_string(c.rate_limit_per_minute)},
+        {"RISK_VELOCITY_PER_HOUR", std::to_string(c.risk_velocity_per_hour)},
+        {"RISK_REVIEW_AMOUNT_CENTS", std::to_string(c.risk_review_amount_cents)},
+        {"RISK_DENY_FREQUENCY_THRESHOLD", std::to_string(c.risk_deny_frequency_threshold)},
+    };
+    for (const auto& [service, dsn] : c.dsn) {
+        out.emplace_back(Upper(service) + "_POSTGRES_DSN", RedactUrl(dsn));
+    }
+    return out;
+}
+
+}  // namespace sagapay

@@ -1,0 +1,72 @@
+#include "runtime/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sagapay {
+namespace {
+
+TEST(Config, DefaultsMatchTheSeed) {
+    const auto config = LoadConfig({}, "risk");
+
+    ASSERT_TRUE(config.has_value()) << config.error().message;
+    EXPECT_EQ(config->rate_limit_per_minute, 30);
+    EXPECT_EQ(config->idempotency_ttl_seconds, 86400);
+    EXPECT_EQ(config->risk_velocity_per_hour, 20);
+    EXPECT_EQ(config->risk_review_amount_cents, 100000);
+    EXPECT_EQ(config->risk_deny_frequency_threshold, 50);
+    EXPECT_EQ(config->PortFor("gateway"), 8000);
+    EXPECT_EQ(config->PortFor("notification"), 8005);
+    EXPECT_EQ(config->service_name, "risk");
+}
+
+TEST(Config, ServiceDsnWinsOverTheBaseAndPostgresDsn) {
+    const auto config = LoadConfig(
+        {{"SAGAPAY_PG_BASE_DSN", "postgresql://u@h:1"},
+         {"POSTGRES_DSN", "postgresql://u@h:2/x"},
+         {"LEDGER_POSTGRES_DSN", "postgresql://u@h:3/l"}},
+        "orchestrator"
+    );
+
+    ASSERT_TRUE(config.has_value());
+    EXPECT_EQ(config->DsnFor("orchestrator"), "postgresql://u@h:2/x");
+    EXPECT_EQ(config->DsnFor("ledger"), "postgresql://u@h:3/l");
+    EXPECT_EQ(config->DsnFor("risk"), "postgresql://u@h:1/finpay_risk");
+}
+
+TEST(Config, ListsEveryBadVariableWithAHint) {
+    const auto config = LoadConfig(
+        {{"RATE_LIMIT_PER_MINUTE", "lots"},
+         {"RISK_VELOCITY_PER_HOUR", "0"},
+         {"REDIS_URL", "localhost:6379"},
+         {"EVENT_BUS", "carrier-pigeon"}},
+        "gateway"
+    );
+
+    ASSERT_FALSE(config.has_value());
+    const std::string& message = config.error().message;
+    EXPECT_NE(message.find("RATE_LIMIT_PER_MINUTE=\"lots\" is not a whole number"), std::string::npos);
+    EXPECT_NE(message.find("RISK_VELOCITY_PER_HOUR=0 is out of range"), std::string::npos);
+    EXPECT_NE(message.find("REDIS_URL must start with redis://"), std::string::npos);
+    EXPECT_NE(message.find("EVENT_BUS"), std::string::npos);
+}
+
+TEST(Config, DescriptionNeverShowsSecrets) {
+    const auto config = LoadConfig(
+        {{"API_KEY", "super-secret-key"},
+         {"ORCHESTRATOR_POSTGRES_DSN", "postgresql://finpay:hunter2@db:5432/finpay_orchestrator"}},
+        "orchestrator"
+    );
+    ASSERT_TRUE(config.has_value());
+
+    std::string all;
+    for (const auto& [name, value] : DescribeConfig(*config)) {
+        all += name + "=" + value + "\n";
+    }
+
+    EXPECT_EQ(all.find("super-secret-key"), std::string::npos);
+    EXPECT_EQ(all.find("hunter2"), std::string::npos);
+    EXPECT_NE(all.find("postgresql://finpay:***@db:5432/finpay_orchestrator"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sagapay

@@ -1,0 +1,295 @@
+#include "runtime/event_consumer.hpp"
+
+#include <algorithm>
+#include <unistd.h>
+#include <unordered_map>
+
+#include "adapters/postgres/messaging.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/wait.hpp"
+
+namespace sagapay {
+
+namespace {
+
+struct Counters {
+    prometheus::Counter& handled;
+    prometheus::Counter& duplicates;
+    prometheus::Counter& errors;
+    prometheus::Counter& dead_lettered;
+    prometheus::Histogram& queue_delay;
+};
+
+Counters MakeCounters(const ConsumerOptions& o) {
+    auto& m = metrics::Get();
+    const std::map<std::string, std::string> labels = {{"service", o.service}, {"topic", o.topic}};
+    return Counters{
+        m.events_handled_total.Add(labels),
+        m.duplicate_events_skipped_total.Add(labels),
+        m.handler_errors_total.Add(labels),
+        m.events_dead_lettered_total.Add(labels),
+        m.event_queue_delay_seconds.Add(labels, metrics::LatencyBuckets()),
+    };
+}
+
+thread_local std::vector<std::function<void()>> tls_after_commit;
+
+void DiscardAfterCommit() { tls_after_commit.clear(); }
+
+void RunAfterCommit() {
+    auto hooks = std::move(tls_after_commit);
+    tls_after_commit.clear();
+    for (auto& hook : hooks) {
+        hook();
+    }
+}
+
+struct Item {
+    Delivery delivery;
+    Envelope envelope;
+};
+
+/// Runs inbox + handler for one event inside `tx`. Returns false for a duplicate.
+bool Apply(
+    postgres::Transaction& tx,
+    const ConsumerOptions& options,
+    const EventHandler& handler,
+    const Envelope& envelope
+) {
+    const log::ScopedContext context(envelope.trace_id, envelope.event_id, envelope.aggregate_id);
+    if (!postgres::RecordInbox(tx, envelope.event_id, options.service)) {
+        log::Debug("duplicate event skipped", {{"topic", options.topic}});
+        return false;
+    }
+    handler(tx, envelope);
+    return true;
+}
+
+void Backoff(const std::stop_token& stop, int attempt) {
+    WaitFor(stop, std::chrono::milliseconds(std::min(2000, 25 << std::min(attempt, 7))));
+}
+
+class Worker {
+public:
+    Worker(std::stop_token stop, EventBus& bus, const ConsumerOptions& options, const EventHandler& handler)
+        : stop_(std::move(stop)), bus_(bus), options_(options), handler_(handler),
+          counters_(MakeCounters(options)) {}
+
+    void Run() {
+        int failures = 0;
+        while (!stop_.stop_requested()) {
+            try {
+                EnsureReady();
+                PollOnce();
+                failures = 0;
+            } catch (const std::exception& e) {
+                ++failures;
+                log::Error(
+                    "consumer_loop_error",
+                    {{"topic", options_.topic}, {"group", options_.group}, {"error", e.what()}}
+                );
+                if (conn_ && !conn_->IsHealthy()) {
+                    conn_.reset();
+                }
+                subscription_.reset();
+                Backoff(stop_, failures);
+            }
+        }
+    }
+
+private:
+    void EnsureReady() {
+        if (!conn_) {
+            conn_ = std::make_unique<postgres::Connection>(postgres::Connection::Open(options_.dsn));
+        }
+        if (!subscription_) {
+            SubscriptionOptions sub;
+            sub.topic = options_.topic;
+            sub.group = options_.group;
+            char host[64] = {};
+            gethostname(host, sizeof(host) - 1);
+            sub.consumer = options_.service + "-" + host + "-" + std::to_string(getpid()) + "-" +
+                           std::to_string(reinterpret_cast<std::uintptr_t>(this) % 100000);
+            sub.visibility_timeout = options_.visibility_timeout;
+            auto created = bus_.Subscribe(sub);
+            if (!created) {
+                throw std::runtime_error("subscribe failed: " + created.error().message);
+            }
+            subscription_ = std::move(*created);
+        }
+    }
+
+    void PollOnce() {
+        auto polled = subscription_->Poll(options_.batch, std::chrono::milliseconds(1000));
+        if (!polled) {
+            throw std::runtime_error("poll failed: " + polled.error().message);
+        }
+        if (polled->empty()) {
+            return;
+        }
+        std::vector<Item> items;
+        items.reserve(polled->size());
+        const auto now = std::chrono::system_clock::now();
+        for (auto& delivery : *polled) {
+            auto envelope = DecodeEnvelope(delivery.value);
+            if (!envelope) {
+                Park(delivery, "malformed envelope: " + envelope.error().message);
+                continue;
+            }
+            if (delivery.delivery_count > options_.max_deliveries) {
+                const auto it = last_error_.find(envelope->event_id);
+                Park(
+                    delivery,
+                    "failed " + std::to_string(delivery.delivery_count - 1) +
+                        " deliveries; last error: " +
+                        (it == last_error_.end() ? std::string("unknown (consumer died)") : it->second)
+                );
+                continue;
+            }
+            Clock::TimePoint occurred;
+            if (ParseIsoUtc(envelope->occurred_at, occurred)) {
+                counters_.queue_delay.Observe(
+                    std::max(0.0, std::chrono::duration<double>(now - occurred).count())
+                );
+            }
+            items.push_back(Item{std::move(delivery), std::move(*envelope)});
+        }
+        // One lock order for every batch: no deadlock between consumers of different topics.
+        std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+            return a.envelope.aggregate_id < b.envelope.aggregate_id;
+        });
+        if (items.empty()) {
+            return;
+        }
+        if (options_.batch_transactions && items.size() > 1 && TryBatch(items)) {
+            return;
+        }
+        for (auto& item : items) {
+            HandleAlone(item);
+        }
+    }
+
+    bool TryBatch(const std::vector<Item>& items) {
+        std::int64_t duplicates = 0;
+        DiscardAfterCommit();
+        try {
+            postgres::Transaction tx(*conn_);
+            for (const auto& item : items) {
+                if (!Apply(tx, options_, handler_, item.envelope)) {
+                    ++duplicates;
+                }
+            }
+            tx.Commit();
+        } catch (const std::exception& e) {
+            DiscardAfterCommit();
+            if (!conn_->IsHealthy()) {
+                throw;
+            }
+            log::Debug("batch failed, retrying events one by one", {{"error", e.what()}});
+            return false;
+        }
+        RunAfterCommit();
+        std::vector<Delivery> done;
+        done.reserve(items.size());
+        for (const auto& item : items) {
+            done.push_back(item.delivery);
+            last_error_.erase(item.envelope.event_id);
+        }
+        AckOrThrow(done);
+        counters_.handled.Increment(static_cast<double>(items.size()) - static_cast<double>(duplicates));
+        counters_.duplicates.Increment(static_cast<double>(duplicates));
+        return true;
+    }
+
+    void HandleAlone(const Item& item) {
+        constexpr int kImmediateAttempts = 3;
+        for (int attempt = 0; attempt < kImmediateAttempts; ++attempt) {
+            try {
+                bool fresh = false;
+                DiscardAfterCommit();
+                {
+                    postgres::Transaction tx(*conn_);
+                    fresh = Apply(tx, options_, handler_, item.envelope);
+                    tx.Commit();
+                }
+                RunAfterCommit();
+                (fresh ? counters_.handled : counters_.duplicates).Increment();
+                last_error_.erase(item.envelope.event_id);
+                AckOrThrow({&item.delivery, 1});
+                return;
+            } catch (const PermanentEventError& e) {
+                counters_.errors.Increment();
+                Park(item.delivery, std::string("not processable: ") + e.what());
+                return;
+            } catch (const postgres::SqlError& e) {
+                counters_.errors.Increment();
+                Remember(item, e.what());
+                if (!conn_->IsHealthy()) {
+                    throw;
+                }
+                if (e.Code() != ErrorCode::kAborted && e.Code() != ErrorCode::kAlreadyExists &&
+                    e.Code() != ErrorCode::kUnavailable) {
+                    break;
+                }
+            } catch (const std::exception& e) {
+                counters_.errors.Increment();
+                Remember(item, e.what());
+                break;
+            }
+        }
+        // Left unacked: redelivered after the visibility timeout, parked after max_deliveries.
+    }
+
+    void Remember(const Item& item, const std::string& error) {
+        const log::ScopedContext context(
+            item.envelope.trace_id, item.envelope.event_id, item.envelope.aggregate_id
+        );
+        log::Warn("handler_error", {{"topic", options_.topic}, {"group", options_.group}, {"error", error}});
+        if (last_error_.size() > 10'000) {
+            last_error_.clear();
+        }
+        last_error_[item.envelope.event_id] = error;
+    }
+
+    void Park(const Delivery& delivery, const std::string& reason) {
+        log::Error(
+            "event dead-lettered",
+            {{"topic", options_.topic}, {"position", delivery.position}, {"reason", reason}}
+        );
+        auto parked = subscription_->DeadLetter(delivery, reason);
+        if (!parked) {
+            throw std::runtime_error("dead-letter failed: " + parked.error().message);
+        }
+        counters_.dead_lettered.Increment();
+    }
+
+    void AckOrThrow(std::span<const Delivery> deliveries) {
+        auto acked = subscription_->Ack(deliveries);
+        if (!acked) {
+            // Committed but not acked: redelivery is skipped by the inbox.
+            throw std::runtime_error("ack failed: " + acked.error().message);
+        }
+    }
+
+    std::stop_token stop_;
+    EventBus& bus_;
+    const ConsumerOptions& options_;
+    const EventHandler& handler_;
+    Counters counters_;
+    std::unique_ptr<postgres::Connection> conn_;
+    std::unique_ptr<EventSubscription> subscription_;
+    std::unordered_map<std::string, std::string> last_error_;
+};
+
+}  // namespace
+
+void AfterCommit(std::function<void()> fn) { tls_after_commit.push_back(std::move(fn)); }
+
+void RunEventConsumer(
+    std::stop_token stop, EventBus& bus, const ConsumerOptions& options, const EventHandler& handler
+) {
+    Worker(std::move(stop), bus, options, handler).Run();
+}
+
+}  // namespace sagapay

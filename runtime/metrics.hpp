@@ -1,0 +1,47 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace sagapay::metrics {
+
+/// The seed's metric families (same names and labels) plus SagaPay's own, in one registry per
+/// process. Family::Add is thread-safe and returns a stable reference; hot paths keep it.
+struct Families {
+    prometheus::Family<prometheus::Counter>& payment_requests_total;
+    prometheus::Family<prometheus::Counter>& payment_success_total;
+    prometheus::Family<prometheus::Counter>& payment_failure_total;
+    prometheus::Family<prometheus::Histogram>& payment_latency_seconds;
+    prometheus::Family<prometheus::Counter>& http_requests_total;
+    prometheus::Family<prometheus::Histogram>& http_request_duration_seconds;
+    prometheus::Family<prometheus::Histogram>& payment_e2e_seconds;
+    prometheus::Family<prometheus::Histogram>& event_queue_delay_seconds;
+    prometheus::Family<prometheus::Gauge>& outbox_pending_total;
+    prometheus::Family<prometheus::Gauge>& outbox_oldest_pending_age_seconds;
+    prometheus::Family<prometheus::Counter>& retries_total;
+    prometheus::Family<prometheus::Counter>& dlq_published_total;
+    prometheus::Family<prometheus::Counter>& duplicate_events_skipped_total;
+    prometheus::Family<prometheus::Counter>& events_handled_total;
+    prometheus::Family<prometheus::Counter>& events_dead_lettered_total;
+    prometheus::Family<prometheus::Counter>& handler_errors_total;
+    prometheus::Family<prometheus::Counter>& stale_events_total;
+    prometheus::Family<prometheus::Counter>& outbox_published_total;
+    prometheus::Family<prometheus::Gauge>& stuck_payments;
+};
+
+[[nodiscard]] prometheus::Registry& Registry();
+[[nodiscard]] Families& Get();
+
+/// Latency buckets from 0.25 ms to 10 s: SagaPay's hops are sub-millisecond, the seed's were not.
+[[nodiscard]] const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
+
+/// The registry in Prometheus text format.
+[[nodiscard]] std::string Serialize();
+
+}  // namespace sagapay::metrics

@@ -1,0 +1,114 @@
+#include "runtime/outbox_relay.hpp"
+
+#include "adapters/postgres/connection.hpp"
+#include "adapters/postgres/messaging.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/wait.hpp"
+
+namespace sagapay {
+
+namespace {
+
+class Relay {
+public:
+    Relay(std::stop_token stop, EventBus& bus, const RelayOptions& options)
+        : stop_(std::move(stop)), bus_(bus), options_(options),
+          pending_(metrics::Get().outbox_pending_total.Add({{"service", options.service}})),
+          oldest_(metrics::Get().outbox_oldest_pending_age_seconds.Add({{"service", options.service}})),
+          published_(metrics::Get().outbox_published_total.Add({{"service", options.service}})) {}
+
+    void Run() {
+        int failures = 0;
+        while (!stop_.stop_requested()) {
+            try {
+                EnsureReady();
+                const bool full = RelayOnce();
+                failures = 0;
+                MaybeHousekeep();
+                if (!full) {
+                    // Woken by the NOTIFY of the next committed outbox insert.
+                    conn_->WaitForNotification(options_.poll_fallback);
+                }
+            } catch (const std::exception& e) {
+                ++failures;
+                log::Error("outbox relay error", {{"error", e.what()}});
+                conn_.reset();
+                publisher_.reset();
+                WaitFor(stop_, std::chrono::milliseconds(std::min(2000, 25 << std::min(failures, 7))));
+            }
+        }
+    }
+
+private:
+    void EnsureReady() {
+        if (!conn_) {
+            conn_ = std::make_unique<postgres::Connection>(postgres::Connection::Open(options_.dsn));
+            conn_->Listen(postgres::kOutboxChannel);
+        }
+        if (!publisher_) {
+            auto created = bus_.CreatePublisher();
+            if (!created) {
+                throw std::runtime_error("cannot create publisher: " + created.error().message);
+            }
+            publisher_ = std::move(*created);
+        }
+    }
+
+    bool RelayOnce() {
+        auto claimed = postgres::ClaimOutbox(*conn_, options_.batch, options_.reclaim_after);
+        if (claimed.empty()) {
+            return false;
+        }
+        std::vector<OutgoingMessage> batch;
+        batch.reserve(claimed.size());
+        for (auto& row : claimed) {
+            batch.push_back(OutgoingMessage{row.topic, row.aggregate_id, row.envelope_json});
+        }
+        auto published = publisher_->Publish(batch);
+        if (!published) {
+            postgres::RequeueOutbox(*conn_, claimed);
+            throw std::runtime_error(
+                "outbox relay: bus refused a batch of " + std::to_string(batch.size()) +
+                " (rows requeued): " + published.error().message
+            );
+        }
+        postgres::MarkOutboxSent(*conn_, claimed);
+        published_.Increment(static_cast<double>(claimed.size()));
+        return static_cast<int>(claimed.size()) == options_.batch;
+    }
+
+    void MaybeHousekeep() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_housekeeping_ < std::chrono::seconds(5)) {
+            return;
+        }
+        last_housekeeping_ = now;
+        const auto backlog = postgres::ReadOutboxBacklog(*conn_);
+        pending_.Set(static_cast<double>(backlog.pending));
+        oldest_.Set(backlog.oldest_age_seconds);
+        if (now - last_purge_ > std::chrono::minutes(1)) {
+            last_purge_ = now;
+            postgres::PurgeOutbox(*conn_, options_.retention);
+        }
+    }
+
+    std::stop_token stop_;
+    EventBus& bus_;
+    const RelayOptions& options_;
+    prometheus::Gauge& pending_;
+    prometheus::Gauge& oldest_;
+    prometheus::Counter& published_;
+    std::unique_ptr<postgres::Connection> conn_;
+    std::unique_ptr<EventPublisher> publisher_;
+    std::chrono::steady_clock::time_point last_housekeeping_{};
+    std::chrono::steady_clock::time_point last_purge_{};
+};
+
+}  // namespace
+
+void RunOutboxRelay(std::stop_token stop, EventBus& bus, const RelayOptions& options) {
+    Relay(std::move(stop), bus, options).Run();
+}
+
+}  // namespace sagapay

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Idempotent installer for the Debian 12 packages SagaPay needs to build, test
+# and run its local stack (scripts/stack.sh).
+#
+# Fast path: if every package is already installed, no apt call is made.
+# Otherwise: apt-get update + apt-get install of only the missing packages.
+# As non-root, sudo is used when available; without sudo we exit 1 and name
+# the missing packages.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config make git curl ca-certificates
+  postgresql-15 postgresql-client-15 libpq-dev
+  redis-server redis-tools libhiredis-dev
+  librdkafka-dev
+  libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libexpected-dev
+  clang-format
+  util-linux procps iproute2
+)
+
+die() { echo "deps: error: $*" >&2; exit 1; }
+
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found (this script targets Debian 12)"
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  # Unknown packages make dpkg-query fail; treat that as "missing".
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "deps: all present"
+  exit 0
+fi
+
+SUDO=()
+if ((EUID != 0)); then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    die "not root and sudo is not available; missing packages: ${missing[*]}"
+  fi
+fi
+
+echo "deps: installing missing packages: ${missing[*]}" >&2
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}"
+
+# Verify the install actually happened (apt can "succeed" on held packages).
+still=()
+for pkg in "${missing[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || still+=("$pkg")
+done
+((${#still[@]} == 0)) || die "packages still missing after apt-get install: ${still[*]}"
+
+echo "deps: installed ${missing[*]}"

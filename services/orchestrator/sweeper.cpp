@@ -1,0 +1,99 @@
+#include "services/orchestrator/sweeper.hpp"
+
+#include "adapters/postgres/connection.hpp"
+#include "adapters/postgres/messaging.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "runtime/wait.hpp"
+#include "services/orchestrator/payment_saga.hpp"
+
+namespace sagapay::orchestrator {
+
+bool IsStuck(
+    PaymentStatus status, Clock::TimePoint updated_at, Clock::TimePoint now,
+    std::chrono::milliseconds stuck_after
+) noexcept {
+    PaymentSnapshot probe;
+    probe.status = status;
+    return PendingStepRequest(probe).has_value() && now - updated_at > stuck_after;
+}
+
+namespace {
+
+void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const Clock& clock) {
+    const double stuck_seconds = std::chrono::duration<double>(options.stuck_after).count();
+    {
+        const auto counts = conn.Exec(
+            "SELECT s.status, count(p.payment_id) FROM unnest(ARRAY['CREATED','APPROVED',"
+            "'AUTHORIZED','CAPTURED']) AS s(status) LEFT JOIN payments p ON p.status = s.status "
+            "AND p.updated_at < now() - make_interval(secs => $1::float8) GROUP BY s.status",
+            {std::to_string(stuck_seconds)}
+        );
+        auto& gauge = metrics::Get().stuck_payments;
+        for (int i = 0; i < counts.Size(); ++i) {
+            gauge.Add({{"service", options.service}, {"state", counts.GetString(i, 0)}})
+                .Set(static_cast<double>(counts.GetInt(i, 1)));
+        }
+    }
+    postgres::Transaction tx(conn);
+    const auto rows = tx.Exec(
+        "SELECT payment_id, customer_id, amount_cents, currency, status, state_version, trace_id, "
+        "(extract(epoch FROM updated_at) * 1000000)::bigint FROM payments "
+        "WHERE status IN ('CREATED','APPROVED','AUTHORIZED','CAPTURED') "
+        "AND updated_at < now() - make_interval(secs => $1::float8) "
+        "ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        {std::to_string(stuck_seconds), options.batch}
+    );
+    int redriven = 0;
+    for (int i = 0; i < rows.Size(); ++i) {
+        PaymentSnapshot p;
+        p.payment_id = rows.GetString(i, 0);
+        p.customer_id = rows.GetString(i, 1);
+        p.amount_cents = rows.GetInt(i, 2);
+        p.currency = rows.GetString(i, 3);
+        p.status = ParsePaymentStatus(rows.Get(i, 4)).value_or(PaymentStatus::kRiskReview);
+        p.state_version = rows.GetInt(i, 5);
+        const auto pending = PendingStepRequest(p);
+        if (!pending) {
+            continue;
+        }
+        const log::ScopedContext context(rows.GetString(i, 6), "", p.payment_id);
+        log::Warn(
+            "payment made no progress; re-emitting its pending step",
+            {{"status", std::string(ToString(p.status))}, {"topic", pending->topic}}
+        );
+        postgres::AppendOutbox(
+            tx, MakeEnvelope(pending->topic, p.payment_id, rows.GetString(i, 6), pending->payload, clock)
+        );
+        tx.Exec(
+            "UPDATE payments SET updated_at = now(), redrive_count = redrive_count + 1 "
+            "WHERE payment_id = $1",
+            {p.payment_id}
+        );
+        ++redriven;
+    }
+    tx.Commit();
+    if (redriven > 0) {
+        metrics::Get().retries_total.Add({{"service", options.service}, {"dependency", "saga_sweeper"}})
+            .Increment(redriven);
+    }
+}
+
+}  // namespace
+
+void RunSweeper(std::stop_token stop, const SweeperOptions& options, const Clock& clock) {
+    std::unique_ptr<postgres::Connection> conn;
+    while (!WaitFor(stop, options.interval)) {
+        try {
+            if (!conn) {
+                conn = std::make_unique<postgres::Connection>(postgres::Connection::Open(options.dsn));
+            }
+            SweepOnce(*conn, options, clock);
+        } catch (const std::exception& e) {
+            log::Error("sweeper error", {{"error", e.what()}});
+            conn.reset();
+        }
+    }
+}
+
+}  // namespace sagapay::orchestrator

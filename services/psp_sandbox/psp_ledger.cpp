@@ -1,0 +1,167 @@
+#include "services/psp_sandbox/psp_ledger.hpp"
+
+#include "core/ids.hpp"
+
+namespace sagapay::psp {
+
+namespace {
+
+bool StartsWithNoCase(const std::string& text, std::string_view prefix) {
+    if (text.size() < prefix.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+Behaviour BehaviourFor(const std::string& customer_id) noexcept {
+    if (StartsWithNoCase(customer_id, "force-timeout")) {
+        return Behaviour::kTimeout;
+    }
+    if (StartsWithNoCase(customer_id, "force-decline")) {
+        return Behaviour::kDecline;
+    }
+    if (StartsWithNoCase(customer_id, "force-lost-response")) {
+        return Behaviour::kLostResponse;
+    }
+    if (StartsWithNoCase(customer_id, "force-slow")) {
+        return Behaviour::kSlow;
+    }
+    return Behaviour::kNormal;
+}
+
+Outcome Draw(std::uint64_t seed, const std::string& idempotency_key, int attempt) noexcept {
+    const std::uint64_t h =
+        Fnv1a64(std::to_string(seed) + "|" + idempotency_key + "|" + std::to_string(attempt));
+    const std::uint64_t bucket = h % 100;
+    if (bucket < 70) {
+        return Outcome::kAuthorized;
+    }
+    if (bucket < 90) {
+        return Outcome::kTimeout;
+    }
+    return Outcome::kDeclined;
+}
+
+nlohmann::json PspLedger::ToJson(const Record& r) {
+    return {
+        {"idempotency_key", r.request.idempotency_key},
+        {"payment_id", r.request.payment_id},
+        {"customer_id", r.request.customer_id},
+        {"amount_cents", r.request.amount_cents},
+        {"currency", r.request.currency},
+        {"authorization_id", r.authorization_id},
+        {"status", r.status},
+        {"authorizations", r.authorizations},
+        {"captures", r.captures},
+    };
+}
+
+PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
+    const std::lock_guard lock(mutex_);
+    const auto existing = records_.find(request.idempotency_key);
+    if (existing != records_.end()) {
+        const Record& r = existing->second;
+        if (r.request.amount_cents != request.amount_cents || r.request.currency != request.currency) {
+            return {409, {{"error", "idempotency_key_reused"}, {"message", "another request used this key"}}};
+        }
+        return {r.status == "DECLINED" ? 402 : 200, ToJson(r)};
+    }
+    const Behaviour behaviour = BehaviourFor(request.customer_id);
+    Outcome outcome = Outcome::kAuthorized;
+    switch (behaviour) {
+        case Behaviour::kTimeout:
+            outcome = Outcome::kTimeout;
+            break;
+        case Behaviour::kDecline:
+            outcome = Outcome::kDeclined;
+            break;
+        case Behaviour::kLostResponse:
+        case Behaviour::kSlow:
+            outcome = Outcome::kAuthorized;
+            break;
+        case Behaviour::kNormal:
+            outcome = Draw(seed_, request.idempotency_key, unprocessed_attempts_[request.idempotency_key]);
+            break;
+    }
+    if (outcome == Outcome::kTimeout) {
+        // Never processed: no record, nothing charged. A later attempt draws again.
+        unprocessed_attempts_[request.idempotency_key] += 1;
+        return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
+    }
+    unprocessed_attempts_.erase(request.idempotency_key);
+    Record record;
+    record.request = request;
+    record.authorization_id = "auth_" + NewUuid();
+    record.status = outcome == Outcome::kAuthorized ? "AUTHORIZED" : "DECLINED";
+    record.authorizations = outcome == Outcome::kAuthorized ? 1 : 0;
+    const Record& stored = records_.emplace(request.idempotency_key, std::move(record)).first->second;
+    if (behaviour == Behaviour::kLostResponse) {
+        return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
+    }
+    return {stored.status == "DECLINED" ? 402 : 200, ToJson(stored)};
+}
+
+PspLedger::Answer PspLedger::Find(const std::string& idempotency_key) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = records_.find(idempotency_key);
+    if (it == records_.end()) {
+        return {404, {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
+    }
+    return {200, ToJson(it->second)};
+}
+
+PspLedger::Answer PspLedger::Capture(const std::string& authorization_key, const std::string& capture_key) {
+    const std::lock_guard lock(mutex_);
+    const auto it = records_.find(authorization_key);
+    if (it == records_.end()) {
+        return {404, {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
+    }
+    Record& r = it->second;
+    if (r.status == "CAPTURED") {
+        if (r.capture_key == capture_key) {
+            return {200, ToJson(r)};
+        }
+        return {409, {{"error", "already_captured"}, {"message", "this authorization was captured already"}}};
+    }
+    if (r.status != "AUTHORIZED") {
+        return {409, {{"error", "not_capturable"}, {"message", "authorization is " + r.status}}};
+    }
+    r.status = "CAPTURED";
+    r.capture_key = capture_key;
+    r.captures += 1;
+    return {200, ToJson(r)};
+}
+
+PspLedger::Answer PspLedger::Void(const std::string& authorization_key) {
+    const std::lock_guard lock(mutex_);
+    const auto it = records_.find(authorization_key);
+    if (it == records_.end()) {
+        return {404, {{"error", "not_found"}, {"message", "nothing to void: never authorized"}}};
+    }
+    Record& r = it->second;
+    if (r.status == "CAPTURED") {
+        return {409, {{"error", "already_captured"}, {"message", "a captured payment is refunded, not voided"}}};
+    }
+    if (r.status == "AUTHORIZED") {
+        r.status = "VOIDED";
+    }
+    return {200, ToJson(r)};
+}
+
+nlohmann::json PspLedger::Records() const {
+    const std::lock_guard lock(mutex_);
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& [key, record] : records_) {
+        all.push_back(ToJson(record));
+    }
+    return all;
+}
+
+}  // namespace sagapay::psp

@@ -1,0 +1,83 @@
+#include "services/psp_sandbox/psp_service.hpp"
+
+#include <cstdlib>
+
+#include "runtime/log.hpp"
+#include "runtime/service_host.hpp"
+#include "runtime/wait.hpp"
+#include "services/psp_sandbox/psp_ledger.hpp"
+
+namespace sagapay::psp {
+
+namespace {
+
+http::Response Answer(const PspLedger::Answer& answer) {
+    return http::JsonResponse(answer.http_status, answer.body.dump());
+}
+
+std::int64_t EnvInt(const char* name, std::int64_t fallback) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') {
+        return fallback;
+    }
+    char* end = nullptr;
+    const long long parsed = std::strtoll(value, &end, 10);
+    if (end == nullptr || *end != '\0' || parsed < 0) {
+        throw std::runtime_error(std::string(name) + " must be a non-negative whole number");
+    }
+    return parsed;
+}
+
+}  // namespace
+
+int RunPspSandbox(const Config& config) {
+    const auto seed = static_cast<std::uint64_t>(EnvInt("PSP_SEED", 42));
+    const auto slow = std::chrono::milliseconds(EnvInt("PSP_SLOW_MS", 300));
+    PspLedger ledger(seed);
+    ServiceHost host(config, "psp", config.PortFor("psp"));
+    std::stop_source never;
+
+    host.Routes().Add("POST", "/v1/authorizations", [&](http::Request& request) {
+        const auto body = nlohmann::json::parse(request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
+            !body["idempotency_key"].is_string() || !body.contains("amount_cents") ||
+            !body["amount_cents"].is_number_integer() || !body.contains("currency") ||
+            !body["currency"].is_string()) {
+            return http::ErrorResponse(400, "invalid_request", "idempotency_key, amount_cents and currency are required");
+        }
+        AuthorizeRequest a;
+        a.idempotency_key = body["idempotency_key"].get<std::string>();
+        a.payment_id = body.value("payment_id", "");
+        a.customer_id = body.value("customer_id", "");
+        a.amount_cents = body["amount_cents"].get<std::int64_t>();
+        a.currency = body["currency"].get<std::string>();
+        if (a.amount_cents <= 0) {
+            return http::ErrorResponse(400, "invalid_request", "amount_cents must be positive", "amount_cents");
+        }
+        if (BehaviourFor(a.customer_id) == Behaviour::kSlow) {
+            WaitFor(never.get_token(), slow);  // the simulated slow PSP
+        }
+        return Answer(ledger.Authorize(a));
+    });
+    host.Routes().Add("GET", "/v1/authorizations/{key}", [&](http::Request& request) {
+        return Answer(ledger.Find(request.path_params.at(0)));
+    });
+    host.Routes().Add("POST", "/v1/authorizations/{key}/capture", [&](http::Request& request) {
+        const auto body = nlohmann::json::parse(request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
+            !body["idempotency_key"].is_string()) {
+            return http::ErrorResponse(400, "invalid_request", "idempotency_key is required");
+        }
+        return Answer(ledger.Capture(request.path_params.at(0), body["idempotency_key"].get<std::string>()));
+    });
+    host.Routes().Add("POST", "/v1/authorizations/{key}/void", [&](http::Request& request) {
+        return Answer(ledger.Void(request.path_params.at(0)));
+    });
+    host.Routes().Add("GET", "/v1/records", [&](http::Request&) {
+        return http::JsonResponse(200, ledger.Records().dump());
+    });
+    log::Info("sandbox PSP ready", {{"seed", std::to_string(seed)}});
+    return host.Run();
+}
+
+}  // namespace sagapay::psp

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+
+#include "adapters/postgres/connection.hpp"
+
+namespace sagapay::testing {
+
+/// The test PostgreSQL server's DSN (env SAGAPAY_TEST_PG_DSN, set by `make test` from the
+/// project's private stack). Fails the test loudly when it is missing.
+[[nodiscard]] std::string TestPgDsn();
+/// The test Redis URL (env SAGAPAY_TEST_REDIS_URL).
+[[nodiscard]] std::string TestRedisUrl();
+
+/// A fresh database on the test server, dropped when this goes out of scope, so tests never see
+/// each other's rows.
+class TestDatabase {
+public:
+    TestDatabase();
+    TestDatabase(const TestDatabase&) = delete;
+    TestDatabase& operator=(const TestDatabase&) = delete;
+    ~TestDatabase();
+
+    [[nodiscard]] const std::string& Dsn() const noexcept { return dsn_; }
+    [[nodiscard]] const std::string& Name() const noexcept { return name_; }
+    [[nodiscard]] postgres::Connection Connect() const { return postgres::Connection::Open(dsn_); }
+
+private:
+    std::string name_;
+    std::string dsn_;
+};
+
+/// A unique name for streams, groups and keys in a test (prefix + random suffix).
+[[nodiscard]] std::string UniqueName(const std::string& prefix);
+
+}  // namespace sagapay::testing
