@@ -1,10 +1,10 @@
-#include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
+
+#include <CLI/CLI.hpp>
 #include <pthread.h>
 
 #include "app/supervisor.hpp"
@@ -25,8 +25,8 @@ using sagapay::Config;
 
 struct ServiceCommand {
     const char* name;
-    const char* config_key;      ///< Config section (DSN and port lookups).
-    const char* default_label;   ///< SERVICE_NAME default (the seed's metric label).
+    const char* config_key;     ///< Config section (DSN and port lookups).
+    const char* default_label;  ///< SERVICE_NAME default (the seed's metric label).
     const char* help;
     std::function<int(const Config&)> run;
 };
@@ -70,23 +70,43 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     const std::vector<ServiceCommand> services = {
-        {"gateway", "gateway", "api-gateway", "API gateway on :8000 (POST /payments)",
+        {"gateway",
+         "gateway",
+         "api-gateway",
+         "API gateway on :8000 (POST /payments)",
          sagapay::gateway::RunGateway},
-        {"orchestrator", "orchestrator", "orchestrator",
-         "Saga orchestrator on :8001 (state machine, sweeper)", sagapay::orchestrator::RunOrchestrator},
+        {"orchestrator",
+         "orchestrator",
+         "orchestrator",
+         "Saga orchestrator on :8001 (state machine, sweeper)",
+         sagapay::orchestrator::RunOrchestrator},
         {"risk", "risk", "risk", "Risk rules and manual review on :8002", sagapay::risk::RunRisk},
-        {"provider", "provider", "provider-adapter",
-         "Provider adapter on :8003 (PSP calls, retries, DLQ)", sagapay::provider::RunProvider},
-        {"ledger", "ledger", "ledger", "Double-entry ledger and reconciliation on :8004",
+        {"provider",
+         "provider",
+         "provider-adapter",
+         "Provider adapter on :8003 (PSP calls, retries, DLQ)",
+         sagapay::provider::RunProvider},
+        {"ledger",
+         "ledger",
+         "ledger",
+         "Double-entry ledger and reconciliation on :8004",
          sagapay::ledger::RunLedger},
-        {"notification", "notification", "notification", "Notifications of payment outcomes on :8005",
+        {"notification",
+         "notification",
+         "notification",
+         "Notifications of payment outcomes on :8005",
          sagapay::notification::RunNotification},
-        {"psp-sandbox", "psp", "psp-sandbox", "The sandbox PSP on :8006 (for dev and tests)",
+        {"psp-sandbox",
+         "psp",
+         "psp-sandbox",
+         "The sandbox PSP on :8006 (for dev and tests)",
          sagapay::psp::RunPspSandbox},
     };
     const ServiceCommand* chosen = nullptr;
     for (const auto& service : services) {
-        app.add_subcommand(service.name, service.help)->callback([&chosen, &service] { chosen = &service; });
+        app.add_subcommand(service.name, service.help)->callback([&chosen, &service] {
+            chosen = &service;
+        });
     }
 
     sagapay::app::UpOptions up_options;
@@ -94,20 +114,31 @@ int main(int argc, char** argv) {
     bool no_stack = false;
     auto* up = app.add_subcommand(
         "up",
-        "Start the local stack (private PostgreSQL and Redis), migrate, run all services as children;\n"
+        "Start the local stack (private PostgreSQL and Redis), migrate, run all services as "
+        "children;\n"
         "restarts a child that dies; Ctrl-C stops everything"
     );
-    up->add_flag("--no-stack", no_stack, "Use the PostgreSQL and Redis the environment names instead");
-    up->add_flag("--keep-stack", up_options.keep_stack, "Leave PostgreSQL and Redis running on exit");
+    up->add_flag(
+        "--no-stack", no_stack, "Use the PostgreSQL and Redis the environment names instead"
+    );
+    up->add_flag(
+        "--keep-stack", up_options.keep_stack, "Leave PostgreSQL and Redis running on exit"
+    );
     up->add_option("--log-dir", up_options.log_dir, "Service logs (default var/log)");
 
     std::vector<std::string> migrate_services;
     auto* migrate = app.add_subcommand(
         "migrate", "Create the services' databases when missing and apply their migrations"
     );
-    migrate->add_option("--service", migrate_services, "Only these (orchestrator, risk, provider, ledger, notification)");
+    migrate->add_option(
+        "--service",
+        migrate_services,
+        "Only these (orchestrator, risk, provider, ledger, notification)"
+    );
     bool migrate_stack = false;
-    migrate->add_flag("--local-stack", migrate_stack, "Use the local stack's addresses (scripts/stack.sh env)");
+    migrate->add_flag(
+        "--local-stack", migrate_stack, "Use the local stack's addresses (scripts/stack.sh env)"
+    );
 
     CLI11_PARSE(app, argc, argv);
 
@@ -122,7 +153,9 @@ int main(int argc, char** argv) {
         sigaddset(&set, SIGCHLD);
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         up_options.start_stack = !no_stack;
-        return sagapay::app::RunUp(std::filesystem::canonical("/proc/self/exe").string(), up_options);
+        return sagapay::app::RunUp(
+            std::filesystem::canonical("/proc/self/exe").string(), up_options
+        );
     }
     if (migrate->parsed()) {
         if (migrate_stack && !sagapay::app::ImportStackEnvironment(ProjectRoot())) {

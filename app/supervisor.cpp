@@ -1,9 +1,5 @@
 #include "app/supervisor.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -12,6 +8,10 @@
 #include <filesystem>
 #include <map>
 #include <stop_token>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "adapters/http/http.hpp"
 #include "adapters/postgres/connection.hpp"
@@ -45,8 +45,8 @@ int RunCommand(const std::string& command, std::string* output = nullptr) {
 }
 
 struct Child {
-    std::string name;       ///< subcommand
-    std::string port_env;   ///< e.g. GATEWAY_PORT
+    std::string name;      ///< subcommand
+    std::string port_env;  ///< e.g. GATEWAY_PORT
     int default_port = 0;
     pid_t pid = -1;
     int restarts = 0;
@@ -79,8 +79,10 @@ int PortOf(const Child& child) {
 }
 
 bool Healthy(int port) {
-    http::Client client("http://127.0.0.1:" + std::to_string(port),
-                        http::ClientOptions{1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)});
+    http::Client client(
+        "http://127.0.0.1:" + std::to_string(port),
+        http::ClientOptions{1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}
+    );
     const auto result = client.Get("/health");
     return result.Ok() && result.response->status == 200;
 }
@@ -95,7 +97,8 @@ bool ImportStackEnvironment(const std::string& root) {
     std::size_t pos = 0;
     while (pos < output.size()) {
         const auto end = output.find('\n', pos);
-        std::string line = output.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+        std::string line =
+            output.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
         pos = end == std::string::npos ? output.size() : end + 1;
         if (line.rfind("export ", 0) == 0) {
             line = line.substr(7);
@@ -106,7 +109,8 @@ bool ImportStackEnvironment(const std::string& root) {
         }
         const std::string key = line.substr(0, eq);
         std::string value = line.substr(eq + 1);
-        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front()) {
             value = value.substr(1, value.size() - 2);
         }
         setenv(key.c_str(), value.c_str(), 0);
@@ -117,8 +121,10 @@ bool ImportStackEnvironment(const std::string& root) {
 int MigrateAll(const std::vector<std::string>& services) {
     const EnvMap env = ProcessEnvironment();
     const std::map<std::string, std::span<const postgres::Migration>> all = {
-        {"orchestrator", OrchestratorMigrations()}, {"risk", RiskMigrations()},
-        {"provider", ProviderMigrations()},         {"ledger", LedgerMigrations()},
+        {"orchestrator", OrchestratorMigrations()},
+        {"risk", RiskMigrations()},
+        {"provider", ProviderMigrations()},
+        {"ledger", LedgerMigrations()},
         {"notification", NotificationMigrations()},
     };
     for (const auto& service : services) {
@@ -129,25 +135,37 @@ int MigrateAll(const std::vector<std::string>& services) {
         }
         const std::string dsn = config->DsnFor(service);
         if (dsn.empty()) {
-            std::fprintf(stderr, "migrate %s: no DSN; set %s or SAGAPAY_PG_BASE_DSN\n", service.c_str(),
-                         (service + "_POSTGRES_DSN").c_str());
+            std::fprintf(
+                stderr,
+                "migrate %s: no DSN; set %s or SAGAPAY_PG_BASE_DSN\n",
+                service.c_str(),
+                (service + "_POSTGRES_DSN").c_str()
+            );
             return 2;
         }
         postgres::EnsureDatabase(dsn);
         auto conn = postgres::Connection::Open(dsn);
         const auto report = postgres::Migrate(conn, service, all.at(service));
-        std::printf("migrate %-12s applied %d, already applied %d (%s)\n", service.c_str(), report.applied,
-                    report.already_applied, postgres::Connection::RedactDsn(dsn).c_str());
+        std::printf(
+            "migrate %-12s applied %d, already applied %d (%s)\n",
+            service.c_str(),
+            report.applied,
+            report.already_applied,
+            postgres::Connection::RedactDsn(dsn).c_str()
+        );
     }
     return 0;
 }
 
 int RunUp(const std::string& self_exe, const UpOptions& options) {
-    const std::string log_dir = options.log_dir.empty() ? options.root + "/var/log" : options.log_dir;
+    const std::string log_dir =
+        options.log_dir.empty() ? options.root + "/var/log" : options.log_dir;
     std::filesystem::create_directories(log_dir);
     if (options.start_stack) {
         if (RunCommand("'" + options.root + "/scripts/stack.sh' start") != 0) {
-            std::fprintf(stderr, "sagapay up: the local stack did not start (see the messages above)\n");
+            std::fprintf(
+                stderr, "sagapay up: the local stack did not start (see the messages above)\n"
+            );
             return 1;
         }
         if (!ImportStackEnvironment(options.root)) {
@@ -165,9 +183,12 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     }
 
     std::vector<Child> children = {
-        {"psp-sandbox", "PSP_PORT", 8006},     {"orchestrator", "ORCHESTRATOR_PORT", 8001},
-        {"risk", "RISK_PORT", 8002},           {"provider", "PROVIDER_PORT", 8003},
-        {"ledger", "LEDGER_PORT", 8004},       {"notification", "NOTIFICATION_PORT", 8005},
+        {"psp-sandbox", "PSP_PORT", 8006},
+        {"orchestrator", "ORCHESTRATOR_PORT", 8001},
+        {"risk", "RISK_PORT", 8002},
+        {"provider", "PROVIDER_PORT", 8003},
+        {"ledger", "LEDGER_PORT", 8004},
+        {"notification", "NOTIFICATION_PORT", 8005},
         {"gateway", "GATEWAY_PORT", 8000},
     };
     for (auto& child : children) {
@@ -180,16 +201,26 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         while (!Healthy(PortOf(child))) {
             int status = 0;
             if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
-                std::fprintf(stderr, "sagapay up: %s exited during start; see %s/%s.log\n", child.name.c_str(),
-                             log_dir.c_str(), child.name.c_str());
+                std::fprintf(
+                    stderr,
+                    "sagapay up: %s exited during start; see %s/%s.log\n",
+                    child.name.c_str(),
+                    log_dir.c_str(),
+                    child.name.c_str()
+                );
                 for (auto& other : children) {
                     kill(other.pid, SIGTERM);
                 }
                 return 1;
             }
             if (std::chrono::steady_clock::now() > deadline) {
-                std::fprintf(stderr, "sagapay up: %s is not healthy after 60 s; see %s/%s.log\n",
-                             child.name.c_str(), log_dir.c_str(), child.name.c_str());
+                std::fprintf(
+                    stderr,
+                    "sagapay up: %s is not healthy after 60 s; see %s/%s.log\n",
+                    child.name.c_str(),
+                    log_dir.c_str(),
+                    child.name.c_str()
+                );
                 break;
             }
             WaitFor(stop_source.get_token(), std::chrono::milliseconds(50));
@@ -199,9 +230,14 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     for (const auto& child : children) {
         std::printf("  %-13s http://127.0.0.1:%d\n", child.name.c_str(), PortOf(child));
     }
-    std::printf("Try: curl -s -X POST localhost:8000/payments -H 'x-api-key: %s' -H 'content-type: application/json' "
-                "-d '{\"customer_id\":\"cust-1\",\"amount_cents\":1500,\"currency\":\"USD\",\"idempotency_key\":\"order-1\"}'\n",
-                std::getenv("API_KEY"));
+    std::printf(
+        "Try: curl -s -X POST localhost:8000/payments -H 'x-api-key: %s' -H 'content-type: "
+        "application/json' "
+        "-d "
+        "'{\"customer_id\":\"cust-1\",\"amount_cents\":1500,\"currency\":\"USD\",\"idempotency_"
+        "key\":\"order-1\"}'\n",
+        std::getenv("API_KEY")
+    );
     std::printf("Ctrl-C stops everything.\n");
     std::fflush(stdout);
 
@@ -225,11 +261,18 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
                 if (child.pid != pid) {
                     continue;
                 }
-                const bool quick = std::chrono::steady_clock::now() - child.started < std::chrono::seconds(10);
+                const bool quick =
+                    std::chrono::steady_clock::now() - child.started < std::chrono::seconds(10);
                 child.restarts = quick ? child.restarts + 1 : 0;
-                const auto backoff = std::chrono::milliseconds(std::min(30000, 250 << std::min(child.restarts, 7)));
-                std::fprintf(stderr, "sagapay up: %s exited (status %d); restarting in %lld ms\n", child.name.c_str(),
-                             status, static_cast<long long>(backoff.count()));
+                const auto backoff =
+                    std::chrono::milliseconds(std::min(30000, 250 << std::min(child.restarts, 7)));
+                std::fprintf(
+                    stderr,
+                    "sagapay up: %s exited (status %d); restarting in %lld ms\n",
+                    child.name.c_str(),
+                    status,
+                    static_cast<long long>(backoff.count())
+                );
                 WaitFor(stop_source.get_token(), backoff);
                 child.pid = Spawn(self_exe, child, log_dir);
                 child.started = std::chrono::steady_clock::now();

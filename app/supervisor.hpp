@@ -6,10 +6,10 @@
 namespace sagapay::app {
 
 struct UpOptions {
-    std::string root;          ///< The checkout (scripts/stack.sh lives there).
-    bool start_stack = true;   ///< Start the private PostgreSQL and Redis (scripts/stack.sh).
-    bool keep_stack = false;   ///< Leave them running on exit.
-    std::string log_dir;       ///< Where each service's log goes; default <root>/var/log.
+    std::string root;         ///< The checkout (scripts/stack.sh lives there).
+    bool start_stack = true;  ///< Start the private PostgreSQL and Redis (scripts/stack.sh).
+    bool keep_stack = false;  ///< Leave them running on exit.
+    std::string log_dir;      ///< Where each service's log goes; default <root>/var/log.
 };
 
 /// `sagapay up`: starts the local stack, migrates, starts the six services and the sandbox PSP as

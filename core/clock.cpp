@@ -1,9 +1,9 @@
 #include "core/clock.hpp"
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <ctime>
+
+#include <fmt/format.h>
 
 namespace sagapay {
 

@@ -6,8 +6,8 @@ namespace sagapay {
 namespace {
 
 TEST(IsoTime, FormatsWithMicrosecondsAndUtcOffset) {
-    const Clock::TimePoint t = Clock::TimePoint(std::chrono::seconds(1771416000)) +
-                               std::chrono::microseconds(123456);
+    const Clock::TimePoint t =
+        Clock::TimePoint(std::chrono::seconds(1771416000)) + std::chrono::microseconds(123456);
 
     EXPECT_EQ(FormatIsoUtc(t), "2026-02-18T12:00:00.123456+00:00");
 }

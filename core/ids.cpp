@@ -86,7 +86,9 @@ constexpr std::array<std::uint32_t, 64> kK = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-constexpr std::uint32_t Rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+constexpr std::uint32_t Rotr(std::uint32_t x, int n) {
+    return (x >> n) | (x << (32 - n));
+}
 
 void Compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
     std::array<std::uint32_t, 64> w{};
@@ -130,8 +132,14 @@ void Compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
 
 std::string Sha256Hex(std::string_view data) {
     std::array<std::uint32_t, 8> h = {
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+        0x6a09e667,
+        0xbb67ae85,
+        0x3c6ef372,
+        0xa54ff53a,
+        0x510e527f,
+        0x9b05688c,
+        0x1f83d9ab,
+        0x5be0cd19,
     };
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
     std::size_t full = data.size() / 64;

@@ -1,9 +1,9 @@
 #include "core/ids.hpp"
 
-#include <gtest/gtest.h>
-
 #include <set>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace sagapay {
 namespace {

@@ -21,7 +21,9 @@ struct CurrencyInfo {
 inline constexpr std::int64_t kMaxAmountMinor = 1'000'000'000'000;
 
 /// a + b, or nullopt when it would overflow int64.
-[[nodiscard]] constexpr std::optional<std::int64_t> CheckedAdd(std::int64_t a, std::int64_t b) noexcept {
+[[nodiscard]] constexpr std::optional<std::int64_t> CheckedAdd(
+    std::int64_t a, std::int64_t b
+) noexcept {
     std::int64_t out = 0;
     if (__builtin_add_overflow(a, b, &out)) {
         return std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+
 #include <tl/expected.hpp>
 
 #include "core/error.hpp"

@@ -63,8 +63,10 @@ http::Handler WithDatabaseErrors(http::Handler handler) {
             if (e.Code() == ErrorCode::kUnavailable || e.Code() == ErrorCode::kAborted ||
                 e.Code() == ErrorCode::kDeadlineExceeded) {
                 http::Response response = http::ErrorResponse(
-                    503, "service_unavailable",
-                    "the payment store is temporarily unavailable; retry with the same idempotency key"
+                    503,
+                    "service_unavailable",
+                    "the payment store is temporarily unavailable; retry with the same idempotency "
+                    "key"
                 );
                 response.headers.emplace_back("retry-after", "1");
                 return response;

@@ -1,9 +1,9 @@
 #include "runtime/config.hpp"
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <cstdlib>
+
+#include <fmt/format.h>
 
 extern char** environ;  // NOLINT
 
@@ -72,7 +72,9 @@ public:
         out = parsed;
     }
 
-    void Millis(std::string_view name, std::chrono::milliseconds& out, std::int64_t min, std::int64_t max) {
+    void Millis(
+        std::string_view name, std::chrono::milliseconds& out, std::int64_t min, std::int64_t max
+    ) {
         std::int64_t value = out.count();
         Int(name, value, min, max);
         out = std::chrono::milliseconds(value);
@@ -84,7 +86,9 @@ public:
             return;
         }
         if (!value->starts_with(scheme)) {
-            problems_.push_back(fmt::format("{} must start with {} (got {:?})", name, scheme, *value));
+            problems_.push_back(
+                fmt::format("{} must start with {} (got {:?})", name, scheme, *value)
+            );
             return;
         }
         out = *value;
@@ -162,9 +166,7 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
         if (!dsn.empty()) {
             if (!dsn.starts_with("postgresql://") && !dsn.starts_with("postgres://") &&
                 !dsn.starts_with("postgresql+psycopg2://")) {
-                r.Problem(fmt::format(
-                    "{}_POSTGRES_DSN must be a postgresql:// URI", Upper(name)
-                ));
+                r.Problem(fmt::format("{}_POSTGRES_DSN must be a postgresql:// URI", Upper(name)));
             }
             c.dsn[name] = dsn;
         }

@@ -44,7 +44,9 @@ TEST(Config, ListsEveryBadVariableWithAHint) {
 
     ASSERT_FALSE(config.has_value());
     const std::string& message = config.error().message;
-    EXPECT_NE(message.find("RATE_LIMIT_PER_MINUTE=\"lots\" is not a whole number"), std::string::npos);
+    EXPECT_NE(
+        message.find("RATE_LIMIT_PER_MINUTE=\"lots\" is not a whole number"), std::string::npos
+    );
     EXPECT_NE(message.find("RISK_VELOCITY_PER_HOUR=0 is out of range"), std::string::npos);
     EXPECT_NE(message.find("REDIS_URL must start with redis://"), std::string::npos);
     EXPECT_NE(message.find("EVENT_BUS"), std::string::npos);

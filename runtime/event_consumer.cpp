@@ -1,8 +1,9 @@
 #include "runtime/event_consumer.hpp"
 
 #include <algorithm>
-#include <unistd.h>
 #include <unordered_map>
+
+#include <unistd.h>
 
 #include "adapters/postgres/messaging.hpp"
 #include "runtime/log.hpp"
@@ -35,7 +36,9 @@ Counters MakeCounters(const ConsumerOptions& o) {
 
 thread_local std::vector<std::function<void()>> tls_after_commit;
 
-void DiscardAfterCommit() { tls_after_commit.clear(); }
+void DiscardAfterCommit() {
+    tls_after_commit.clear();
+}
 
 void RunAfterCommit() {
     auto hooks = std::move(tls_after_commit);
@@ -72,8 +75,16 @@ void Backoff(const std::stop_token& stop, int attempt) {
 
 class Worker {
 public:
-    Worker(std::stop_token stop, EventBus& bus, const ConsumerOptions& options, const EventHandler& handler)
-        : stop_(std::move(stop)), bus_(bus), options_(options), handler_(handler),
+    Worker(
+        std::stop_token stop,
+        EventBus& bus,
+        const ConsumerOptions& options,
+        const EventHandler& handler
+    )
+        : stop_(std::move(stop)),
+          bus_(bus),
+          options_(options),
+          handler_(handler),
           counters_(MakeCounters(options)) {}
 
     void Run() {
@@ -101,7 +112,8 @@ public:
 private:
     void EnsureReady() {
         if (!conn_) {
-            conn_ = std::make_unique<postgres::Connection>(postgres::Connection::Open(options_.dsn));
+            conn_ =
+                std::make_unique<postgres::Connection>(postgres::Connection::Open(options_.dsn));
         }
         if (!subscription_) {
             SubscriptionOptions sub;
@@ -143,7 +155,8 @@ private:
                     delivery,
                     "failed " + std::to_string(delivery.delivery_count - 1) +
                         " deliveries; last error: " +
-                        (it == last_error_.end() ? std::string("unknown (consumer died)") : it->second)
+                        (it == last_error_.end() ? std::string("unknown (consumer died)")
+                                                 : it->second)
                 );
                 continue;
             }
@@ -197,7 +210,9 @@ private:
             last_error_.erase(item.envelope.event_id);
         }
         AckOrThrow(done);
-        counters_.handled.Increment(static_cast<double>(items.size()) - static_cast<double>(duplicates));
+        counters_.handled.Increment(
+            static_cast<double>(items.size()) - static_cast<double>(duplicates)
+        );
         counters_.duplicates.Increment(static_cast<double>(duplicates));
         return true;
     }
@@ -245,7 +260,10 @@ private:
         const log::ScopedContext context(
             item.envelope.trace_id, item.envelope.event_id, item.envelope.aggregate_id
         );
-        log::Warn("handler_error", {{"topic", options_.topic}, {"group", options_.group}, {"error", error}});
+        log::Warn(
+            "handler_error",
+            {{"topic", options_.topic}, {"group", options_.group}, {"error", error}}
+        );
         if (last_error_.size() > 10'000) {
             last_error_.clear();
         }
@@ -284,7 +302,9 @@ private:
 
 }  // namespace
 
-void AfterCommit(std::function<void()> fn) { tls_after_commit.push_back(std::move(fn)); }
+void AfterCommit(std::function<void()> fn) {
+    tls_after_commit.push_back(std::move(fn));
+}
 
 void RunEventConsumer(
     std::stop_token stop, EventBus& bus, const ConsumerOptions& options, const EventHandler& handler

@@ -1,10 +1,10 @@
 #include "runtime/log.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+
+#include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
 

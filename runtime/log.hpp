@@ -33,9 +33,17 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 /// message and `fields`. Thread-safe. Never pass secrets: nothing here redacts.
 void Write(Level level, std::string_view message, const Fields& fields = {});
 
-inline void Debug(std::string_view m, const Fields& f = {}) { Write(Level::kDebug, m, f); }
-inline void Info(std::string_view m, const Fields& f = {}) { Write(Level::kInfo, m, f); }
-inline void Warn(std::string_view m, const Fields& f = {}) { Write(Level::kWarning, m, f); }
-inline void Error(std::string_view m, const Fields& f = {}) { Write(Level::kError, m, f); }
+inline void Debug(std::string_view m, const Fields& f = {}) {
+    Write(Level::kDebug, m, f);
+}
+inline void Info(std::string_view m, const Fields& f = {}) {
+    Write(Level::kInfo, m, f);
+}
+inline void Warn(std::string_view m, const Fields& f = {}) {
+    Write(Level::kWarning, m, f);
+}
+inline void Error(std::string_view m, const Fields& f = {}) {
+    Write(Level::kError, m, f);
+}
 
 }  // namespace sagapay::log

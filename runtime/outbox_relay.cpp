@@ -13,9 +13,13 @@ namespace {
 class Relay {
 public:
     Relay(std::stop_token stop, EventBus& bus, const RelayOptions& options)
-        : stop_(std::move(stop)), bus_(bus), options_(options),
+        : stop_(std::move(stop)),
+          bus_(bus),
+          options_(options),
           pending_(metrics::Get().outbox_pending_total.Add({{"service", options.service}})),
-          oldest_(metrics::Get().outbox_oldest_pending_age_seconds.Add({{"service", options.service}})),
+          oldest_(
+              metrics::Get().outbox_oldest_pending_age_seconds.Add({{"service", options.service}})
+          ),
           published_(metrics::Get().outbox_published_total.Add({{"service", options.service}})) {}
 
     void Run() {
@@ -35,7 +39,9 @@ public:
                 log::Error("outbox relay error", {{"error", e.what()}});
                 conn_.reset();
                 publisher_.reset();
-                WaitFor(stop_, std::chrono::milliseconds(std::min(2000, 25 << std::min(failures, 7))));
+                WaitFor(
+                    stop_, std::chrono::milliseconds(std::min(2000, 25 << std::min(failures, 7)))
+                );
             }
         }
     }
@@ -43,7 +49,8 @@ public:
 private:
     void EnsureReady() {
         if (!conn_) {
-            conn_ = std::make_unique<postgres::Connection>(postgres::Connection::Open(options_.dsn));
+            conn_ =
+                std::make_unique<postgres::Connection>(postgres::Connection::Open(options_.dsn));
             conn_->Listen(postgres::kOutboxChannel);
         }
         if (!publisher_) {

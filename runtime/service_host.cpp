@@ -1,9 +1,9 @@
 #include "runtime/service_host.hpp"
 
 #include <csignal>
-#include <pthread.h>
 
 #include <nlohmann/json.hpp>
+#include <pthread.h>
 
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -28,7 +28,11 @@ void ServiceHost::AddWorker(std::string name, std::function<void(std::stop_token
 }
 
 void ServiceHost::AddConsumer(
-    EventBus& bus, std::string topic, std::string group, EventHandler handler, bool batch_transactions
+    EventBus& bus,
+    std::string topic,
+    std::string group,
+    EventHandler handler,
+    bool batch_transactions
 ) {
     auto options = std::make_unique<ConsumerOptions>();
     options->service = config_.service_name;
@@ -70,7 +74,9 @@ void ServiceHost::BlockStopSignals() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-void ServiceHost::RequestStop() { kill(getpid(), SIGTERM); }
+void ServiceHost::RequestStop() {
+    kill(getpid(), SIGTERM);
+}
 
 int ServiceHost::Run() {
     router_.Add("GET", "/health", [this](http::Request&) {
@@ -103,28 +109,33 @@ int ServiceHost::Run() {
     auto& requests = metrics::Get().http_requests_total;
     auto& durations = metrics::Get().http_request_duration_seconds;
     const std::string service = config_.service_name;
-    options.observer = [&requests, &durations, service](
-                           const http::Request& request, const http::Response& response, double seconds
-                       ) {
-        // Route templates keep label cardinality bounded: path parameters become "{param}".
-        std::string route = response.status == 404 ? std::string("unmatched") : request.path;
-        for (const auto& param : request.path_params) {
-            const auto at = route.find("/" + param);
-            if (!param.empty() && at != std::string::npos) {
-                route.replace(at + 1, param.size(), "{param}");
+    options.observer =
+        [&requests,
+         &durations,
+         service](const http::Request& request, const http::Response& response, double seconds) {
+            // Route templates keep label cardinality bounded: path parameters become "{param}".
+            std::string route = response.status == 404 ? std::string("unmatched") : request.path;
+            for (const auto& param : request.path_params) {
+                const auto at = route.find("/" + param);
+                if (!param.empty() && at != std::string::npos) {
+                    route.replace(at + 1, param.size(), "{param}");
+                }
             }
-        }
-        requests
-            .Add({{"service", service},
-                  {"route", route},
-                  {"method", request.method},
-                  {"status_code", std::to_string(response.status)}})
-            .Increment();
-        durations
-            .Add({{"service", service}, {"route", route}, {"method", request.method}},
-                 metrics::LatencyBuckets())
-            .Observe(seconds);
-    };
+            requests
+                .Add(
+                    {{"service", service},
+                     {"route", route},
+                     {"method", request.method},
+                     {"status_code", std::to_string(response.status)}}
+                )
+                .Increment();
+            durations
+                .Add(
+                    {{"service", service}, {"route", route}, {"method", request.method}},
+                    metrics::LatencyBuckets()
+                )
+                .Observe(seconds);
+        };
     http::Server server(options, router_);
     server.Start();
 

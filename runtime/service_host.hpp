@@ -32,7 +32,10 @@ public:
     void AddWorker(std::string name, std::function<void(std::stop_token)> work);
     /// Consumes (topic, group) with `handler` (options from the config: batch, visibility, …).
     void AddConsumer(
-        EventBus& bus, std::string topic, std::string group, EventHandler handler,
+        EventBus& bus,
+        std::string topic,
+        std::string group,
+        EventHandler handler,
         bool batch_transactions = true
     );
     void AddOutboxRelay(EventBus& bus);

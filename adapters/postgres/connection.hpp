@@ -1,7 +1,5 @@
 #pragma once
 
-#include <libpq-fe.h>
-
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
@@ -12,6 +10,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include <libpq-fe.h>
 
 #include "core/error.hpp"
 #include "core/unique_handle.hpp"
@@ -43,13 +43,13 @@ private:
 /// One text-format statement parameter (NULL when empty).
 class Param {
 public:
-    Param(std::nullopt_t) {}  // NOLINT(google-explicit-constructor)
-    Param(std::string_view v) : value_(v) {}  // NOLINT(google-explicit-constructor)
-    Param(const std::string& v) : value_(v) {}  // NOLINT(google-explicit-constructor)
-    Param(const char* v) : value_(v) {}  // NOLINT(google-explicit-constructor)
+    Param(std::nullopt_t) {}                              // NOLINT(google-explicit-constructor)
+    Param(std::string_view v) : value_(v) {}              // NOLINT(google-explicit-constructor)
+    Param(const std::string& v) : value_(v) {}            // NOLINT(google-explicit-constructor)
+    Param(const char* v) : value_(v) {}                   // NOLINT(google-explicit-constructor)
     Param(std::int64_t v) : value_(std::to_string(v)) {}  // NOLINT(google-explicit-constructor)
-    Param(int v) : value_(std::to_string(v)) {}  // NOLINT(google-explicit-constructor)
-    Param(bool v) : value_(v ? "true" : "false") {}  // NOLINT(google-explicit-constructor)
+    Param(int v) : value_(std::to_string(v)) {}           // NOLINT(google-explicit-constructor)
+    Param(bool v) : value_(v ? "true" : "false") {}       // NOLINT(google-explicit-constructor)
     Param(const std::optional<std::string>& v) : value_(v) {}  // NOLINT
     [[nodiscard]] const char* Data() const noexcept { return value_ ? value_->c_str() : nullptr; }
 
@@ -69,7 +69,9 @@ public:
     [[nodiscard]] std::int64_t Affected() const noexcept;
     [[nodiscard]] bool IsNull(int row, int col) const noexcept;
     [[nodiscard]] std::string_view Get(int row, int col) const noexcept;
-    [[nodiscard]] std::string GetString(int row, int col) const { return std::string(Get(row, col)); }
+    [[nodiscard]] std::string GetString(int row, int col) const {
+        return std::string(Get(row, col));
+    }
     [[nodiscard]] std::optional<std::string> GetOptional(int row, int col) const;
     /// Throws SqlError(kInternal) when the field is not an integer.
     [[nodiscard]] std::int64_t GetInt(int row, int col) const;
@@ -135,7 +137,9 @@ public:
     Rows Exec(std::string_view sql, std::initializer_list<Param> params = {}) {
         return conn_.Exec(sql, params);
     }
-    Rows Exec(std::string_view sql, std::span<const Param> params) { return conn_.Exec(sql, params); }
+    Rows Exec(std::string_view sql, std::span<const Param> params) {
+        return conn_.Exec(sql, params);
+    }
     void Savepoint(std::string_view name);
     void RollbackTo(std::string_view name);
     void Release(std::string_view name);

@@ -21,7 +21,9 @@ void AppendOutbox(Transaction& tx, const Envelope& envelope);
 /// Records (event_id, consumer) in the inbox inside `tx`. False when it was already there: the
 /// event is a duplicate and must be skipped. A concurrent duplicate blocks on the primary key
 /// until the first transaction ends, then sees the conflict.
-[[nodiscard]] bool RecordInbox(Transaction& tx, std::string_view event_id, std::string_view consumer);
+[[nodiscard]] bool RecordInbox(
+    Transaction& tx, std::string_view event_id, std::string_view consumer
+);
 
 struct ClaimedEvent {
     std::string id;

@@ -24,7 +24,9 @@ struct MigrationReport {
 /// (several processes may start at once), and records version, name and checksum in
 /// `schema_migrations`. An applied migration whose text changed since is refused with
 /// SqlError(kFailedPrecondition) naming it: write a new migration instead of editing an old one.
-MigrationReport Migrate(Connection& conn, std::string_view scope, std::span<const Migration> migrations);
+MigrationReport Migrate(
+    Connection& conn, std::string_view scope, std::span<const Migration> migrations
+);
 
 /// Creates `database` on the server of `dsn` when it is missing (connects to `postgres`).
 void EnsureDatabase(const std::string& dsn);

@@ -19,7 +19,8 @@ public:
     /// A borrowed connection; returns itself to the pool on destruction.
     class Lease {
     public:
-        Lease(Pool& pool, std::unique_ptr<Connection> conn) : pool_(&pool), conn_(std::move(conn)) {}
+        Lease(Pool& pool, std::unique_ptr<Connection> conn)
+            : pool_(&pool), conn_(std::move(conn)) {}
         Lease(Lease&&) noexcept = default;
         /// Returns the connection held so far to its pool (a defaulted one would leak a slot).
         Lease& operator=(Lease&& other) noexcept;

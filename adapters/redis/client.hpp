@@ -1,13 +1,13 @@
 #pragma once
 
-#include <hiredis/hiredis.h>
-
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <hiredis/hiredis.h>
 
 #include "core/error.hpp"
 #include "core/unique_handle.hpp"
@@ -26,7 +26,9 @@ private:
     ErrorCode code_;
 };
 
-inline void FreeReply(redisReply* r) noexcept { freeReplyObject(r); }
+inline void FreeReply(redisReply* r) noexcept {
+    freeReplyObject(r);
+}
 using ReplyHandle = UniqueHandle<redisReply, &FreeReply>;
 using ContextHandle = UniqueHandle<redisContext, &redisFree>;
 
@@ -35,8 +37,8 @@ class Reply {
 public:
     enum class Type { kNil, kString, kInteger, kArray, kStatus };
     Type type = Type::kNil;
-    std::string str;             ///< kString and kStatus
-    std::int64_t integer = 0;    ///< kInteger
+    std::string str;              ///< kString and kStatus
+    std::int64_t integer = 0;     ///< kInteger
     std::vector<Reply> elements;  ///< kArray
 
     [[nodiscard]] bool IsNil() const noexcept { return type == Type::kNil; }
@@ -60,7 +62,9 @@ public:
     /// Runs one command given as separate arguments (binary-safe). Throws RedisError.
     Reply Command(const std::vector<std::string>& args);
     /// Like Command, with a socket timeout of `timeout` for this call (for blocking reads).
-    Reply CommandWithTimeout(const std::vector<std::string>& args, std::chrono::milliseconds timeout);
+    Reply CommandWithTimeout(
+        const std::vector<std::string>& args, std::chrono::milliseconds timeout
+    );
     /// Sends all commands in one round trip and returns their replies in order. An error reply
     /// for one command throws RedisError after all replies were read.
     std::vector<Reply> Pipeline(const std::vector<std::vector<std::string>>& commands);

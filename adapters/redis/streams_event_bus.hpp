@@ -21,7 +21,8 @@ public:
 
     // EventBus
     Result<std::unique_ptr<EventPublisher>> CreatePublisher() override;
-    Result<std::unique_ptr<EventSubscription>> Subscribe(const SubscriptionOptions& options) override;
+    Result<std::unique_ptr<EventSubscription>> Subscribe(const SubscriptionOptions& options
+    ) override;
 
     [[nodiscard]] std::string StreamName(std::string_view topic) const;
     [[nodiscard]] std::string DeadLetterStream() const;

@@ -79,7 +79,8 @@ Result<Envelope> DecodeEnvelope(std::string_view text) {
             version->get<int>() > Envelope::kSchemaVersion) {
             return Fail(
                 ErrorCode::kInvalidArgument,
-                "envelope schema_version " + version->dump() + " is not supported (this build reads 1.." +
+                "envelope schema_version " + version->dump() +
+                    " is not supported (this build reads 1.." +
                     std::to_string(Envelope::kSchemaVersion) + ")"
             );
         }

@@ -17,7 +17,11 @@ public:
 TEST(Envelope, RoundTripsEveryField) {
     FixedClock clock;
     const Envelope original = MakeEnvelope(
-        "payments.requested", "pay-1", "trace-1", {{"amount_cents", 1500}, {"currency", "USD"}}, clock
+        "payments.requested",
+        "pay-1",
+        "trace-1",
+        {{"amount_cents", 1500}, {"currency", "USD"}},
+        clock
     );
 
     const auto decoded = DecodeEnvelope(EncodeEnvelope(original));

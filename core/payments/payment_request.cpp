@@ -9,8 +9,9 @@ namespace sagapay {
 
 bool IsSafeIdentifier(std::string_view text) noexcept {
     for (const char c : text) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '@' ||
+                        c == '+' || c == '-';
         if (!ok) {
             return false;
         }
@@ -29,7 +30,8 @@ std::string PaymentRequest::Fingerprint() const {
 namespace {
 
 tl::unexpected<ValidationError> Invalid(std::string field, std::string message) {
-    return tl::unexpected(ValidationError{422, "validation_error", std::move(message), std::move(field)});
+    return tl::unexpected(ValidationError{
+        422, "validation_error", std::move(message), std::move(field)});
 }
 
 tl::expected<std::string, ValidationError> ReadIdentifier(
@@ -63,10 +65,12 @@ tl::expected<std::string, ValidationError> ReadIdentifier(
 tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_view text) {
     const nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
     if (body.is_discarded()) {
-        return tl::unexpected(ValidationError{400, "malformed_json", "request body is not valid JSON", ""});
+        return tl::unexpected(ValidationError{
+            400, "malformed_json", "request body is not valid JSON", ""});
     }
     if (!body.is_object()) {
-        return tl::unexpected(ValidationError{400, "malformed_json", "request body must be a JSON object", ""});
+        return tl::unexpected(ValidationError{
+            400, "malformed_json", "request body must be a JSON object", ""});
     }
     for (const auto& [key, value] : body.items()) {
         if (key != "customer_id" && key != "amount_cents" && key != "currency" &&
@@ -86,9 +90,13 @@ tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_vi
         return Invalid("amount_cents", "amount_cents is required");
     }
     if (!amount->is_number_integer()) {
-        return Invalid("amount_cents", "amount_cents must be a JSON integer (minor units), not a string or a fraction");
+        return Invalid(
+            "amount_cents",
+            "amount_cents must be a JSON integer (minor units), not a string or a fraction"
+        );
     }
-    const bool too_big = amount->is_number_unsigned() && amount->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxAmountMinor);
+    const bool too_big = amount->is_number_unsigned() &&
+                         amount->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxAmountMinor);
     const std::int64_t value = too_big ? kMaxAmountMinor + 1 : amount->get<std::int64_t>();
     if (value < 1 || value > kMaxAmountMinor) {
         return Invalid(
@@ -115,7 +123,8 @@ tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_vi
     }
     request.currency = std::move(code);
 
-    auto key = ReadIdentifier(body, "idempotency_key", kMinIdempotencyKeyLength, kMaxIdempotencyKeyLength);
+    auto key =
+        ReadIdentifier(body, "idempotency_key", kMinIdempotencyKeyLength, kMaxIdempotencyKeyLength);
     if (!key) {
         return tl::unexpected(key.error());
     }

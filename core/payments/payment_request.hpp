@@ -37,7 +37,9 @@ inline constexpr std::size_t kMaxIdempotencyKeyLength = 128;
 /// letters naming a currency of the core table (lower case is accepted and upper-cased);
 /// `customer_id` 1–64 and `idempotency_key` 5–128 characters from [A-Za-z0-9._:@+-].
 /// Malformed JSON → 400 `malformed_json`; any rule broken → 422 `validation_error` with the field.
-[[nodiscard]] tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_view body);
+[[nodiscard]] tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(
+    std::string_view body
+);
 
 /// True when every character is allowed in an identifier field.
 [[nodiscard]] bool IsSafeIdentifier(std::string_view text) noexcept;

@@ -18,7 +18,14 @@ constexpr std::array<PaymentStatus, 8> kAll = {
 };
 
 constexpr std::array<std::string_view, 8> kNames = {
-    "CREATED", "RISK_REVIEW", "APPROVED", "AUTHORIZED", "CAPTURED", "SETTLED", "FAILED", "REVERSED",
+    "CREATED",
+    "RISK_REVIEW",
+    "APPROVED",
+    "AUTHORIZED",
+    "CAPTURED",
+    "SETTLED",
+    "FAILED",
+    "REVERSED",
 };
 
 }  // namespace
@@ -47,8 +54,8 @@ bool CanTransition(PaymentStatus from, PaymentStatus to) noexcept {
             return to == S::kAuthorized || to == S::kFailed;
         case S::kAuthorized:
         case S::kCaptured:
-            return to == (from == S::kAuthorized ? S::kCaptured : S::kSettled) || to == S::kFailed ||
-                   to == S::kReversed;
+            return to == (from == S::kAuthorized ? S::kCaptured : S::kSettled) ||
+                   to == S::kFailed || to == S::kReversed;
         case S::kFailed:
             return to == S::kReversed;
         case S::kSettled:
@@ -63,6 +70,8 @@ bool IsTerminal(PaymentStatus status) noexcept {
            status == PaymentStatus::kReversed;
 }
 
-std::span<const PaymentStatus> AllPaymentStatuses() noexcept { return kAll; }
+std::span<const PaymentStatus> AllPaymentStatuses() noexcept {
+    return kAll;
+}
 
 }  // namespace sagapay

@@ -1,21 +1,30 @@
 #include "core/payments/payment_status.hpp"
 
-#include <gtest/gtest.h>
-
 #include <set>
 #include <string>
 #include <utility>
+
+#include <gtest/gtest.h>
 
 namespace sagapay {
 namespace {
 
 TEST(PaymentStatus, AllowsExactlyTheSeedsTransitions) {
     const std::set<std::pair<std::string, std::string>> allowed = {
-        {"CREATED", "RISK_REVIEW"},  {"CREATED", "APPROVED"},   {"CREATED", "FAILED"},
-        {"RISK_REVIEW", "APPROVED"}, {"RISK_REVIEW", "FAILED"}, {"APPROVED", "AUTHORIZED"},
-        {"APPROVED", "FAILED"},      {"AUTHORIZED", "CAPTURED"}, {"AUTHORIZED", "FAILED"},
-        {"AUTHORIZED", "REVERSED"},  {"CAPTURED", "SETTLED"},   {"CAPTURED", "FAILED"},
-        {"CAPTURED", "REVERSED"},    {"FAILED", "REVERSED"},
+        {"CREATED", "RISK_REVIEW"},
+        {"CREATED", "APPROVED"},
+        {"CREATED", "FAILED"},
+        {"RISK_REVIEW", "APPROVED"},
+        {"RISK_REVIEW", "FAILED"},
+        {"APPROVED", "AUTHORIZED"},
+        {"APPROVED", "FAILED"},
+        {"AUTHORIZED", "CAPTURED"},
+        {"AUTHORIZED", "FAILED"},
+        {"AUTHORIZED", "REVERSED"},
+        {"CAPTURED", "SETTLED"},
+        {"CAPTURED", "FAILED"},
+        {"CAPTURED", "REVERSED"},
+        {"FAILED", "REVERSED"},
     };
     int checked = 0;
     for (const PaymentStatus from : AllPaymentStatuses()) {
@@ -23,7 +32,8 @@ TEST(PaymentStatus, AllowsExactlyTheSeedsTransitions) {
             const bool expected =
                 allowed.contains({std::string(ToString(from)), std::string(ToString(to))});
 
-            EXPECT_EQ(CanTransition(from, to), expected) << ToString(from) << " -> " << ToString(to);
+            EXPECT_EQ(CanTransition(from, to), expected)
+                << ToString(from) << " -> " << ToString(to);
             ++checked;
         }
     }

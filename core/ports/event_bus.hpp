@@ -24,7 +24,7 @@ struct Delivery {
     std::string topic;
     std::string key;
     std::string value;
-    std::string position;            ///< Opaque bus position (stream entry id, partition/offset).
+    std::string position;             ///< Opaque bus position (stream entry id, partition/offset).
     std::int64_t delivery_count = 1;  ///< 1 on first delivery; grows on each redelivery.
 };
 

@@ -22,11 +22,15 @@ public:
     explicit Gateway(const Config& config)
         : config_(config),
           limiter_(redis::ParseRedisUrl(config.redis_url), config.rate_limit_per_minute),
-          orchestrator_(config.orchestrator_url,
-                        http::ClientOptions{256, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000)}),
+          orchestrator_(
+              config.orchestrator_url,
+              http::ClientOptions{
+                  256, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000)}
+          ),
           requests_(metrics::Get().payment_requests_total.Add({{"service", config.service_name}})),
-          latency_(metrics::Get().payment_latency_seconds.Add({{"service", config.service_name}},
-                                                              metrics::LatencyBuckets())) {}
+          latency_(metrics::Get().payment_latency_seconds.Add(
+              {{"service", config.service_name}}, metrics::LatencyBuckets()
+          )) {}
 
     http::Response CreatePayment(http::Request& request) {
         if (!ApiKeyMatches(request, config_.api_key)) {
@@ -34,7 +38,9 @@ public:
         }
         const std::string_view type = request.Header("content-type");
         if (!type.empty() && type.substr(0, 16) != "application/json") {
-            return http::ErrorResponse(415, "unsupported_media_type", "send the body as application/json");
+            return http::ErrorResponse(
+                415, "unsupported_media_type", "send the body as application/json"
+            );
         }
         auto parsed = ParsePaymentRequest(request.body);
         if (!parsed) {
@@ -50,9 +56,11 @@ public:
         try {
             const RateDecision decision = limiter_.Take(parsed->customer_id);
             if (!decision.allowed) {
-                http::Response response =
-                    http::ErrorResponse(429, "rate_limited", "rate limit exceeded for this customer");
-                const auto seconds = std::max<std::int64_t>(1, (decision.retry_after.count() + 999) / 1000);
+                http::Response response = http::ErrorResponse(
+                    429, "rate_limited", "rate limit exceeded for this customer"
+                );
+                const auto seconds =
+                    std::max<std::int64_t>(1, (decision.retry_after.count() + 999) / 1000);
                 response.headers.emplace_back("retry-after", std::to_string(seconds));
                 return response;
             }
@@ -68,22 +76,34 @@ public:
             {"idempotency_key", parsed->idempotency_key},
         };
         const auto result = orchestrator_.Send(
-            "POST", "/internal/payments", forward.dump(),
-            {{"content-type", "application/json"}, {"x-trace-id", trace},
+            "POST",
+            "/internal/payments",
+            forward.dump(),
+            {{"content-type", "application/json"},
+             {"x-trace-id", trace},
              {"idempotency-key", parsed->idempotency_key}}
         );
-        latency_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        latency_.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+        );
         if (!result.Ok()) {
             log::Warn("orchestrator unreachable", {{"error", result.error.message}});
-            return Unavailable("the orchestrator did not answer; retry with the same idempotency_key");
+            return Unavailable(
+                "the orchestrator did not answer; retry with the same idempotency_key"
+            );
         }
         if (result.response->status >= 500) {
-            log::Warn("orchestrator rejected payment", {{"status", std::to_string(result.response->status)}});
+            log::Warn(
+                "orchestrator rejected payment",
+                {{"status", std::to_string(result.response->status)}}
+            );
             return Unavailable("the orchestrator failed; retry with the same idempotency_key");
         }
-        http::Response response = http::JsonResponse(result.response->status, result.response->body);
+        http::Response response =
+            http::JsonResponse(result.response->status, result.response->body);
         response.headers.emplace_back("x-correlation-id", trace);
-        if (const auto replayed = result.response->Header("idempotent-replayed"); !replayed.empty()) {
+        if (const auto replayed = result.response->Header("idempotent-replayed");
+            !replayed.empty()) {
             response.headers.emplace_back("idempotent-replayed", std::string(replayed));
         }
         return response;
@@ -101,13 +121,16 @@ private:
 
 int RunGateway(const Config& config) {
     if (config.api_key.empty()) {
-        throw std::runtime_error("API_KEY is required: set it to the key clients send in x-api-key");
+        throw std::runtime_error("API_KEY is required: set it to the key clients send in x-api-key"
+        );
     }
     log::Info("startup_config", DescribeConfig(config));
     Gateway gateway(config);
     ServiceHost host(config, "gateway", config.PortFor("gateway"));
     AddStandardHealthChecks(host, config, nullptr);
-    host.Routes().Add("POST", "/payments", [&](http::Request& r) { return gateway.CreatePayment(r); });
+    host.Routes().Add("POST", "/payments", [&](http::Request& r) {
+        return gateway.CreatePayment(r);
+    });
     return host.Run();
 }
 

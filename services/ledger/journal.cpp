@@ -21,7 +21,9 @@ bool IsBalanced(const std::vector<Posting>& postings) {
         if (p.amount_minor <= 0) {
             return false;
         }
-        const auto sum = CheckedAdd(net[p.currency], p.direction == Direction::kDebit ? p.amount_minor : -p.amount_minor);
+        const auto sum = CheckedAdd(
+            net[p.currency], p.direction == Direction::kDebit ? p.amount_minor : -p.amount_minor
+        );
         if (!sum) {
             return false;
         }
@@ -36,10 +38,16 @@ bool IsBalanced(const std::vector<Posting>& postings) {
 }
 
 Result<JournalEntry> BuildJournalEntry(
-    Purpose purpose, const std::string& payment_id, std::int64_t amount_minor, const std::string& currency
+    Purpose purpose,
+    const std::string& payment_id,
+    std::int64_t amount_minor,
+    const std::string& currency
 ) {
     if (amount_minor <= 0 || amount_minor > kMaxAmountMinor) {
-        return Fail(ErrorCode::kInvalidArgument, "amount must be from 1 to " + std::to_string(kMaxAmountMinor));
+        return Fail(
+            ErrorCode::kInvalidArgument,
+            "amount must be from 1 to " + std::to_string(kMaxAmountMinor)
+        );
     }
     if (!FindCurrency(currency)) {
         return Fail(ErrorCode::kInvalidArgument, "unknown currency " + currency);
@@ -49,8 +57,14 @@ Result<JournalEntry> BuildJournalEntry(
     const bool settle = purpose == Purpose::kSettlement;
     entry.transaction_id = std::string(settle ? "settlement:" : "reversal:") + payment_id;
     entry.postings = {
-        {settle ? "customer_cash" : "merchant_receivable", Direction::kDebit, amount_minor, currency},
-        {settle ? "merchant_receivable" : "customer_cash", Direction::kCredit, amount_minor, currency},
+        {settle ? "customer_cash" : "merchant_receivable",
+         Direction::kDebit,
+         amount_minor,
+         currency},
+        {settle ? "merchant_receivable" : "customer_cash",
+         Direction::kCredit,
+         amount_minor,
+         currency},
     };
     SAGAPAY_ASSERT(IsBalanced(entry.postings), "journal entry does not balance");
     return entry;

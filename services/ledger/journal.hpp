@@ -21,7 +21,8 @@ struct Posting {
 
 /// A balanced set of postings for one payment and purpose.
 struct JournalEntry {
-    std::string transaction_id;  ///< "settlement:<payment_id>" (the seed's form), "reversal:<payment_id>"
+    std::string
+        transaction_id;  ///< "settlement:<payment_id>" (the seed's form), "reversal:<payment_id>"
     Purpose purpose = Purpose::kSettlement;
     std::vector<Posting> postings;
 };
@@ -31,7 +32,10 @@ struct JournalEntry {
 ///  reversal:   DEBIT merchant_receivable, CREDIT customer_cash (undoes the settlement)
 /// Refuses a non-positive amount or a currency that is not three upper-case letters.
 [[nodiscard]] Result<JournalEntry> BuildJournalEntry(
-    Purpose purpose, const std::string& payment_id, std::int64_t amount_minor, const std::string& currency
+    Purpose purpose,
+    const std::string& payment_id,
+    std::int64_t amount_minor,
+    const std::string& currency
 );
 
 /// Debits minus credits per currency are all zero, and every amount is positive.

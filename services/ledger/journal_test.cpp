@@ -44,8 +44,11 @@ TEST(Journal, BalanceIsCheckedPerCurrency) {
         {{{"a", Direction::kDebit, 5, "USD"}, {"b", Direction::kCredit, 5, "USD"}}, true},
         {{{"a", Direction::kDebit, 5, "USD"}, {"b", Direction::kCredit, 4, "USD"}}, false},
         {{{"a", Direction::kDebit, 5, "USD"}, {"b", Direction::kCredit, 5, "EUR"}}, false},
-        {{{"a", Direction::kDebit, 5, "USD"}, {"b", Direction::kCredit, 5, "USD"},
-          {"c", Direction::kDebit, 9, "EUR"}, {"d", Direction::kCredit, 9, "EUR"}}, true},
+        {{{"a", Direction::kDebit, 5, "USD"},
+          {"b", Direction::kCredit, 5, "USD"},
+          {"c", Direction::kDebit, 9, "EUR"},
+          {"d", Direction::kCredit, 9, "EUR"}},
+         true},
         {{{"a", Direction::kDebit, 0, "USD"}, {"b", Direction::kCredit, 0, "USD"}}, false},
         {{{"a", Direction::kDebit, INT64_MAX, "USD"}, {"b", Direction::kDebit, 1, "USD"}}, false},
         {{}, false},
@@ -56,11 +59,22 @@ TEST(Journal, BalanceIsCheckedPerCurrency) {
 }
 
 TEST(Journal, RefusesBadAmountsAndCurrencies) {
-    EXPECT_EQ(BuildJournalEntry(Purpose::kSettlement, "p", 0, "USD").error().code, ErrorCode::kInvalidArgument);
-    EXPECT_EQ(BuildJournalEntry(Purpose::kSettlement, "p", -1, "USD").error().code, ErrorCode::kInvalidArgument);
-    EXPECT_EQ(BuildJournalEntry(Purpose::kSettlement, "p", kMaxAmountMinor + 1, "USD").error().code,
-              ErrorCode::kInvalidArgument);
-    EXPECT_EQ(BuildJournalEntry(Purpose::kSettlement, "p", 1, "usd").error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(
+        BuildJournalEntry(Purpose::kSettlement, "p", 0, "USD").error().code,
+        ErrorCode::kInvalidArgument
+    );
+    EXPECT_EQ(
+        BuildJournalEntry(Purpose::kSettlement, "p", -1, "USD").error().code,
+        ErrorCode::kInvalidArgument
+    );
+    EXPECT_EQ(
+        BuildJournalEntry(Purpose::kSettlement, "p", kMaxAmountMinor + 1, "USD").error().code,
+        ErrorCode::kInvalidArgument
+    );
+    EXPECT_EQ(
+        BuildJournalEntry(Purpose::kSettlement, "p", 1, "usd").error().code,
+        ErrorCode::kInvalidArgument
+    );
 }
 
 }  // namespace

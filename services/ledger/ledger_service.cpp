@@ -17,17 +17,24 @@ constexpr const char* kService = "ledger";
 class Ledger {
 public:
     explicit Ledger(const Config& config)
-        : config_(config), pool_(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size)) {}
+        : config_(config),
+          pool_(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size)) {}
 
     void OnCaptured(postgres::Transaction& tx, const Envelope& event) {
         const auto amount = event.payload.find("amount_cents");
         const auto currency = event.payload.find("currency");
-        if (amount == event.payload.end() || !amount->is_number_integer() || currency == event.payload.end() ||
-            !currency->is_string() || !IsUuid(event.aggregate_id)) {
-            throw PermanentEventError("payments.captured needs amount_cents, currency and a payment id");
+        if (amount == event.payload.end() || !amount->is_number_integer() ||
+            currency == event.payload.end() || !currency->is_string() ||
+            !IsUuid(event.aggregate_id)) {
+            throw PermanentEventError(
+                "payments.captured needs amount_cents, currency and a payment id"
+            );
         }
         auto entry = BuildJournalEntry(
-            Purpose::kSettlement, event.aggregate_id, amount->get<std::int64_t>(), currency->get<std::string>()
+            Purpose::kSettlement,
+            event.aggregate_id,
+            amount->get<std::int64_t>(),
+            currency->get<std::string>()
         );
         if (!entry) {
             throw PermanentEventError(entry.error().message);
@@ -37,11 +44,16 @@ public:
         }
         const auto posted = LedgerStore::Settlement(tx, event.aggregate_id);
         postgres::AppendOutbox(
-            tx, MakeEnvelope(std::string(topics::kPaymentsSettled), event.aggregate_id, event.trace_id,
-                             {{"transaction_id", entry->transaction_id},
-                              {"amount_cents", posted->first},
-                              {"currency", posted->second}},
-                             clock_)
+            tx,
+            MakeEnvelope(
+                std::string(topics::kPaymentsSettled),
+                event.aggregate_id,
+                event.trace_id,
+                {{"transaction_id", entry->transaction_id},
+                 {"amount_cents", posted->first},
+                 {"currency", posted->second}},
+                clock_
+            )
         );
     }
 
@@ -51,7 +63,9 @@ public:
             log::Info("reversal of a payment that never settled: nothing to post");
             return;
         }
-        auto entry = BuildJournalEntry(Purpose::kReversal, event.aggregate_id, settled->first, settled->second);
+        auto entry = BuildJournalEntry(
+            Purpose::kReversal, event.aggregate_id, settled->first, settled->second
+        );
         if (!entry) {
             throw PermanentEventError(entry.error().message);
         }
@@ -60,7 +74,9 @@ public:
 
     http::Response One(http::Request& request) {
         auto lease = pool_.Acquire();
-        return http::JsonResponse(200, LedgerStore::ReconcileTransaction(*lease, request.path_params.at(0)).dump());
+        return http::JsonResponse(
+            200, LedgerStore::ReconcileTransaction(*lease, request.path_params.at(0)).dump()
+        );
     }
 
     http::Response All(http::Request& request) {
@@ -69,7 +85,9 @@ public:
             char* end = nullptr;
             limit = std::strtoll(text->c_str(), &end, 10);
             if (text->empty() || end == nullptr || *end != '\0' || limit < 1 || limit > 1'000'000) {
-                return http::ErrorResponse(422, "validation_error", "limit must be from 1 to 1000000", "limit");
+                return http::ErrorResponse(
+                    422, "validation_error", "limit must be from 1 to 1000000", "limit"
+                );
             }
         }
         auto lease = pool_.Acquire();
@@ -92,23 +110,29 @@ int RunLedger(const Config& config) {
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &ledger.Pool());
     host.Routes().Add("GET", "/reconciliation", WithDatabaseErrors([&](http::Request& r) {
-        if (!ApiKeyMatches(r, config.ops_api_key)) {
-            return http::ErrorResponse(401, "unauthorized", "invalid API key");
-        }
-        return ledger.All(r);
-    }));
-    host.Routes().Add("GET", "/reconciliation/{transaction_id}", WithDatabaseErrors([&](http::Request& r) {
-        if (!ApiKeyMatches(r, config.ops_api_key)) {
-            return http::ErrorResponse(401, "unauthorized", "invalid API key");
-        }
-        return ledger.One(r);
-    }));
+                          if (!ApiKeyMatches(r, config.ops_api_key)) {
+                              return http::ErrorResponse(401, "unauthorized", "invalid API key");
+                          }
+                          return ledger.All(r);
+                      }));
+    host.Routes().Add(
+        "GET", "/reconciliation/{transaction_id}", WithDatabaseErrors([&](http::Request& r) {
+            if (!ApiKeyMatches(r, config.ops_api_key)) {
+                return http::ErrorResponse(401, "unauthorized", "invalid API key");
+            }
+            return ledger.One(r);
+        })
+    );
     host.AddConsumer(
-        *bus, std::string(topics::kPaymentsCaptured), "ledger-captured",
+        *bus,
+        std::string(topics::kPaymentsCaptured),
+        "ledger-captured",
         [&ledger](postgres::Transaction& tx, const Envelope& e) { ledger.OnCaptured(tx, e); }
     );
     host.AddConsumer(
-        *bus, std::string(topics::kPaymentsReversed), "ledger-reversed",
+        *bus,
+        std::string(topics::kPaymentsReversed),
+        "ledger-reversed",
         [&ledger](postgres::Transaction& tx, const Envelope& e) { ledger.OnReversed(tx, e); }
     );
     host.AddOutboxRelay(*bus);

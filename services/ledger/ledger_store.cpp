@@ -19,8 +19,12 @@ const char* AccountType(const std::string& code) {
 
 }  // namespace
 
-bool LedgerStore::Post(postgres::Transaction& tx, const std::string& payment_id, const JournalEntry& entry,
-                       const std::string& source_event_id) {
+bool LedgerStore::Post(
+    postgres::Transaction& tx,
+    const std::string& payment_id,
+    const JournalEntry& entry,
+    const std::string& source_event_id
+) {
     const Posting& first = entry.postings.front();
     std::int64_t amount = 0;
     for (const Posting& p : entry.postings) {
@@ -29,10 +33,16 @@ bool LedgerStore::Post(postgres::Transaction& tx, const std::string& payment_id,
         }
     }
     const auto inserted = tx.Exec(
-        "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, amount_minor, "
+        "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
+        "amount_minor, "
         "source_event_id) VALUES ($1, $2, $3, $4, $5, $6) "
         "ON CONFLICT ON CONSTRAINT uq_ledger_payment_purpose DO NOTHING RETURNING transaction_id",
-        {entry.transaction_id, payment_id, ToString(entry.purpose), first.currency, amount, source_event_id}
+        {entry.transaction_id,
+         payment_id,
+         ToString(entry.purpose),
+         first.currency,
+         amount,
+         source_event_id}
     );
     if (inserted.Empty()) {
         return false;
@@ -59,12 +69,15 @@ bool LedgerStore::Post(postgres::Transaction& tx, const std::string& payment_id,
     }
     tx.Exec(
         "INSERT INTO ledger_accounts (account_id, account_code, account_type, currency) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO "
+        "NOTHING",
         {accounts, codes, types, currencies}
     );
     tx.Exec(
-        "INSERT INTO ledger_entries (transaction_id, account_id, direction, amount_cents, currency) "
-        "SELECT $1, a, d, m, c FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS u(a, d, m, c)",
+        "INSERT INTO ledger_entries (transaction_id, account_id, direction, amount_cents, "
+        "currency) "
+        "SELECT $1, a, d, m, c FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS "
+        "u(a, d, m, c)",
         {entry.transaction_id, accounts, directions, amounts, currencies}
     );
     return true;
@@ -74,7 +87,8 @@ std::optional<std::pair<std::int64_t, std::string>> LedgerStore::Settlement(
     postgres::Transaction& tx, const std::string& payment_id
 ) {
     const auto rows = tx.Exec(
-        "SELECT amount_minor, currency FROM ledger_transactions WHERE payment_id = $1 AND purpose = 'SETTLEMENT'",
+        "SELECT amount_minor, currency FROM ledger_transactions WHERE payment_id = $1 AND purpose "
+        "= 'SETTLEMENT'",
         {payment_id}
     );
     if (rows.Empty()) {
@@ -83,7 +97,9 @@ std::optional<std::pair<std::int64_t, std::string>> LedgerStore::Settlement(
     return std::make_pair(rows.GetInt(0, 0), rows.GetString(0, 1));
 }
 
-nlohmann::json LedgerStore::ReconcileTransaction(postgres::Connection& conn, const std::string& transaction_id) {
+nlohmann::json LedgerStore::ReconcileTransaction(
+    postgres::Connection& conn, const std::string& transaction_id
+) {
     const auto rows = conn.Exec(
         "SELECT entry_id, account_id, direction, amount_cents, currency FROM ledger_entries "
         "WHERE transaction_id = $1 ORDER BY entry_id",
@@ -114,11 +130,10 @@ nlohmann::json LedgerStore::ReconcileTransaction(postgres::Connection& conn, con
 
 nlohmann::json LedgerStore::ReconcileAll(postgres::Connection& conn, std::int64_t limit) {
     // One pass over every entry: sums are numeric, so no sum can overflow.
-    const auto totals = conn.Exec(
-        "SELECT count(*) FROM ledger_transactions"
-    );
+    const auto totals = conn.Exec("SELECT count(*) FROM ledger_transactions");
     const auto imbalanced = conn.Exec(
-        "SELECT transaction_id, sum(CASE WHEN direction = 'DEBIT' THEN amount_cents ELSE 0 END)::text, "
+        "SELECT transaction_id, sum(CASE WHEN direction = 'DEBIT' THEN amount_cents ELSE 0 "
+        "END)::text, "
         "sum(CASE WHEN direction = 'CREDIT' THEN amount_cents ELSE 0 END)::text, count(*) "
         "FROM ledger_entries GROUP BY transaction_id, currency "
         "HAVING sum(CASE WHEN direction = 'DEBIT' THEN amount_cents ELSE -amount_cents END) <> 0 "
@@ -129,12 +144,14 @@ nlohmann::json LedgerStore::ReconcileAll(postgres::Connection& conn, std::int64_
         "(SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.transaction_id)"
     );
     const auto balances = conn.Exec(
-        "SELECT a.account_id, a.currency, coalesce(sum(CASE WHEN e.direction = 'DEBIT' THEN e.amount_cents "
+        "SELECT a.account_id, a.currency, coalesce(sum(CASE WHEN e.direction = 'DEBIT' THEN "
+        "e.amount_cents "
         "ELSE -e.amount_cents END), 0)::text FROM ledger_accounts a LEFT JOIN ledger_entries e "
         "ON e.account_id = a.account_id GROUP BY a.account_id, a.currency ORDER BY a.account_id"
     );
     const auto per_currency = conn.Exec(
-        "SELECT currency, sum(CASE WHEN direction = 'DEBIT' THEN amount_cents ELSE -amount_cents END)::text "
+        "SELECT currency, sum(CASE WHEN direction = 'DEBIT' THEN amount_cents ELSE -amount_cents "
+        "END)::text "
         "FROM ledger_entries GROUP BY currency ORDER BY currency"
     );
     nlohmann::json list = nlohmann::json::array();

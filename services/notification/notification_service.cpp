@@ -38,9 +38,12 @@ int RunNotification(const Config& config) {
             throw PermanentEventError("not a payment outcome: " + event.event_type);
         }
         const auto inserted = tx.Exec(
-            "INSERT INTO notification_logs (payment_id, outcome, message, event_id) VALUES ($1, $2, $3, $4) "
+            "INSERT INTO notification_logs (payment_id, outcome, message, event_id) VALUES ($1, "
+            "$2, $3, $4) "
             "ON CONFLICT ON CONSTRAINT uq_notification_outcome DO NOTHING RETURNING id",
-            {event.aggregate_id, outcome, "Payment " + event.aggregate_id + " event=" + event.event_type,
+            {event.aggregate_id,
+             outcome,
+             "Payment " + event.aggregate_id + " event=" + event.event_type,
              event.event_id}
         );
         if (!inserted.Empty()) {
@@ -49,7 +52,9 @@ int RunNotification(const Config& config) {
     };
     host.AddConsumer(*bus, std::string(topics::kPaymentsSettled), "notification-settled", handler);
     host.AddConsumer(*bus, std::string(topics::kPaymentsFailed), "notification-failed", handler);
-    host.AddConsumer(*bus, std::string(topics::kPaymentsReversed), "notification-reversed", handler);
+    host.AddConsumer(
+        *bus, std::string(topics::kPaymentsReversed), "notification-reversed", handler
+    );
     return host.Run();
 }
 

@@ -22,13 +22,16 @@ constexpr const char* kService = "orchestrator";
 class Orchestrator {
 public:
     explicit Orchestrator(const Config& config)
-        : config_(config), pool_(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size)),
+        : config_(config),
+          pool_(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size)),
           service_label_{{"service", config.service_name}} {}
 
     void HandleEvent(postgres::Transaction& tx, const Envelope& event) {
         auto payment = PaymentStore::Lock(tx, event.aggregate_id);
         if (!payment) {
-            log::Warn("event for an unknown payment acknowledged", {{"event_type", event.event_type}});
+            log::Warn(
+                "event for an unknown payment acknowledged", {{"event_type", event.event_type}}
+            );
             CountStale(event.event_type);
             return;
         }
@@ -43,7 +46,8 @@ public:
         }
         for (const Emit& emit : plan.emits) {
             postgres::AppendOutbox(
-                tx, MakeEnvelope(emit.topic, payment->payment_id, event.trace_id, emit.payload, clock_)
+                tx,
+                MakeEnvelope(emit.topic, payment->payment_id, event.trace_id, emit.payload, clock_)
             );
         }
         if (const auto terminal = plan.Terminal()) {
@@ -53,7 +57,9 @@ public:
             AfterCommit([age, state, service] {
                 auto& m = metrics::Get();
                 m.payment_e2e_seconds
-                    .Add({{"service", service}, {"terminal_state", state}}, metrics::LatencyBuckets())
+                    .Add(
+                        {{"service", service}, {"terminal_state", state}}, metrics::LatencyBuckets()
+                    )
                     .Observe(age);
                 (state == "SETTLED" ? m.payment_success_total : m.payment_failure_total)
                     .Add({{"service", service}})
@@ -79,10 +85,13 @@ public:
         const CreateResult result = PaymentStore::Create(*lease, *parsed, trace, clock_);
         metrics::Get()
             .payment_latency_seconds.Add(service_label_, metrics::LatencyBuckets())
-            .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            .Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+            );
         if (result.outcome == CreateOutcome::kKeyReused) {
             return http::ErrorResponse(
-                422, "idempotency_key_reused",
+                422,
+                "idempotency_key_reused",
                 "this idempotency_key was already used by this customer with a different request "
                 "body; use a new key for a new payment",
                 "idempotency_key"
@@ -111,7 +120,8 @@ public:
 
 private:
     void CountStale(const std::string& topic) {
-        metrics::Get().stale_events_total.Add({{"service", config_.service_name}, {"topic", topic}}).Increment();
+        metrics::Get().stale_events_total.Add({{"service", config_.service_name}, {"topic", topic}}
+        ).Increment();
     }
 
     const Config& config_;
@@ -129,20 +139,27 @@ int RunOrchestrator(const Config& config) {
     AddStandardHealthChecks(host, config, &orchestrator.Pool());
 
     host.Routes().Add("POST", "/internal/payments", WithDatabaseErrors([&](http::Request& r) {
-        return orchestrator.Create(r);
-    }));
+                          return orchestrator.Create(r);
+                      }));
     host.Routes().Add("GET", "/payments/{payment_id}", WithDatabaseErrors([&](http::Request& r) {
-        return orchestrator.Get(r);
-    }));
+                          return orchestrator.Get(r);
+                      }));
 
     const auto handler = [&orchestrator](postgres::Transaction& tx, const Envelope& e) {
         orchestrator.HandleEvent(tx, e);
     };
-    host.AddConsumer(*bus, std::string(topics::kRiskApproved), "orchestrator-risk-approved", handler);
-    host.AddConsumer(*bus, std::string(topics::kRiskDenied), "orchestrator-risk-denied", handler);
-    host.AddConsumer(*bus, std::string(topics::kPaymentsAuthorized), "orchestrator-authorized", handler);
     host.AddConsumer(
-        *bus, std::string(topics::kProviderCaptureCompleted), "orchestrator-capture-completed", handler
+        *bus, std::string(topics::kRiskApproved), "orchestrator-risk-approved", handler
+    );
+    host.AddConsumer(*bus, std::string(topics::kRiskDenied), "orchestrator-risk-denied", handler);
+    host.AddConsumer(
+        *bus, std::string(topics::kPaymentsAuthorized), "orchestrator-authorized", handler
+    );
+    host.AddConsumer(
+        *bus,
+        std::string(topics::kProviderCaptureCompleted),
+        "orchestrator-capture-completed",
+        handler
     );
     host.AddConsumer(*bus, std::string(topics::kPaymentsFailed), "orchestrator-failed", handler);
     host.AddConsumer(*bus, std::string(topics::kPaymentsSettled), "orchestrator-settled", handler);

@@ -24,7 +24,8 @@ Plan Ignore(const PaymentSnapshot& payment, const Envelope& event) {
 }
 
 nlohmann::json PaymentFacts(const PaymentSnapshot& p) {
-    return {{"amount_cents", p.amount_cents}, {"currency", p.currency}, {"customer_id", p.customer_id}};
+    return {
+        {"amount_cents", p.amount_cents}, {"currency", p.currency}, {"customer_id", p.customer_id}};
 }
 
 }  // namespace
@@ -47,7 +48,9 @@ Plan PlanFor(const PaymentSnapshot& payment, const Envelope& event) {
         }
         const bool manual = PayloadString(event, "reason") == "manual_approve";
         plan.steps.push_back({S::kApproved, manual ? "manual_approve" : "risk_approved"});
-        plan.emits.push_back({std::string(topics::kProviderAuthorizeRequested), PaymentFacts(payment)});
+        plan.emits.push_back(
+            {std::string(topics::kProviderAuthorizeRequested), PaymentFacts(payment)}
+        );
         return plan;
     }
     if (type == topics::kRiskDenied) {

@@ -30,23 +30,53 @@ struct Case {
 
 TEST(PaymentSaga, DrivesEveryPath) {
     const Case cases[] = {
-        {S::kCreated, Event("risk.approved", {{"decision", "APPROVE"}}), {S::kApproved}, {"provider.authorize.requested"}},
-        {S::kRiskReview, Event("risk.approved", {{"reason", "manual_approve"}}), {S::kApproved}, {"provider.authorize.requested"}},
-        {S::kCreated, Event("risk.denied", {{"decision", "REVIEW"}, {"reason", "high_amount"}}), {S::kRiskReview}, {}},
-        {S::kCreated, Event("risk.denied", {{"decision", "DENY"}, {"reason", "high_frequency"}}), {S::kFailed}, {"payments.failed"}},
-        {S::kRiskReview, Event("risk.denied", {{"decision", "DENY"}, {"reason", "manual_deny"}}), {S::kFailed}, {"payments.failed"}},
-        {S::kApproved, Event("payments.authorized"), {S::kAuthorized}, {"provider.capture.requested"}},
-        {S::kAuthorized, Event("provider.capture.completed"), {S::kCaptured}, {"payments.captured"}},
+        {S::kCreated,
+         Event("risk.approved", {{"decision", "APPROVE"}}),
+         {S::kApproved},
+         {"provider.authorize.requested"}},
+        {S::kRiskReview,
+         Event("risk.approved", {{"reason", "manual_approve"}}),
+         {S::kApproved},
+         {"provider.authorize.requested"}},
+        {S::kCreated,
+         Event("risk.denied", {{"decision", "REVIEW"}, {"reason", "high_amount"}}),
+         {S::kRiskReview},
+         {}},
+        {S::kCreated,
+         Event("risk.denied", {{"decision", "DENY"}, {"reason", "high_frequency"}}),
+         {S::kFailed},
+         {"payments.failed"}},
+        {S::kRiskReview,
+         Event("risk.denied", {{"decision", "DENY"}, {"reason", "manual_deny"}}),
+         {S::kFailed},
+         {"payments.failed"}},
+        {S::kApproved,
+         Event("payments.authorized"),
+         {S::kAuthorized},
+         {"provider.capture.requested"}},
+        {S::kAuthorized,
+         Event("provider.capture.completed"),
+         {S::kCaptured},
+         {"payments.captured"}},
         {S::kCaptured, Event("payments.settled"), {S::kSettled}, {}},
-        {S::kApproved, Event("payments.failed", {{"error_code", "PROVIDER_DECLINE"}}), {S::kFailed}, {}},
-        {S::kApproved, Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}}), {S::kFailed, S::kReversed}, {"payments.reversed"}},
-        {S::kAuthorized, Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}}), {S::kFailed, S::kReversed}, {"payments.reversed"}},
+        {S::kApproved,
+         Event("payments.failed", {{"error_code", "PROVIDER_DECLINE"}}),
+         {S::kFailed},
+         {}},
+        {S::kApproved,
+         Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}}),
+         {S::kFailed, S::kReversed},
+         {"payments.reversed"}},
+        {S::kAuthorized,
+         Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}}),
+         {S::kFailed, S::kReversed},
+         {"payments.reversed"}},
     };
     for (const Case& c : cases) {
         const Plan plan = PlanFor(Payment(c.from), c.event);
 
-        ASSERT_FALSE(plan.Ignored()) << c.event.event_type << " from " << ToString(c.from) << ": "
-                                     << plan.ignored_because;
+        ASSERT_FALSE(plan.Ignored())
+            << c.event.event_type << " from " << ToString(c.from) << ": " << plan.ignored_because;
         ASSERT_EQ(plan.steps.size(), c.to.size()) << c.event.event_type;
         S at = c.from;
         for (std::size_t i = 0; i < c.to.size(); ++i) {
@@ -99,8 +129,9 @@ TEST(PaymentSaga, CarriesThePaymentFactsToTheProvider) {
 TEST(PaymentSaga, ReportsTheTerminalStateReached) {
     EXPECT_EQ(PlanFor(Payment(S::kCaptured), Event("payments.settled")).Terminal(), S::kSettled);
     EXPECT_EQ(
-        PlanFor(Payment(S::kApproved), Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}}))
-            .Terminal(),
+        PlanFor(
+            Payment(S::kApproved), Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}})
+        ).Terminal(),
         S::kReversed
     );
     EXPECT_FALSE(PlanFor(Payment(S::kCreated), Event("risk.approved")).Terminal().has_value());

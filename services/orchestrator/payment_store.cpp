@@ -7,7 +7,9 @@
 namespace sagapay::orchestrator {
 
 CreateResult PaymentStore::Create(
-    postgres::Connection& conn, const PaymentRequest& request, const std::string& trace_id,
+    postgres::Connection& conn,
+    const PaymentRequest& request,
+    const std::string& trace_id,
     const Clock& clock
 ) {
     const std::string fingerprint = request.Fingerprint();
@@ -17,9 +19,15 @@ CreateResult PaymentStore::Create(
         "INSERT INTO payments (payment_id, customer_id, amount_cents, currency, status, "
         "idempotency_key, request_fingerprint, trace_id) "
         "VALUES ($1, $2, $3, $4, 'CREATED', $5, $6, $7) "
-        "ON CONFLICT ON CONSTRAINT uq_payments_customer_idempotency DO NOTHING RETURNING payment_id",
-        {payment_id, request.customer_id, request.amount_cents, request.currency,
-         request.idempotency_key, fingerprint, trace_id}
+        "ON CONFLICT ON CONSTRAINT uq_payments_customer_idempotency DO NOTHING RETURNING "
+        "payment_id",
+        {payment_id,
+         request.customer_id,
+         request.amount_cents,
+         request.currency,
+         request.idempotency_key,
+         fingerprint,
+         trace_id}
     );
     if (!inserted.Empty()) {
         tx.Exec(
@@ -30,7 +38,9 @@ CreateResult PaymentStore::Create(
         postgres::AppendOutbox(
             tx,
             MakeEnvelope(
-                std::string(topics::kPaymentsRequested), payment_id, trace_id,
+                std::string(topics::kPaymentsRequested),
+                payment_id,
+                trace_id,
                 {{"customer_id", request.customer_id},
                  {"amount_cents", request.amount_cents},
                  {"currency", request.currency}},
@@ -54,11 +64,14 @@ CreateResult PaymentStore::Create(
     CreateResult result;
     result.payment_id = existing.GetString(0, 0);
     result.status = ParsePaymentStatus(existing.Get(0, 1)).value_or(PaymentStatus::kCreated);
-    result.outcome = existing.Get(0, 2) == fingerprint ? CreateOutcome::kReplayed : CreateOutcome::kKeyReused;
+    result.outcome =
+        existing.Get(0, 2) == fingerprint ? CreateOutcome::kReplayed : CreateOutcome::kKeyReused;
     return result;
 }
 
-std::optional<PaymentSnapshot> PaymentStore::Lock(postgres::Transaction& tx, const std::string& payment_id) {
+std::optional<PaymentSnapshot> PaymentStore::Lock(
+    postgres::Transaction& tx, const std::string& payment_id
+) {
     if (!IsUuid(payment_id)) {
         return std::nullopt;
     }
@@ -85,11 +98,15 @@ std::optional<PaymentSnapshot> PaymentStore::Lock(postgres::Transaction& tx, con
 }
 
 void PaymentStore::Apply(
-    postgres::Transaction& tx, PaymentSnapshot& payment, const Step& step, const std::string& event_id
+    postgres::Transaction& tx,
+    PaymentSnapshot& payment,
+    const Step& step,
+    const std::string& event_id
 ) {
     if (!CanTransition(payment.status, step.to)) {
         throw postgres::SqlError(
-            ErrorCode::kInternal, "",
+            ErrorCode::kInternal,
+            "",
             "saga planned an invalid transition " + std::string(ToString(payment.status)) + " -> " +
                 std::string(ToString(step.to))
         );
@@ -100,13 +117,17 @@ void PaymentStore::Apply(
         "RETURNING payment_id) "
         "INSERT INTO payment_timeline (payment_id, from_state, to_state, reason, event_id) "
         "SELECT payment_id, $3, $1, $5, $6 FROM moved RETURNING timeline_id",
-        {std::string(ToString(step.to)), payment.payment_id, std::string(ToString(payment.status)),
-         payment.state_version, step.reason,
+        {std::string(ToString(step.to)),
+         payment.payment_id,
+         std::string(ToString(payment.status)),
+         payment.state_version,
+         step.reason,
          event_id.empty() ? postgres::Param(std::nullopt) : postgres::Param(event_id)}
     );
     if (moved.Empty()) {
         throw postgres::SqlError(
-            ErrorCode::kAborted, "40001",
+            ErrorCode::kAborted,
+            "40001",
             "compare-and-swap conflict on payment " + payment.payment_id + " (expected version " +
                 std::to_string(payment.state_version) + "); the event will be retried"
         );
@@ -124,12 +145,15 @@ double PaymentStore::AgeSeconds(postgres::Transaction& tx, const std::string& pa
     return rows.Empty() ? 0.0 : static_cast<double>(rows.GetInt(0, 0)) / 1e6;
 }
 
-std::optional<nlohmann::json> PaymentStore::Read(postgres::Connection& conn, const std::string& payment_id) {
+std::optional<nlohmann::json> PaymentStore::Read(
+    postgres::Connection& conn, const std::string& payment_id
+) {
     if (!IsUuid(payment_id)) {
         return std::nullopt;
     }
     const auto rows = conn.Exec(
-        "SELECT p.payment_id, p.status, p.customer_id, p.amount_cents, p.currency, p.state_version, "
+        "SELECT p.payment_id, p.status, p.customer_id, p.amount_cents, p.currency, "
+        "p.state_version, "
         "p.idempotency_key, to_char(p.created_at AT TIME ZONE 'UTC', "
         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
         "to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
@@ -148,10 +172,12 @@ std::optional<nlohmann::json> PaymentStore::Read(postgres::Connection& conn, con
             continue;
         }
         timeline.push_back({
-            {"from_state", rows.IsNull(i, 9) ? nlohmann::json(nullptr) : nlohmann::json(rows.GetString(i, 9))},
+            {"from_state",
+             rows.IsNull(i, 9) ? nlohmann::json(nullptr) : nlohmann::json(rows.GetString(i, 9))},
             {"to_state", rows.GetString(i, 10)},
             {"reason", rows.GetString(i, 11)},
-            {"event_id", rows.IsNull(i, 12) ? nlohmann::json(nullptr) : nlohmann::json(rows.GetString(i, 12))},
+            {"event_id",
+             rows.IsNull(i, 12) ? nlohmann::json(nullptr) : nlohmann::json(rows.GetString(i, 12))},
             {"created_at", rows.GetString(i, 13)},
         });
     }

@@ -1,8 +1,9 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "adapters/postgres/connection.hpp"
 #include "core/payments/payment_request.hpp"
@@ -11,9 +12,9 @@
 namespace sagapay::orchestrator {
 
 enum class CreateOutcome {
-    kCreated,         ///< A new payment.
-    kReplayed,        ///< Same customer, key and body: the existing payment.
-    kKeyReused,       ///< Same customer and key, another body: refused.
+    kCreated,    ///< A new payment.
+    kReplayed,   ///< Same customer, key and body: the existing payment.
+    kKeyReused,  ///< Same customer and key, another body: refused.
 };
 
 struct CreateResult {
@@ -30,24 +31,33 @@ public:
     /// or finds the payment this (customer, key) already created. Concurrent first requests with
     /// the same key: one inserts, the other waits on the unique constraint and replays it.
     static CreateResult Create(
-        postgres::Connection& conn, const PaymentRequest& request, const std::string& trace_id,
+        postgres::Connection& conn,
+        const PaymentRequest& request,
+        const std::string& trace_id,
         const Clock& clock
     );
 
     /// Locks the payment row for the rest of `tx` (FOR UPDATE); nullopt when unknown.
-    static std::optional<PaymentSnapshot> Lock(postgres::Transaction& tx, const std::string& payment_id);
+    static std::optional<PaymentSnapshot> Lock(
+        postgres::Transaction& tx, const std::string& payment_id
+    );
 
     /// Moves the payment one step with a compare-and-swap on (status, state_version) and writes
     /// the timeline row. Throws SqlError(kAborted) when another writer moved it first.
     static void Apply(
-        postgres::Transaction& tx, PaymentSnapshot& payment, const Step& step, const std::string& event_id
+        postgres::Transaction& tx,
+        PaymentSnapshot& payment,
+        const Step& step,
+        const std::string& event_id
     );
 
     /// Seconds since the payment was created (for payment_e2e_seconds).
     static double AgeSeconds(postgres::Transaction& tx, const std::string& payment_id);
 
     /// The payment with its timeline as the API shows it; nullopt when unknown.
-    static std::optional<nlohmann::json> Read(postgres::Connection& conn, const std::string& payment_id);
+    static std::optional<nlohmann::json> Read(
+        postgres::Connection& conn, const std::string& payment_id
+    );
 };
 
 }  // namespace sagapay::orchestrator

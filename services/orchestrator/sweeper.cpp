@@ -10,7 +10,9 @@
 namespace sagapay::orchestrator {
 
 bool IsStuck(
-    PaymentStatus status, Clock::TimePoint updated_at, Clock::TimePoint now,
+    PaymentStatus status,
+    Clock::TimePoint updated_at,
+    Clock::TimePoint now,
     std::chrono::milliseconds stuck_after
 ) noexcept {
     PaymentSnapshot probe;
@@ -31,8 +33,8 @@ void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const 
         );
         auto& gauge = metrics::Get().stuck_payments;
         for (int i = 0; i < counts.Size(); ++i) {
-            gauge.Add({{"service", options.service}, {"state", counts.GetString(i, 0)}})
-                .Set(static_cast<double>(counts.GetInt(i, 1)));
+            gauge.Add({{"service", options.service}, {"state", counts.GetString(i, 0)}}
+            ).Set(static_cast<double>(counts.GetInt(i, 1)));
         }
     }
     postgres::Transaction tx(conn);
@@ -63,7 +65,10 @@ void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const 
             {{"status", std::string(ToString(p.status))}, {"topic", pending->topic}}
         );
         postgres::AppendOutbox(
-            tx, MakeEnvelope(pending->topic, p.payment_id, rows.GetString(i, 6), pending->payload, clock)
+            tx,
+            MakeEnvelope(
+                pending->topic, p.payment_id, rows.GetString(i, 6), pending->payload, clock
+            )
         );
         tx.Exec(
             "UPDATE payments SET updated_at = now(), redrive_count = redrive_count + 1 "
@@ -74,7 +79,8 @@ void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const 
     }
     tx.Commit();
     if (redriven > 0) {
-        metrics::Get().retries_total.Add({{"service", options.service}, {"dependency", "saga_sweeper"}})
+        metrics::Get()
+            .retries_total.Add({{"service", options.service}, {"dependency", "saga_sweeper"}})
             .Increment(redriven);
     }
 }
@@ -86,7 +92,8 @@ void RunSweeper(std::stop_token stop, const SweeperOptions& options, const Clock
     while (!WaitFor(stop, options.interval)) {
         try {
             if (!conn) {
-                conn = std::make_unique<postgres::Connection>(postgres::Connection::Open(options.dsn));
+                conn =
+                    std::make_unique<postgres::Connection>(postgres::Connection::Open(options.dsn));
             }
             SweepOnce(*conn, options, clock);
         } catch (const std::exception& e) {

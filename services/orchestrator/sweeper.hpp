@@ -13,7 +13,9 @@ namespace sagapay::orchestrator {
 /// longer than `stuck_after` at `now`. RISK_REVIEW waits on a person and final states wait on
 /// nothing: never stuck. Pure, for tests with any clock.
 [[nodiscard]] bool IsStuck(
-    PaymentStatus status, Clock::TimePoint updated_at, Clock::TimePoint now,
+    PaymentStatus status,
+    Clock::TimePoint updated_at,
+    Clock::TimePoint now,
     std::chrono::milliseconds stuck_after
 ) noexcept;
 

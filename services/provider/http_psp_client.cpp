@@ -14,8 +14,11 @@ public:
 
     // PspClient
     PspAnswer Authorize(
-        const std::string& key, const std::string& payment_id, const std::string& customer_id,
-        std::int64_t amount_cents, const std::string& currency
+        const std::string& key,
+        const std::string& payment_id,
+        const std::string& customer_id,
+        std::int64_t amount_cents,
+        const std::string& currency
     ) override {
         const nlohmann::json body = {
             {"idempotency_key", key},
@@ -25,7 +28,9 @@ public:
             {"currency", currency},
         };
         return Classify(client_.Send(
-            "POST", "/v1/authorizations", body.dump(),
+            "POST",
+            "/v1/authorizations",
+            body.dump(),
             {{"content-type", "application/json"}, {"idempotency-key", key}}
         ));
     }
@@ -34,21 +39,27 @@ public:
         return Classify(client_.Get("/v1/authorizations/" + key));
     }
 
-    CaptureOutcome Capture(const std::string& authorization_key, const std::string& capture_key) override {
+    CaptureOutcome Capture(const std::string& authorization_key, const std::string& capture_key)
+        override {
         const nlohmann::json body = {{"idempotency_key", capture_key}};
         const auto result = client_.Send(
-            "POST", "/v1/authorizations/" + authorization_key + "/capture", body.dump(),
+            "POST",
+            "/v1/authorizations/" + authorization_key + "/capture",
+            body.dump(),
             {{"content-type", "application/json"}, {"idempotency-key", capture_key}}
         );
         if (!result.Ok() || result.response->status >= 500) {
             return CaptureOutcome::kUnknown;
         }
-        return result.response->status == 200 ? CaptureOutcome::kCaptured : CaptureOutcome::kRefused;
+        return result.response->status == 200 ? CaptureOutcome::kCaptured
+                                              : CaptureOutcome::kRefused;
     }
 
     bool Void(const std::string& authorization_key) override {
         const auto result = client_.Send(
-            "POST", "/v1/authorizations/" + authorization_key + "/void", "{}",
+            "POST",
+            "/v1/authorizations/" + authorization_key + "/void",
+            "{}",
             {{"content-type", "application/json"}, {"idempotency-key", "void-" + authorization_key}}
         );
         return result.Ok() && (result.response->status == 200 || result.response->status == 404);
@@ -66,8 +77,11 @@ private:
         answer.detail = "http " + std::to_string(status);
         const auto body = nlohmann::json::parse(result.response->body, nullptr, false);
         const std::string state =
-            body.is_object() && body.contains("status") && body["status"].is_string() ? body["status"].get<std::string>() : "";
-        if (body.is_object() && body.contains("authorization_id") && body["authorization_id"].is_string()) {
+            body.is_object() && body.contains("status") && body["status"].is_string()
+                ? body["status"].get<std::string>()
+                : "";
+        if (body.is_object() && body.contains("authorization_id") &&
+            body["authorization_id"].is_string()) {
             answer.authorization_id = body["authorization_id"].get<std::string>();
         }
         if (status == 404) {
@@ -87,7 +101,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<PspClient> MakeHttpPspClient(const std::string& base_url, std::chrono::milliseconds timeout) {
+std::unique_ptr<PspClient> MakeHttpPspClient(
+    const std::string& base_url, std::chrono::milliseconds timeout
+) {
     return std::make_unique<HttpPspClient>(base_url, timeout);
 }
 

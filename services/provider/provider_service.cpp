@@ -37,7 +37,10 @@ RetryPolicy PolicyFromEnv() {
             char* end = nullptr;
             const long long ms = std::strtoll(item.c_str(), &end, 10);
             if (item.empty() || end == nullptr || *end != '\0' || ms <= 0) {
-                throw std::runtime_error("PROVIDER_BACKOFF_MS must be positive milliseconds separated by commas, e.g. 1000,2000,4000");
+                throw std::runtime_error(
+                    "PROVIDER_BACKOFF_MS must be positive milliseconds separated by commas, e.g. "
+                    "1000,2000,4000"
+                );
             }
             policy.backoff.emplace_back(ms);
             item.clear();
@@ -87,7 +90,9 @@ public:
           pool_(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size)),
           psp_(MakeHttpPspClient(config.psp_url, std::chrono::milliseconds(2000))),
           policy_(PolicyFromEnv()),
-          retries_(metrics::Get().retries_total.Add({{"service", config.service_name}, {"dependency", "provider"}})) {}
+          retries_(metrics::Get().retries_total.Add(
+              {{"service", config.service_name}, {"dependency", "provider"}}
+          )) {}
 
     void OnAuthorizeRequested(postgres::Transaction& tx, const Envelope& event) {
         const std::string customer = PayloadString(event.payload, "customer_id");
@@ -106,16 +111,25 @@ public:
         if (!invalid.empty()) {
             log::Warn("non-retryable provider request dropped", {{"reason", invalid}});
             EnqueueDlq(tx, event, invalid, "NON_RETRYABLE", false);
-            EmitFailed(tx, event.aggregate_id, event.trace_id, customer, 0, "PROVIDER_INVALID_REQUEST");
+            EmitFailed(
+                tx, event.aggregate_id, event.trace_id, customer, 0, "PROVIDER_INVALID_REQUEST"
+            );
             return;
         }
         const auto inserted = tx.Exec(
-            std::string("INSERT INTO provider_payments (payment_id, customer_id, amount_cents, currency, "
-                        "trace_id, status, authorization_key, source_event) "
-                        "VALUES ($1, $2, $3, $4, $5, 'AUTHORIZING', $6, $7::jsonb) "
-                        "ON CONFLICT (payment_id) DO NOTHING RETURNING ") + kRowColumns,
-            {event.aggregate_id, customer, amount->get<std::int64_t>(), currency, event.trace_id,
-             "auth-" + event.aggregate_id, EncodeEnvelope(event)}
+            std::string(
+                "INSERT INTO provider_payments (payment_id, customer_id, amount_cents, currency, "
+                "trace_id, status, authorization_key, source_event) "
+                "VALUES ($1, $2, $3, $4, $5, 'AUTHORIZING', $6, $7::jsonb) "
+                "ON CONFLICT (payment_id) DO NOTHING RETURNING "
+            ) + kRowColumns,
+            {event.aggregate_id,
+             customer,
+             amount->get<std::int64_t>(),
+             currency,
+             event.trace_id,
+             "auth-" + event.aggregate_id,
+             EncodeEnvelope(event)}
         );
         if (inserted.Empty()) {
             Redeliver(tx, event);
@@ -132,11 +146,14 @@ public:
 
     void OnCaptureRequested(postgres::Transaction& tx, const Envelope& event) {
         const auto rows = tx.Exec(
-            std::string("SELECT ") + kRowColumns + " FROM provider_payments WHERE payment_id = $1 FOR UPDATE",
+            std::string("SELECT ") + kRowColumns +
+                " FROM provider_payments WHERE payment_id = $1 FOR UPDATE",
             {event.aggregate_id}
         );
         if (rows.Empty()) {
-            throw PermanentEventError("capture requested for a payment the provider never authorized");
+            throw PermanentEventError(
+                "capture requested for a payment the provider never authorized"
+            );
         }
         Row row = ReadRow(rows, 0);
         if (row.status == "CAPTURED") {
@@ -144,16 +161,27 @@ public:
             return;
         }
         if (row.status != "AUTHORIZED") {
-            log::Warn("capture requested for a payment that is not authorized", {{"status", row.status}});
+            log::Warn(
+                "capture requested for a payment that is not authorized", {{"status", row.status}}
+            );
             return;
         }
         const auto started = std::chrono::steady_clock::now();
-        const CaptureOutcome outcome = psp_->Capture(row.authorization_key, "cap-" + row.payment_id);
+        const CaptureOutcome outcome =
+            psp_->Capture(row.authorization_key, "cap-" + row.payment_id);
         PspAnswer logged;
         logged.detail = outcome == CaptureOutcome::kCaptured ? "captured" : "not captured";
-        RecordOp(tx, row, row.attempts, "CAPTURE",
-                 outcome == CaptureOutcome::kCaptured ? "CAPTURED" : outcome == CaptureOutcome::kRefused ? "REFUSED" : "TIMEOUT",
-                 started, "");
+        RecordOp(
+            tx,
+            row,
+            row.attempts,
+            "CAPTURE",
+            outcome == CaptureOutcome::kCaptured  ? "CAPTURED"
+            : outcome == CaptureOutcome::kRefused ? "REFUSED"
+                                                  : "TIMEOUT",
+            started,
+            ""
+        );
         if (outcome == CaptureOutcome::kUnknown) {
             retries_.Increment();
             throw std::runtime_error("capture outcome unknown; retried with the same capture key");
@@ -161,8 +189,11 @@ public:
         if (outcome == CaptureOutcome::kRefused) {
             throw PermanentEventError("the PSP refused the capture of an authorized payment");
         }
-        tx.Exec("UPDATE provider_payments SET status = 'CAPTURED', updated_at = now() WHERE payment_id = $1",
-                {row.payment_id});
+        tx.Exec(
+            "UPDATE provider_payments SET status = 'CAPTURED', updated_at = now() WHERE payment_id "
+            "= $1",
+            {row.payment_id}
+        );
         EmitCaptured(tx, row);
     }
 
@@ -172,11 +203,14 @@ public:
         while (!stop.stop_requested()) {
             try {
                 if (!conn) {
-                    conn = std::make_unique<postgres::Connection>(postgres::Connection::Open(config_.DsnFor(kService)));
+                    conn = std::make_unique<postgres::Connection>(
+                        postgres::Connection::Open(config_.DsnFor(kService))
+                    );
                 }
                 if (!RetryOneDue(*conn)) {
                     const auto next = conn->Exec(
-                        "SELECT coalesce((extract(epoch FROM min(next_attempt_at) - now()) * 1000)::bigint, 200) "
+                        "SELECT coalesce((extract(epoch FROM min(next_attempt_at) - now()) * "
+                        "1000)::bigint, 200) "
                         "FROM provider_payments WHERE next_attempt_at IS NOT NULL"
                     );
                     const std::int64_t wait = std::clamp<std::int64_t>(next.GetInt(0, 0), 1, 200);
@@ -212,7 +246,13 @@ private:
         PspAnswer answer = inquiry;
         if (action.kind == ActionKind::kAuthorizeNow) {
             retries_.Increment();
-            answer = psp_->Authorize(row.authorization_key, row.payment_id, row.customer_id, row.amount_cents, row.currency);
+            answer = psp_->Authorize(
+                row.authorization_key,
+                row.payment_id,
+                row.customer_id,
+                row.amount_cents,
+                row.currency
+            );
             row.attempts = action.attempt;
             Record(tx, row, row.attempts, "AUTHORIZE", answer);
             action = AfterAuthorize(row.attempts, answer.outcome, clock_.Now(), policy_);
@@ -222,40 +262,61 @@ private:
         return true;
     }
 
-    void Act(postgres::Transaction& tx, const Row& row, const Action& action, const PspAnswer& answer) {
+    void Act(
+        postgres::Transaction& tx, const Row& row, const Action& action, const PspAnswer& answer
+    ) {
         switch (action.kind) {
             case ActionKind::kAuthorized:
                 tx.Exec(
                     "UPDATE provider_payments SET status = 'AUTHORIZED', authorization_id = $2, "
-                    "attempts = $3, next_attempt_at = NULL, updated_at = now() WHERE payment_id = $1",
+                    "attempts = $3, next_attempt_at = NULL, updated_at = now() WHERE payment_id = "
+                    "$1",
                     {row.payment_id, answer.authorization_id, row.attempts}
                 );
                 postgres::AppendOutbox(
-                    tx, MakeEnvelope(std::string(topics::kPaymentsAuthorized), row.payment_id, row.trace_id,
-                                     {{"attempt_number", row.attempts},
-                                      {"latency_ms", 0},
-                                      {"authorization_id", answer.authorization_id}},
-                                     clock_)
+                    tx,
+                    MakeEnvelope(
+                        std::string(topics::kPaymentsAuthorized),
+                        row.payment_id,
+                        row.trace_id,
+                        {{"attempt_number", row.attempts},
+                         {"latency_ms", 0},
+                         {"authorization_id", answer.authorization_id}},
+                        clock_
+                    )
                 );
                 return;
             case ActionKind::kDeclined:
                 tx.Exec(
-                    "UPDATE provider_payments SET status = 'DECLINED', attempts = $2, next_attempt_at = NULL, "
+                    "UPDATE provider_payments SET status = 'DECLINED', attempts = $2, "
+                    "next_attempt_at = NULL, "
                     "updated_at = now() WHERE payment_id = $1",
                     {row.payment_id, row.attempts}
                 );
-                EmitFailed(tx, row.payment_id, row.trace_id, row.customer_id, row.attempts, "PROVIDER_DECLINE");
+                EmitFailed(
+                    tx,
+                    row.payment_id,
+                    row.trace_id,
+                    row.customer_id,
+                    row.attempts,
+                    "PROVIDER_DECLINE"
+                );
                 return;
             case ActionKind::kRetryLater:
             case ActionKind::kAuthorizeNow:
                 retries_.Increment();
                 log::Warn("provider timeout", {{"attempt", std::to_string(row.attempts)}});
                 tx.Exec(
-                    "UPDATE provider_payments SET attempts = $2, next_attempt_at = to_timestamp($3::float8), "
+                    "UPDATE provider_payments SET attempts = $2, next_attempt_at = "
+                    "to_timestamp($3::float8), "
                     "updated_at = now() WHERE payment_id = $1",
-                    {row.payment_id, row.attempts,
+                    {row.payment_id,
+                     row.attempts,
                      std::to_string(std::chrono::duration<double>(
-                                        (action.kind == ActionKind::kRetryLater ? action.at : clock_.Now()).time_since_epoch())
+                                        (action.kind == ActionKind::kRetryLater ? action.at
+                                                                                : clock_.Now())
+                                            .time_since_epoch()
+                     )
                                         .count())}
                 );
                 return;
@@ -263,7 +324,9 @@ private:
                 // Release anything the PSP might still hold before telling the saga it failed.
                 const auto started = std::chrono::steady_clock::now();
                 const bool released = psp_->Void(row.authorization_key);
-                RecordOp(tx, row, row.attempts, "VOID", released ? "VOIDED" : "TIMEOUT", started, "");
+                RecordOp(
+                    tx, row, row.attempts, "VOID", released ? "VOIDED" : "TIMEOUT", started, ""
+                );
                 if (!released) {
                     throw std::runtime_error("void at the PSP got no answer; will try again");
                 }
@@ -272,7 +335,14 @@ private:
                     "updated_at = now() WHERE payment_id = $1",
                     {row.payment_id}
                 );
-                EmitFailed(tx, row.payment_id, row.trace_id, row.customer_id, row.attempts, "PROVIDER_TIMEOUT");
+                EmitFailed(
+                    tx,
+                    row.payment_id,
+                    row.trace_id,
+                    row.customer_id,
+                    row.attempts,
+                    "PROVIDER_TIMEOUT"
+                );
                 auto source = DecodeEnvelope(row.source_event);
                 if (source) {
                     EnqueueDlq(tx, *source, "PROVIDER_TIMEOUT", "RETRY_EXHAUSTED", true);
@@ -285,7 +355,8 @@ private:
     /// A repeated request for a payment the adapter already handles: answer with what it knows.
     void Redeliver(postgres::Transaction& tx, const Envelope& event) {
         const auto rows = tx.Exec(
-            std::string("SELECT ") + kRowColumns + " FROM provider_payments WHERE payment_id = $1 FOR UPDATE",
+            std::string("SELECT ") + kRowColumns +
+                " FROM provider_payments WHERE payment_id = $1 FOR UPDATE",
             {event.aggregate_id}
         );
         const Row row = ReadRow(rows, 0);
@@ -294,61 +365,100 @@ private:
             known.authorization_id = row.authorization_id;
             Act(tx, row, {ActionKind::kAuthorized, {}, row.attempts}, known);
         } else if (row.status == "DECLINED") {
-            EmitFailed(tx, row.payment_id, row.trace_id, row.customer_id, row.attempts, "PROVIDER_DECLINE");
+            EmitFailed(
+                tx, row.payment_id, row.trace_id, row.customer_id, row.attempts, "PROVIDER_DECLINE"
+            );
         } else if (row.status == "TIMED_OUT" && event.payload.value("replay", false)) {
             log::Info("replayed authorization request: trying the PSP again");
             tx.Exec(
-                "UPDATE provider_payments SET status = 'AUTHORIZING', attempts = 0, next_attempt_at = now(), "
+                "UPDATE provider_payments SET status = 'AUTHORIZING', attempts = 0, "
+                "next_attempt_at = now(), "
                 "updated_at = now() WHERE payment_id = $1",
                 {row.payment_id}
             );
         }
     }
 
-    void Record(postgres::Transaction& tx, const Row& row, int attempt, const char* op, const PspAnswer& answer) {
+    void Record(
+        postgres::Transaction& tx,
+        const Row& row,
+        int attempt,
+        const char* op,
+        const PspAnswer& answer
+    ) {
         tx.Exec(
-            "INSERT INTO provider_attempts (payment_id, attempt_number, operation, result, latency_ms, error_code) "
+            "INSERT INTO provider_attempts (payment_id, attempt_number, operation, result, "
+            "latency_ms, error_code) "
             "VALUES ($1, $2, $3, $4, 0, $5)",
-            {row.payment_id, attempt, op, std::string(ToString(answer.outcome)),
-             answer.outcome == PspOutcome::kDeclined ? postgres::Param("PROVIDER_DECLINE")
+            {row.payment_id,
+             attempt,
+             op,
+             std::string(ToString(answer.outcome)),
+             answer.outcome == PspOutcome::kDeclined  ? postgres::Param("PROVIDER_DECLINE")
              : answer.outcome == PspOutcome::kUnknown ? postgres::Param("PROVIDER_TIMEOUT")
                                                       : postgres::Param(std::nullopt)}
         );
     }
 
-    void RecordOp(postgres::Transaction& tx, const Row& row, int attempt, const char* op, const char* result,
-                  std::chrono::steady_clock::time_point started, const std::string&) {
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    void
+    RecordOp(postgres::Transaction& tx, const Row& row, int attempt, const char* op, const char* result, std::chrono::steady_clock::time_point started, const std::string&) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started
+        )
+                            .count();
         tx.Exec(
-            "INSERT INTO provider_attempts (payment_id, attempt_number, operation, result, latency_ms) "
+            "INSERT INTO provider_attempts (payment_id, attempt_number, operation, result, "
+            "latency_ms) "
             "VALUES ($1, $2, $3, $4, $5)",
             {row.payment_id, attempt, op, result, static_cast<std::int64_t>(ms)}
         );
     }
 
-    void EmitFailed(postgres::Transaction& tx, const std::string& payment_id, const std::string& trace,
-                    const std::string& customer, int attempts, const char* code) {
+    void EmitFailed(
+        postgres::Transaction& tx,
+        const std::string& payment_id,
+        const std::string& trace,
+        const std::string& customer,
+        int attempts,
+        const char* code
+    ) {
         postgres::AppendOutbox(
-            tx, MakeEnvelope(std::string(topics::kPaymentsFailed), payment_id, trace,
-                             {{"attempt_number", attempts},
-                              {"latency_ms", 0},
-                              {"error_code", code},
-                              {"customer_id", customer}},
-                             clock_)
+            tx,
+            MakeEnvelope(
+                std::string(topics::kPaymentsFailed),
+                payment_id,
+                trace,
+                {{"attempt_number", attempts},
+                 {"latency_ms", 0},
+                 {"error_code", code},
+                 {"customer_id", customer}},
+                clock_
+            )
         );
     }
 
     void EmitCaptured(postgres::Transaction& tx, const Row& row) {
         postgres::AppendOutbox(
-            tx, MakeEnvelope(std::string(topics::kProviderCaptureCompleted), row.payment_id, row.trace_id,
-                             {{"authorization_id", row.authorization_id}, {"amount_cents", row.amount_cents},
-                              {"currency", row.currency}},
-                             clock_)
+            tx,
+            MakeEnvelope(
+                std::string(topics::kProviderCaptureCompleted),
+                row.payment_id,
+                row.trace_id,
+                {{"authorization_id", row.authorization_id},
+                 {"amount_cents", row.amount_cents},
+                 {"currency", row.currency}},
+                clock_
+            )
         );
     }
 
-    void EnqueueDlq(postgres::Transaction& tx, const Envelope& source, const std::string& reason,
-                    const char* error_type, bool retryable) {
+    void EnqueueDlq(
+        postgres::Transaction& tx,
+        const Envelope& source,
+        const std::string& reason,
+        const char* error_type,
+        bool retryable
+    ) {
         nlohmann::json payload = {
             {"reason", reason},
             {"error_type", error_type},
@@ -361,13 +471,21 @@ private:
             payload["failed_event"] = nlohmann::json::parse(EncodeEnvelope(source));
         }
         postgres::AppendOutbox(
-            tx, MakeEnvelope(std::string(topics::kPaymentsDlq), source.aggregate_id, source.trace_id, payload, clock_)
+            tx,
+            MakeEnvelope(
+                std::string(topics::kPaymentsDlq),
+                source.aggregate_id,
+                source.trace_id,
+                payload,
+                clock_
+            )
         );
         const std::string service = config_.service_name;
         const std::string type = error_type;
         AfterCommit([service, type] {
             metrics::Get()
-                .dlq_published_total.Add({{"service", service}, {"topic", "payments.dlq"}, {"error_type", type}})
+                .dlq_published_total
+                .Add({{"service", service}, {"topic", "payments.dlq"}, {"error_type", type}})
                 .Increment();
         });
     }
@@ -388,18 +506,28 @@ int RunProvider(const Config& config) {
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &provider.Pool());
     host.AddConsumer(
-        *bus, std::string(topics::kProviderAuthorizeRequested), "provider-authorize-requested",
-        [&provider](postgres::Transaction& tx, const Envelope& e) { provider.OnAuthorizeRequested(tx, e); },
+        *bus,
+        std::string(topics::kProviderAuthorizeRequested),
+        "provider-authorize-requested",
+        [&provider](postgres::Transaction& tx, const Envelope& e) {
+            provider.OnAuthorizeRequested(tx, e);
+        },
         false
     );
     host.AddConsumer(
-        *bus, std::string(topics::kProviderCaptureRequested), "provider-capture-requested",
-        [&provider](postgres::Transaction& tx, const Envelope& e) { provider.OnCaptureRequested(tx, e); },
+        *bus,
+        std::string(topics::kProviderCaptureRequested),
+        "provider-capture-requested",
+        [&provider](postgres::Transaction& tx, const Envelope& e) {
+            provider.OnCaptureRequested(tx, e);
+        },
         false
     );
     host.AddOutboxRelay(*bus);
     for (int i = 0; i < 2; ++i) {
-        host.AddWorker("retry scheduler", [&provider](std::stop_token stop) { provider.RunScheduler(std::move(stop)); });
+        host.AddWorker("retry scheduler", [&provider](std::stop_token stop) {
+            provider.RunScheduler(std::move(stop));
+        });
     }
     return host.Run();
 }

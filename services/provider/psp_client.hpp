@@ -22,12 +22,17 @@ class PspClient {
 public:
     virtual ~PspClient() = default;
     virtual PspAnswer Authorize(
-        const std::string& key, const std::string& payment_id, const std::string& customer_id,
-        std::int64_t amount_cents, const std::string& currency
+        const std::string& key,
+        const std::string& payment_id,
+        const std::string& customer_id,
+        std::int64_t amount_cents,
+        const std::string& currency
     ) = 0;
     /// The status of the authorization sent under `key`: kNotFound when it never happened.
     virtual PspAnswer Inquire(const std::string& key) = 0;
-    virtual CaptureOutcome Capture(const std::string& authorization_key, const std::string& capture_key) = 0;
+    virtual CaptureOutcome Capture(
+        const std::string& authorization_key, const std::string& capture_key
+    ) = 0;
     /// Releases an uncaptured authorization; true when nothing is held any more (voided, or it
     /// never existed).
     virtual bool Void(const std::string& authorization_key) = 0;

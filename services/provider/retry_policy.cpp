@@ -16,7 +16,9 @@ std::string_view ToString(PspOutcome outcome) noexcept {
     return "TIMEOUT";
 }
 
-Action AfterAuthorize(int attempt, PspOutcome outcome, Clock::TimePoint now, const RetryPolicy& policy) {
+Action AfterAuthorize(
+    int attempt, PspOutcome outcome, Clock::TimePoint now, const RetryPolicy& policy
+) {
     switch (outcome) {
         case PspOutcome::kAuthorized:
             return {ActionKind::kAuthorized, {}, attempt};
@@ -25,14 +27,17 @@ Action AfterAuthorize(int attempt, PspOutcome outcome, Clock::TimePoint now, con
         case PspOutcome::kUnknown:
         case PspOutcome::kNotFound: {
             const auto index = static_cast<std::size_t>(attempt > 0 ? attempt - 1 : 0);
-            const auto wait = index < policy.backoff.size() ? policy.backoff[index] : policy.backoff.back();
+            const auto wait =
+                index < policy.backoff.size() ? policy.backoff[index] : policy.backoff.back();
             return {ActionKind::kRetryLater, now + wait, attempt};
         }
     }
     return {ActionKind::kGiveUp, {}, attempt};
 }
 
-Action AfterInquiry(int attempts, PspOutcome inquiry, Clock::TimePoint now, const RetryPolicy& policy) {
+Action AfterInquiry(
+    int attempts, PspOutcome inquiry, Clock::TimePoint now, const RetryPolicy& policy
+) {
     switch (inquiry) {
         case PspOutcome::kAuthorized:
             return {ActionKind::kAuthorized, {}, attempts};

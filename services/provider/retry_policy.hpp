@@ -26,11 +26,11 @@ struct RetryPolicy {
 };
 
 enum class ActionKind {
-    kAuthorized,     ///< Emit payments.authorized.
-    kDeclined,       ///< Emit payments.failed PROVIDER_DECLINE.
-    kRetryLater,     ///< Outcome unknown: ask again at `at` (inquiry first, never a blind retry).
-    kAuthorizeNow,   ///< The inquiry proved it never happened: safe to send attempt `attempt`.
-    kGiveUp,         ///< Attempts exhausted, still unknown or never happened: void, fail, DLQ.
+    kAuthorized,    ///< Emit payments.authorized.
+    kDeclined,      ///< Emit payments.failed PROVIDER_DECLINE.
+    kRetryLater,    ///< Outcome unknown: ask again at `at` (inquiry first, never a blind retry).
+    kAuthorizeNow,  ///< The inquiry proved it never happened: safe to send attempt `attempt`.
+    kGiveUp,        ///< Attempts exhausted, still unknown or never happened: void, fail, DLQ.
 };
 
 struct Action {
@@ -40,9 +40,13 @@ struct Action {
 };
 
 /// After authorization attempt `attempt` (1-based) answered `outcome` at `now`.
-[[nodiscard]] Action AfterAuthorize(int attempt, PspOutcome outcome, Clock::TimePoint now, const RetryPolicy& policy);
+[[nodiscard]] Action AfterAuthorize(
+    int attempt, PspOutcome outcome, Clock::TimePoint now, const RetryPolicy& policy
+);
 
 /// After a status inquiry, when `attempts` authorization attempts have been sent so far.
-[[nodiscard]] Action AfterInquiry(int attempts, PspOutcome inquiry, Clock::TimePoint now, const RetryPolicy& policy);
+[[nodiscard]] Action AfterInquiry(
+    int attempts, PspOutcome inquiry, Clock::TimePoint now, const RetryPolicy& policy
+);
 
 }  // namespace sagapay::provider

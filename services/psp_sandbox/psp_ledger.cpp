@@ -20,7 +20,7 @@ bool StartsWithNoCase(const std::string& text, std::string_view prefix) {
 
 }  // namespace
 
-Behaviour BehaviourFor(const std::string& customer_id) noexcept {
+Behaviour BehaviourFor(const std::string& customer_id, Behaviour fallback) noexcept {
     if (StartsWithNoCase(customer_id, "force-timeout")) {
         return Behaviour::kTimeout;
     }
@@ -33,7 +33,10 @@ Behaviour BehaviourFor(const std::string& customer_id) noexcept {
     if (StartsWithNoCase(customer_id, "force-slow")) {
         return Behaviour::kSlow;
     }
-    return Behaviour::kNormal;
+    if (StartsWithNoCase(customer_id, "force-random")) {
+        return Behaviour::kRandom;
+    }
+    return fallback;
 }
 
 Outcome Draw(std::uint64_t seed, const std::string& idempotency_key, int attempt) noexcept {
@@ -68,12 +71,16 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
     const auto existing = records_.find(request.idempotency_key);
     if (existing != records_.end()) {
         const Record& r = existing->second;
-        if (r.request.amount_cents != request.amount_cents || r.request.currency != request.currency) {
-            return {409, {{"error", "idempotency_key_reused"}, {"message", "another request used this key"}}};
+        if (r.request.amount_cents != request.amount_cents ||
+            r.request.currency != request.currency) {
+            return {
+                409,
+                {{"error", "idempotency_key_reused"},
+                 {"message", "another request used this key"}}};
         }
         return {r.status == "DECLINED" ? 402 : 200, ToJson(r)};
     }
-    const Behaviour behaviour = BehaviourFor(request.customer_id);
+    const Behaviour behaviour = BehaviourFor(request.customer_id, fallback_);
     Outcome outcome = Outcome::kAuthorized;
     switch (behaviour) {
         case Behaviour::kTimeout:
@@ -82,12 +89,15 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
         case Behaviour::kDecline:
             outcome = Outcome::kDeclined;
             break;
+        case Behaviour::kApprove:
         case Behaviour::kLostResponse:
         case Behaviour::kSlow:
             outcome = Outcome::kAuthorized;
             break;
-        case Behaviour::kNormal:
-            outcome = Draw(seed_, request.idempotency_key, unprocessed_attempts_[request.idempotency_key]);
+        case Behaviour::kRandom:
+            outcome = Draw(
+                seed_, request.idempotency_key, unprocessed_attempts_[request.idempotency_key]
+            );
             break;
     }
     if (outcome == Outcome::kTimeout) {
@@ -101,7 +111,8 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
     record.authorization_id = "auth_" + NewUuid();
     record.status = outcome == Outcome::kAuthorized ? "AUTHORIZED" : "DECLINED";
     record.authorizations = outcome == Outcome::kAuthorized ? 1 : 0;
-    const Record& stored = records_.emplace(request.idempotency_key, std::move(record)).first->second;
+    const Record& stored =
+        records_.emplace(request.idempotency_key, std::move(record)).first->second;
     if (behaviour == Behaviour::kLostResponse) {
         return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
     }
@@ -112,23 +123,32 @@ PspLedger::Answer PspLedger::Find(const std::string& idempotency_key) const {
     const std::lock_guard lock(mutex_);
     const auto it = records_.find(idempotency_key);
     if (it == records_.end()) {
-        return {404, {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
+        return {
+            404,
+            {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
     }
     return {200, ToJson(it->second)};
 }
 
-PspLedger::Answer PspLedger::Capture(const std::string& authorization_key, const std::string& capture_key) {
+PspLedger::Answer PspLedger::Capture(
+    const std::string& authorization_key, const std::string& capture_key
+) {
     const std::lock_guard lock(mutex_);
     const auto it = records_.find(authorization_key);
     if (it == records_.end()) {
-        return {404, {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
+        return {
+            404,
+            {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
     }
     Record& r = it->second;
     if (r.status == "CAPTURED") {
         if (r.capture_key == capture_key) {
             return {200, ToJson(r)};
         }
-        return {409, {{"error", "already_captured"}, {"message", "this authorization was captured already"}}};
+        return {
+            409,
+            {{"error", "already_captured"},
+             {"message", "this authorization was captured already"}}};
     }
     if (r.status != "AUTHORIZED") {
         return {409, {{"error", "not_capturable"}, {"message", "authorization is " + r.status}}};
@@ -147,7 +167,10 @@ PspLedger::Answer PspLedger::Void(const std::string& authorization_key) {
     }
     Record& r = it->second;
     if (r.status == "CAPTURED") {
-        return {409, {{"error", "already_captured"}, {"message", "a captured payment is refunded, not voided"}}};
+        return {
+            409,
+            {{"error", "already_captured"},
+             {"message", "a captured payment is refunded, not voided"}}};
     }
     if (r.status == "AUTHORIZED") {
         r.status = "VOIDED";

@@ -4,29 +4,37 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace sagapay::psp {
 
 /// What the sandbox does with an authorization request, chosen by the request alone.
 enum class Behaviour {
-    kNormal,        ///< Seeded draw: 70% success, 20% timeout (not processed), 10% decline.
+    kApprove,       ///< The default: authorized.
+    kRandom,        ///< force-random (or PSP_DEFAULT_BEHAVIOUR=random): seeded draw, 70% success,
+                    ///< 20% timeout (not processed), 10% decline: the seed's weights.
     kTimeout,       ///< customer_id starts with force-timeout: never processed, caller times out.
     kDecline,       ///< force-decline: declined.
     kLostResponse,  ///< force-lost-response: authorized, but the answer is lost (caller times out).
     kSlow,          ///< force-slow: authorized after a delay.
 };
 
-/// force-* prefixes of customer_id, case-insensitive (the seed's two plus lost and slow).
-[[nodiscard]] Behaviour BehaviourFor(const std::string& customer_id) noexcept;
+/// force-* prefixes of customer_id, case-insensitive (the seed's two plus lost, slow and random);
+/// any other customer gets `fallback`.
+[[nodiscard]] Behaviour BehaviourFor(
+    const std::string& customer_id, Behaviour fallback = Behaviour::kApprove
+) noexcept;
 
 enum class Outcome { kAuthorized, kDeclined, kTimeout };
 
 /// The seeded draw for attempt `attempt` of `idempotency_key`: deterministic for a given seed,
 /// with the seed's weights (success 0.70, timeout 0.20, decline 0.10).
-[[nodiscard]] Outcome Draw(std::uint64_t seed, const std::string& idempotency_key, int attempt) noexcept;
+[[nodiscard]] Outcome Draw(
+    std::uint64_t seed, const std::string& idempotency_key, int attempt
+) noexcept;
 
 struct AuthorizeRequest {
     std::string idempotency_key;
@@ -40,10 +48,12 @@ struct AuthorizeRequest {
 /// voids. The same key always returns the same result and never charges twice. Thread-safe.
 class PspLedger {
 public:
-    explicit PspLedger(std::uint64_t seed) : seed_(seed) {}
+    explicit PspLedger(std::uint64_t seed, Behaviour fallback = Behaviour::kApprove)
+        : seed_(seed), fallback_(fallback) {}
 
     struct Answer {
-        int http_status = 200;     ///< 200 authorized/captured/voided, 402 declined, 504 timeout, 404, 409
+        int http_status =
+            200;  ///< 200 authorized/captured/voided, 402 declined, 504 timeout, 404, 409
         nlohmann::json body;
     };
 
@@ -68,6 +78,7 @@ private:
     static nlohmann::json ToJson(const Record& record);
 
     std::uint64_t seed_;
+    Behaviour fallback_;
     mutable std::mutex mutex_;
     std::map<std::string, Record> records_;
     std::map<std::string, int> unprocessed_attempts_;

@@ -30,6 +30,22 @@ TEST(PspLedger, ForcedBehavioursFollowTheCustomerPrefix) {
     EXPECT_EQ(psp.Find("k-decline").body.at("status"), "DECLINED");
     EXPECT_EQ(psp.Authorize(Request("k-lost", "force-lost-response-1")).http_status, 504);
     EXPECT_EQ(psp.Find("k-lost").body.at("status"), "AUTHORIZED");  // charged, answer lost
+    EXPECT_EQ(psp.Authorize(Request("k-plain", "cust-1")).http_status, 200);
+}
+
+TEST(PspLedger, RandomBehaviourDrawsPerAttemptUntilProcessed) {
+    PspLedger psp(42, Behaviour::kRandom);
+    int processed = 0;
+    for (int i = 0; i < 200; ++i) {
+        const std::string key = "k-" + std::to_string(i);
+        for (int attempt = 0; attempt < 10 && psp.Find(key).http_status == 404; ++attempt) {
+            psp.Authorize(Request(key, "cust-" + std::to_string(i)));
+        }
+        processed += psp.Find(key).http_status == 200 ? 1 : 0;
+    }
+    EXPECT_EQ(processed, 200);  // a timeout is not processed, so a later attempt draws again
+    EXPECT_EQ(BehaviourFor("Force-Random-x"), Behaviour::kRandom);
+    EXPECT_EQ(BehaviourFor("cust-1", Behaviour::kRandom), Behaviour::kRandom);
 }
 
 TEST(PspLedger, CapturesOnceAndRefusesASecondCaptureKey) {

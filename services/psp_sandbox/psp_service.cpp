@@ -33,7 +33,12 @@ std::int64_t EnvInt(const char* name, std::int64_t fallback) {
 int RunPspSandbox(const Config& config) {
     const auto seed = static_cast<std::uint64_t>(EnvInt("PSP_SEED", 42));
     const auto slow = std::chrono::milliseconds(EnvInt("PSP_SLOW_MS", 300));
-    PspLedger ledger(seed);
+    const char* mode = std::getenv("PSP_DEFAULT_BEHAVIOUR");
+    const std::string fallback = mode == nullptr || *mode == '\0' ? "approve" : mode;
+    if (fallback != "approve" && fallback != "random") {
+        throw std::runtime_error("PSP_DEFAULT_BEHAVIOUR must be approve or random");
+    }
+    PspLedger ledger(seed, fallback == "random" ? Behaviour::kRandom : Behaviour::kApprove);
     ServiceHost host(config, "psp", config.PortFor("psp"));
     std::stop_source never;
 
@@ -43,7 +48,9 @@ int RunPspSandbox(const Config& config) {
             !body["idempotency_key"].is_string() || !body.contains("amount_cents") ||
             !body["amount_cents"].is_number_integer() || !body.contains("currency") ||
             !body["currency"].is_string()) {
-            return http::ErrorResponse(400, "invalid_request", "idempotency_key, amount_cents and currency are required");
+            return http::ErrorResponse(
+                400, "invalid_request", "idempotency_key, amount_cents and currency are required"
+            );
         }
         AuthorizeRequest a;
         a.idempotency_key = body["idempotency_key"].get<std::string>();
@@ -52,7 +59,9 @@ int RunPspSandbox(const Config& config) {
         a.amount_cents = body["amount_cents"].get<std::int64_t>();
         a.currency = body["currency"].get<std::string>();
         if (a.amount_cents <= 0) {
-            return http::ErrorResponse(400, "invalid_request", "amount_cents must be positive", "amount_cents");
+            return http::ErrorResponse(
+                400, "invalid_request", "amount_cents must be positive", "amount_cents"
+            );
         }
         if (BehaviourFor(a.customer_id) == Behaviour::kSlow) {
             WaitFor(never.get_token(), slow);  // the simulated slow PSP
@@ -68,7 +77,9 @@ int RunPspSandbox(const Config& config) {
             !body["idempotency_key"].is_string()) {
             return http::ErrorResponse(400, "invalid_request", "idempotency_key is required");
         }
-        return Answer(ledger.Capture(request.path_params.at(0), body["idempotency_key"].get<std::string>()));
+        return Answer(
+            ledger.Capture(request.path_params.at(0), body["idempotency_key"].get<std::string>())
+        );
     });
     host.Routes().Add("POST", "/v1/authorizations/{key}/void", [&](http::Request& request) {
         return Answer(ledger.Void(request.path_params.at(0)));

@@ -6,8 +6,10 @@ namespace sagapay::psp {
 
 /// Runs the sandbox PSP (`sagapay psp-sandbox`, port PSP_PORT, default 8006) until SIGINT/SIGTERM.
 /// API: POST /v1/authorizations, GET /v1/authorizations/{idempotency_key},
-/// POST /v1/authorizations/{idempotency_key}/capture, POST /v1/authorizations/{idempotency_key}/void,
-/// GET /v1/records. PSP_SEED seeds the random outcomes; PSP_SLOW_MS is force-slow's delay.
+/// POST /v1/authorizations/{idempotency_key}/capture, POST
+/// /v1/authorizations/{idempotency_key}/void, GET /v1/records. PSP_SEED seeds the random outcomes;
+/// PSP_SLOW_MS is force-slow's delay; PSP_DEFAULT_BEHAVIOUR (approve | random) is what customers
+/// without a force-* prefix get.
 int RunPspSandbox(const Config& config);
 
 }  // namespace sagapay::psp

@@ -19,19 +19,23 @@ struct RiskThresholds {
 
 struct RiskInput {
     std::int64_t amount_cents = 0;
-    std::int64_t payments_last_hour = 0;  ///< This customer's payments in the sliding hour, this one included.
-    std::int64_t failed_attempts = 0;     ///< Provider declines of this customer in the window.
+    std::int64_t payments_last_hour =
+        0;  ///< This customer's payments in the sliding hour, this one included.
+    std::int64_t failed_attempts = 0;  ///< Provider declines of this customer in the window.
 };
 
 struct RiskDecision {
     RiskVerdict verdict = RiskVerdict::kApprove;
-    std::string_view reason;  ///< high_frequency, high_amount, multiple_failed_attempts, velocity_threshold, rule_passed
+    std::string_view reason;  ///< high_frequency, high_amount, multiple_failed_attempts,
+                              ///< velocity_threshold, rule_passed
 };
 
 /// The seed's rules, first match wins: count > deny_frequency → DENY high_frequency; amount >
 /// review_amount → REVIEW high_amount; failed attempts ≥ threshold → REVIEW
 /// multiple_failed_attempts; count > velocity → REVIEW velocity_threshold; else APPROVE
 /// rule_passed. Pure.
-[[nodiscard]] RiskDecision Decide(const RiskInput& input, const RiskThresholds& thresholds) noexcept;
+[[nodiscard]] RiskDecision Decide(
+    const RiskInput& input, const RiskThresholds& thresholds
+) noexcept;
 
 }  // namespace sagapay::risk

@@ -24,10 +24,13 @@ std::int64_t Millis(Clock::TimePoint t) {
 }  // namespace
 
 VelocityStore::VelocityStore(
-    redis::Endpoint endpoint, std::chrono::milliseconds velocity_window,
+    redis::Endpoint endpoint,
+    std::chrono::milliseconds velocity_window,
     std::chrono::milliseconds failure_window
 )
-    : conn_(std::move(endpoint)), velocity_window_(velocity_window), failure_window_(failure_window) {}
+    : conn_(std::move(endpoint)),
+      velocity_window_(velocity_window),
+      failure_window_(failure_window) {}
 
 std::string VelocityStore::VelocityKey(const std::string& customer_id) {
     return "risk:velocity:" + std::to_string(customer_id.size()) + ":" + customer_id;
@@ -38,12 +41,20 @@ std::string VelocityStore::FailureKey(const std::string& customer_id) {
 }
 
 std::int64_t VelocityStore::Eval(
-    const std::string& key, std::chrono::milliseconds window, Clock::TimePoint now,
+    const std::string& key,
+    std::chrono::milliseconds window,
+    Clock::TimePoint now,
     const std::string& member
 ) {
     const std::lock_guard lock(mutex_);
     const redis::Reply reply = conn_.Command(
-        {"EVAL", kScript, "1", key, std::to_string(Millis(now)), std::to_string(window.count()), member}
+        {"EVAL",
+         kScript,
+         "1",
+         key,
+         std::to_string(Millis(now)),
+         std::to_string(window.count()),
+         member}
     );
     return reply.integer;
 }

@@ -17,14 +17,21 @@ namespace sagapay::risk {
 /// no two customers share a key. Thread-safe (one connection behind a mutex).
 class VelocityStore {
 public:
-    VelocityStore(redis::Endpoint endpoint, std::chrono::milliseconds velocity_window,
-                  std::chrono::milliseconds failure_window);
+    VelocityStore(
+        redis::Endpoint endpoint,
+        std::chrono::milliseconds velocity_window,
+        std::chrono::milliseconds failure_window
+    );
 
     /// Counts `payment_id` for the customer and returns the payments in the window, this one
     /// included.
-    std::int64_t RecordPayment(const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now);
+    std::int64_t RecordPayment(
+        const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+    );
     /// Records a provider decline of `payment_id`.
-    void RecordFailure(const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now);
+    void RecordFailure(
+        const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+    );
     /// Provider declines of the customer within the failure window.
     std::int64_t FailedAttempts(const std::string& customer_id, Clock::TimePoint now);
 
@@ -32,8 +39,12 @@ public:
     [[nodiscard]] static std::string FailureKey(const std::string& customer_id);
 
 private:
-    std::int64_t Eval(const std::string& key, std::chrono::milliseconds window, Clock::TimePoint now,
-                      const std::string& member);
+    std::int64_t Eval(
+        const std::string& key,
+        std::chrono::milliseconds window,
+        Clock::TimePoint now,
+        const std::string& member
+    );
 
     std::mutex mutex_;
     redis::Connection conn_;

@@ -1,0 +1,293 @@
+#include "tests/e2e/e2e_stack.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <stop_token>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "adapters/postgres/migrator.hpp"
+#include "runtime/wait.hpp"
+#include "testing/test_env.hpp"
+
+extern char** environ;  // NOLINT
+
+namespace sagapay::testing {
+
+namespace {
+
+int FreePort() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+std::string Upper(std::string text) {
+    for (char& c : text) {
+        c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return text;
+}
+
+std::string ConfigKey(const std::string& service) {
+    return service == "psp-sandbox" ? "psp" : service;
+}
+
+std::string BaseDsn() {
+    // The test server's DSN without its database name.
+    std::string dsn = TestPgDsn();
+    const auto slash = dsn.find('/', dsn.find("://") + 3);
+    return slash == std::string::npos ? dsn : dsn.substr(0, slash);
+}
+
+const std::vector<std::string> kDatabases = {
+    "orchestrator", "risk", "provider", "ledger", "notification"};
+
+}  // namespace
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    std::stop_source never;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        if (condition()) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        WaitFor(never.get_token(), std::chrono::milliseconds(20));
+    }
+}
+
+const std::vector<std::string>& E2eStack::AllServices() {
+    static const std::vector<std::string> kAll = {
+        "psp-sandbox", "orchestrator", "risk", "provider", "ledger", "notification", "gateway"};
+    return kAll;
+}
+
+E2eStack::E2eStack(std::map<std::string, std::string> env) : env_(std::move(env)) {
+    id_ = UniqueName("e2e");
+    prefix_ = id_ + ":";
+    log_dir_ = std::string(SAGAPAY_E2E_LOG_DIR) + "/" + id_;
+    std::filesystem::create_directories(log_dir_);
+    for (const auto& service : AllServices()) {
+        processes_[service].port = FreePort();
+    }
+}
+
+E2eStack::~E2eStack() {
+    for (auto& [service, process] : processes_) {
+        if (process.pid > 0) {
+            kill(process.pid, SIGTERM);
+        }
+    }
+    for (auto& [service, process] : processes_) {
+        if (process.pid > 0) {
+            int status = 0;
+            waitpid(process.pid, &status, 0);
+        }
+    }
+    try {
+        auto admin = postgres::Connection::Open(TestPgDsn());
+        for (const auto& db : kDatabases) {
+            admin.ExecScript("DROP DATABASE IF EXISTS \"" + id_ + "_" + db + "\" WITH (FORCE)");
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "e2e: could not drop databases: " << e.what() << "\n";
+    }
+}
+
+std::string E2eStack::Url(const std::string& service) const {
+    return "http://127.0.0.1:" + std::to_string(processes_.at(service).port);
+}
+
+http::Client& E2eStack::Client(const std::string& service) {
+    auto& client = clients_[service];
+    if (!client) {
+        client = std::make_unique<http::Client>(Url(service));
+    }
+    return *client;
+}
+
+postgres::Connection E2eStack::Db(const std::string& service) const {
+    return postgres::Connection::Open(BaseDsn() + "/" + id_ + "_" + service);
+}
+
+redis::Connection E2eStack::Redis() const {
+    return redis::Connection(redis::ParseRedisUrl(TestRedisUrl()));
+}
+
+void E2eStack::Start(const std::string& service) {
+    Process& process = processes_.at(service);
+    std::map<std::string, std::string> vars;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string entry(*e);
+        const auto eq = entry.find('=');
+        vars[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+    vars["API_KEY"] = api_key_;
+    vars["REDIS_URL"] = TestRedisUrl();
+    vars["EVENT_STREAM_PREFIX"] = prefix_;
+    vars["LOG_LEVEL"] = "INFO";
+    vars["BUS_VISIBILITY_TIMEOUT_MS"] = "3000";
+    vars["PROVIDER_BACKOFF_MS"] = "100,200,400";
+    vars.erase("SAGAPAY_PG_BASE_DSN");
+    vars.erase("POSTGRES_DSN");
+    for (const auto& db : kDatabases) {
+        vars[Upper(db) + "_POSTGRES_DSN"] = BaseDsn() + "/" + id_ + "_" + db;
+    }
+    for (const auto& [name, p] : processes_) {
+        vars[Upper(ConfigKey(name)) + "_PORT"] = std::to_string(p.port);
+    }
+    vars["ORCHESTRATOR_URL"] = Url("orchestrator");
+    vars["PSP_URL"] = Url("psp-sandbox");
+    for (const auto& [key, value] : env_) {
+        vars[key] = value;
+    }
+    std::vector<std::string> storage;
+    storage.reserve(vars.size());
+    for (const auto& [key, value] : vars) {
+        storage.push_back(key + "=" + value);
+    }
+    std::vector<char*> envp;
+    for (auto& s : storage) {
+        envp.push_back(s.data());
+    }
+    envp.push_back(nullptr);
+    const std::string log_path = log_dir_ + "/" + service + ".log";
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const FILE* out = std::freopen(log_path.c_str(), "a", stdout);
+        const FILE* err = std::freopen(log_path.c_str(), "a", stderr);
+        (void)out;
+        (void)err;
+        const char* exe = SAGAPAY_BINARY;
+        char* argv[] = {const_cast<char*>(exe), const_cast<char*>(service.c_str()), nullptr};
+        execve(exe, argv, envp.data());
+        _exit(127);
+    }
+    process.pid = pid;
+    const bool healthy = Eventually(
+        [&] {
+            int status = 0;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                process.pid = -1;
+                return true;
+            }
+            http::Client probe(
+                Url(service),
+                http::ClientOptions{
+                    1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}
+            );
+            const auto result = probe.Get("/health");
+            return result.Ok() && result.response->status == 200;
+        },
+        std::chrono::seconds(60)
+    );
+    if (!healthy || process.pid < 0) {
+        DumpLogs();
+        throw std::runtime_error("e2e: " + service + " did not become healthy");
+    }
+}
+
+void E2eStack::Stop(const std::string& service, int signal) {
+    Process& process = processes_.at(service);
+    if (process.pid <= 0) {
+        return;
+    }
+    kill(process.pid, signal);
+    int status = 0;
+    waitpid(process.pid, &status, 0);
+    process.pid = -1;
+    clients_.erase(service);
+}
+
+bool E2eStack::Running(const std::string& service) {
+    Process& process = processes_.at(service);
+    if (process.pid <= 0) {
+        return false;
+    }
+    int status = 0;
+    if (waitpid(process.pid, &status, WNOHANG) == process.pid) {
+        process.pid = -1;
+        return false;
+    }
+    return true;
+}
+
+std::pair<int, nlohmann::json> E2eStack::Pay(
+    const std::string& customer,
+    std::int64_t amount,
+    const std::string& key,
+    const std::string& currency
+) {
+    const nlohmann::json body = {
+        {"customer_id", customer},
+        {"amount_cents", amount},
+        {"currency", currency},
+        {"idempotency_key", key}};
+    const auto result = Client("gateway").Send(
+        "POST",
+        "/payments",
+        body.dump(),
+        {{"content-type", "application/json"}, {"x-api-key", api_key_}}
+    );
+    if (!result.Ok()) {
+        return {0, nlohmann::json{{"client_error", result.error.message}}};
+    }
+    return {result.response->status, nlohmann::json::parse(result.response->body, nullptr, false)};
+}
+
+nlohmann::json E2eStack::Payment(const std::string& payment_id) {
+    const auto result = Client("orchestrator").Get("/payments/" + payment_id);
+    if (!result.Ok() || result.response->status != 200) {
+        return nlohmann::json::object();
+    }
+    return nlohmann::json::parse(result.response->body, nullptr, false);
+}
+
+nlohmann::json E2eStack::WaitForStatus(
+    const std::string& payment_id,
+    const std::set<std::string>& states,
+    std::chrono::milliseconds timeout
+) {
+    nlohmann::json last;
+    Eventually(
+        [&] {
+            last = Payment(payment_id);
+            return last.contains("status") && states.contains(last["status"].get<std::string>());
+        },
+        timeout
+    );
+    return last;
+}
+
+void E2eStack::DumpLogs() const {
+    for (const auto& service : AllServices()) {
+        std::ifstream in(log_dir_ + "/" + service + ".log");
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);) {
+            lines.push_back(line);
+        }
+        std::cerr << "---- " << service << " (last lines of " << log_dir_ << "/" << service
+                  << ".log)\n";
+        for (std::size_t i = lines.size() > 15 ? lines.size() - 15 : 0; i < lines.size(); ++i) {
+            std::cerr << lines[i].substr(0, 400) << "\n";
+        }
+    }
+}
+
+}  // namespace sagapay::testing
