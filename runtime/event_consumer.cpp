@@ -169,9 +169,11 @@ private:
             items.push_back(Item{std::move(delivery), std::move(*envelope)});
         }
         // One lock order for every batch: no deadlock between consumers of different topics.
-        std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-            return a.envelope.aggregate_id < b.envelope.aggregate_id;
-        });
+        if (options_.order_by_key) {
+            std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+                return a.envelope.aggregate_id < b.envelope.aggregate_id;
+            });
+        }
         if (items.empty()) {
             return;
         }

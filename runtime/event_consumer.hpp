@@ -38,6 +38,9 @@ struct ConsumerOptions {
     /// Handle a whole batch in one transaction (one commit for up to `batch` events). Off for
     /// handlers with side effects outside the database that must not repeat on a batch retry.
     bool batch_transactions = true;
+    /// Handle a batch in payment-id order, so consumers of different topics lock payments in one
+    /// order (no deadlocks). Off where the bus order itself matters (risk counts in arrival order).
+    bool order_by_key = true;
 };
 
 /// Consumes one (topic, group) until `stop` is requested. For each polled batch: decode, write the

@@ -32,7 +32,8 @@ void ServiceHost::AddConsumer(
     std::string topic,
     std::string group,
     EventHandler handler,
-    bool batch_transactions
+    bool batch_transactions,
+    bool order_by_key
 ) {
     auto options = std::make_unique<ConsumerOptions>();
     options->service = config_.service_name;
@@ -43,6 +44,7 @@ void ServiceHost::AddConsumer(
     options->max_deliveries = config_.bus_max_deliveries;
     options->visibility_timeout = config_.bus_visibility_timeout;
     options->batch_transactions = batch_transactions;
+    options->order_by_key = order_by_key;
     auto stored = std::make_unique<EventHandler>(std::move(handler));
     const ConsumerOptions* o = options.get();
     const EventHandler* h = stored.get();

@@ -36,7 +36,8 @@ public:
         std::string topic,
         std::string group,
         EventHandler handler,
-        bool batch_transactions = true
+        bool batch_transactions = true,
+        bool order_by_key = true
     );
     void AddOutboxRelay(EventBus& bus);
 

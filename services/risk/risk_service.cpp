@@ -354,7 +354,9 @@ int RunRisk(const Config& config) {
         *bus,
         std::string(topics::kPaymentsRequested),
         "risk-payments-requested",
-        [&risk](postgres::Transaction& tx, const Envelope& e) { risk.OnPaymentRequested(tx, e); }
+        [&risk](postgres::Transaction& tx, const Envelope& e) { risk.OnPaymentRequested(tx, e); },
+        true,
+        false
     );
     host.AddConsumer(
         *bus,

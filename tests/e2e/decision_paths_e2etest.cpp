@@ -1,0 +1,298 @@
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "testing/test_env.hpp"
+#include "tests/e2e/e2e_stack.hpp"
+
+namespace sagapay::testing {
+namespace {
+
+class DecisionPaths : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        stack_ = new E2eStack(
+            {{"RATE_LIMIT_PER_MINUTE", "100000"},
+             {"SWEEPER_STUCK_AFTER_MS", "1500"},
+             {"SWEEPER_INTERVAL_MS", "250"}}
+        );
+        for (const auto& service : E2eStack::AllServices()) {
+            stack_->Start(service);
+        }
+    }
+    static void TearDownTestSuite() {
+        delete stack_;
+        stack_ = nullptr;
+    }
+    void TearDown() override {
+        if (HasFailure()) {
+            stack_->DumpLogs();
+        }
+    }
+
+    static std::pair<int, nlohmann::json> Decide(
+        const std::string& id, const std::string& verb, const std::string& key
+    ) {
+        http::Client client(stack_->Url("risk"));
+        const auto result = client.Send(
+            "POST",
+            "/ops/reviews/" + id + "/" + verb,
+            R"({"reviewed_by":"ops-user"})",
+            {{"content-type", "application/json"}, {"x-api-key", key}}
+        );
+        if (!result.Ok()) {
+            return {0, {}};
+        }
+        return {
+            result.response->status, nlohmann::json::parse(result.response->body, nullptr, false)};
+    }
+
+    static std::vector<std::string> Reasons(const nlohmann::json& payment) {
+        std::vector<std::string> reasons;
+        for (const auto& row : payment["timeline"]) {
+            reasons.push_back(row["reason"]);
+        }
+        return reasons;
+    }
+
+    static std::string PayAndGetId(const std::string& customer, std::int64_t amount) {
+        const auto [status, body] = stack_->Pay(customer, amount, UniqueName("order"));
+        EXPECT_EQ(status, 200) << body.dump();
+        return body.value("payment_id", "");
+    }
+
+    static E2eStack* stack_;
+};
+
+E2eStack* DecisionPaths::stack_ = nullptr;
+
+TEST_F(DecisionPaths, HighAmountGoesToReviewAndApprovalSettlesIt) {
+    const std::string id = PayAndGetId(UniqueName("cust-risk"), 150000);
+    ASSERT_EQ(stack_->WaitForStatus(id, {"RISK_REVIEW"})["status"], "RISK_REVIEW");
+
+    const auto list = stack_->Client("risk").Send(
+        "GET", "/ops/reviews?limit=1000", "", {{"x-api-key", stack_->ApiKey()}}
+    );
+    ASSERT_TRUE(list.Ok());
+    bool listed = false;
+    for (const auto& review : nlohmann::json::parse(list.response->body)) {
+        listed = listed || (review["payment_id"] == id && review["status"] == "PENDING" &&
+                            review["reason"] == "high_amount" && review["amount_cents"] == 150000);
+    }
+    EXPECT_TRUE(listed);
+
+    const auto [status, body] = Decide(id, "approve", stack_->ApiKey());
+    ASSERT_EQ(status, 200) << body.dump();
+    EXPECT_EQ(body["status"], "APPROVED");
+    EXPECT_EQ(body["reviewed_by"], "ops-user");
+
+    const auto payment = stack_->WaitForStatus(id, {"SETTLED", "FAILED"});
+    EXPECT_EQ(payment["status"], "SETTLED");
+    const auto reasons = Reasons(payment);
+    EXPECT_EQ(reasons.at(1), "risk_review_required:high_amount");
+    EXPECT_EQ(reasons.at(2), "manual_approve");
+}
+
+TEST_F(DecisionPaths, DeniedReviewFailsAndIsNotifiedOnce) {
+    const std::string id = PayAndGetId(UniqueName("cust-risk"), 250000);
+    ASSERT_EQ(stack_->WaitForStatus(id, {"RISK_REVIEW"})["status"], "RISK_REVIEW");
+
+    ASSERT_EQ(Decide(id, "deny", stack_->ApiKey()).first, 200);
+
+    const auto payment = stack_->WaitForStatus(id, {"FAILED"});
+    EXPECT_EQ(payment["status"], "FAILED");
+    EXPECT_EQ(Reasons(payment).back(), "manual_deny");
+    auto db = stack_->Db("notification");
+    EXPECT_TRUE(Eventually([&] {
+        return db.Exec(
+                     "SELECT 1 FROM notification_logs WHERE payment_id = $1 AND outcome = 'FAILED'",
+                     {id}
+               )
+                   .Size() == 1;
+    }));
+    EXPECT_EQ(
+        db.Exec("SELECT count(*) FROM notification_logs WHERE payment_id = $1", {id}).GetInt(0, 0),
+        1
+    );
+}
+
+TEST_F(DecisionPaths, ConcurrentDecisionsLetExactlyOneWin) {
+    for (int round = 0; round < 5; ++round) {
+        const std::string id = PayAndGetId(UniqueName("cust-race"), 300000);
+        ASSERT_EQ(stack_->WaitForStatus(id, {"RISK_REVIEW"})["status"], "RISK_REVIEW");
+
+        auto approve = std::async(std::launch::async, [&] {
+            return Decide(id, "approve", stack_->ApiKey()).first;
+        });
+        auto deny = std::async(std::launch::async, [&] {
+            return Decide(id, "deny", stack_->ApiKey()).first;
+        });
+        const int a = approve.get();
+        const int d = deny.get();
+
+        EXPECT_TRUE((a == 200 && d == 409) || (a == 409 && d == 200)) << a << " " << d;
+        auto risk = stack_->Db("risk");
+        EXPECT_EQ(
+            risk.Exec(
+                    "SELECT count(*) FROM outbox_events WHERE aggregate_id = $1 AND "
+                    "payload->'payload'->>'reason' IN ('manual_approve', 'manual_deny')",
+                    {id}
+            )
+                .GetInt(0, 0),
+            1
+        );
+        const auto payment = stack_->WaitForStatus(id, {"SETTLED", "FAILED"});
+        EXPECT_EQ(payment["status"], a == 200 ? "SETTLED" : "FAILED");
+    }
+}
+
+TEST_F(DecisionPaths, ReviewEndpointsAnswerWithTheRightCodes) {
+    const std::string id = PayAndGetId(UniqueName("cust-risk"), 150001);
+    ASSERT_EQ(stack_->WaitForStatus(id, {"RISK_REVIEW"})["status"], "RISK_REVIEW");
+
+    EXPECT_EQ(Decide(id, "approve", "wrong-key").first, 401);
+    EXPECT_EQ(
+        Decide("00000000-0000-4000-8000-000000000000", "approve", stack_->ApiKey()).first, 404
+    );
+    EXPECT_EQ(Decide("not-a-uuid", "approve", stack_->ApiKey()).first, 404);
+    EXPECT_EQ(Decide(id, "approve", stack_->ApiKey()).first, 200);
+    const auto again = Decide(id, "deny", stack_->ApiKey());
+    EXPECT_EQ(again.first, 409);
+    EXPECT_EQ(again.second["error"]["code"], "review_already_decided");
+}
+
+TEST_F(DecisionPaths, VelocitySendsThe21stToReviewAndDeniesThe51st) {
+    const std::string customer = UniqueName("cust-burst");
+    std::vector<std::string> ids;
+    for (int i = 1; i <= 51; ++i) {
+        ids.push_back(PayAndGetId(customer, 1000));
+    }
+
+    EXPECT_EQ(stack_->WaitForStatus(ids[19], {"SETTLED"})["status"], "SETTLED");
+    const auto twenty_first = stack_->WaitForStatus(ids[20], {"RISK_REVIEW"});
+    EXPECT_EQ(twenty_first["status"], "RISK_REVIEW");
+    EXPECT_EQ(Reasons(twenty_first).back(), "risk_review_required:velocity_threshold");
+    EXPECT_EQ(stack_->WaitForStatus(ids[49], {"RISK_REVIEW"})["status"], "RISK_REVIEW");
+    const auto fifty_first = stack_->WaitForStatus(ids[50], {"FAILED"});
+    EXPECT_EQ(fifty_first["status"], "FAILED");
+    EXPECT_EQ(Reasons(fifty_first).back(), "risk_denied:high_frequency");
+}
+
+TEST_F(DecisionPaths, AnEventLostFromTheBusIsReEmittedByTheSweeper) {
+    stack_->Stop("risk");
+    const std::string customer = UniqueName("cust-lost");
+    const std::string id = PayAndGetId(customer, 1200);
+    auto redis = stack_->Redis();
+    const std::string stream = stack_->StreamPrefix() + "payments.requested";
+    std::string entry;
+    ASSERT_TRUE(Eventually([&] {
+        const auto tail = redis.Command({"XREVRANGE", stream, "+", "-", "COUNT", "50"});
+        for (const auto& e : tail.elements) {
+            if (e.elements.size() == 2 && e.elements[1].elements.size() >= 4 &&
+                e.elements[1].elements[1].str == id) {
+                entry = e.elements[0].str;
+                return true;
+            }
+        }
+        return false;
+    }));
+
+    EXPECT_EQ(redis.Command({"XDEL", stream, entry}).integer, 1);
+    stack_->Start("risk");
+
+    const auto payment = stack_->WaitForStatus(id, {"SETTLED"}, std::chrono::seconds(30));
+    EXPECT_EQ(payment["status"], "SETTLED");
+    auto db = stack_->Db("orchestrator");
+    EXPECT_GE(
+        db.Exec("SELECT redrive_count FROM payments WHERE payment_id = $1", {id}).GetInt(0, 0), 1
+    );
+}
+
+TEST_F(DecisionPaths, RedeliveredRequestsAreCountedOnceForVelocity) {
+    const std::string customer = UniqueName("cust-once");
+    const std::string id = PayAndGetId(customer, 1300);
+    ASSERT_EQ(stack_->WaitForStatus(id, {"SETTLED"})["status"], "SETTLED");
+    auto risk = stack_->Db("risk");
+    const std::string envelope = risk.Exec(
+                                         "SELECT payload::text FROM outbox_events WHERE "
+                                         "aggregate_id = $1 AND topic = 'risk.approved'",
+                                         {id}
+    )
+                                     .GetString(0, 0);
+    auto redis = stack_->Redis();
+    const std::string key = "risk:velocity:" + std::to_string(customer.size()) + ":" + customer;
+    ASSERT_EQ(redis.Command({"ZCARD", key}).integer, 1);
+
+    // The same payments.requested again, and a re-emission with a new event id.
+    auto orchestrator = stack_->Db("orchestrator");
+    const std::string requested =
+        orchestrator
+            .Exec(
+                "SELECT payload::text FROM outbox_events WHERE aggregate_id = $1 "
+                "AND topic = 'payments.requested'",
+                {id}
+            )
+            .GetString(0, 0);
+    auto fresh = nlohmann::json::parse(requested);
+    fresh["event_id"] = "00000000-0000-4000-8000-" + UniqueName("x").substr(2, 12);
+    const std::string stream = stack_->StreamPrefix() + "payments.requested";
+    redis.Command({"XADD", stream, "*", "k", id, "v", requested});
+    redis.Command({"XADD", stream, "*", "k", id, "v", fresh.dump()});
+
+    EXPECT_TRUE(Eventually([&] {
+        return risk.Exec(
+                       "SELECT count(*) FROM outbox_events WHERE aggregate_id = $1 AND topic = "
+                       "'risk.approved'",
+                       {id}
+               )
+                   .GetInt(0, 0) == 2;
+    }));
+    EXPECT_EQ(redis.Command({"ZCARD", key}).integer, 1);
+    EXPECT_EQ(
+        risk.Exec("SELECT count(*) FROM risk_decisions WHERE payment_id = $1", {id}).GetInt(0, 0), 1
+    );
+    EXPECT_EQ(stack_->Payment(id)["status"], "SETTLED");
+    EXPECT_FALSE(envelope.empty());
+}
+
+TEST_F(DecisionPaths, AStaleEventIsAcknowledgedAndCountedNotLooped) {
+    const std::string id = PayAndGetId(UniqueName("cust-stale"), 1400);
+    ASSERT_EQ(stack_->WaitForStatus(id, {"SETTLED"})["status"], "SETTLED");
+    nlohmann::json stale = {
+        {"event_id", "11111111-1111-4111-8111-" + UniqueName("s").substr(2, 12)},
+        {"event_type", "risk.approved"},
+        {"aggregate_id", id},
+        {"occurred_at", "2026-01-01T00:00:00.000000+00:00"},
+        {"trace_id", "stale-test"},
+        {"payload", {{"decision", "APPROVE"}, {"reason", "rule_passed"}, {"customer_id", "x"}}},
+    };
+    auto redis = stack_->Redis();
+    redis.Command(
+        {"XADD", stack_->StreamPrefix() + "risk.approved", "*", "k", id, "v", stale.dump()}
+    );
+
+    auto db = stack_->Db("orchestrator");
+    EXPECT_TRUE(Eventually([&] {
+        return db.Exec(
+                     "SELECT 1 FROM inbox_events WHERE event_id = $1",
+                     {stale["event_id"].get<std::string>()}
+               )
+                   .Size() == 1;
+    }));
+    EXPECT_EQ(stack_->Payment(id)["status"], "SETTLED");
+    const auto metrics = stack_->Client("orchestrator").Get("/metrics");
+    ASSERT_TRUE(metrics.Ok());
+    EXPECT_NE(
+        metrics.response->body.find(
+            "stale_events_total{service=\"orchestrator\",topic=\"risk.approved\"}"
+        ),
+        std::string::npos
+    );
+    const auto pending = redis.Command(
+        {"XPENDING", stack_->StreamPrefix() + "risk.approved", "orchestrator-risk-approved"}
+    );
+    EXPECT_EQ(pending.elements.at(0).integer, 0);
+}
+
+}  // namespace
+}  // namespace sagapay::testing
