@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <pthread.h>
 
+#include "app/dlq.hpp"
 #include "app/supervisor.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
@@ -140,7 +141,51 @@ int main(int argc, char** argv) {
         "--local-stack", migrate_stack, "Use the local stack's addresses (scripts/stack.sh env)"
     );
 
+    sagapay::app::DlqOptions dlq;
+    auto* replay = app.add_subcommand(
+        "replay-dlq",
+        "Replay a parked message (the seed's flags; exit 0 replayed or dry run, 1 no match, 2 not "
+        "replayable)"
+    );
+    replay->add_option("--event-id", dlq.event_id, "The DLQ entry's event id");
+    replay->add_option("--aggregate-id", dlq.aggregate_id, "The payment id");
+    replay->add_flag("--dry-run", dlq.dry_run, "Show the match, publish nothing");
+    replay->add_option("--timeout-seconds", dlq.timeout_seconds, "How long to search")
+        ->capture_default_str();
+    replay
+        ->add_option(
+            "--dlq-topic", dlq.dlq_topic, "payments.dlq, or deadletter for messages the bus parked"
+        )
+        ->capture_default_str();
+    replay->add_option(
+        "--bootstrap-servers", dlq.redis_url, "Accepted for the seed's scripts; use REDIS_URL"
+    );
+    auto* dlq_command = app.add_subcommand("dlq", "Inspect the dead-letter queues");
+    auto* dlq_list = dlq_command->add_subcommand("list", "Show parked messages, oldest first");
+    dlq_list->add_option("--dlq-topic", dlq.dlq_topic, "payments.dlq or deadletter")
+        ->capture_default_str();
+    dlq_list->add_option("--limit", dlq.limit, "At most this many")->capture_default_str();
+    dlq_command->require_subcommand(1);
+
     CLI11_PARSE(app, argc, argv);
+
+    if (replay->parsed() || dlq_list->parsed()) {
+        const auto config = sagapay::LoadConfig(sagapay::ProcessEnvironment(), "tools");
+        if (!config) {
+            std::fprintf(stderr, "%s\n", config.error().message.c_str());
+            return 2;
+        }
+        dlq.redis_url = config->redis_url;
+        dlq.stream_prefix = config->stream_prefix;
+        dlq.orchestrator_url = config->orchestrator_url;
+        try {
+            return replay->parsed() ? sagapay::app::RunReplayDlq(dlq)
+                                    : sagapay::app::RunDlqList(dlq);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "sagapay: %s\n", e.what());
+            return 2;
+        }
+    }
 
     if (chosen != nullptr) {
         return RunService(*chosen);

@@ -1,6 +1,9 @@
 #include "services/provider/provider_service.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 
 #include "adapters/postgres/messaging.hpp"
 #include "core/ids.hpp"
@@ -119,8 +122,8 @@ public:
         const auto inserted = tx.Exec(
             std::string(
                 "INSERT INTO provider_payments (payment_id, customer_id, amount_cents, currency, "
-                "trace_id, status, authorization_key, source_event) "
-                "VALUES ($1, $2, $3, $4, $5, 'AUTHORIZING', $6, $7::jsonb) "
+                "trace_id, status, authorization_key, source_event, next_attempt_at) "
+                "VALUES ($1, $2, $3, $4, $5, 'AUTHORIZING', $6, $7::jsonb, now()) "
                 "ON CONFLICT (payment_id) DO NOTHING RETURNING "
             ) + kRowColumns,
             {event.aggregate_id,
@@ -135,13 +138,9 @@ public:
             Redeliver(tx, event);
             return;
         }
-        Row row = ReadRow(inserted, 0);
-        const PspAnswer answer = psp_->Authorize(
-            row.authorization_key, row.payment_id, row.customer_id, row.amount_cents, row.currency
-        );
-        row.attempts = 1;
-        Record(tx, row, 1, "AUTHORIZE", answer);
-        Act(tx, row, AfterAuthorize(1, answer.outcome, clock_.Now(), policy_), answer);
+        // Recorded as due now; the workers call the PSP, so no consumer ever waits on it and a
+        // slow or timing-out PSP delays no other payment's first attempt.
+        AfterCommit([this] { Wake(); });
     }
 
     void OnCaptureRequested(postgres::Transaction& tx, const Envelope& event) {
@@ -207,6 +206,7 @@ public:
                         postgres::Connection::Open(config_.DsnFor(kService))
                     );
                 }
+                const std::uint64_t seen = wakeups_.load();
                 if (!RetryOneDue(*conn)) {
                     const auto next = conn->Exec(
                         "SELECT coalesce((extract(epoch FROM min(next_attempt_at) - now()) * "
@@ -214,7 +214,10 @@ public:
                         "FROM provider_payments WHERE next_attempt_at IS NOT NULL"
                     );
                     const std::int64_t wait = std::clamp<std::int64_t>(next.GetInt(0, 0), 1, 200);
-                    WaitFor(stop, std::chrono::milliseconds(wait));
+                    std::unique_lock lock(wake_mutex_);
+                    wake_.wait_for(lock, stop, std::chrono::milliseconds(wait), [&] {
+                        return wakeups_.load() != seen;
+                    });
                 }
             } catch (const std::exception& e) {
                 log::Error("retry scheduler error", {{"error", e.what()}});
@@ -225,6 +228,15 @@ public:
     }
 
     postgres::Pool& Pool() { return pool_; }
+
+    /// Tells idle workers that a payment became due.
+    void Wake() {
+        {
+            const std::lock_guard lock(wake_mutex_);
+            wakeups_.fetch_add(1);
+        }
+        wake_.notify_all();
+    }
 
 private:
     bool RetryOneDue(postgres::Connection& conn) {
@@ -239,6 +251,22 @@ private:
         }
         Row row = ReadRow(rows, 0);
         const log::ScopedContext context(row.trace_id, "", row.payment_id);
+        if (row.attempts == 0) {
+            // The first attempt. Had a crash interrupted it after the call, sending it again under
+            // the same idempotency key returns the PSP's first answer: never a second charge.
+            const PspAnswer answer = psp_->Authorize(
+                row.authorization_key,
+                row.payment_id,
+                row.customer_id,
+                row.amount_cents,
+                row.currency
+            );
+            row.attempts = 1;
+            Record(tx, row, 1, "AUTHORIZE", answer);
+            Act(tx, row, AfterAuthorize(1, answer.outcome, clock_.Now(), policy_), answer);
+            tx.Commit();
+            return true;
+        }
         // Never a blind retry: first ask the PSP what became of the last attempt.
         const PspAnswer inquiry = psp_->Inquire(row.authorization_key);
         Record(tx, row, row.attempts, "INQUIRE", inquiry);
@@ -376,6 +404,7 @@ private:
                 "updated_at = now() WHERE payment_id = $1",
                 {row.payment_id}
             );
+            AfterCommit([this] { Wake(); });
         }
     }
 
@@ -496,6 +525,9 @@ private:
     RetryPolicy policy_;
     prometheus::Counter& retries_;
     SystemClock clock_;
+    std::mutex wake_mutex_;
+    std::condition_variable_any wake_;
+    std::atomic<std::uint64_t> wakeups_{0};
 };
 
 }  // namespace
@@ -511,8 +543,7 @@ int RunProvider(const Config& config) {
         "provider-authorize-requested",
         [&provider](postgres::Transaction& tx, const Envelope& e) {
             provider.OnAuthorizeRequested(tx, e);
-        },
-        false
+        }
     );
     host.AddConsumer(
         *bus,
@@ -524,8 +555,13 @@ int RunProvider(const Config& config) {
         false
     );
     host.AddOutboxRelay(*bus);
-    for (int i = 0; i < 2; ++i) {
-        host.AddWorker("retry scheduler", [&provider](std::stop_token stop) {
+    const char* workers_env = std::getenv("PROVIDER_WORKERS");
+    const int workers = workers_env != nullptr && *workers_env != '\0' ? std::atoi(workers_env) : 4;
+    if (workers < 1 || workers > 64) {
+        throw std::runtime_error("PROVIDER_WORKERS must be from 1 to 64");
+    }
+    for (int i = 0; i < workers; ++i) {
+        host.AddWorker("psp worker", [&provider](std::stop_token stop) {
             provider.RunScheduler(std::move(stop));
         });
     }

@@ -130,8 +130,7 @@ redis::Connection E2eStack::Redis() const {
     return redis::Connection(redis::ParseRedisUrl(TestRedisUrl()));
 }
 
-void E2eStack::Start(const std::string& service) {
-    Process& process = processes_.at(service);
+std::vector<std::string> E2eStack::Environment() const {
     std::map<std::string, std::string> vars;
     for (char** e = environ; *e != nullptr; ++e) {
         const std::string entry(*e);
@@ -162,6 +161,45 @@ void E2eStack::Start(const std::string& service) {
     for (const auto& [key, value] : vars) {
         storage.push_back(key + "=" + value);
     }
+    return storage;
+}
+
+std::pair<int, std::string> E2eStack::RunTool(const std::vector<std::string>& args) {
+    std::vector<std::string> storage = Environment();
+    std::vector<char*> envp;
+    for (auto& s : storage) {
+        envp.push_back(s.data());
+    }
+    envp.push_back(nullptr);
+    const std::string out_path = log_dir_ + "/tool-" + UniqueName("run") + ".out";
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const FILE* out = std::freopen(out_path.c_str(), "w", stdout);
+        const int fd = fileno(stdout);
+        dup2(fd, STDERR_FILENO);
+        (void)out;
+        std::vector<char*> argv;
+        const char* exe = SAGAPAY_BINARY;
+        argv.push_back(const_cast<char*>(exe));
+        for (const auto& a : args) {
+            argv.push_back(const_cast<char*>(a.c_str()));
+        }
+        argv.push_back(nullptr);
+        execve(exe, argv.data(), envp.data());
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    std::ifstream in(out_path);
+    const std::string output(
+        (std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()
+    );
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+void E2eStack::Start(const std::string& service) {
+    Process& process = processes_.at(service);
+    std::vector<std::string> storage = Environment();
     std::vector<char*> envp;
     for (auto& s : storage) {
         envp.push_back(s.data());

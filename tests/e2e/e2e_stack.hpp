@@ -60,10 +60,14 @@ public:
         const std::set<std::string>& states,
         std::chrono::milliseconds timeout = std::chrono::seconds(20)
     );
+    /// Runs `sagapay <args>` with this stack's environment; returns (exit code, stdout+stderr).
+    std::pair<int, std::string> RunTool(const std::vector<std::string>& args);
     /// Prints the tail of every service log (call on failure).
     void DumpLogs() const;
 
 private:
+    [[nodiscard]] std::vector<std::string> Environment() const;
+
     struct Process {
         pid_t pid = -1;
         int port = 0;

@@ -1,0 +1,199 @@
+#include "app/dlq.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/http/http.hpp"
+#include "adapters/redis/client.hpp"
+#include "adapters/redis/streams_event_bus.hpp"
+#include "core/ids.hpp"
+#include "core/messaging/envelope.hpp"
+
+namespace sagapay::app {
+
+namespace {
+
+struct Parked {
+    std::string position;
+    nlohmann::json envelope;  ///< The DLQ envelope (payments.dlq) or the parked event (deadletter).
+    std::string replay_topic;     ///< "" when not replayable
+    nlohmann::json failed_event;  ///< What a replay publishes.
+    std::string reason;
+};
+
+std::string Field(const redis::Reply& fields, const std::string& name) {
+    for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+        if (fields.elements[i].str == name) {
+            return fields.elements[i + 1].str;
+        }
+    }
+    return {};
+}
+
+std::optional<Parked> Decode(const std::string& topic, const redis::Reply& entry) {
+    if (entry.elements.size() != 2) {
+        return std::nullopt;
+    }
+    Parked parked;
+    parked.position = entry.elements[0].str;
+    const redis::Reply& fields = entry.elements[1];
+    if (topic == "deadletter") {
+        parked.envelope = nlohmann::json::parse(Field(fields, "value"), nullptr, false);
+        parked.reason = Field(fields, "reason");
+        parked.replay_topic = Field(fields, "topic");
+        parked.failed_event = parked.envelope;
+    } else {
+        parked.envelope = nlohmann::json::parse(Field(fields, "v"), nullptr, false);
+        if (parked.envelope.is_object() && parked.envelope.contains("payload")) {
+            const auto& payload = parked.envelope["payload"];
+            parked.reason = payload.value("reason", "");
+            parked.replay_topic = payload.value("replay_topic", "");
+            if (payload.contains("failed_event")) {
+                parked.failed_event = payload["failed_event"];
+            }
+        }
+    }
+    if (!parked.envelope.is_object()) {
+        return std::nullopt;
+    }
+    return parked;
+}
+
+bool IsOutcomeTopic(const std::string& topic) {
+    return topic == "payments.settled" || topic == "payments.failed" ||
+           topic == "payments.reversed" || topic == "payments.dlq";
+}
+
+}  // namespace
+
+int RunDlqList(const DlqOptions& options) {
+    redis::Connection conn(redis::ParseRedisUrl(options.redis_url));
+    const std::string stream = options.stream_prefix + options.dlq_topic;
+    const auto entries =
+        conn.Command({"XRANGE", stream, "-", "+", "COUNT", std::to_string(options.limit)});
+    for (const auto& entry : entries.elements) {
+        const auto parked = Decode(options.dlq_topic, entry);
+        if (!parked) {
+            continue;
+        }
+        const nlohmann::json line = {
+            {"position", parked->position},
+            {"event_id", parked->envelope.value("event_id", "")},
+            {"aggregate_id", parked->envelope.value("aggregate_id", "")},
+            {"reason", parked->reason},
+            {"replay_topic", parked->replay_topic},
+            {"replayable", !parked->replay_topic.empty() && parked->failed_event.is_object()},
+        };
+        std::printf("%s\n", line.dump().c_str());
+    }
+    return 0;
+}
+
+int RunReplayDlq(const DlqOptions& options) {
+    if (options.event_id.empty() && options.aggregate_id.empty()) {
+        std::fprintf(stderr, "replay-dlq: give --event-id and/or --aggregate-id\n");
+        return 2;
+    }
+    redis::Connection conn(redis::ParseRedisUrl(options.redis_url));
+    const std::string stream = options.stream_prefix + options.dlq_topic;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+    std::string cursor = "-";
+    std::optional<Parked> match;
+    while (!match && std::chrono::steady_clock::now() < deadline) {
+        const auto page = conn.Command({"XRANGE", stream, cursor, "+", "COUNT", "200"});
+        for (const auto& entry : page.elements) {
+            const auto parked = Decode(options.dlq_topic, entry);
+            if (!parked) {
+                continue;
+            }
+            const std::string event_id = parked->envelope.value("event_id", "");
+            const std::string aggregate_id = parked->envelope.value("aggregate_id", "");
+            if ((options.event_id.empty() || options.event_id == event_id) &&
+                (options.aggregate_id.empty() || options.aggregate_id == aggregate_id)) {
+                match = parked;
+                break;
+            }
+        }
+        if (page.elements.size() < 200) {
+            break;
+        }
+        cursor = "(" + page.elements.back().elements[0].str;
+    }
+    if (!match) {
+        std::printf("No matching DLQ event found before timeout.\n");
+        return 1;
+    }
+    if (match->replay_topic.empty() || !match->failed_event.is_object()) {
+        std::printf("Matched DLQ event is not replayable (missing replay_topic/failed_event).\n");
+        return 2;
+    }
+    const std::string payment_id = match->failed_event.value("aggregate_id", "");
+    std::printf(
+        "Matched DLQ event_id=%s aggregate_id=%s -> replay_topic=%s (reason: %s)\n",
+        match->envelope.value("event_id", "").c_str(),
+        payment_id.c_str(),
+        match->replay_topic.c_str(),
+        match->reason.c_str()
+    );
+    if (!IsOutcomeTopic(match->replay_topic)) {
+        http::Client orchestrator(options.orchestrator_url);
+        const auto answer = orchestrator.Get("/payments/" + payment_id);
+        if (!answer.Ok()) {
+            std::printf(
+                "Cannot reach the orchestrator at %s to check the payment: %s. Nothing replayed.\n",
+                options.orchestrator_url.c_str(),
+                answer.error.message.c_str()
+            );
+            return 2;
+        }
+        if (answer.response->status == 200) {
+            const auto payment = nlohmann::json::parse(answer.response->body, nullptr, false);
+            const std::string status = payment.is_object() ? payment.value("status", "") : "";
+            if (status == "SETTLED" || status == "FAILED" || status == "REVERSED") {
+                std::printf(
+                    "Payment %s is already %s: a replay would not drive it anywhere. Refused.\n",
+                    payment_id.c_str(),
+                    status.c_str()
+                );
+                return 2;
+            }
+        }
+    }
+    if (options.dry_run) {
+        std::printf("Dry run only; no publish performed.\n");
+        return 0;
+    }
+    nlohmann::json replay = match->failed_event;
+    const std::string original = replay.value("event_id", "");
+    replay["event_id"] = NewUuid();
+    if (!replay.contains("payload") || !replay["payload"].is_object()) {
+        replay["payload"] = nlohmann::json::object();
+    }
+    replay["payload"]["replay"] = true;
+    replay["payload"]["replay_of"] = original;
+    redis::RedisStreamsEventBus bus(redis::ParseRedisUrl(options.redis_url), options.stream_prefix);
+    auto publisher = bus.CreatePublisher();
+    if (!publisher) {
+        std::printf("Cannot publish: %s\n", publisher.error().message.c_str());
+        return 2;
+    }
+    const OutgoingMessage message{match->replay_topic, payment_id, replay.dump()};
+    const auto published = (*publisher)->Publish({&message, 1});
+    if (!published) {
+        std::printf("Publish failed: %s\n", published.error().message.c_str());
+        return 2;
+    }
+    std::printf(
+        "Replayed failed event as new event_id=%s (original event_id=%s) to %s\n",
+        replay["event_id"].get<std::string>().c_str(),
+        original.c_str(),
+        match->replay_topic.c_str()
+    );
+    return 0;
+}
+
+}  // namespace sagapay::app
