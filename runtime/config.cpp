@@ -26,6 +26,11 @@ std::string Config::DsnFor(std::string_view service) const {
     return it == dsn.end() ? std::string() : it->second;
 }
 
+std::string Config::BindHostFor(std::string_view service) const {
+    const auto it = bind_host_override.find(service);
+    return it == bind_host_override.end() ? bind_host : it->second;
+}
+
 int Config::PortFor(std::string_view service) const {
     const auto it = port.find(service);
     return it == port.end() ? 0 : it->second;
@@ -175,6 +180,11 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
         std::int64_t value = port;
         r.Int(Upper(name) + "_PORT", value, 0, 65535);
         c.port[name] = static_cast<int>(value);
+        std::string host;
+        r.String(Upper(name) + "_BIND_HOST", host);
+        if (!host.empty()) {
+            c.bind_host_override[name] = host;
+        }
     }
 
     r.Int("RATE_LIMIT_PER_MINUTE", c.rate_limit_per_minute, 1, 1'000'000);

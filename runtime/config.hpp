@@ -28,8 +28,9 @@ struct Config {
     std::string event_bus = "redis";  ///< EVENT_BUS: redis
     std::string stream_prefix;        ///< EVENT_STREAM_PREFIX, default "" (streams named as topics)
 
-    std::map<std::string, std::string, std::less<>> dsn;  ///< service -> DSN
-    std::map<std::string, int, std::less<>> port;         ///< service -> HTTP port
+    std::map<std::string, std::string, std::less<>> dsn;                 ///< service -> DSN
+    std::map<std::string, int, std::less<>> port;                        ///< service -> HTTP port
+    std::map<std::string, std::string, std::less<>> bind_host_override;  ///< <SERVICE>_BIND_HOST
 
     std::string orchestrator_url = "http://127.0.0.1:8001";
     std::string psp_url = "http://127.0.0.1:8006";
@@ -58,6 +59,9 @@ struct Config {
     /// The DSN of `service`, or "" when none was configured.
     [[nodiscard]] std::string DsnFor(std::string_view service) const;
     [[nodiscard]] int PortFor(std::string_view service) const;
+    /// `<SERVICE>_BIND_HOST`, else BIND_HOST (127.0.0.1: internal APIs are not reachable from
+    /// other machines unless an operator opens them; see docs/security.md).
+    [[nodiscard]] std::string BindHostFor(std::string_view service) const;
 };
 
 /// Services with a database, in start order.

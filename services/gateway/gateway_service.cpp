@@ -5,11 +5,22 @@
 #include "runtime/bootstrap.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
+#include "services/gateway/idempotency_cache.hpp"
 #include "services/gateway/rate_limiter.hpp"
 
 namespace sagapay::gateway {
 
 namespace {
+
+http::Response KeyReused() {
+    return http::ErrorResponse(
+        422,
+        "idempotency_key_reused",
+        "this idempotency_key was already used by this customer with a different request body; use "
+        "a new key for a new payment",
+        "idempotency_key"
+    );
+}
 
 http::Response Unavailable(std::string_view message) {
     http::Response response = http::ErrorResponse(503, "orchestrator_unavailable", message);
@@ -22,6 +33,10 @@ public:
     explicit Gateway(const Config& config)
         : config_(config),
           limiter_(redis::ParseRedisUrl(config.redis_url), config.rate_limit_per_minute),
+          cache_(
+              redis::ParseRedisUrl(config.redis_url),
+              std::chrono::seconds(config.idempotency_ttl_seconds)
+          ),
           orchestrator_(
               config.orchestrator_url,
               http::ClientOptions{
@@ -69,6 +84,31 @@ public:
             log::Warn("rate limiter unavailable; admitting the request", {{"error", e.what()}});
         }
         const auto started = std::chrono::steady_clock::now();
+        const std::string fingerprint = parsed->Fingerprint();
+        if (const auto cached = cache_.Find(parsed->customer_id, parsed->idempotency_key)) {
+            if (cached->fingerprint != fingerprint) {
+                return KeyReused();
+            }
+            // A replay: answer with the payment's current status, not a frozen copy.
+            const auto current = orchestrator_.Send(
+                "GET", "/payments/" + cached->payment_id, "", {{"x-trace-id", trace}}
+            );
+            if (current.Ok() && current.response->status == 200) {
+                const auto payment = nlohmann::json::parse(current.response->body, nullptr, false);
+                if (payment.is_object() && payment.contains("status")) {
+                    http::Response response = http::JsonResponse(
+                        200,
+                        nlohmann::json{
+                            {"payment_id", cached->payment_id}, {"status", payment["status"]}}
+                            .dump()
+                    );
+                    response.headers.emplace_back("idempotent-replayed", "true");
+                    response.headers.emplace_back("x-correlation-id", trace);
+                    return response;
+                }
+            }
+            // Fall through: the orchestrator decides from its durable row.
+        }
         const nlohmann::json forward = {
             {"customer_id", parsed->customer_id},
             {"amount_cents", parsed->amount_cents},
@@ -112,6 +152,7 @@ public:
 private:
     const Config& config_;
     RateLimiter limiter_;
+    IdempotencyCache cache_;
     http::Client orchestrator_;
     prometheus::Counter& requests_;
     prometheus::Histogram& latency_;
