@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "app/dlq.hpp"
+#include "app/load.hpp"
 #include "app/supervisor.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
@@ -167,7 +168,42 @@ int main(int argc, char** argv) {
     dlq_list->add_option("--limit", dlq.limit, "At most this many")->capture_default_str();
     dlq_command->require_subcommand(1);
 
+    sagapay::app::LoadOptions load;
+    auto* load_command = app.add_subcommand(
+        "load",
+        "Load generator (the seed's load_test.py flags and output, plus throughput and --e2e)"
+    );
+    load_command->add_option("--total", load.total, "Requests to send")->capture_default_str();
+    load_command->add_option("--concurrency", load.concurrency, "Requests in flight")
+        ->capture_default_str();
+    load_command->add_option("--base-url", load.base_url, "The gateway")->capture_default_str();
+    load_command->add_option("--api-key", load.api_key, "x-api-key")->capture_default_str();
+    load_command->add_flag(
+        "--e2e", load.e2e, "Follow each payment to its final state (reads the orchestrator DB)"
+    );
+    load_command->add_option("--mix", load.mix, "seed (the seed's customers and amounts) or settle")
+        ->check(CLI::IsMember({"seed", "settle"}))
+        ->capture_default_str();
+    load_command->add_option(
+        "--duration", load.duration_seconds, "Send for this many seconds instead of --total"
+    );
+    load_command->add_option(
+        "--rate", load.rate, "Open loop: requests per second, latency from the scheduled time"
+    );
+
     CLI11_PARSE(app, argc, argv);
+
+    if (load_command->parsed()) {
+        if (load.concurrency < 1 || load.total < 1) {
+            std::fprintf(stderr, "load: --total and --concurrency must be at least 1\n");
+            return 2;
+        }
+        const auto config = sagapay::LoadConfig(sagapay::ProcessEnvironment(), "tools");
+        if (config) {
+            load.orchestrator_dsn = config->DsnFor("orchestrator");
+        }
+        return sagapay::app::RunLoad(load);
+    }
 
     if (replay->parsed() || dlq_list->parsed()) {
         const auto config = sagapay::LoadConfig(sagapay::ProcessEnvironment(), "tools");

@@ -44,7 +44,12 @@ void RunAfterCommit() {
     auto hooks = std::move(tls_after_commit);
     tls_after_commit.clear();
     for (auto& hook : hooks) {
-        hook();
+        try {
+            hook();
+        } catch (const std::exception& e) {
+            // The work is committed: a failing hook must not undo its acknowledgement.
+            log::Error("after-commit hook failed", {{"error", e.what()}});
+        }
     }
 }
 
@@ -156,7 +161,8 @@ private:
                     "failed " + std::to_string(delivery.delivery_count - 1) +
                         " deliveries; last error: " +
                         (it == last_error_.end() ? std::string("unknown (consumer died)")
-                                                 : it->second)
+                                                 : it->second),
+                    &*envelope
                 );
                 continue;
             }
@@ -237,7 +243,7 @@ private:
                 return;
             } catch (const PermanentEventError& e) {
                 counters_.errors.Increment();
-                Park(item.delivery, std::string("not processable: ") + e.what());
+                Park(item.delivery, std::string("not processable: ") + e.what(), &item.envelope);
                 return;
             } catch (const postgres::SqlError& e) {
                 counters_.errors.Increment();
@@ -272,7 +278,14 @@ private:
         last_error_[item.envelope.event_id] = error;
     }
 
-    void Park(const Delivery& delivery, const std::string& reason) {
+    void Park(
+        const Delivery& delivery, const std::string& reason, const Envelope* envelope = nullptr
+    ) {
+        const log::ScopedContext context(
+            envelope != nullptr ? envelope->trace_id : std::string(),
+            envelope != nullptr ? envelope->event_id : std::string(),
+            envelope != nullptr ? envelope->aggregate_id : delivery.key
+        );
         log::Error(
             "event dead-lettered",
             {{"topic", options_.topic}, {"position", delivery.position}, {"reason", reason}}

@@ -31,8 +31,7 @@ public:
                 failures = 0;
                 MaybeHousekeep();
                 if (!full) {
-                    // Woken by the NOTIFY of the next committed outbox insert.
-                    conn_->WaitForNotification(options_.poll_fallback);
+                    WaitForWork();
                 }
             } catch (const std::exception& e) {
                 ++failures;
@@ -59,6 +58,21 @@ private:
                 throw std::runtime_error("cannot create publisher: " + created.error().message);
             }
             publisher_ = std::move(*created);
+        }
+    }
+
+    /// Sleeps until the NOTIFY of the next committed outbox insert, the poll fallback, or a stop
+    /// request (checked every 200 ms so shutdown never waits for the fallback).
+    void WaitForWork() {
+        const auto until = std::chrono::steady_clock::now() + options_.poll_fallback;
+        while (!stop_.stop_requested()) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now()
+            );
+            if (left.count() <= 0 ||
+                conn_->WaitForNotification(std::min(left, std::chrono::milliseconds(200)))) {
+                return;
+            }
         }
     }
 

@@ -1,0 +1,250 @@
+#include "app/load.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/http/http.hpp"
+#include "adapters/postgres/connection.hpp"
+#include "core/ids.hpp"
+#include "runtime/wait.hpp"
+
+namespace sagapay::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// The seed's percentile: sorted[min(n-1, max(0, int(p/100*n) - 1))].
+double Percentile(std::vector<double> values, double p) {
+    if (values.empty()) {
+        return 0;
+    }
+    std::sort(values.begin(), values.end());
+    const auto n = static_cast<std::int64_t>(values.size());
+    const auto index = std::min<std::int64_t>(
+        n - 1,
+        std::max<std::int64_t>(0, static_cast<std::int64_t>(p / 100.0 * static_cast<double>(n)) - 1)
+    );
+    return values[static_cast<std::size_t>(index)];
+}
+
+struct Shared {
+    std::mutex mutex;
+    std::vector<double> latencies_ms;
+    std::vector<std::string> payment_ids;
+    std::atomic<std::int64_t> issued{0};
+    std::atomic<std::int64_t> success{0};
+    std::atomic<std::int64_t> done{0};
+};
+
+}  // namespace
+
+int RunLoad(const LoadOptions& o) {
+    http::Client client(
+        o.base_url,
+        http::ClientOptions{
+            static_cast<std::size_t>(o.concurrency) + 8,
+            std::chrono::milliseconds(2000),
+            std::chrono::milliseconds(10000)}
+    );
+    Shared shared;
+    const std::string run = NewUuid().substr(0, 8);
+    const auto start = Clock::now();
+    const bool timed = o.duration_seconds > 0;
+    const auto stop_at = start + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(o.duration_seconds)
+                                 );
+    std::stop_source never;
+
+    auto worker = [&](int worker_index) {
+        std::mt19937_64 rng(
+            static_cast<std::uint64_t>(worker_index) * 7919ULL + std::random_device{}()
+        );
+        while (true) {
+            const std::int64_t i = shared.issued.fetch_add(1);
+            if (!timed && i >= o.total) {
+                return;
+            }
+            Clock::time_point scheduled = Clock::now();
+            if (o.rate > 0) {
+                // Open loop: request i is due at start + i/rate, and its latency counts from then.
+                scheduled =
+                    start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(static_cast<double>(i) / o.rate)
+                            );
+                const auto now = Clock::now();
+                if (scheduled > now) {
+                    WaitFor(
+                        never.get_token(),
+                        std::chrono::duration_cast<std::chrono::milliseconds>(scheduled - now)
+                    );
+                }
+            }
+            if (timed && Clock::now() >= stop_at) {
+                return;
+            }
+            std::string customer;
+            std::int64_t amount = 0;
+            if (o.mix == "settle") {
+                customer = "load-" + run + "-" + std::to_string(i);
+                amount = std::uniform_int_distribution<std::int64_t>(100, 100000)(rng);
+            } else {
+                customer = "cust-" + std::to_string(i % 500);
+                amount = std::uniform_int_distribution<std::int64_t>(100, 250000)(rng);
+            }
+            const nlohmann::json body = {
+                {"customer_id", customer},
+                {"amount_cents", amount},
+                {"currency", "USD"},
+                {"idempotency_key", NewUuid()}};
+            const auto sent = o.rate > 0 ? scheduled : Clock::now();
+            const auto result = client.Send(
+                "POST",
+                "/payments",
+                body.dump(),
+                {{"content-type", "application/json"},
+                 {"x-api-key", o.api_key},
+                 {"x-correlation-id", NewUuid()}}
+            );
+            const double ms =
+                std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+            const bool ok =
+                result.Ok() && result.response->status >= 200 && result.response->status < 300;
+            {
+                const std::lock_guard lock(shared.mutex);
+                shared.latencies_ms.push_back(ms);
+                if (ok && o.e2e) {
+                    const auto created =
+                        nlohmann::json::parse(result.response->body, nullptr, false);
+                    if (created.is_object() && created.contains("payment_id")) {
+                        shared.payment_ids.push_back(created["payment_id"].get<std::string>());
+                    }
+                }
+            }
+            shared.success += ok ? 1 : 0;
+            shared.done += 1;
+        }
+    };
+
+    std::vector<std::jthread> workers;
+    for (int w = 0; w < o.concurrency; ++w) {
+        workers.emplace_back(worker, w);
+    }
+    std::jthread progress([&](std::stop_token stop) {
+        while (!WaitFor(stop, std::chrono::seconds(5))) {
+            const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+            std::fprintf(
+                stderr,
+                "progress: %lld requests in %.0f s (%.0f/s)\n",
+                static_cast<long long>(shared.done.load()),
+                elapsed,
+                static_cast<double>(shared.done.load()) / elapsed
+            );
+        }
+    });
+    workers.clear();
+    progress.request_stop();
+    progress.join();
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+    const auto total = static_cast<std::int64_t>(shared.latencies_ms.size());
+    const std::int64_t success = shared.success.load();
+    double sum = 0;
+    for (const double v : shared.latencies_ms) {
+        sum += v;
+    }
+    std::printf("total=%lld\n", static_cast<long long>(total));
+    std::printf("success=%lld\n", static_cast<long long>(success));
+    std::printf("errors=%lld\n", static_cast<long long>(total - success));
+    std::printf(
+        "error_rate=%.2f%%\n",
+        total == 0 ? 0.0 : 100.0 * static_cast<double>(total - success) / static_cast<double>(total)
+    );
+    std::printf("p50_ms=%.2f\n", Percentile(shared.latencies_ms, 50));
+    std::printf("p95_ms=%.2f\n", Percentile(shared.latencies_ms, 95));
+    std::printf("p99_ms=%.2f\n", Percentile(shared.latencies_ms, 99));
+    std::printf("avg_ms=%.2f\n", total == 0 ? 0.0 : sum / static_cast<double>(total));
+    std::printf("throughput_rps=%.1f\n", static_cast<double>(total) / seconds);
+    std::fflush(stdout);
+
+    if (o.e2e && !shared.payment_ids.empty()) {
+        if (o.orchestrator_dsn.empty()) {
+            std::fprintf(
+                stderr, "load --e2e: set ORCHESTRATOR_POSTGRES_DSN (or SAGAPAY_PG_BASE_DSN)\n"
+            );
+            return 2;
+        }
+        auto db = postgres::Connection::Open(o.orchestrator_dsn);
+        std::string ids = "{";
+        for (std::size_t i = 0; i < shared.payment_ids.size(); ++i) {
+            ids += (i == 0 ? "" : ",") + shared.payment_ids[i];
+        }
+        ids += "}";
+        const auto deadline =
+            Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(o.e2e_timeout_seconds)
+                           );
+        std::int64_t waiting = 0;
+        while (true) {
+            // RISK_REVIEW waits on a person: it counts as an outcome of the run, not as pending.
+            waiting = db.Exec(
+                            "SELECT count(*) FROM payments WHERE payment_id = ANY($1::uuid[]) AND "
+                            "status NOT IN "
+                            "('SETTLED','FAILED','REVERSED','RISK_REVIEW')",
+                            {ids}
+            )
+                          .GetInt(0, 0);
+            if (waiting == 0 || Clock::now() > deadline) {
+                break;
+            }
+            WaitFor(never.get_token(), std::chrono::milliseconds(100));
+        }
+        const auto rows = db.Exec(
+            "SELECT p.status, extract(epoch FROM t.created_at - p.created_at) * 1000, "
+            "extract(epoch FROM t.created_at), extract(epoch FROM p.created_at) "
+            "FROM payments p JOIN LATERAL (SELECT created_at FROM payment_timeline WHERE "
+            "payment_id = p.payment_id "
+            "ORDER BY timeline_id DESC LIMIT 1) t ON true WHERE p.payment_id = ANY($1::uuid[])",
+            {ids}
+        );
+        std::vector<double> e2e;
+        std::map<std::string, std::int64_t> by_status;
+        double first_created = 1e300;
+        double last_settled = 0;
+        for (int r = 0; r < rows.Size(); ++r) {
+            const std::string status = rows.GetString(r, 0);
+            by_status[status] += 1;
+            first_created = std::min(first_created, std::stod(rows.GetString(r, 3)));
+            if (status == "SETTLED") {
+                e2e.push_back(std::stod(rows.GetString(r, 1)));
+                last_settled = std::max(last_settled, std::stod(rows.GetString(r, 2)));
+            }
+        }
+        std::printf("e2e_settled=%lld\n", static_cast<long long>(by_status["SETTLED"]));
+        std::printf(
+            "e2e_failed=%lld\n", static_cast<long long>(by_status["FAILED"] + by_status["REVERSED"])
+        );
+        std::printf("e2e_in_review=%lld\n", static_cast<long long>(by_status["RISK_REVIEW"]));
+        std::printf("e2e_unfinished=%lld\n", static_cast<long long>(waiting));
+        std::printf("e2e_p50_ms=%.2f\n", Percentile(e2e, 50));
+        std::printf("e2e_p95_ms=%.2f\n", Percentile(e2e, 95));
+        std::printf("e2e_p99_ms=%.2f\n", Percentile(e2e, 99));
+        const double span = last_settled - first_created;
+        std::printf(
+            "settled_per_sec=%.1f\n", span > 0 ? static_cast<double>(e2e.size()) / span : 0.0
+        );
+    }
+    return success == total ? 0 : 1;
+}
+
+}  // namespace sagapay::app
