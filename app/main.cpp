@@ -9,6 +9,7 @@
 
 #include "app/dlq.hpp"
 #include "app/load.hpp"
+#include "app/reconcile.hpp"
 #include "app/supervisor.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
@@ -191,7 +192,29 @@ int main(int argc, char** argv) {
         "--rate", load.rate, "Open loop: requests per second, latency from the scheduled time"
     );
 
+    const sagapay::app::ReconcileOptions reconcile_defaults;
+    std::string reconcile_ledger_url = reconcile_defaults.ledger_url;
+    std::int64_t reconcile_limit = reconcile_defaults.limit;
+    auto* reconcile = app.add_subcommand(
+        "reconcile",
+        "Print the ledger's /reconciliation report and check every payment against the ledger\n"
+        "(ORCHESTRATOR_/LEDGER_POSTGRES_DSN or SAGAPAY_PG_BASE_DSN; OPS_API_KEY or API_KEY);\n"
+        "exit 0 clean, 1 mismatch or imbalance, 2 unreachable"
+    );
+    reconcile->add_option("--ledger-url", reconcile_ledger_url, "The ledger's base URL")
+        ->capture_default_str();
+    reconcile->add_option("--limit", reconcile_limit, "Most imbalances and mismatches listed")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
+
     CLI11_PARSE(app, argc, argv);
+
+    if (reconcile->parsed()) {
+        auto options = sagapay::app::ReconcileOptionsFromEnvironment(sagapay::ProcessEnvironment());
+        options.ledger_url = reconcile_ledger_url;
+        options.limit = reconcile_limit;
+        return sagapay::app::RunReconcile(options);
+    }
 
     if (load_command->parsed()) {
         if (load.concurrency < 1 || load.total < 1) {

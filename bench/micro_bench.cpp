@@ -12,7 +12,9 @@ namespace {
 
 class FixedClock final : public Clock {
 public:
-    [[nodiscard]] TimePoint Now() const override { return TimePoint(std::chrono::seconds(1'800'000'000)); }
+    [[nodiscard]] TimePoint Now() const override {
+        return TimePoint(std::chrono::seconds(1'800'000'000));
+    }
 };
 
 const std::string kBody =
@@ -21,8 +23,11 @@ const std::string kBody =
 void BM_EnvelopeEncode(benchmark::State& state) {
     FixedClock clock;
     const Envelope envelope = MakeEnvelope(
-        "payments.requested", "5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69", "trace-001",
-        {{"customer_id", "cust-1"}, {"amount_cents", 2500}, {"currency", "USD"}}, clock
+        "payments.requested",
+        "5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69",
+        "trace-001",
+        {{"customer_id", "cust-1"}, {"amount_cents", 2500}, {"currency", "USD"}},
+        clock
     );
     for (auto _ : state) {
         benchmark::DoNotOptimize(EncodeEnvelope(envelope));
@@ -33,8 +38,11 @@ BENCHMARK(BM_EnvelopeEncode);
 void BM_EnvelopeDecode(benchmark::State& state) {
     FixedClock clock;
     const std::string wire = EncodeEnvelope(MakeEnvelope(
-        "payments.requested", "5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69", "trace-001",
-        {{"customer_id", "cust-1"}, {"amount_cents", 2500}, {"currency", "USD"}}, clock
+        "payments.requested",
+        "5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69",
+        "trace-001",
+        {{"customer_id", "cust-1"}, {"amount_cents", 2500}, {"currency", "USD"}},
+        clock
     ));
     for (auto _ : state) {
         benchmark::DoNotOptimize(DecodeEnvelope(wire));
@@ -71,7 +79,8 @@ void BM_StateMachineTransitionTable(benchmark::State& state) {
 BENCHMARK(BM_StateMachineTransitionTable);
 
 void BM_SagaPlan(benchmark::State& state) {
-    const orchestrator::PaymentSnapshot payment{"p-1", "cust-1", 1500, "USD", PaymentStatus::kApproved, 2};
+    const orchestrator::PaymentSnapshot payment{
+        "p-1", "cust-1", 1500, "USD", PaymentStatus::kApproved, 2};
     Envelope event;
     event.event_id = "e-1";
     event.event_type = "payments.authorized";

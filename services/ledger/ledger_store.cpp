@@ -36,7 +36,7 @@ bool LedgerStore::Post(
         "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
         "amount_minor, "
         "source_event_id) VALUES ($1, $2, $3, $4, $5, $6) "
-        "ON CONFLICT ON CONSTRAINT uq_ledger_payment_purpose DO NOTHING RETURNING transaction_id",
+        "ON CONFLICT DO NOTHING RETURNING transaction_id",
         {entry.transaction_id,
          payment_id,
          ToString(entry.purpose),

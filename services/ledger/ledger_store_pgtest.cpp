@@ -356,6 +356,34 @@ TEST_F(LedgerDatabaseRulesTest, ABalancedPairWrittenByHandCommits) {
     EXPECT_EQ(Count("ledger_entries"), 2);
 }
 
+TEST_F(LedgerDatabaseRulesTest, ATransactionRowThatDisagreesWithItsEntriesIsRefused) {
+    {
+        postgres::Transaction tx(conn_);
+        AddTransaction(tx, PaymentId(1), "USD");  // no entries at all
+        EXPECT_EQ(SqlStateOf([&] { tx.Commit(); }), "23514");
+    }
+    {
+        postgres::Transaction tx(conn_);
+        AddAccount(tx, "customer_cash", "USD");
+        AddAccount(tx, "merchant_receivable", "USD");
+        AddTransaction(tx, PaymentId(2), "USD");  // says 100
+        AddEntry(tx, PaymentId(2), "customer_cash:USD", "DEBIT", 5, "USD");
+        AddEntry(tx, PaymentId(2), "merchant_receivable:USD", "CREDIT", 5, "USD");
+        EXPECT_EQ(SqlStateOf([&] { tx.Commit(); }), "23514");
+    }
+    {
+        postgres::Transaction tx(conn_);
+        tx.Exec(
+            "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
+            "amount_minor, source_event_id) VALUES ('reversal:' || $1, $2::uuid, 'SETTLEMENT', "
+            "'USD', 100, 'evt-hand')",
+            {PaymentId(3), PaymentId(4)}
+        );
+        EXPECT_EQ(SqlStateOf([&] { tx.Commit(); }), "23514");
+    }
+    ExpectEmpty();
+}
+
 TEST_F(LedgerDatabaseRulesTest, ASingleDebitFailsAtCommitWithACheckViolation) {
     postgres::Transaction tx(conn_);
     AddAccount(tx, "customer_cash", "USD");
@@ -603,7 +631,7 @@ TEST_F(LedgerStoreTest, RacingDuplicatePostingsOfOnePaymentNeverPostItTwice) {
 // its ON CONFLICT arbiter. Two posts of the same (payment, purpose) that both pass the arbiter
 // pre-check then collide on ledger_transactions_pkey (same transaction_id), which is not an
 // arbiter, so the loser throws SqlError 23505 instead of returning false. Enable once fixed.
-TEST_F(LedgerStoreTest, DISABLED_RacingDuplicatePostingsOfOnePaymentReturnFalseInsteadOfFailing) {
+TEST_F(LedgerStoreTest, RacingDuplicatePostingsOfOnePaymentReturnFalseInsteadOfFailing) {
     constexpr int kPayments = 50;
     const auto [posted, errors] = RaceDuplicatePostings(db_, 8, kPayments);
     EXPECT_EQ(posted, kPayments);

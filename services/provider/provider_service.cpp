@@ -241,9 +241,11 @@ public:
 private:
     bool RetryOneDue(postgres::Connection& conn) {
         postgres::Transaction tx(conn);
+        // First attempts before retries: a storm of timeouts never delays a new payment.
         const auto rows = tx.Exec(
             std::string("SELECT ") + kRowColumns +
-            " FROM provider_payments WHERE next_attempt_at <= now() ORDER BY next_attempt_at "
+            " FROM provider_payments WHERE next_attempt_at <= now() ORDER BY attempts > 0, "
+            "next_attempt_at "
             "LIMIT 1 FOR UPDATE SKIP LOCKED"
         );
         if (rows.Empty()) {

@@ -178,6 +178,23 @@ TEST_F(DecisionPaths, VelocitySendsThe21stToReviewAndDeniesThe51st) {
     EXPECT_EQ(Reasons(fifty_first).back(), "risk_denied:high_frequency");
 }
 
+TEST_F(DecisionPaths, ThreeProviderDeclinesSendTheNextPaymentToReview) {
+    const std::string customer = UniqueName("force-decline");
+    for (int i = 0; i < 3; ++i) {
+        const std::string id = PayAndGetId(customer, 1000);
+        ASSERT_EQ(stack_->WaitForStatus(id, {"FAILED"})["status"], "FAILED");
+    }
+    auto redis = stack_->Redis();
+    const std::string key = "risk:failed:" + std::to_string(customer.size()) + ":" + customer;
+    ASSERT_TRUE(Eventually([&] { return redis.Command({"ZCARD", key}).integer == 3; }));
+
+    const auto fourth =
+        stack_->WaitForStatus(PayAndGetId(customer, 1000), {"RISK_REVIEW", "FAILED"});
+
+    EXPECT_EQ(fourth["status"], "RISK_REVIEW");
+    EXPECT_EQ(Reasons(fourth).back(), "risk_review_required:multiple_failed_attempts");
+}
+
 TEST_F(DecisionPaths, AnEventLostFromTheBusIsReEmittedByTheSweeper) {
     stack_->Stop("risk");
     const std::string customer = UniqueName("cust-lost");
@@ -292,6 +309,36 @@ TEST_F(DecisionPaths, AStaleEventIsAcknowledgedAndCountedNotLooped) {
         {"XPENDING", stack_->StreamPrefix() + "risk.approved", "orchestrator-risk-approved"}
     );
     EXPECT_EQ(pending.elements.at(0).integer, 0);
+}
+
+}  // namespace
+}  // namespace sagapay::testing
+
+namespace sagapay::testing {
+namespace {
+
+TEST(ReviewExpiry, AReviewNobodyDecidesIsDeniedAfterTheExpiry) {
+    E2eStack stack(std::map<std::string, std::string>{{"RISK_REVIEW_EXPIRY_SECONDS", "1"}});
+    for (const auto& service : E2eStack::AllServices()) {
+        stack.Start(service);
+    }
+    const auto [status, body] = stack.Pay(UniqueName("cust-expiry"), 500000, UniqueName("order"));
+    ASSERT_EQ(status, 200);
+
+    const auto payment = stack.WaitForStatus(body["payment_id"], {"FAILED", "SETTLED"});
+
+    EXPECT_EQ(payment["status"], "FAILED");
+    EXPECT_EQ(payment["timeline"].back()["reason"], "manual_deny");
+    const auto review = stack.Db("risk").Exec(
+        "SELECT status, reviewed_by FROM risk_reviews WHERE payment_id = $1",
+        {body["payment_id"].get<std::string>()}
+    );
+    ASSERT_EQ(review.Size(), 1);
+    EXPECT_EQ(review.GetString(0, 0), "DENIED");
+    EXPECT_EQ(review.GetString(0, 1), "system:expiry");
+    if (HasFailure()) {
+        stack.DumpLogs();
+    }
 }
 
 }  // namespace

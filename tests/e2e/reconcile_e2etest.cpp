@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include "testing/test_env.hpp"
+#include "tests/e2e/e2e_stack.hpp"
+
+namespace sagapay::testing {
+namespace {
+
+TEST(Reconcile, CleanAfterHundredsOfPaymentsOverEveryOutcomeAndNotAfterAPlantedMismatch) {
+    E2eStack stack(std::map<std::string, std::string>{{"RATE_LIMIT_PER_MINUTE", "100000"}});
+    for (const auto& service : E2eStack::AllServices()) {
+        stack.Start(service);
+    }
+    const char* kinds[] = {
+        "cust", "cust", "cust", "force-decline", "force-timeout", "force-lost-response"};
+    std::vector<std::string> ids;
+    std::vector<std::string> reviews;
+    for (int i = 0; i < 240; ++i) {
+        const bool review = i % 20 == 0;
+        const auto [status, body] = stack.Pay(
+            UniqueName(kinds[i % 6]),
+            review ? 200000 : 1000 + i,
+            UniqueName("order"),
+            i % 2 == 0 ? "USD" : "EUR"
+        );
+        ASSERT_EQ(status, 200) << body.dump();
+        ids.push_back(body["payment_id"]);
+        if (review) {
+            reviews.push_back(body["payment_id"]);
+        }
+    }
+    for (std::size_t i = 0; i < reviews.size(); ++i) {
+        ASSERT_EQ(stack.WaitForStatus(reviews[i], {"RISK_REVIEW"})["status"], "RISK_REVIEW");
+        http::Client risk(stack.Url("risk"));
+        const auto decided = risk.Send(
+            "POST",
+            "/ops/reviews/" + reviews[i] + (i % 2 == 0 ? "/approve" : "/deny"),
+            R"({"reviewed_by":"ops"})",
+            {{"content-type", "application/json"}, {"x-api-key", stack.ApiKey()}}
+        );
+        ASSERT_TRUE(decided.Ok() && decided.response->status == 200);
+    }
+    std::map<std::string, int> outcomes;
+    for (const auto& id : ids) {
+        outcomes[stack
+                     .WaitForStatus(id, {"SETTLED", "FAILED", "REVERSED"}, std::chrono::seconds(60))
+                     .value("status", "?")] += 1;
+    }
+    EXPECT_GT(outcomes["SETTLED"], 100);
+    EXPECT_GT(outcomes["FAILED"], 20);
+    EXPECT_GT(outcomes["REVERSED"], 20);
+    EXPECT_EQ(outcomes["?"], 0);
+
+    const auto clean = stack.RunTool({"reconcile", "--ledger-url", stack.Url("ledger")});
+    EXPECT_EQ(clean.first, 0) << clean.second;
+    EXPECT_NE(clean.second.find("\"mismatch_count\": 0"), std::string::npos) << clean.second;
+
+    // Plant a balanced settlement for a payment that failed: the ledger accepts it, the
+    // cross-service check must not.
+    std::string failed;
+    for (const auto& id : ids) {
+        if (stack.Payment(id).value("status", "") == "FAILED") {
+            failed = id;
+            break;
+        }
+    }
+    ASSERT_FALSE(failed.empty());
+    auto ledger = stack.Db("ledger");
+    ledger.ExecScript(
+        "BEGIN;"
+        "INSERT INTO ledger_accounts (account_id, account_code, account_type, currency) VALUES "
+        "('customer_cash:USD','customer_cash','CUSTOMER','USD'), "
+        "('merchant_receivable:USD','merchant_receivable','MERCHANT','USD') ON CONFLICT DO NOTHING;"
+        "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
+        "amount_minor, "
+        "source_event_id) VALUES ('settlement:" +
+        failed + "', '" + failed +
+        "', 'SETTLEMENT', 'USD', 4242, 'planted');"
+        "INSERT INTO ledger_entries (transaction_id, account_id, direction, amount_cents, "
+        "currency) VALUES "
+        "('settlement:" +
+        failed +
+        "', 'customer_cash:USD', 'DEBIT', 4242, 'USD'), "
+        "('settlement:" +
+        failed +
+        "', 'merchant_receivable:USD', 'CREDIT', 4242, 'USD');"
+        "COMMIT;"
+    );
+
+    const auto dirty = stack.RunTool({"reconcile", "--ledger-url", stack.Url("ledger")});
+    EXPECT_EQ(dirty.first, 1) << dirty.second;
+    EXPECT_NE(dirty.second.find(failed), std::string::npos) << dirty.second;
+    if (HasFailure()) {
+        stack.DumpLogs();
+    }
+}
+
+}  // namespace
+}  // namespace sagapay::testing
