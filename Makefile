@@ -48,3 +48,7 @@ format:
 
 format-check:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
+# Stop `make up` first: the benchmark starts its own services on 8000-8006.
+bench: deps
+	scripts/bench.sh

@@ -39,10 +39,15 @@ public:
         if (!entry) {
             throw PermanentEventError(entry.error().message);
         }
+        std::int64_t amount_posted = entry->postings.front().amount_minor;
+        std::string currency_posted = entry->postings.front().currency;
         if (!LedgerStore::Post(tx, event.aggregate_id, *entry, event.event_id)) {
+            // Posted before (a redelivery or a re-request): confirm what was posted then.
             log::Info("settlement already posted; confirming it again");
+            const auto posted = LedgerStore::Settlement(tx, event.aggregate_id);
+            amount_posted = posted->first;
+            currency_posted = posted->second;
         }
-        const auto posted = LedgerStore::Settlement(tx, event.aggregate_id);
         postgres::AppendOutbox(
             tx,
             MakeEnvelope(
@@ -50,8 +55,8 @@ public:
                 event.aggregate_id,
                 event.trace_id,
                 {{"transaction_id", entry->transaction_id},
-                 {"amount_cents", posted->first},
-                 {"currency", posted->second}},
+                 {"amount_cents", amount_posted},
+                 {"currency", currency_posted}},
                 clock_
             )
         );

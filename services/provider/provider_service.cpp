@@ -239,19 +239,31 @@ public:
     }
 
 private:
+    /// Claims up to kBatch due payments (SKIP LOCKED: workers never share one), works each, and
+    /// commits once. A failure rolls the batch back; every PSP call in it is keyed, so redoing it
+    /// returns the PSP's first answers. Returns false when nothing was due.
     bool RetryOneDue(postgres::Connection& conn) {
+        constexpr int kBatch = 16;
         postgres::Transaction tx(conn);
-        // First attempts before retries: a storm of timeouts never delays a new payment.
+        // First attempts before retries: a storm of timeouts never delays a new payment
+        // (index ix_provider_payments_due_first serves this order).
         const auto rows = tx.Exec(
             std::string("SELECT ") + kRowColumns +
-            " FROM provider_payments WHERE next_attempt_at <= now() ORDER BY attempts > 0, "
-            "next_attempt_at "
-            "LIMIT 1 FOR UPDATE SKIP LOCKED"
+                " FROM provider_payments WHERE next_attempt_at <= now() AND next_attempt_at IS NOT "
+                "NULL ORDER BY attempts > 0, next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+            {kBatch}
         );
         if (rows.Empty()) {
             return false;
         }
-        Row row = ReadRow(rows, 0);
+        for (int i = 0; i < rows.Size(); ++i) {
+            Work(tx, ReadRow(rows, i));
+        }
+        tx.Commit();
+        return true;
+    }
+
+    void Work(postgres::Transaction& tx, Row row) {
         const log::ScopedContext context(row.trace_id, "", row.payment_id);
         if (row.attempts == 0) {
             // The first attempt. Had a crash interrupted it after the call, sending it again under
@@ -266,8 +278,7 @@ private:
             row.attempts = 1;
             Record(tx, row, 1, "AUTHORIZE", answer);
             Act(tx, row, AfterAuthorize(1, answer.outcome, clock_.Now(), policy_), answer);
-            tx.Commit();
-            return true;
+            return;
         }
         // Never a blind retry: first ask the PSP what became of the last attempt.
         const PspAnswer inquiry = psp_->Inquire(row.authorization_key);
@@ -288,8 +299,6 @@ private:
             action = AfterAuthorize(row.attempts, answer.outcome, clock_.Now(), policy_);
         }
         Act(tx, row, action, answer);
-        tx.Commit();
-        return true;
     }
 
     void Act(
@@ -407,6 +416,11 @@ private:
                 {row.payment_id}
             );
             AfterCommit([this] { Wake(); });
+        } else if (row.status == "TIMED_OUT") {
+            // The saga re-requested a payment that already timed out: tell it again.
+            EmitFailed(
+                tx, row.payment_id, row.trace_id, row.customer_id, row.attempts, "PROVIDER_TIMEOUT"
+            );
         }
     }
 
@@ -553,8 +567,7 @@ int RunProvider(const Config& config) {
         "provider-capture-requested",
         [&provider](postgres::Transaction& tx, const Envelope& e) {
             provider.OnCaptureRequested(tx, e);
-        },
-        false
+        }
     );
     host.AddOutboxRelay(*bus);
     const char* workers_env = std::getenv("PROVIDER_WORKERS");

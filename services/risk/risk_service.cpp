@@ -62,8 +62,9 @@ public:
             const auto now = clock_.Now();
             RiskInput input;
             input.amount_cents = amount_cents;
-            input.payments_last_hour = velocity_.RecordPayment(customer, event.aggregate_id, now);
-            input.failed_attempts = velocity_.FailedAttempts(customer, now);
+            const auto counts = velocity_.RecordAndCount(customer, event.aggregate_id, now);
+            input.payments_last_hour = counts.payments_last_hour;
+            input.failed_attempts = counts.failed_attempts;
             const RiskDecision decision = Decide(input, thresholds_);
             verdict = std::string(ToString(decision.verdict));
             reason = std::string(decision.reason);

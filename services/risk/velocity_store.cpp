@@ -17,6 +17,17 @@ end
 return redis.call('ZCARD', KEYS[1])
 )lua";
 
+// KEYS[1] velocity set, KEYS[2] declines set; ARGV: now_ms, velocity window, decline window,
+// payment id. Returns {payments in the window (this one included), declines in theirs}.
+constexpr const char* kBothScript = R"lua(
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[1], 'NX', now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
+return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])}
+)lua";
+
 std::int64_t Millis(Clock::TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -69,6 +80,29 @@ void VelocityStore::RecordFailure(
     const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
 ) {
     Eval(FailureKey(customer_id), failure_window_, now, payment_id);
+}
+
+VelocityStore::Counts VelocityStore::RecordAndCount(
+    const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+) {
+    const std::lock_guard lock(mutex_);
+    const redis::Reply reply = conn_.Command(
+        {"EVAL",
+         kBothScript,
+         "2",
+         VelocityKey(customer_id),
+         FailureKey(customer_id),
+         std::to_string(Millis(now)),
+         std::to_string(velocity_window_.count()),
+         std::to_string(failure_window_.count()),
+         payment_id}
+    );
+    Counts counts;
+    if (reply.elements.size() == 2) {
+        counts.payments_last_hour = reply.elements[0].integer;
+        counts.failed_attempts = reply.elements[1].integer;
+    }
+    return counts;
 }
 
 std::int64_t VelocityStore::FailedAttempts(const std::string& customer_id, Clock::TimePoint now) {

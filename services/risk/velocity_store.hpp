@@ -35,6 +35,15 @@ public:
     /// Provider declines of the customer within the failure window.
     std::int64_t FailedAttempts(const std::string& customer_id, Clock::TimePoint now);
 
+    struct Counts {
+        std::int64_t payments_last_hour = 0;
+        std::int64_t failed_attempts = 0;
+    };
+    /// RecordPayment and FailedAttempts in one round trip (one script over both keys).
+    Counts RecordAndCount(
+        const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+    );
+
     [[nodiscard]] static std::string VelocityKey(const std::string& customer_id);
     [[nodiscard]] static std::string FailureKey(const std::string& customer_id);
 

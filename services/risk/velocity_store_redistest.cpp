@@ -54,3 +54,25 @@ TEST(VelocityStore, FailedAttemptsCountDeclinesOncePerPayment) {
 
 }  // namespace
 }  // namespace sagapay::risk
+
+namespace sagapay::risk {
+namespace {
+
+TEST(VelocityStore, RecordAndCountDoesBothInOneCall) {
+    VelocityStore store(
+        redis::ParseRedisUrl(testing::TestRedisUrl()), std::chrono::hours(1), std::chrono::hours(24)
+    );
+    const std::string customer = testing::UniqueName("cust");
+    store.RecordFailure(customer, "declined", kT0);
+
+    const auto first = store.RecordAndCount(customer, "p1", kT0 + std::chrono::seconds(1));
+    const auto again = store.RecordAndCount(customer, "p1", kT0 + std::chrono::seconds(2));
+
+    EXPECT_EQ(first.payments_last_hour, 1);
+    EXPECT_EQ(first.failed_attempts, 1);
+    EXPECT_EQ(again.payments_last_hour, 1);
+    EXPECT_EQ(store.RecordPayment(customer, "p2", kT0 + std::chrono::seconds(3)), 2);
+}
+
+}  // namespace
+}  // namespace sagapay::risk
