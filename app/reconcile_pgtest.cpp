@@ -282,15 +282,17 @@ TEST_F(ReconcileTest, AReversalWithoutASettlementIsAMismatch) {
 }
 
 TEST_F(ReconcileTest, ASettlementWithoutEntriesIsReportedByBothChecks) {
-    // The schema lets a transaction row commit without entries (the balance trigger fires on
-    // entries only); the ledger's report counts it and the cross-check names the payment.
+    // The database refuses a transaction row without entries; a superuser who disables triggers
+    // (tampering) can still write one: the ledger's report counts it and the cross-check names it.
     const std::string id = AddPayment("SETTLED", 900, "USD");
+    ledger_.ExecScript("SET session_replication_role = replica");
     ledger_.Exec(
         "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
         "amount_minor, source_event_id) VALUES ('settlement:' || $1, $1::uuid, 'SETTLEMENT', "
         "'USD', 900, 'evt-bare')",
         {id}
     );
+    ledger_.ExecScript("SET session_replication_role = origin");
     const ReconcileReport report = Reconcile(Options());
     EXPECT_FALSE(report.ledger_report.at("balanced").get<bool>());
     EXPECT_EQ(report.ledger_report.at("imbalanced_count"), 1);
