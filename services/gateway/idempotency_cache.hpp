@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/redis/client.hpp"
+#include "adapters/redis/pool.hpp"
 
 namespace sagapay::gateway {
 
@@ -35,13 +35,8 @@ public:
     );
 
 private:
-    std::unique_ptr<redis::Connection> Borrow();
-    void Return(std::unique_ptr<redis::Connection> conn);
-
-    redis::Endpoint endpoint_;
+    redis::ConnectionPool pool_;
     std::chrono::seconds ttl_;
-    std::mutex mutex_;
-    std::vector<std::unique_ptr<redis::Connection>> idle_;
 };
 
 }  // namespace sagapay::gateway

@@ -34,38 +34,24 @@ return {allowed, retry}
 }  // namespace
 
 RateLimiter::RateLimiter(redis::Endpoint endpoint, std::int64_t per_minute)
-    : endpoint_(std::move(endpoint)), capacity_(per_minute) {}
+    : pool_(std::move(endpoint)), capacity_(per_minute) {}
 
 std::string RateLimiter::Key(const std::string& customer_id) {
     return "ratelimit:" + std::to_string(customer_id.size()) + ":" + customer_id;
 }
 
-std::unique_ptr<redis::Connection> RateLimiter::Borrow() {
-    {
-        const std::lock_guard lock(mutex_);
-        if (!idle_.empty()) {
-            auto conn = std::move(idle_.back());
-            idle_.pop_back();
-            return conn;
-        }
-    }
-    return std::make_unique<redis::Connection>(endpoint_);
-}
-
-void RateLimiter::Return(std::unique_ptr<redis::Connection> conn) {
-    const std::lock_guard lock(mutex_);
-    if (idle_.size() < 32) {
-        idle_.push_back(std::move(conn));
-    }
-}
-
 RateDecision RateLimiter::Take(const std::string& customer_id) {
-    auto conn = Borrow();
     const double per_ms = static_cast<double>(capacity_) / 60000.0;
-    const redis::Reply reply = conn->Command(
-        {"EVAL", kScript, "1", Key(customer_id), std::to_string(capacity_), std::to_string(per_ms)}
-    );
-    Return(std::move(conn));
+    const redis::Reply reply = pool_.With([&](redis::Connection& conn) {
+        return conn.Command(
+            {"EVAL",
+             kScript,
+             "1",
+             Key(customer_id),
+             std::to_string(capacity_),
+             std::to_string(per_ms)}
+        );
+    });
     RateDecision decision;
     if (reply.elements.size() == 2) {
         decision.allowed = reply.elements[0].integer == 1;

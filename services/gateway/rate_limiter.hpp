@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/redis/client.hpp"
+#include "adapters/redis/pool.hpp"
 
 namespace sagapay::gateway {
 
@@ -30,13 +30,8 @@ public:
     [[nodiscard]] static std::string Key(const std::string& customer_id);
 
 private:
-    std::unique_ptr<redis::Connection> Borrow();
-    void Return(std::unique_ptr<redis::Connection> conn);
-
-    redis::Endpoint endpoint_;
+    redis::ConnectionPool pool_;
     std::int64_t capacity_;
-    std::mutex mutex_;
-    std::vector<std::unique_ptr<redis::Connection>> idle_;
 };
 
 }  // namespace sagapay::gateway

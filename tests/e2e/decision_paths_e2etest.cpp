@@ -8,28 +8,16 @@
 namespace sagapay::testing {
 namespace {
 
-class DecisionPaths : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        stack_ = new E2eStack(
-            {{"RATE_LIMIT_PER_MINUTE", "100000"},
-             {"SWEEPER_STUCK_AFTER_MS", "1500"},
-             {"SWEEPER_INTERVAL_MS", "250"}}
-        );
-        for (const auto& service : E2eStack::AllServices()) {
-            stack_->Start(service);
-        }
-    }
-    static void TearDownTestSuite() {
-        delete stack_;
-        stack_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) {
-            stack_->DumpLogs();
-        }
+class DecisionPaths : public StackSuite<DecisionPaths> {
+public:
+    static std::map<std::string, std::string> Environment() {
+        return {
+            {"RATE_LIMIT_PER_MINUTE", "100000"},
+            {"SWEEPER_STUCK_AFTER_MS", "1500"},
+            {"SWEEPER_INTERVAL_MS", "250"}};
     }
 
+protected:
     static std::pair<int, nlohmann::json> Decide(
         const std::string& id, const std::string& verb, const std::string& key
     ) {
@@ -60,11 +48,7 @@ protected:
         EXPECT_EQ(status, 200) << body.dump();
         return body.value("payment_id", "");
     }
-
-    static E2eStack* stack_;
 };
-
-E2eStack* DecisionPaths::stack_ = nullptr;
 
 TEST_F(DecisionPaths, HighAmountGoesToReviewAndApprovalSettlesIt) {
     const std::string id = PayAndGetId(UniqueName("cust-risk"), 150000);

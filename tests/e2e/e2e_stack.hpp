@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/types.h>
 
@@ -80,6 +81,30 @@ private:
     std::string log_dir_;
     std::map<std::string, Process> processes_;
     std::map<std::string, std::unique_ptr<http::Client>> clients_;
+};
+
+/// A test suite that shares one stack, every service started, with `Suite::Environment()`; on a
+/// failure the services' log tails are printed.
+template <class Suite>
+class StackSuite : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        stack_ = new E2eStack(Suite::Environment());
+        for (const auto& service : E2eStack::AllServices()) {
+            stack_->Start(service);
+        }
+    }
+    static void TearDownTestSuite() {
+        delete stack_;
+        stack_ = nullptr;
+    }
+    void TearDown() override {
+        if (HasFailure()) {
+            stack_->DumpLogs();
+        }
+    }
+
+    static inline E2eStack* stack_ = nullptr;
 };
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns the last result.

@@ -10,24 +10,13 @@
 namespace sagapay::testing {
 namespace {
 
-class Gateway : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        stack_ = new E2eStack(std::map<std::string, std::string>{{"RATE_LIMIT_PER_MINUTE", "10"}});
-        for (const auto& service : E2eStack::AllServices()) {
-            stack_->Start(service);
-        }
-    }
-    static void TearDownTestSuite() {
-        delete stack_;
-        stack_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) {
-            stack_->DumpLogs();
-        }
+class Gateway : public StackSuite<Gateway> {
+public:
+    static std::map<std::string, std::string> Environment() {
+        return {{"RATE_LIMIT_PER_MINUTE", "10"}};
     }
 
+protected:
     static http::ClientResult Post(
         const std::string& body, std::vector<std::pair<std::string, std::string>> headers
     ) {
@@ -48,11 +37,7 @@ protected:
     static std::int64_t PaymentCount() {
         return stack_->Db("orchestrator").Exec("SELECT count(*) FROM payments").GetInt(0, 0);
     }
-
-    static E2eStack* stack_;
 };
-
-E2eStack* Gateway::stack_ = nullptr;
 
 struct Case {
     std::string name;

@@ -9,27 +9,10 @@
 namespace sagapay::testing {
 namespace {
 
-class HappyPath : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        stack_ = new E2eStack();
-        for (const auto& service : E2eStack::AllServices()) {
-            stack_->Start(service);
-        }
-    }
-    static void TearDownTestSuite() {
-        delete stack_;
-        stack_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) {
-            stack_->DumpLogs();
-        }
-    }
-    static E2eStack* stack_;
+class HappyPath : public StackSuite<HappyPath> {
+public:
+    static std::map<std::string, std::string> Environment() { return {}; }
 };
-
-E2eStack* HappyPath::stack_ = nullptr;
 
 double Seconds(const std::string& iso) {
     Clock::TimePoint t;

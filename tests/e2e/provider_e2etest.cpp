@@ -13,29 +13,17 @@
 namespace sagapay::testing {
 namespace {
 
-class Provider : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        stack_ = new E2eStack(
-            {{"RATE_LIMIT_PER_MINUTE", "100000"},
-             {"BUS_MAX_DELIVERIES", "2"},
-             {"BUS_VISIBILITY_TIMEOUT_MS", "500"},
-             {"SWEEPER_STUCK_AFTER_MS", "600000"}}
-        );
-        for (const auto& service : E2eStack::AllServices()) {
-            stack_->Start(service);
-        }
-    }
-    static void TearDownTestSuite() {
-        delete stack_;
-        stack_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) {
-            stack_->DumpLogs();
-        }
+class Provider : public StackSuite<Provider> {
+public:
+    static std::map<std::string, std::string> Environment() {
+        return {
+            {"RATE_LIMIT_PER_MINUTE", "100000"},
+            {"BUS_MAX_DELIVERIES", "2"},
+            {"BUS_VISIBILITY_TIMEOUT_MS", "500"},
+            {"SWEEPER_STUCK_AFTER_MS", "600000"}};
     }
 
+protected:
     static std::string PayAndGetId(const std::string& customer, std::int64_t amount = 1500) {
         const auto [status, body] = stack_->Pay(customer, amount, UniqueName("order"));
         EXPECT_EQ(status, 200) << body.dump();
@@ -57,11 +45,7 @@ protected:
                    ? ""
                    : payment["timeline"].back()["reason"].get<std::string>();
     }
-
-    static E2eStack* stack_;
 };
-
-E2eStack* Provider::stack_ = nullptr;
 
 TEST_F(Provider, DeclineFailsThePaymentWithoutACharge) {
     const std::string id = PayAndGetId(UniqueName("force-decline"));
