@@ -72,3 +72,18 @@ TEST(Config, DescriptionNeverShowsSecrets) {
 
 }  // namespace
 }  // namespace sagapay
+
+namespace sagapay {
+namespace {
+
+TEST(Config, InternalApisListenOnLoopbackUnlessOneServiceIsOpened) {
+    const auto config = LoadConfig({{"GATEWAY_BIND_HOST", "0.0.0.0"}}, "gateway");
+
+    ASSERT_TRUE(config.has_value());
+    EXPECT_EQ(config->BindHostFor("gateway"), "0.0.0.0");
+    EXPECT_EQ(config->BindHostFor("orchestrator"), "127.0.0.1");
+    EXPECT_EQ(config->BindHostFor("ledger"), "127.0.0.1");
+}
+
+}  // namespace
+}  // namespace sagapay

@@ -1,5 +1,8 @@
 #include "services/ledger/ledger_store.hpp"
 
+#include <algorithm>
+#include <map>
+
 namespace sagapay::ledger {
 
 namespace {
@@ -107,10 +110,13 @@ nlohmann::json LedgerStore::ReconcileTransaction(
     );
     std::int64_t debits = 0;
     std::int64_t credits = 0;
+    std::map<std::string, std::int64_t> net_by_currency;  // balanced means per currency
     nlohmann::json entries = nlohmann::json::array();
     for (int i = 0; i < rows.Size(); ++i) {
         const std::int64_t amount = rows.GetInt(i, 3);
-        (rows.Get(i, 2) == "DEBIT" ? debits : credits) += amount;
+        const bool debit = rows.Get(i, 2) == "DEBIT";
+        (debit ? debits : credits) += amount;
+        net_by_currency[rows.GetString(i, 4)] += debit ? amount : -amount;
         entries.push_back({
             {"entry_id", rows.GetString(i, 0)},
             {"account_id", rows.GetString(i, 1)},
@@ -121,7 +127,12 @@ nlohmann::json LedgerStore::ReconcileTransaction(
     }
     return {
         {"transaction_id", transaction_id},
-        {"balanced", debits == credits},
+        {"balanced",
+         std::all_of(
+             net_by_currency.begin(),
+             net_by_currency.end(),
+             [](const auto& net) { return net.second == 0; }
+         )},
         {"debits", debits},
         {"credits", credits},
         {"entries", std::move(entries)},
