@@ -13,6 +13,7 @@
 #include "adapters/http/http.hpp"
 #include "adapters/postgres/migrator.hpp"
 #include "core/ids.hpp"
+#include "core/payments/payment_status.hpp"
 #include "services/ledger/journal.hpp"
 #include "services/ledger/ledger_store.hpp"
 #include "services/ledger/schema.hpp"
@@ -27,16 +28,6 @@ using ::testing::HasSubstr;
 
 constexpr const char* kApiKey = "ops-test-key";
 
-const std::vector<std::string> kStatuses = {
-    "CREATED",
-    "RISK_REVIEW",
-    "APPROVED",
-    "AUTHORIZED",
-    "CAPTURED",
-    "SETTLED",
-    "FAILED",
-    "REVERSED",
-};
 const std::vector<std::string> kCurrencies = {"USD", "EUR", "JPY"};
 
 /// Two migrated databases (orchestrator and ledger) and a stand-in ledger HTTP service serving
@@ -125,7 +116,10 @@ protected:
     /// REVERSED one was settled and then reversed; the rest have no posting.
     void AddCleanPayments(int count) {
         for (int i = 0; i < count; ++i) {
-            const std::string& status = kStatuses[static_cast<std::size_t>(i) % kStatuses.size()];
+            const auto statuses = AllPaymentStatuses();
+            const std::string status(
+                ToString(statuses[static_cast<std::size_t>(i) % statuses.size()])
+            );
             const std::string& currency = kCurrencies[static_cast<std::size_t>(i) % 3];
             const std::int64_t amount = 100 + std::int64_t{i} * 37;
             const std::string id = AddPayment(status, amount, currency);

@@ -45,6 +45,26 @@ void AppendOutbox(Transaction& tx, const Envelope& envelope) {
     );
 }
 
+void AppendOutbox(
+    Transaction& tx,
+    std::string topic,
+    std::string aggregate_id,
+    std::string trace_id,
+    nlohmann::json payload,
+    const Clock& clock
+) {
+    AppendOutbox(
+        tx,
+        MakeEnvelope(
+            std::move(topic),
+            std::move(aggregate_id),
+            std::move(trace_id),
+            std::move(payload),
+            clock
+        )
+    );
+}
+
 bool RecordInbox(Transaction& tx, std::string_view event_id, std::string_view consumer) {
     const Rows inserted = tx.Exec(
         "INSERT INTO inbox_events (event_id, consumed_by_service) VALUES ($1, $2) "

@@ -18,6 +18,16 @@ inline constexpr std::string_view kOutboxChannel = "sagapay_outbox";
 /// write beside it commits.
 void AppendOutbox(Transaction& tx, const Envelope& envelope);
 
+/// AppendOutbox of a new envelope (fresh event id, stamped by `clock`).
+void AppendOutbox(
+    Transaction& tx,
+    std::string topic,
+    std::string aggregate_id,
+    std::string trace_id,
+    nlohmann::json payload,
+    const Clock& clock
+);
+
 /// Records (event_id, consumer) in the inbox inside `tx`. False when it was already there: the
 /// event is a duplicate and must be skipped. A concurrent duplicate blocks on the primary key
 /// until the first transaction ends, then sees the conflict.

@@ -314,15 +314,13 @@ private:
                 );
                 postgres::AppendOutbox(
                     tx,
-                    MakeEnvelope(
-                        std::string(topics::kPaymentsAuthorized),
-                        row.payment_id,
-                        row.trace_id,
-                        {{"attempt_number", row.attempts},
-                         {"latency_ms", 0},
-                         {"authorization_id", answer.authorization_id}},
-                        clock_
-                    )
+                    std::string(topics::kPaymentsAuthorized),
+                    row.payment_id,
+                    row.trace_id,
+                    {{"attempt_number", row.attempts},
+                     {"latency_ms", 0},
+                     {"authorization_id", answer.authorization_id}},
+                    clock_
                 );
                 return;
             case ActionKind::kDeclined:
@@ -469,31 +467,27 @@ private:
     ) {
         postgres::AppendOutbox(
             tx,
-            MakeEnvelope(
-                std::string(topics::kPaymentsFailed),
-                payment_id,
-                trace,
-                {{"attempt_number", attempts},
-                 {"latency_ms", 0},
-                 {"error_code", code},
-                 {"customer_id", customer}},
-                clock_
-            )
+            std::string(topics::kPaymentsFailed),
+            payment_id,
+            trace,
+            {{"attempt_number", attempts},
+             {"latency_ms", 0},
+             {"error_code", code},
+             {"customer_id", customer}},
+            clock_
         );
     }
 
     void EmitCaptured(postgres::Transaction& tx, const Row& row) {
         postgres::AppendOutbox(
             tx,
-            MakeEnvelope(
-                std::string(topics::kProviderCaptureCompleted),
-                row.payment_id,
-                row.trace_id,
-                {{"authorization_id", row.authorization_id},
-                 {"amount_cents", row.amount_cents},
-                 {"currency", row.currency}},
-                clock_
-            )
+            std::string(topics::kProviderCaptureCompleted),
+            row.payment_id,
+            row.trace_id,
+            {{"authorization_id", row.authorization_id},
+             {"amount_cents", row.amount_cents},
+             {"currency", row.currency}},
+            clock_
         );
     }
 
@@ -517,13 +511,11 @@ private:
         }
         postgres::AppendOutbox(
             tx,
-            MakeEnvelope(
-                std::string(topics::kPaymentsDlq),
-                source.aggregate_id,
-                source.trace_id,
-                payload,
-                clock_
-            )
+            std::string(topics::kPaymentsDlq),
+            source.aggregate_id,
+            source.trace_id,
+            payload,
+            clock_
         );
         const std::string service = config_.service_name;
         const std::string type = error_type;
