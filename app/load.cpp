@@ -185,30 +185,38 @@ int RunLoad(const LoadOptions& o) {
             return 2;
         }
         auto db = postgres::Connection::Open(o.orchestrator_dsn);
-        std::string ids = "{";
-        for (std::size_t i = 0; i < shared.payment_ids.size(); ++i) {
-            ids += (i == 0 ? "" : ",") + shared.payment_ids[i];
-        }
-        ids += "}";
+        const auto to_array = [](const std::vector<std::string>& values) {
+            std::string literal = "{";
+            for (std::size_t i = 0; i < values.size(); ++i) {
+                literal += (i == 0 ? "" : ",") + values[i];
+            }
+            return literal + "}";
+        };
+        const std::string ids = to_array(shared.payment_ids);
         const auto deadline =
             Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                std::chrono::duration<double>(o.e2e_timeout_seconds)
                            );
-        std::int64_t waiting = 0;
+        // Only the payments still moving are asked about again, and not more often than every
+        // 250 ms: the poll must not take the CPU the pipeline it measures needs.
+        std::vector<std::string> moving = shared.payment_ids;
         while (true) {
             // RISK_REVIEW waits on a person: it counts as an outcome of the run, not as pending.
-            waiting = db.Exec(
-                            "SELECT count(*) FROM payments WHERE payment_id = ANY($1::uuid[]) AND "
-                            "status NOT IN "
-                            "('SETTLED','FAILED','REVERSED','RISK_REVIEW')",
-                            {ids}
-            )
-                          .GetInt(0, 0);
-            if (waiting == 0 || Clock::now() > deadline) {
+            const auto still = db.Exec(
+                "SELECT payment_id FROM payments WHERE payment_id = ANY($1::uuid[]) AND "
+                "status NOT IN ('SETTLED','FAILED','REVERSED','RISK_REVIEW')",
+                {to_array(moving)}
+            );
+            moving.clear();
+            for (int r = 0; r < still.Size(); ++r) {
+                moving.push_back(still.GetString(r, 0));
+            }
+            if (moving.empty() || Clock::now() > deadline) {
                 break;
             }
-            WaitFor(never.get_token(), std::chrono::milliseconds(100));
+            WaitFor(never.get_token(), std::chrono::milliseconds(250));
         }
+        const auto waiting = static_cast<std::int64_t>(moving.size());
         const auto rows = db.Exec(
             "SELECT p.status, extract(epoch FROM t.created_at - p.created_at) * 1000, "
             "extract(epoch FROM t.created_at), extract(epoch FROM p.created_at) "

@@ -58,6 +58,12 @@ struct Item {
     Envelope envelope;
 };
 
+/// Runs the handler for an event whose inbox row is written, with its log context.
+void RunHandler(postgres::Transaction& tx, const EventHandler& handler, const Envelope& envelope) {
+    const log::ScopedContext context(envelope.trace_id, envelope.event_id, envelope.aggregate_id);
+    handler(tx, envelope);
+}
+
 /// Runs inbox + handler for one event inside `tx`. Returns false for a duplicate.
 bool Apply(
     postgres::Transaction& tx,
@@ -196,8 +202,17 @@ private:
         DiscardAfterCommit();
         try {
             postgres::Transaction tx(*conn_);
+            // One inbox statement for the whole batch, then the handlers of the new events.
+            std::vector<std::string> ids;
+            ids.reserve(items.size());
             for (const auto& item : items) {
-                if (!Apply(tx, options_, handler_, item.envelope)) {
+                ids.push_back(item.envelope.event_id);
+            }
+            const std::vector<bool> fresh = postgres::RecordInboxBatch(tx, ids, options_.service);
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                if (fresh[i]) {
+                    RunHandler(tx, handler_, items[i].envelope);
+                } else {
                     ++duplicates;
                 }
             }

@@ -132,8 +132,8 @@ protected:
         }
     }
 
-    /// Stops every relay and consumer and waits for them. A relay waits for a NOTIFY for up to
-    /// its poll_fallback without looking at its stop token: one NOTIFY wakes it at once.
+    /// Stops every relay and consumer and waits for them (a relay sees its stop token within
+    /// 200 ms; the NOTIFY wakes it at once).
     void StopAll() {
         for (auto& thread : threads_) {
             thread.request_stop();
@@ -315,7 +315,7 @@ TEST_F(RuntimeMessagingTest, RelayPublishesCommittedRowsInOrderAndNeverARolledBa
     EXPECT_EQ(entries.back().fields.at("k"), "pay-0");
 }
 
-TEST_F(RuntimeMessagingTest, RelayIsWokenByNotifyLongBeforeItsPollFallback) {
+TEST_F(RuntimeMessagingTest, RelayIsWokenByACommitLongBeforeItsPollFallback) {
     RelayOptions options = Relay();
     options.poll_fallback = 10s;
     StartRelay(options);
@@ -324,15 +324,25 @@ TEST_F(RuntimeMessagingTest, RelayIsWokenByNotifyLongBeforeItsPollFallback) {
     ASSERT_TRUE(Eventually([&] { return PublishedEventIds().size() == 1; }, 5s));
 
     // The relay claimed `first` before publishing it, so each later row needs a new round, and
-    // only a NOTIFY ends the relay's 10 s wait that early.
+    // only a wake-up ends the relay's 10 s wait that early: the in-process one of a commit here,
+    // NOTIFY sagapay_outbox from a writer outside the process.
     std::vector<std::string> expected{first.event_id};
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < 4; ++i) {
         const Envelope next = TestEnvelope("pay-1");
         const auto appended = SteadyClock::now();
-        AppendCommitted(next);
+        if (i % 2 == 0) {
+            AppendCommitted(next);
+        } else {
+            conn_.Exec(
+                "INSERT INTO outbox_events (aggregate_id, event_type, topic, payload) "
+                "VALUES ($1, $2, $2, $3::jsonb)",
+                {next.aggregate_id, next.event_type, EncodeEnvelope(next)}
+            );
+            conn_.ExecScript("NOTIFY sagapay_outbox");
+        }
         expected.push_back(next.event_id);
         ASSERT_TRUE(Eventually([&] { return PublishedEventIds().size() == expected.size(); }, 2s))
-            << "append " << i << " not published within 2 s: the NOTIFY did not wake the relay";
+            << "append " << i << " not published within 2 s: the wake-up did not reach the relay";
         EXPECT_LT(SteadyClock::now() - appended, 2s);
     }
     EXPECT_THAT(PublishedEventIds(), ElementsAreArray(expected));
@@ -342,14 +352,24 @@ TEST_F(RuntimeMessagingTest, RowRepublishedAfterARelayCrashIsAppliedExactlyOnce)
     const Envelope envelope = TestEnvelope("pay-crash");
     AppendCommitted(envelope);
 
-    // The crashed relay: claims and publishes, then dies before MarkOutboxSent.
-    const std::vector<postgres::ClaimedEvent> claimed = postgres::ClaimOutbox(conn_, 10, 30s);
-    ASSERT_EQ(claimed.size(), 1U);
-    Publish({OutgoingMessage{claimed[0].topic, claimed[0].aggregate_id, claimed[0].envelope_json}});
+    // The crashed relay: claims and publishes, then its connection dies before the commit.
+    std::string row_id;
+    {
+        postgres::Connection crashed = db_.Connect();
+        postgres::Transaction tx(crashed);
+        const std::vector<postgres::ClaimedEvent> claimed = postgres::ClaimOutbox(tx, 10, 30s);
+        ASSERT_EQ(claimed.size(), 1U);
+        row_id = claimed[0].id;
+        Publish({OutgoingMessage{
+            claimed[0].topic, claimed[0].aggregate_id, claimed[0].envelope_json}});
+        conn_.Exec(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1",
+            {std::int64_t{PQbackendPID(crashed.Raw())}}
+        );
+    }
     EXPECT_EQ(
-        conn_.Exec("SELECT status FROM outbox_events WHERE id = $1", {claimed[0].id})
-            .GetString(0, 0),
-        "PROCESSING"
+        conn_.Exec("SELECT status FROM outbox_events WHERE id = $1", {row_id}).GetString(0, 0),
+        "PENDING"
     );
 
     const ConsumerOptions consumer = Consumer();
@@ -357,13 +377,12 @@ TEST_F(RuntimeMessagingTest, RowRepublishedAfterARelayCrashIsAppliedExactlyOnce)
     ASSERT_TRUE(Eventually([&] { return Applied(envelope.event_id) == 1; }));
 
     RelayOptions relay = Relay();
-    relay.reclaim_after = 200ms;
     relay.poll_fallback = 100ms;
     StartRelay(relay);
     ASSERT_TRUE(Eventually([&] { return PublishedEventIds().size() == 2; }));
     EXPECT_THAT(PublishedEventIds(), ElementsAreArray({envelope.event_id, envelope.event_id}));
     ASSERT_TRUE(Eventually([&] {
-        return conn_.Exec("SELECT status FROM outbox_events WHERE id = $1", {claimed[0].id})
+        return conn_.Exec("SELECT status FROM outbox_events WHERE id = $1", {row_id})
                    .GetString(0, 0) == "SENT";
     }));
 

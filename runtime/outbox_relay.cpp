@@ -51,9 +51,9 @@ private:
             conn_ =
                 std::make_unique<postgres::Connection>(postgres::Connection::Open(options_.dsn));
             conn_->Listen(postgres::kOutboxChannel);
-            // The relay's own writes (claim, mark sent) need no flush before it goes on: if the
-            // server loses them in a crash, the rows are published again and inboxes drop the
-            // duplicates. This takes a WAL flush off every hop.
+            // The relay's own write (mark sent) needs no flush before it goes on: if the server
+            // loses it in a crash, the rows are published again and inboxes drop the duplicates.
+            // This takes a WAL flush off every hop.
             conn_->ExecScript("SET synchronous_commit = off");
         }
         if (!publisher_) {
@@ -65,8 +65,9 @@ private:
         }
     }
 
-    /// Sleeps until the NOTIFY of the next committed outbox insert, the poll fallback, or a stop
-    /// request (checked every 200 ms so shutdown never waits for the fallback).
+    /// Sleeps until a commit of this process appended outbox rows (in-process wake-up), a NOTIFY
+    /// from a writer elsewhere, the poll fallback, or a stop request (checked every 200 ms so
+    /// shutdown never waits for the fallback).
     void WaitForWork() {
         const auto until = std::chrono::steady_clock::now() + options_.poll_fallback;
         while (!stop_.stop_requested()) {
@@ -74,15 +75,19 @@ private:
                 until - std::chrono::steady_clock::now()
             );
             if (left.count() <= 0 ||
-                conn_->WaitForNotification(std::min(left, std::chrono::milliseconds(200)))) {
+                conn_->WaitForNotification(
+                    std::min(left, std::chrono::milliseconds(200)), wakeup_.Fd()
+                )) {
                 return;
             }
         }
     }
 
     bool RelayOnce() {
-        auto claimed = postgres::ClaimOutbox(*conn_, options_.batch, options_.reclaim_after);
+        postgres::Transaction tx(*conn_);
+        auto claimed = postgres::ClaimOutbox(tx, options_.batch, options_.reclaim_after);
         if (claimed.empty()) {
+            tx.Commit();
             return false;
         }
         std::vector<OutgoingMessage> batch;
@@ -92,13 +97,14 @@ private:
         }
         auto published = publisher_->Publish(batch);
         if (!published) {
-            postgres::RequeueOutbox(*conn_, claimed);
+            // The rollback (destructor) leaves the rows PENDING for the next round.
             throw std::runtime_error(
                 "outbox relay: bus refused a batch of " + std::to_string(batch.size()) +
-                " (rows requeued): " + published.error().message
+                " (rows left pending): " + published.error().message
             );
         }
-        postgres::MarkOutboxSent(*conn_, claimed);
+        postgres::MarkOutboxSent(tx, claimed);
+        tx.Commit();
         published_.Increment(static_cast<double>(claimed.size()));
         return static_cast<int>(claimed.size()) == options_.batch;
     }
@@ -124,6 +130,7 @@ private:
     prometheus::Gauge& pending_;
     prometheus::Gauge& oldest_;
     prometheus::Counter& published_;
+    postgres::OutboxWakeup wakeup_;
     std::unique_ptr<postgres::Connection> conn_;
     std::unique_ptr<EventPublisher> publisher_;
     std::chrono::steady_clock::time_point last_housekeeping_{};

@@ -2,9 +2,11 @@
 # `make bench`: measures SagaPay on this machine and writes docs/benchmarks.md.
 #  (1) the seed's scenario: 1,000 POSTs at concurrency 100
 #  (2) 60 s sustained at concurrency 100, --mix settle --e2e
+#  (2b) 30 s open loop at BENCH_RATE payments/s (default 150), --mix settle --e2e
 #  (3) 100 single payments on an idle system, end to end
 #  (4) pgbench -N for 10 s against the same PostgreSQL (this machine's reference)
-#  plus peak memory per service and the google-benchmark suite of the hot pure code.
+#  plus `sagapay reconcile` after the runs (must exit 0), peak memory per service and the
+#  google-benchmark suite of the hot pure code.
 # Stop `make up` first: the benchmark starts its own services on ports 8000-8006.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -40,6 +42,13 @@ echo "== (1) seed scenario"
 "$BIN" load --total 1000 --concurrency 100 | tee "$LOGS/seed.txt" || true
 echo "== (2) sustained ${DURATION}s, settle mix, end to end"
 "$BIN" load --duration "$DURATION" --concurrency 100 --mix settle --e2e | tee "$LOGS/sustained.txt" || true
+echo "== (2b) open loop at ${BENCH_RATE:=150}/s for 30 s, settle mix, end to end"
+"$BIN" load --duration 30 --rate "$BENCH_RATE" --concurrency 100 --mix settle --e2e | tee "$LOGS/rate.txt" || true
+echo "== reconciliation after the runs"
+RECONCILE_RC=0
+"$BIN" reconcile >"$LOGS/reconcile.json" || RECONCILE_RC=$?
+jq_value() { sed -nE "s/^  \"$1\": ([^,]*),?$/\1/p" "$LOGS/reconcile.json" | head -1; }
+echo "reconcile exit $RECONCILE_RC: balanced $(jq_value balanced), imbalanced $(jq_value imbalanced_count), mismatches $(jq_value mismatch_count), transactions $(jq_value transactions_checked)"
 RSS=$(for p in $(pgrep -f "$BIN (gateway|orchestrator|risk|provider|ledger|notification|psp-sandbox)$"); do
   printf '%s %s\n' "$(tr '\0' ' ' </proc/$p/cmdline | awk '{print $2}')" "$(awk '/VmHWM/ {print $2}' /proc/$p/status)"
 done | sort)
@@ -66,10 +75,15 @@ RATIO=$(awk -v a="$SETTLED_PS" -v b="$TPS" 'BEGIN { if (b > 0) printf "%.3f", a 
   echo "|---|---|---|"
   echo "| (1) seed: 1,000 POSTs at concurrency 100 | \`sagapay load --total 1000 --concurrency 100\` | errors $(value errors "$LOGS/seed.txt"), p50 $(value p50_ms "$LOGS/seed.txt") ms, p95 $(value p95_ms "$LOGS/seed.txt") ms, p99 $(value p99_ms "$LOGS/seed.txt") ms, $(value throughput_rps "$LOGS/seed.txt") req/s |"
   echo "| (2) sustained ${DURATION} s, concurrency 100 | \`sagapay load --duration $DURATION --concurrency 100 --mix settle --e2e\` | $(value total "$LOGS/sustained.txt") requests, errors $(value errors "$LOGS/sustained.txt"), POST p99 $(value p99_ms "$LOGS/sustained.txt") ms; settled $(value e2e_settled "$LOGS/sustained.txt"), **$SETTLED_PS settled/s**, end-to-end p50 $(value e2e_p50_ms "$LOGS/sustained.txt") ms, p95 $(value e2e_p95_ms "$LOGS/sustained.txt") ms, p99 $(value e2e_p99_ms "$LOGS/sustained.txt") ms, unfinished $(value e2e_unfinished "$LOGS/sustained.txt") |"
+  echo "| (2b) open loop, $BENCH_RATE payments/s for 30 s | \`sagapay load --duration 30 --rate $BENCH_RATE --concurrency 100 --mix settle --e2e\` | $(value total "$LOGS/rate.txt") requests, errors $(value errors "$LOGS/rate.txt"), POST p99 $(value p99_ms "$LOGS/rate.txt") ms; settled $(value e2e_settled "$LOGS/rate.txt"), $(value settled_per_sec "$LOGS/rate.txt") settled/s, end-to-end p50 $(value e2e_p50_ms "$LOGS/rate.txt") ms, p95 $(value e2e_p95_ms "$LOGS/rate.txt") ms, p99 $(value e2e_p99_ms "$LOGS/rate.txt") ms, unfinished $(value e2e_unfinished "$LOGS/rate.txt") |"
   echo "| (3) idle: 100 payments, 10 a second | \`sagapay load --total 100 --concurrency 1 --rate 10 --mix settle --e2e\` | end-to-end p50 $(value e2e_p50_ms "$LOGS/idle.txt") ms, p95 $(value e2e_p95_ms "$LOGS/idle.txt") ms, p99 $(value e2e_p99_ms "$LOGS/idle.txt") ms; POST p50 $(value p50_ms "$LOGS/idle.txt") ms |"
   echo "| (4) pgbench -N, 10 s, 8 clients | \`pgbench -N -c 8 -j 2 -T 10\` | $TPS tps |"
   echo
   echo "**Settled payments per second / pgbench -N tps = $RATIO** (comparable across machines)."
+  echo
+  echo "Reconciliation after all runs (\`sagapay reconcile\`): exit $RECONCILE_RC, balanced $(jq_value balanced),"
+  echo "imbalanced transactions $(jq_value imbalanced_count), saga/ledger mismatches $(jq_value mismatch_count),"
+  echo "$(jq_value transactions_checked) ledger transactions checked."
   echo
   echo "The targets, what limits throughput now and what comes next: [performance.md](performance.md)."
   echo
@@ -89,3 +103,4 @@ RATIO=$(awk -v a="$SETTLED_PS" -v b="$TPS" 'BEGIN { if (b > 0) printf "%.3f", a 
   echo '```'
 } >"$OUT"
 echo "wrote $OUT"
+[[ $RECONCILE_RC -eq 0 ]] || { echo "bench: reconciliation failed (exit $RECONCILE_RC), see $LOGS/reconcile.json" >&2; exit 1; }

@@ -279,6 +279,8 @@ synchronous_commit = on
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 deadlock_timeout = 200ms
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
 $CONF_END
 EOF
 }

@@ -1,6 +1,7 @@
 #include "adapters/postgres/connection.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -11,6 +12,7 @@
 #include <utility>
 
 #include <poll.h>
+#include <unistd.h>
 
 namespace sagapay::postgres {
 namespace {
@@ -442,7 +444,7 @@ void Connection::Listen(std::string_view channel) {
     ExecScript("LISTEN " + QuoteIdentifier(conn_.get(), channel));
 }
 
-bool Connection::WaitForNotification(std::chrono::milliseconds timeout) {
+bool Connection::WaitForNotification(std::chrono::milliseconds timeout, int wake_fd) {
     if (!conn_) {
         throw SqlError(
             ErrorCode::kUnavailable, "", "waiting for a notification: connection is closed"
@@ -485,8 +487,9 @@ bool Connection::WaitForNotification(std::chrono::milliseconds timeout) {
             deadline - std::chrono::steady_clock::now()
         );
         const auto wait_ms = std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, INT_MAX);
-        pollfd descriptor{socket, POLLIN, 0};
-        const int ready = ::poll(&descriptor, 1, static_cast<int>(wait_ms));
+        std::array<pollfd, 2> descriptors{{{socket, POLLIN, 0}, {wake_fd, POLLIN, 0}}};
+        const nfds_t count = wake_fd >= 0 ? 2 : 1;
+        const int ready = ::poll(descriptors.data(), count, static_cast<int>(wait_ms));
         if (ready < 0) {
             if (errno == EINTR) {
                 continue;
@@ -499,6 +502,11 @@ bool Connection::WaitForNotification(std::chrono::milliseconds timeout) {
         }
         if (ready == 0) {
             return false;
+        }
+        if (count == 2 && (descriptors[1].revents & POLLIN) != 0) {
+            std::uint64_t value = 0;
+            [[maybe_unused]] const auto got = ::read(wake_fd, &value, sizeof(value));
+            return true;
         }
         consume();
         if (drain()) {
@@ -596,11 +604,36 @@ Transaction::~Transaction() {
     }
 }
 
+void Transaction::RunBeforeCommit() {
+    while (!before_commit_.empty()) {
+        auto hooks = std::move(before_commit_);
+        before_commit_.clear();
+        for (auto& [key, hook] : hooks) {
+            hook(*this);
+        }
+    }
+    locals_.clear();
+}
+
+void Transaction::BeforeCommit(std::string_view key, std::function<void(Transaction&)> fn) {
+    for (const auto& [existing, hook] : before_commit_) {
+        if (existing == key) {
+            return;
+        }
+    }
+    before_commit_.emplace_back(std::string(key), std::move(fn));
+}
+
 void Transaction::Savepoint(std::string_view name) {
+    RunBeforeCommit();
     conn_.ExecScript("SAVEPOINT " + QuoteIdentifier(conn_.Raw(), name));
 }
 
 void Transaction::RollbackTo(std::string_view name) {
+    // What was buffered after the savepoint is rolled back with it (RunBeforeCommit flushed the
+    // rest when the savepoint was taken).
+    before_commit_.clear();
+    locals_.clear();
     conn_.ExecScript("ROLLBACK TO SAVEPOINT " + QuoteIdentifier(conn_.Raw(), name));
 }
 
@@ -609,6 +642,9 @@ void Transaction::Release(std::string_view name) {
 }
 
 void Transaction::Commit() {
+    if (conn_.IsHealthy() && PQtransactionStatus(conn_.Raw()) != PQTRANS_INERROR) {
+        RunBeforeCommit();  // a failure here leaves the transaction open: the destructor rolls back
+    }
     open_ = false;
     if (conn_.IsHealthy() && PQtransactionStatus(conn_.Raw()) == PQTRANS_INERROR) {
         // COMMIT would answer "ROLLBACK" without an error: say so instead of losing the writes.
@@ -622,6 +658,20 @@ void Transaction::Commit() {
         );
     }
     conn_.Exec("COMMIT");
+    auto hooks = std::move(after_commit_);
+    after_commit_.clear();
+    for (auto& [key, hook] : hooks) {
+        hook();
+    }
+}
+
+void Transaction::AfterCommit(std::string_view key, std::function<void()> fn) {
+    for (const auto& [existing, hook] : after_commit_) {
+        if (existing == key) {
+            return;
+        }
+    }
+    after_commit_.emplace_back(std::string(key), std::move(fn));
 }
 
 void Transaction::Rollback() {

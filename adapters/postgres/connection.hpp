@@ -2,13 +2,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <libpq-fe.h>
@@ -105,7 +108,9 @@ public:
     /// LISTEN on a channel (identifier is quoted).
     void Listen(std::string_view channel);
     /// Waits up to `timeout` for a notification; drains all that arrived. True when any did.
-    bool WaitForNotification(std::chrono::milliseconds timeout);
+    /// With `wake_fd` >= 0 (an eventfd), also returns true as soon as that fd is readable, after
+    /// reading it: one wait serves both in-process and database wake-ups.
+    bool WaitForNotification(std::chrono::milliseconds timeout, int wake_fd = -1);
 
     /// True while the connection is usable; after a connection error call Reconnect().
     [[nodiscard]] bool IsHealthy() const noexcept;
@@ -147,9 +152,40 @@ public:
     void Rollback();
     [[nodiscard]] Connection& Conn() noexcept { return conn_; }
 
+    /// Runs `fn` right after a successful COMMIT (never after a rollback). Registrations with a
+    /// `key` already registered in this transaction are ignored, so a hook added per statement
+    /// runs once. Hooks must not throw.
+    void AfterCommit(std::string_view key, std::function<void()> fn);
+
+    /// Runs `fn(*this)` once, just before COMMIT (and before a Savepoint, so a RollbackTo can
+    /// drop what came after it). Helpers that batch their writes flush them here, so a
+    /// transaction's rows of one kind cost one statement. Registrations with a key already
+    /// registered are ignored.
+    void BeforeCommit(std::string_view key, std::function<void(Transaction&)> fn);
+
+    /// State a helper keeps for this transaction until the next flush (BeforeCommit hooks run):
+    /// default-constructed on first use.
+    template <class T>
+    T& Local(std::string_view key) {
+        for (auto& [existing, value] : locals_) {
+            if (existing == key) {
+                return *static_cast<T*>(value.get());
+            }
+        }
+        auto value = std::make_shared<T>();
+        T& ref = *value;
+        locals_.emplace_back(std::string(key), std::move(value));
+        return ref;
+    }
+
 private:
+    void RunBeforeCommit();
+
     Connection& conn_;
     bool open_ = true;
+    std::vector<std::pair<std::string, std::function<void()>>> after_commit_;
+    std::vector<std::pair<std::string, std::function<void(Transaction&)>>> before_commit_;
+    std::vector<std::pair<std::string, std::shared_ptr<void>>> locals_;
 };
 
 }  // namespace sagapay::postgres

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "adapters/postgres/messaging_schema.hpp"
 #include "adapters/postgres/migrator.hpp"
@@ -38,7 +39,22 @@ class MessagingTest : public ::testing::Test {
 protected:
     MessagingTest() : conn_(db_.Connect()) {
         const MigrationReport report = Migrate(conn_, "messaging_test", MessagingMigrations());
-        EXPECT_EQ(report.applied, 1);
+        EXPECT_EQ(report.applied, 2);
+    }
+
+    /// One relay round that publishes nothing anywhere: claim and mark sent, committed.
+    std::vector<ClaimedEvent> ClaimAndMarkSent(Connection& conn, int limit) {
+        Transaction tx(conn);
+        std::vector<ClaimedEvent> claimed = ClaimOutbox(tx, limit, kLongAgo);
+        MarkOutboxSent(tx, claimed);
+        tx.Commit();
+        return claimed;
+    }
+
+    /// Claims in a transaction that is rolled back: what a relay sees, leaving no trace.
+    std::vector<ClaimedEvent> Peek(int limit = 100) {
+        Transaction tx(conn_);
+        return ClaimOutbox(tx, limit, kLongAgo);
     }
 
     void Append(const Envelope& envelope) {
@@ -57,10 +73,11 @@ protected:
 };
 
 TEST_F(MessagingTest, SchemaMigrationIsEmbeddedAsVersion0001) {
-    ASSERT_EQ(MessagingMigrations().size(), 1U);
+    ASSERT_EQ(MessagingMigrations().size(), 2U);
     EXPECT_STREQ(MessagingMigrations()[0].version, "0001");
     EXPECT_STREQ(MessagingMigrations()[0].name, "messaging");
-    EXPECT_EQ(Migrate(conn_, "messaging_test", MessagingMigrations()).already_applied, 1);
+    EXPECT_STREQ(MessagingMigrations()[1].version, "0004");
+    EXPECT_EQ(Migrate(conn_, "messaging_test", MessagingMigrations()).already_applied, 2);
 }
 
 TEST_F(MessagingTest, AppendInARolledBackTransactionLeavesNothing) {
@@ -68,15 +85,15 @@ TEST_F(MessagingTest, AppendInARolledBackTransactionLeavesNothing) {
         Transaction tx(conn_);
         AppendOutbox(tx, MakeTestEnvelope("pay-1"));
     }
-    EXPECT_TRUE(ClaimOutbox(conn_, 10, kLongAgo).empty());
+    EXPECT_TRUE(Peek().empty());
     EXPECT_EQ(ReadOutboxBacklog(conn_).pending, 0);
 }
 
-TEST_F(MessagingTest, CommittedAppendIsClaimableOnce) {
+TEST_F(MessagingTest, CommittedAppendIsClaimedThenSentOnce) {
     const Envelope envelope = MakeTestEnvelope("pay-1");
     Append(envelope);
 
-    const std::vector<ClaimedEvent> claimed = ClaimOutbox(conn_, 10, kLongAgo);
+    const std::vector<ClaimedEvent> claimed = ClaimAndMarkSent(conn_, 10);
     ASSERT_EQ(claimed.size(), 1U);
     EXPECT_EQ(claimed[0].topic, "payment.created");
     EXPECT_EQ(claimed[0].aggregate_id, "pay-1");
@@ -90,32 +107,92 @@ TEST_F(MessagingTest, CommittedAppendIsClaimableOnce) {
     EXPECT_EQ(decoded->trace_id, "trace-1");
 
     const Rows row = conn_.Exec(
-        "SELECT event_type, aggregate_type, status, claimed_at IS NOT NULL FROM outbox_events"
+        "SELECT event_type, aggregate_type, status, sent_at IS NOT NULL FROM outbox_events"
     );
     EXPECT_EQ(row.Get(0, 0), "payment.created");
     EXPECT_EQ(row.Get(0, 1), "payment");
-    EXPECT_EQ(row.Get(0, 2), "PROCESSING");
+    EXPECT_EQ(row.Get(0, 2), "SENT");
     EXPECT_TRUE(row.GetBool(0, 3));
 
-    EXPECT_TRUE(ClaimOutbox(conn_, 10, kLongAgo).empty());
+    EXPECT_TRUE(Peek().empty());
+    EXPECT_EQ(ReadOutboxBacklog(conn_).pending, 0);
+}
+
+TEST_F(MessagingTest, RowsOfOneTransactionAreWrittenAtCommitInAppendOrder) {
+    Transaction tx(conn_);
+    for (int i = 0; i < 5; ++i) {
+        AppendOutbox(tx, MakeTestEnvelope("pay-" + std::to_string(i)));
+    }
+    // Buffered until the commit: one statement for the transaction's rows.
+    EXPECT_EQ(tx.Exec("SELECT count(*) FROM outbox_events").GetInt(0, 0), 0);
+    tx.Commit();
+    const Rows rows = conn_.Exec("SELECT aggregate_id FROM outbox_events ORDER BY seq");
+    ASSERT_EQ(rows.Size(), 5);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(rows.Get(i, 0), "pay-" + std::to_string(i));
+    }
+}
+
+TEST_F(MessagingTest, RollbackToASavepointDropsOnlyTheRowsAppendedAfterIt) {
+    Transaction tx(conn_);
+    AppendOutbox(tx, MakeTestEnvelope("pay-kept"));
+    tx.Savepoint("step");
+    AppendOutbox(tx, MakeTestEnvelope("pay-dropped"));
+    tx.RollbackTo("step");
+    AppendOutbox(tx, MakeTestEnvelope("pay-after"));
+    tx.Commit();
+    const Rows rows = conn_.Exec("SELECT aggregate_id FROM outbox_events ORDER BY seq");
+    ASSERT_EQ(rows.Size(), 2);
+    EXPECT_EQ(rows.Get(0, 0), "pay-kept");
+    EXPECT_EQ(rows.Get(1, 0), "pay-after");
+}
+
+TEST_F(MessagingTest, ARolledBackClaimLeavesTheRowsPending) {
+    // A relay that published and died before its commit: the rows are claimable again at once.
+    Append(MakeTestEnvelope("pay-1"));
+    Append(MakeTestEnvelope("pay-2"));
+    {
+        Transaction tx(conn_);
+        ASSERT_EQ(ClaimOutbox(tx, 10, kLongAgo).size(), 2U);
+    }
+    EXPECT_EQ(CountWithStatus("PENDING"), 2);
+    EXPECT_EQ(ClaimAndMarkSent(conn_, 10).size(), 2U);
+    EXPECT_EQ(CountWithStatus("SENT"), 2);
+}
+
+TEST_F(MessagingTest, ARowLockedByOneRelayIsSkippedByAnother) {
+    Append(MakeTestEnvelope("pay-1"));
+    Append(MakeTestEnvelope("pay-2"));
+    Transaction first(conn_);
+    const std::vector<ClaimedEvent> mine = ClaimOutbox(first, 1, kLongAgo);
+    ASSERT_EQ(mine.size(), 1U);
+    EXPECT_EQ(mine[0].aggregate_id, "pay-1");
+
+    Connection other = db_.Connect();
+    const std::vector<ClaimedEvent> theirs = ClaimAndMarkSent(other, 10);
+    ASSERT_EQ(theirs.size(), 1U);  // not blocked, not shared
+    EXPECT_EQ(theirs[0].aggregate_id, "pay-2");
+    MarkOutboxSent(first, mine);
+    first.Commit();
+    EXPECT_EQ(CountWithStatus("SENT"), 2);
 }
 
 TEST_F(MessagingTest, ClaimsOldestFirstUpToTheLimit) {
     for (int i = 0; i < 5; ++i) {
         Append(MakeTestEnvelope("pay-" + std::to_string(i)));
     }
-    const std::vector<ClaimedEvent> first = ClaimOutbox(conn_, 3, kLongAgo);
+    const std::vector<ClaimedEvent> first = ClaimAndMarkSent(conn_, 3);
     ASSERT_EQ(first.size(), 3U);
     EXPECT_EQ(first[0].aggregate_id, "pay-0");
     EXPECT_EQ(first[1].aggregate_id, "pay-1");
     EXPECT_EQ(first[2].aggregate_id, "pay-2");
-    const std::vector<ClaimedEvent> rest = ClaimOutbox(conn_, 3, kLongAgo);
+    const std::vector<ClaimedEvent> rest = ClaimAndMarkSent(conn_, 3);
     ASSERT_EQ(rest.size(), 2U);
     EXPECT_EQ(rest[0].aggregate_id, "pay-3");
     EXPECT_EQ(rest[1].aggregate_id, "pay-4");
 }
 
-TEST_F(MessagingTest, ConcurrentClaimersNeverShareARow) {
+TEST_F(MessagingTest, ConcurrentRelaysNeverShareARow) {
     constexpr int kEvents = 300;
     {
         Transaction tx(conn_);
@@ -126,12 +203,12 @@ TEST_F(MessagingTest, ConcurrentClaimersNeverShareARow) {
     }
     std::mutex mutex;
     std::vector<std::string> ids;
-    std::vector<std::thread> claimers;
+    std::vector<std::thread> relays;
     for (int t = 0; t < 4; ++t) {
-        claimers.emplace_back([&] {
+        relays.emplace_back([&] {
             Connection conn = db_.Connect();
             while (true) {
-                const std::vector<ClaimedEvent> batch = ClaimOutbox(conn, 7, kLongAgo);
+                const std::vector<ClaimedEvent> batch = ClaimAndMarkSent(conn, 7);
                 if (batch.empty()) {
                     return;
                 }
@@ -142,65 +219,52 @@ TEST_F(MessagingTest, ConcurrentClaimersNeverShareARow) {
             }
         });
     }
-    for (std::thread& claimer : claimers) {
-        claimer.join();
+    for (std::thread& relay : relays) {
+        relay.join();
     }
     EXPECT_EQ(ids.size(), static_cast<std::size_t>(kEvents));
     EXPECT_EQ(
         std::set<std::string>(ids.begin(), ids.end()).size(), static_cast<std::size_t>(kEvents)
     );
-    EXPECT_EQ(CountWithStatus("PROCESSING"), kEvents);
+    EXPECT_EQ(CountWithStatus("SENT"), kEvents);
 }
 
-TEST_F(MessagingTest, ReclaimsRowsClaimedLongerAgoThanReclaimAfter) {
-    Append(MakeTestEnvelope("pay-1"));
-    const std::vector<ClaimedEvent> claimed = ClaimOutbox(conn_, 10, kLongAgo);
+TEST_F(MessagingTest, ProcessingRowsOfAnOlderRelayAreTakenOverAfterReclaimAfter) {
+    // Rows an earlier version claimed (status PROCESSING) before it crashed.
+    Append(MakeTestEnvelope("pay-old"));
+    Append(MakeTestEnvelope("pay-recent"));
+    conn_.Exec(
+        "UPDATE outbox_events SET status = 'PROCESSING', claimed_at = now() - CASE aggregate_id "
+        "WHEN 'pay-old' THEN interval '10 minutes' ELSE interval '0' END"
+    );
+    Transaction tx(conn_);
+    const std::vector<ClaimedEvent> claimed = ClaimOutbox(tx, 10, std::chrono::minutes(5));
     ASSERT_EQ(claimed.size(), 1U);
-    // A relay that crashed ten minutes ago.
-    conn_.Exec("UPDATE outbox_events SET claimed_at = now() - interval '10 minutes'");
-    EXPECT_TRUE(ClaimOutbox(conn_, 10, kLongAgo).empty());
-    const std::vector<ClaimedEvent> reclaimed = ClaimOutbox(conn_, 10, std::chrono::minutes(5));
-    ASSERT_EQ(reclaimed.size(), 1U);
-    EXPECT_EQ(reclaimed[0].id, claimed[0].id);
-    // The reclaim restarted the clock.
-    EXPECT_TRUE(ClaimOutbox(conn_, 10, std::chrono::minutes(5)).empty());
+    EXPECT_EQ(claimed[0].aggregate_id, "pay-old");
 }
 
-TEST_F(MessagingTest, MarkSentRowsAreNotClaimedAgain) {
+TEST_F(MessagingTest, SentRowsAreNotClaimedAgain) {
     Append(MakeTestEnvelope("pay-1"));
     Append(MakeTestEnvelope("pay-2"));
-    const std::vector<ClaimedEvent> claimed = ClaimOutbox(conn_, 10, kLongAgo);
-    ASSERT_EQ(claimed.size(), 2U);
-    MarkOutboxSent(conn_, claimed);
-    MarkOutboxSent(conn_, {});
+    ASSERT_EQ(ClaimAndMarkSent(conn_, 10).size(), 2U);
+    {
+        Transaction tx(conn_);
+        MarkOutboxSent(tx, {});
+        tx.Commit();
+    }
     EXPECT_EQ(CountWithStatus("SENT"), 2);
     EXPECT_TRUE(conn_.Exec("SELECT bool_and(sent_at IS NOT NULL) FROM outbox_events").GetBool(0, 0)
     );
-    EXPECT_TRUE(ClaimOutbox(conn_, 10, 0ms).empty());  // not even as "stale"
+    Transaction tx(conn_);
+    EXPECT_TRUE(ClaimOutbox(tx, 10, 0ms).empty());  // not even as "stale"
     EXPECT_EQ(ReadOutboxBacklog(conn_).pending, 0);
-    // A late requeue from a relay that lost the race does not resurrect them.
-    RequeueOutbox(conn_, claimed);
-    EXPECT_EQ(CountWithStatus("SENT"), 2);
-}
-
-TEST_F(MessagingTest, RequeueMakesRowsClaimableAgain) {
-    Append(MakeTestEnvelope("pay-1"));
-    Append(MakeTestEnvelope("pay-2"));
-    const std::vector<ClaimedEvent> claimed = ClaimOutbox(conn_, 10, kLongAgo);
-    ASSERT_EQ(claimed.size(), 2U);
-    RequeueOutbox(conn_, std::span(claimed).first(1));
-    EXPECT_EQ(CountWithStatus("PENDING"), 1);
-    const std::vector<ClaimedEvent> again = ClaimOutbox(conn_, 10, kLongAgo);
-    ASSERT_EQ(again.size(), 1U);
-    EXPECT_EQ(again[0].id, claimed[0].id);
 }
 
 TEST_F(MessagingTest, PurgeDeletesOnlyOldSentRows) {
     Append(MakeTestEnvelope("pay-1"));
     Append(MakeTestEnvelope("pay-2"));
     Append(MakeTestEnvelope("pay-3"));
-    const std::vector<ClaimedEvent> claimed = ClaimOutbox(conn_, 2, kLongAgo);
-    MarkOutboxSent(conn_, claimed);
+    const std::vector<ClaimedEvent> claimed = ClaimAndMarkSent(conn_, 2);
     conn_.Exec(
         "UPDATE outbox_events SET sent_at = now() - interval '2 days' WHERE id = $1",
         {claimed[0].id}
@@ -223,31 +287,51 @@ TEST_F(MessagingTest, BacklogCountsUnsentRowsAndTheAgeOfTheOldest) {
         "UPDATE outbox_events SET created_at = now() - interval '90 seconds' WHERE aggregate_id = "
         "'pay-1'"
     );
-    (void)ClaimOutbox(conn_, 1, kLongAgo);  // PROCESSING still counts
+    Transaction claiming(conn_);
+    (void)ClaimOutbox(claiming, 1, kLongAgo);  // claimed but not sent still counts
     const OutboxBacklog backlog = ReadOutboxBacklog(conn_);
     EXPECT_EQ(backlog.pending, 3);
     EXPECT_GE(backlog.oldest_age_seconds, 89.0);
     EXPECT_LT(backlog.oldest_age_seconds, 3600.0);
 }
 
-TEST_F(MessagingTest, CommitOfAnAppendNotifiesTheRelays) {
-    Connection listener = db_.Connect();
-    listener.Listen(kOutboxChannel);
+TEST_F(MessagingTest, CommitOfAnAppendWakesTheRelaysOfTheProcessOnce) {
+    const OutboxWakeup first;
+    const OutboxWakeup second;
+    const auto readable = [](const OutboxWakeup& wakeup) {
+        std::uint64_t count = 0;
+        return ::read(wakeup.Fd(), &count, sizeof(count)) == sizeof(count) && count > 0;
+    };
     {
         Transaction tx(conn_);
         AppendOutbox(tx, MakeTestEnvelope("pay-1"));
         AppendOutbox(tx, MakeTestEnvelope("pay-2"));
-        EXPECT_FALSE(listener.WaitForNotification(100ms));  // nothing before the commit
+        EXPECT_FALSE(readable(first));  // nothing before the commit
         tx.Commit();
     }
-    EXPECT_TRUE(listener.WaitForNotification(5s));
-    EXPECT_FALSE(listener.WaitForNotification(50ms));  // folded into one
+    EXPECT_TRUE(readable(first));
+    EXPECT_TRUE(readable(second));
+    EXPECT_FALSE(readable(first));  // one wake-up per commit, drained by the read
 
     {
         Transaction tx(conn_);
         AppendOutbox(tx, MakeTestEnvelope("pay-3"));
     }  // rolled back: no wake-up
-    EXPECT_FALSE(listener.WaitForNotification(100ms));
+    EXPECT_FALSE(readable(first));
+    EXPECT_FALSE(readable(second));
+}
+
+TEST_F(MessagingTest, RelayWaitReturnsOnTheInProcessWakeupOrANotify) {
+    const OutboxWakeup wakeup;
+    Connection listener = db_.Connect();
+    listener.Listen(kOutboxChannel);
+    EXPECT_FALSE(listener.WaitForNotification(50ms, wakeup.Fd()));
+    Append(MakeTestEnvelope("pay-1"));
+    EXPECT_TRUE(listener.WaitForNotification(5s, wakeup.Fd()));
+    EXPECT_FALSE(listener.WaitForNotification(50ms, wakeup.Fd()));  // consumed
+    // A writer outside the process (no trigger since 0004) says so with NOTIFY.
+    conn_.ExecScript("NOTIFY sagapay_outbox");
+    EXPECT_TRUE(listener.WaitForNotification(5s, wakeup.Fd()));
 }
 
 TEST_F(MessagingTest, InboxDetectsDuplicatesPerConsumer) {
@@ -268,6 +352,35 @@ TEST_F(MessagingTest, InboxDetectsDuplicatesPerConsumer) {
     }  // rolled back with the side effects: the redelivery is handled again
     Transaction tx(conn_);
     EXPECT_TRUE(RecordInbox(tx, "evt-2", "ledger"));
+}
+
+TEST_F(MessagingTest, InboxBatchMarksKnownIdsAndRepeatsWithinTheBatchAsDuplicates) {
+    {
+        Transaction tx(conn_);
+        EXPECT_TRUE(RecordInbox(tx, "evt-known", "ledger"));
+        tx.Commit();
+    }
+    const std::vector<std::string> ids = {
+        "evt-a", "evt-known", "evt-b", "evt-a", "evt-\"quoted\\", "evt-b"};
+    Transaction tx(conn_);
+    EXPECT_THAT(
+        RecordInboxBatch(tx, ids, "ledger"),
+        ::testing::ElementsAre(true, false, true, false, true, false)
+    );
+    EXPECT_TRUE(RecordInboxBatch(tx, {}, "ledger").empty());
+    EXPECT_THAT(
+        RecordInboxBatch(tx, std::vector<std::string>{"evt-a", "evt-new"}, "ledger"),
+        ::testing::ElementsAre(false, true)
+    );
+    EXPECT_THAT(
+        RecordInboxBatch(tx, std::vector<std::string>{"evt-a"}, "notification"),
+        ::testing::ElementsAre(true)
+    );
+    EXPECT_EQ(
+        tx.Exec("SELECT count(*) FROM inbox_events WHERE event_id = $1", {"evt-\"quoted\\"})
+            .GetInt(0, 0),
+        1
+    );
 }
 
 }  // namespace

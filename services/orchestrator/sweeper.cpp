@@ -1,5 +1,7 @@
 #include "services/orchestrator/sweeper.hpp"
 
+#include <algorithm>
+
 #include "adapters/postgres/connection.hpp"
 #include "adapters/postgres/messaging.hpp"
 #include "runtime/log.hpp"
@@ -13,11 +15,14 @@ bool IsStuck(
     PaymentStatus status,
     Clock::TimePoint updated_at,
     Clock::TimePoint now,
-    std::chrono::milliseconds stuck_after
+    std::chrono::milliseconds stuck_after,
+    int redrive_count
 ) noexcept {
     PaymentSnapshot probe;
     probe.status = status;
-    return PendingStepRequest(probe).has_value() && now - updated_at > stuck_after;
+    const int doublings = std::clamp(redrive_count, 0, kMaxRedriveDoublings);
+    return PendingStepRequest(probe).has_value() &&
+           now - updated_at > stuck_after * (1 << doublings);
 }
 
 namespace {
@@ -25,16 +30,22 @@ namespace {
 void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const Clock& clock) {
     const double stuck_seconds = std::chrono::duration<double>(options.stuck_after).count();
     {
+        // Served by the partial index ix_payments_waiting: only waiting payments are read.
         const auto counts = conn.Exec(
-            "SELECT s.status, count(p.payment_id) FROM unnest(ARRAY['CREATED','APPROVED',"
-            "'AUTHORIZED','CAPTURED']) AS s(status) LEFT JOIN payments p ON p.status = s.status "
-            "AND p.updated_at < now() - make_interval(secs => $1::float8) GROUP BY s.status",
+            "SELECT status, count(*) FROM payments "
+            "WHERE status IN ('CREATED','APPROVED','AUTHORIZED','CAPTURED') "
+            "AND updated_at < now() - make_interval(secs => $1::float8) GROUP BY status",
             {std::to_string(stuck_seconds)}
         );
         auto& gauge = metrics::Get().stuck_payments;
-        for (int i = 0; i < counts.Size(); ++i) {
-            gauge.Add({{"service", options.service}, {"state", counts.GetString(i, 0)}}
-            ).Set(static_cast<double>(counts.GetInt(i, 1)));
+        for (const std::string_view state : {"CREATED", "APPROVED", "AUTHORIZED", "CAPTURED"}) {
+            double count = 0;
+            for (int i = 0; i < counts.Size(); ++i) {
+                if (counts.Get(i, 0) == state) {
+                    count = static_cast<double>(counts.GetInt(i, 1));
+                }
+            }
+            gauge.Add({{"service", options.service}, {"state", std::string(state)}}).Set(count);
         }
     }
     postgres::Transaction tx(conn);
@@ -43,8 +54,11 @@ void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const 
         "(extract(epoch FROM updated_at) * 1000000)::bigint FROM payments "
         "WHERE status IN ('CREATED','APPROVED','AUTHORIZED','CAPTURED') "
         "AND updated_at < now() - make_interval(secs => $1::float8) "
+        // IsStuck's back-off: each re-drive doubles the wait before the next.
+        "AND updated_at < now() - make_interval(secs => $1::float8 * "
+        "power(2, least(redrive_count, $3))) "
         "ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-        {std::to_string(stuck_seconds), options.batch}
+        {std::to_string(stuck_seconds), options.batch, kMaxRedriveDoublings}
     );
     int redriven = 0;
     for (int i = 0; i < rows.Size(); ++i) {

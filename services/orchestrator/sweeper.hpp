@@ -9,14 +9,21 @@
 
 namespace sagapay::orchestrator {
 
-/// True when a payment in `status`, last moved at `updated_at`, has waited on a service for
-/// longer than `stuck_after` at `now`. RISK_REVIEW waits on a person and final states wait on
-/// nothing: never stuck. Pure, for tests with any clock.
+/// A re-driven payment waits stuck_after * 2^min(redrive_count, this) before the next re-drive.
+inline constexpr int kMaxRedriveDoublings = 6;
+
+/// True when a payment in `status`, last moved (or re-driven) at `updated_at`, has waited on a
+/// service for longer than `stuck_after` at `now`, doubled for each of its `redrive_count`
+/// earlier re-drives (capped): a payment only queued behind a backlog is re-emitted once, not on
+/// every sweep, so an overloaded pipeline is not fed duplicates. RISK_REVIEW waits on a person
+/// and final states wait on nothing: never stuck. Pure; the sweeper's query applies the same
+/// rule.
 [[nodiscard]] bool IsStuck(
     PaymentStatus status,
     Clock::TimePoint updated_at,
     Clock::TimePoint now,
-    std::chrono::milliseconds stuck_after
+    std::chrono::milliseconds stuck_after,
+    int redrive_count = 0
 ) noexcept;
 
 struct SweeperOptions {

@@ -18,6 +18,17 @@ TEST(Sweeper, FindsPaymentsWaitingOnAServiceTooLong) {
     }
 }
 
+TEST(Sweeper, EachRedriveDoublesTheWaitBeforeTheNextUpToACap) {
+    EXPECT_FALSE(IsStuck(S::kApproved, kMoved, kMoved + 59s, 30s, 1));
+    EXPECT_TRUE(IsStuck(S::kApproved, kMoved, kMoved + 61s, 30s, 1));
+    EXPECT_FALSE(IsStuck(S::kApproved, kMoved, kMoved + 119s, 30s, 2));
+    EXPECT_TRUE(IsStuck(S::kApproved, kMoved, kMoved + 121s, 30s, 2));
+    // Capped at 2^6: a payment re-driven 100 times still gets a try every 32 minutes.
+    EXPECT_FALSE(IsStuck(S::kCaptured, kMoved, kMoved + 1919s, 30s, 100));
+    EXPECT_TRUE(IsStuck(S::kCaptured, kMoved, kMoved + 1921s, 30s, 100));
+    EXPECT_TRUE(IsStuck(S::kCaptured, kMoved, kMoved + 31s, 30s, -1));  // treated as 0
+}
+
 TEST(Sweeper, NeverTouchesReviewsOrFinalStates) {
     for (const S status : {S::kRiskReview, S::kSettled, S::kFailed, S::kReversed}) {
         EXPECT_FALSE(IsStuck(status, kMoved, kMoved + 24h, 30s)) << ToString(status);
