@@ -209,6 +209,18 @@ private:
                 ids.push_back(item.envelope.event_id);
             }
             const std::vector<bool> fresh = postgres::RecordInboxBatch(tx, ids, options_.service);
+            if (options_.prelude) {
+                std::vector<const Envelope*> events;
+                events.reserve(items.size());
+                for (std::size_t i = 0; i < items.size(); ++i) {
+                    if (fresh[i]) {
+                        events.push_back(&items[i].envelope);
+                    }
+                }
+                if (!events.empty()) {
+                    options_.prelude(tx, events);
+                }
+            }
             for (std::size_t i = 0; i < items.size(); ++i) {
                 if (fresh[i]) {
                     RunHandler(tx, handler_, items[i].envelope);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <span>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -23,6 +24,12 @@ public:
 /// to fail: the transaction rolls back and the event is retried (PermanentEventError: parked).
 using EventHandler = std::function<void(postgres::Transaction& tx, const Envelope& envelope)>;
 
+/// Runs once per batch transaction, after the inbox rows and before the handlers, with the batch's
+/// new events (in handling order): lets a service read or lock what the whole batch needs in one
+/// statement instead of one per event.
+using BatchPrelude =
+    std::function<void(postgres::Transaction& tx, std::span<const Envelope* const> events)>;
+
 /// From inside an EventHandler: runs `fn` once the handler's transaction has committed (metrics,
 /// notifications that must not count a rolled-back attempt). Dropped if it rolls back.
 void AfterCommit(std::function<void()> fn);
@@ -41,6 +48,8 @@ struct ConsumerOptions {
     /// Handle a batch in payment-id order, so consumers of different topics lock payments in one
     /// order (no deadlocks). Off where the bus order itself matters (risk counts in arrival order).
     bool order_by_key = true;
+    /// Optional; see BatchPrelude. Not run for events handled one per transaction.
+    BatchPrelude prelude;
 };
 
 /// Consumes one (topic, group) until `stop` is requested. For each polled batch: decode, write the

@@ -2,6 +2,7 @@
 // gets a private database (testing::TestDatabase) and private streams (a unique stream prefix).
 #include "adapters/postgres/messaging.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -608,6 +610,49 @@ TEST_F(RuntimeMessagingTest, FailingEventInABatchIsRetriedAloneWhileTheOthersCom
     const std::lock_guard lock(seen->mutex);
     EXPECT_THAT(seen->delivery_counts, ElementsAreArray(std::vector<std::int64_t>{1, 1, 2}));
     EXPECT_TRUE(DeadLetters().empty());
+}
+
+TEST_F(RuntimeMessagingTest, BatchPreludeSeesTheNewEventsOfABatchInsideItsTransaction) {
+    const Envelope seen_before = TestEnvelope("pay-old");
+    const std::vector<Envelope> batch = {
+        TestEnvelope("pay-c"), TestEnvelope("pay-a"), TestEnvelope("pay-b")};
+    struct Seen {
+        std::mutex mutex;
+        std::vector<std::vector<std::string>> preludes;  // aggregate ids per prelude call
+        int handlers_with_prelude_state = 0;
+    };
+    auto seen = std::make_shared<Seen>();
+    ConsumerOptions consumer = Consumer();
+    consumer.prelude = [seen](postgres::Transaction& tx, std::span<const Envelope* const> events) {
+        std::vector<std::string> ids;
+        for (const Envelope* event : events) {
+            ids.push_back(event->aggregate_id);
+        }
+        tx.Local<std::vector<std::string>>("test.prelude") = ids;
+        const std::lock_guard lock(seen->mutex);
+        seen->preludes.push_back(std::move(ids));
+    };
+    const EventHandler handler = [seen](postgres::Transaction& tx, const Envelope& envelope) {
+        ApplyToBusinessTable(tx, envelope);
+        const auto& prepared = tx.Local<std::vector<std::string>>("test.prelude");
+        const std::lock_guard lock(seen->mutex);
+        if (std::find(prepared.begin(), prepared.end(), envelope.aggregate_id) != prepared.end()) {
+            ++seen->handlers_with_prelude_state;
+        }
+    };
+    StartConsumer(consumer, handler);
+    Publish({Message(seen_before)});
+    ASSERT_TRUE(Eventually([&] { return Applied() == 1 && Pending() == 0; }));
+    StopAll();
+
+    // One batch: three new events and a redelivered one the inbox already has.
+    Publish({Message(batch[0]), Message(seen_before), Message(batch[1]), Message(batch[2])});
+    StartConsumer(consumer, handler);
+    ASSERT_TRUE(Eventually([&] { return Applied() == 4 && Pending() == 0; }));
+    const std::lock_guard lock(seen->mutex);
+    ASSERT_EQ(seen->preludes.size(), 1U);  // the single-event first batch ran alone, no prelude
+    EXPECT_THAT(seen->preludes[0], ElementsAreArray({"pay-a", "pay-b", "pay-c"}));
+    EXPECT_EQ(seen->handlers_with_prelude_state, 3);
 }
 
 TEST_F(RuntimeMessagingTest, AfterCommitHooksRunOnlyForCommittedWork) {

@@ -33,7 +33,8 @@ void ServiceHost::AddConsumer(
     std::string group,
     EventHandler handler,
     bool batch_transactions,
-    bool order_by_key
+    bool order_by_key,
+    BatchPrelude prelude
 ) {
     auto options = std::make_unique<ConsumerOptions>();
     options->service = config_.service_name;
@@ -45,6 +46,7 @@ void ServiceHost::AddConsumer(
     options->visibility_timeout = config_.bus_visibility_timeout;
     options->batch_transactions = batch_transactions;
     options->order_by_key = order_by_key;
+    options->prelude = std::move(prelude);
     auto stored = std::make_unique<EventHandler>(std::move(handler));
     const ConsumerOptions* o = options.get();
     const EventHandler* h = stored.get();

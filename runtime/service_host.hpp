@@ -37,7 +37,8 @@ public:
         std::string group,
         EventHandler handler,
         bool batch_transactions = true,
-        bool order_by_key = true
+        bool order_by_key = true,
+        BatchPrelude prelude = {}
     );
     void AddOutboxRelay(EventBus& bus);
 

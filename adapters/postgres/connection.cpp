@@ -399,6 +399,16 @@ Rows Connection::Exec(std::string_view sql, std::span<const Param> params) {
     if (!conn_) {
         throw SqlError(ErrorCode::kUnavailable, "", SqlPreview(sql) + ": connection is closed");
     }
+    if (HasQueued()) {
+        Queued last{std::string(sql), {}};
+        last.params.reserve(params.size());
+        for (const Param& param : params) {
+            last.params.push_back(
+                param.Data() == nullptr ? std::nullopt : std::optional<std::string>(param.Data())
+            );
+        }
+        return ExecPipelined(&last);
+    }
     PGconn* conn = conn_.get();
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -410,7 +420,7 @@ Rows Connection::Exec(std::string_view sql, std::span<const Param> params) {
     std::string text(sql);
     auto statement = prepared_.find(text);
     if (statement == prepared_.end() && prepared_.size() < kMaxPreparedStatements) {
-        std::string name = "s" + std::to_string(prepared_.size() + 1);
+        std::string name = "s" + std::to_string(++next_statement_);
         const ResultHandle prepared(PQprepare(conn, name.c_str(), text.c_str(), count, nullptr));
         CheckResult(conn, prepared.get(), sql);
         statement = prepared_.emplace(text, std::move(name)).first;
@@ -429,9 +439,160 @@ Rows Connection::Exec(std::string_view sql, std::span<const Param> params) {
     return Rows(std::move(result));
 }
 
+void Connection::ExecDeferred(std::string_view sql, std::span<const Param> params) {
+    Queued queued{std::string(sql), {}};
+    queued.params.reserve(params.size());
+    for (const Param& param : params) {
+        queued.params.push_back(
+            param.Data() == nullptr ? std::nullopt : std::optional<std::string>(param.Data())
+        );
+    }
+    queued_.push_back(std::move(queued));
+}
+
+void Connection::AbortTransaction() {
+    queued_.clear();
+    if (begin_pending_) {
+        begin_pending_ = false;  // nothing of the transaction reached the server
+        return;
+    }
+    if (IsHealthy() && InTransaction()) {
+        Exec("ROLLBACK");
+    }
+}
+
+Rows Connection::ExecPipelined(const Queued* last) {
+    PGconn* conn = conn_.get();
+    std::vector<const Queued*> statements;
+    const Queued begin{"BEGIN", {}};
+    if (begin_pending_) {
+        statements.push_back(&begin);
+    }
+    for (const Queued& queued : queued_) {
+        statements.push_back(&queued);
+    }
+    if (last != nullptr) {
+        statements.push_back(last);
+    }
+    // Whatever happens next, these statements are sent (or the connection is lost): never twice.
+    auto owned = std::move(queued_);
+    queued_.clear();
+    begin_pending_ = false;
+
+    if (PQenterPipelineMode(conn) != 1) {
+        throw SqlError(
+            ErrorCode::kUnavailable, "", "cannot enter pipeline mode: " + Trim(PQerrorMessage(conn))
+        );
+    }
+    struct Sent {
+        const Queued* statement;
+        std::string prepared_name;  ///< Non-empty for a Parse sent in this pipeline.
+    };
+    std::vector<Sent> sent;
+    std::unordered_map<std::string, std::string> preparing;  // sql -> name, this pipeline
+    bool send_failed = false;
+    for (const Queued* statement : statements) {
+        std::vector<const char*> values;
+        values.reserve(statement->params.size());
+        for (const auto& value : statement->params) {
+            values.push_back(value ? value->c_str() : nullptr);
+        }
+        const int count = static_cast<int>(values.size());
+        std::string name;
+        if (const auto found = prepared_.find(statement->sql); found != prepared_.end()) {
+            name = found->second;
+        } else if (const auto pending = preparing.find(statement->sql);
+                   pending != preparing.end()) {
+            name = pending->second;
+        } else if (prepared_.size() + preparing.size() < kMaxPreparedStatements) {
+            name = "s" + std::to_string(++next_statement_);
+            if (PQsendPrepare(conn, name.c_str(), statement->sql.c_str(), count, nullptr) != 1) {
+                send_failed = true;
+                break;
+            }
+            preparing.emplace(statement->sql, name);
+            sent.push_back(Sent{statement, name});
+        }
+        const int ok = name.empty()
+                           ? PQsendQueryParams(
+                                 conn,
+                                 statement->sql.c_str(),
+                                 count,
+                                 nullptr,
+                                 values.data(),
+                                 nullptr,
+                                 nullptr,
+                                 0
+                             )
+                           : PQsendQueryPrepared(
+                                 conn, name.c_str(), count, values.data(), nullptr, nullptr, 0
+                             );
+        if (ok != 1) {
+            send_failed = true;
+            break;
+        }
+        sent.push_back(Sent{statement, ""});
+    }
+    if (send_failed || PQpipelineSync(conn) != 1) {
+        const std::string reason = Trim(PQerrorMessage(conn));
+        conn_.reset();  // unusable mid-pipeline; Reconnect() opens a new one
+        prepared_.clear();
+        throw SqlError(ErrorCode::kUnavailable, "", "sending a pipeline: " + reason);
+    }
+
+    std::optional<SqlError> first_error;
+    ResultHandle result_of_last;
+    for (const Sent& item : sent) {
+        ResultHandle result(PQgetResult(conn));
+        if (!result) {
+            const std::string reason = Trim(PQerrorMessage(conn));
+            conn_.reset();
+            prepared_.clear();
+            throw SqlError(
+                ErrorCode::kUnavailable, "", SqlPreview(item.statement->sql) + ": " + reason
+            );
+        }
+        while (PGresult* extra = PQgetResult(conn)) {  // up to the NULL that ends the command
+            PQclear(extra);
+        }
+        const ExecStatusType status = PQresultStatus(result.get());
+        if (status == PGRES_PIPELINE_ABORTED) {
+            continue;
+        }
+        try {
+            CheckResult(conn, result.get(), item.statement->sql);
+        } catch (const SqlError& e) {
+            if (!first_error) {
+                first_error = e;
+            }
+            continue;
+        }
+        if (!item.prepared_name.empty()) {
+            prepared_.emplace(item.statement->sql, item.prepared_name);
+        } else if (item.statement == last) {
+            result_of_last = std::move(result);
+        }
+    }
+    const ResultHandle sync(PQgetResult(conn));
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+        PQexitPipelineMode(conn) != 1) {
+        const std::string reason = Trim(PQerrorMessage(conn));
+        conn_.reset();
+        prepared_.clear();
+        throw SqlError(ErrorCode::kUnavailable, "", "ending a pipeline: " + reason);
+    }
+    if (first_error) {
+        throw *first_error;
+    }
+    return Rows(std::move(result_of_last));
+}
+
 void Connection::ExecScript(std::string_view sql) {
     if (!conn_) {
         throw SqlError(ErrorCode::kUnavailable, "", SqlPreview(sql) + ": connection is closed");
+    }
+    if (HasQueued()) {
+        (void)ExecPipelined(nullptr);
     }
     const ResultHandle result(PQexec(conn_.get(), std::string(sql).c_str()));
     CheckResult(conn_.get(), result.get(), sql);
@@ -524,6 +685,8 @@ bool Connection::IsHealthy() const noexcept {
 
 void Connection::Reconnect() {
     prepared_.clear();
+    queued_.clear();
+    begin_pending_ = false;
     if (conn_) {
         PQreset(conn_.get());
     } else {
@@ -543,6 +706,9 @@ void Connection::Reconnect() {
 }
 
 bool Connection::InTransaction() const noexcept {
+    if (begin_pending_) {
+        return true;
+    }
     if (!conn_) {
         return false;
     }
@@ -589,7 +755,10 @@ std::string Connection::NormalizeDsn(const std::string& dsn) {
 // ---- Transaction -----------------------------------------------------------------------------
 
 Transaction::Transaction(Connection& conn) : conn_(conn) {
-    conn_.Exec("BEGIN");
+    if (!conn_.IsHealthy()) {
+        throw SqlError(ErrorCode::kUnavailable, "", "BEGIN: the connection is not usable");
+    }
+    conn_.BeginDeferred();  // sent with the first statement
 }
 
 Transaction::~Transaction() {
@@ -597,9 +766,7 @@ Transaction::~Transaction() {
         return;
     }
     try {
-        if (conn_.IsHealthy() && conn_.InTransaction()) {
-            conn_.Exec("ROLLBACK");
-        }
+        conn_.AbortTransaction();
     } catch (...) {  // NOLINT(bugprone-empty-catch): a broken connection has rolled back already
     }
 }
@@ -657,7 +824,23 @@ void Transaction::Commit() {
             "back (use a savepoint to recover from an expected error)"
         );
     }
-    conn_.Exec("COMMIT");
+    if (conn_.NothingSent()) {
+        conn_.AbortTransaction();  // nothing was written: no round trip for an empty transaction
+    } else {
+        try {
+            conn_.Exec("COMMIT");
+        } catch (const SqlError&) {
+            // A queued statement sent with the COMMIT failed: the transaction is still open, in
+            // error. (A failed COMMIT itself has ended it.)
+            try {
+                if (conn_.IsHealthy() && conn_.InTransaction()) {
+                    conn_.Exec("ROLLBACK");
+                }
+            } catch (...) {  // NOLINT(bugprone-empty-catch): a lost connection has rolled back
+            }
+            throw;
+        }
+    }
     auto hooks = std::move(after_commit_);
     after_commit_.clear();
     for (auto& [key, hook] : hooks) {
@@ -676,7 +859,7 @@ void Transaction::AfterCommit(std::string_view key, std::function<void()> fn) {
 
 void Transaction::Rollback() {
     open_ = false;
-    conn_.Exec("ROLLBACK");
+    conn_.AbortTransaction();
 }
 
 }  // namespace sagapay::postgres

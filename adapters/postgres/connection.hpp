@@ -102,6 +102,21 @@ public:
     /// Runs one statement, prepared and cached. Throws SqlError on failure.
     Rows Exec(std::string_view sql, std::initializer_list<Param> params = {});
     Rows Exec(std::string_view sql, std::span<const Param> params);
+    /// Queues a statement whose result nobody reads (a write; its failure fails the transaction).
+    /// Queued statements go to the server in one pipeline (libpq pipeline mode, one round trip)
+    /// with the next Exec, ExecScript or COMMIT, and an error in one of them is thrown there.
+    void ExecDeferred(std::string_view sql, std::span<const Param> params);
+    void ExecDeferred(std::string_view sql, std::initializer_list<Param> params = {}) {
+        ExecDeferred(sql, std::span<const Param>(params.begin(), params.size()));
+    }
+    /// Starts a transaction without a round trip: BEGIN is sent in one pipeline with the first
+    /// statement (Transaction does this).
+    void BeginDeferred() noexcept { begin_pending_ = true; }
+    /// True when the transaction's BEGIN is still queued and nothing else is.
+    [[nodiscard]] bool NothingSent() const noexcept { return begin_pending_ && queued_.empty(); }
+    /// Ends the transaction with ROLLBACK, or without any round trip when nothing of it reached
+    /// the server yet.
+    void AbortTransaction();
     /// Runs one or more statements without parameters (simple protocol; migrations, BEGIN).
     void ExecScript(std::string_view sql);
 
@@ -115,6 +130,7 @@ public:
     /// True while the connection is usable; after a connection error call Reconnect().
     [[nodiscard]] bool IsHealthy() const noexcept;
     void Reconnect();
+    /// True inside a transaction, including one whose BEGIN is still queued.
     [[nodiscard]] bool InTransaction() const noexcept;
     [[nodiscard]] PGconn* Raw() noexcept { return conn_.get(); }
 
@@ -126,9 +142,22 @@ public:
 private:
     Connection(ConnHandle conn, std::string dsn);
 
+    struct Queued {
+        std::string sql;
+        std::vector<std::optional<std::string>> params;
+    };
+
+    /// Sends BEGIN (if queued), the queued statements and `last` (if any) in one pipeline and
+    /// returns the result of `last`. Throws the first statement error.
+    Rows ExecPipelined(const Queued* last);
+    [[nodiscard]] bool HasQueued() const noexcept { return begin_pending_ || !queued_.empty(); }
+
     ConnHandle conn_;
     std::string dsn_;
     std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
+    std::size_t next_statement_ = 0;
+    bool begin_pending_ = false;
+    std::vector<Queued> queued_;
 };
 
 /// A transaction on a borrowed connection; rolls back on destruction unless committed.
@@ -144,6 +173,14 @@ public:
     }
     Rows Exec(std::string_view sql, std::span<const Param> params) {
         return conn_.Exec(sql, params);
+    }
+    /// Connection::ExecDeferred: a write whose result is not needed, sent with the next statement
+    /// or the COMMIT in one round trip.
+    void ExecDeferred(std::string_view sql, std::initializer_list<Param> params = {}) {
+        conn_.ExecDeferred(sql, params);
+    }
+    void ExecDeferred(std::string_view sql, std::span<const Param> params) {
+        conn_.ExecDeferred(sql, params);
     }
     void Savepoint(std::string_view name);
     void RollbackTo(std::string_view name);

@@ -185,6 +185,74 @@ TEST_F(ConnectionTest, CommitOfAnAbortedTransactionThrows) {
     EXPECT_EQ(CountItems(), 0);
 }
 
+TEST_F(ConnectionTest, DeferredWritesGoWithTheNextStatementInOnePipeline) {
+    Transaction tx(conn_);
+    EXPECT_TRUE(conn_.InTransaction());  // BEGIN is queued, not sent
+    tx.ExecDeferred("INSERT INTO items (id, note) VALUES ($1, $2)", {1, "first"});
+    tx.ExecDeferred("INSERT INTO items (id, note) VALUES ($1, $2)", {2, std::nullopt});
+    tx.ExecDeferred("INSERT INTO items (id, note) VALUES ($1, $2)", {3, "with \"quotes\""});
+    // The same new statement three times in one pipeline is prepared once, then reused.
+    EXPECT_EQ(tx.Exec("SELECT count(*) FROM items").GetInt(0, 0), 3);
+    tx.ExecDeferred("INSERT INTO items (id, note) VALUES ($1, $2)", {4, "at commit"});
+    tx.Commit();
+    EXPECT_FALSE(conn_.InTransaction());
+    EXPECT_EQ(CountItems(), 4);
+    EXPECT_TRUE(conn_.Exec("SELECT note IS NULL FROM items WHERE id = 2").GetBool(0, 0));
+    EXPECT_EQ(conn_.Exec("SELECT note FROM items WHERE id = 3").GetString(0, 0), "with \"quotes\"");
+}
+
+TEST_F(ConnectionTest, AFailingDeferredWriteFailsTheCommitAndWritesNothing) {
+    {
+        Transaction tx(conn_);
+        tx.ExecDeferred("INSERT INTO items (id) VALUES ($1)", {1});
+        tx.ExecDeferred("INSERT INTO items (id) VALUES ($1)", {1});  // duplicate key
+        tx.ExecDeferred("INSERT INTO items (id) VALUES ($1)", {2});  // skipped: pipeline aborted
+        try {
+            tx.Commit();
+            ADD_FAILURE() << "the commit should have failed";
+        } catch (const SqlError& e) {
+            EXPECT_EQ(e.Code(), ErrorCode::kAlreadyExists);
+            EXPECT_EQ(e.SqlState(), "23505");
+        }
+    }
+    EXPECT_FALSE(conn_.InTransaction());
+    EXPECT_EQ(CountItems(), 0);
+    // The connection goes on: the next transaction commits normally.
+    Transaction tx(conn_);
+    tx.ExecDeferred("INSERT INTO items (id) VALUES ($1)", {5});
+    tx.Commit();
+    EXPECT_EQ(CountItems(), 1);
+}
+
+TEST_F(ConnectionTest, AFailingDeferredWriteSurfacesAtTheNextStatement) {
+    Transaction tx(conn_);
+    tx.ExecDeferred("INSERT INTO items (id) VALUES ($1)", {1});
+    tx.ExecDeferred("INSERT INTO items (id) VALUES (1/0)");
+    EXPECT_THROW((void)tx.Exec("SELECT count(*) FROM items"), SqlError);
+    EXPECT_THROW(tx.Commit(), SqlError);  // 25P02: aborted earlier, rolled back
+    EXPECT_FALSE(conn_.InTransaction());
+    EXPECT_EQ(CountItems(), 0);
+}
+
+TEST_F(ConnectionTest, ATransactionThatNeverSentAnythingLeavesNoTrace) {
+    {
+        Transaction tx(conn_);
+        tx.ExecDeferred("INSERT INTO items (id) VALUES ($1)", {1});
+    }  // destroyed: the queued write and BEGIN are dropped, nothing was sent
+    EXPECT_FALSE(conn_.InTransaction());
+    {
+        Transaction tx(conn_);
+        tx.Commit();  // empty
+    }
+    {
+        Transaction tx(conn_);
+        tx.ExecDeferred("INSERT INTO items (id) VALUES ($1)", {2});
+        tx.Rollback();
+    }
+    EXPECT_FALSE(conn_.InTransaction());
+    EXPECT_EQ(CountItems(), 0);
+}
+
 TEST_F(ConnectionTest, RollbackToSavepointKeepsEarlierWrites) {
     {
         Transaction tx(conn_);

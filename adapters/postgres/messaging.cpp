@@ -105,8 +105,9 @@ void FlushOutbox(Transaction& tx) {
     if (pending.envelopes.empty()) {
         return;
     }
-    // WITH ORDINALITY keeps the append order in seq (the relay publishes in seq order).
-    tx.Exec(
+    // WITH ORDINALITY keeps the append order in seq (the relay publishes in seq order). Sent in
+    // one pipeline with the COMMIT.
+    tx.ExecDeferred(
         "INSERT INTO outbox_events (id, aggregate_id, event_type, topic, payload) "
         "SELECT gen_random_uuid(), a, t, t, p::jsonb "
         "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a, t, p, n) "
@@ -207,7 +208,7 @@ void MarkOutboxSent(Transaction& tx, std::span<const ClaimedEvent> events) {
     if (events.empty()) {
         return;
     }
-    tx.Exec(
+    tx.ExecDeferred(  // with the COMMIT, one round trip
         "UPDATE outbox_events SET status = 'SENT', sent_at = now() WHERE id = ANY($1::uuid[])",
         {ArrayLiteral(events)}
     );

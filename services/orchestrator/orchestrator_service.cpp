@@ -27,14 +27,15 @@ public:
           service_label_{{"service", config.service_name}} {}
 
     void HandleEvent(postgres::Transaction& tx, const Envelope& event) {
-        auto payment = PaymentStore::Lock(tx, event.aggregate_id);
-        if (!payment) {
+        auto locked = PaymentStore::Lock(tx, event.aggregate_id);
+        if (!locked) {
             log::Warn(
                 "event for an unknown payment acknowledged", {{"event_type", event.event_type}}
             );
             CountStale(event.event_type);
             return;
         }
+        PaymentSnapshot* payment = &locked->snapshot;
         const Plan plan = PlanFor(*payment, event);
         if (plan.Ignored()) {
             log::Info("event did not fit the payment's state", {{"reason", plan.ignored_because}});
@@ -51,7 +52,7 @@ public:
             );
         }
         if (const auto terminal = plan.Terminal()) {
-            const double age = PaymentStore::AgeSeconds(tx, payment->payment_id);
+            const double age = locked->age_seconds;
             const std::string state(ToString(*terminal));
             const std::string service = config_.service_name;
             AfterCommit([age, state, service] {
@@ -148,21 +149,70 @@ int RunOrchestrator(const Config& config) {
     const auto handler = [&orchestrator](postgres::Transaction& tx, const Envelope& e) {
         orchestrator.HandleEvent(tx, e);
     };
+    // Each consumed batch locks its payments in one statement before the handlers run.
+    const BatchPrelude lock_batch = [](postgres::Transaction& tx,
+                                       std::span<const Envelope* const> events) {
+        std::vector<std::string> ids;
+        ids.reserve(events.size());
+        for (const Envelope* event : events) {
+            ids.push_back(event->aggregate_id);
+        }
+        PaymentStore::LockAll(tx, ids);
+    };
     host.AddConsumer(
-        *bus, std::string(topics::kRiskApproved), "orchestrator-risk-approved", handler
+        *bus,
+        std::string(topics::kRiskApproved),
+        "orchestrator-risk-approved",
+        handler,
+        true,
+        true,
+        lock_batch
     );
-    host.AddConsumer(*bus, std::string(topics::kRiskDenied), "orchestrator-risk-denied", handler);
     host.AddConsumer(
-        *bus, std::string(topics::kPaymentsAuthorized), "orchestrator-authorized", handler
+        *bus,
+        std::string(topics::kRiskDenied),
+        "orchestrator-risk-denied",
+        handler,
+        true,
+        true,
+        lock_batch
+    );
+    host.AddConsumer(
+        *bus,
+        std::string(topics::kPaymentsAuthorized),
+        "orchestrator-authorized",
+        handler,
+        true,
+        true,
+        lock_batch
     );
     host.AddConsumer(
         *bus,
         std::string(topics::kProviderCaptureCompleted),
         "orchestrator-capture-completed",
-        handler
+        handler,
+        true,
+        true,
+        lock_batch
     );
-    host.AddConsumer(*bus, std::string(topics::kPaymentsFailed), "orchestrator-failed", handler);
-    host.AddConsumer(*bus, std::string(topics::kPaymentsSettled), "orchestrator-settled", handler);
+    host.AddConsumer(
+        *bus,
+        std::string(topics::kPaymentsFailed),
+        "orchestrator-failed",
+        handler,
+        true,
+        true,
+        lock_batch
+    );
+    host.AddConsumer(
+        *bus,
+        std::string(topics::kPaymentsSettled),
+        "orchestrator-settled",
+        handler,
+        true,
+        true,
+        lock_batch
+    );
     host.AddOutboxRelay(*bus);
 
     SweeperOptions sweeper;

@@ -1,5 +1,10 @@
 #include "services/orchestrator/payment_store.hpp"
 
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
 #include "adapters/postgres/messaging.hpp"
 #include "core/ids.hpp"
 #include "core/messaging/topics.hpp"
@@ -30,7 +35,7 @@ CreateResult PaymentStore::Create(
          trace_id}
     );
     if (!inserted.Empty()) {
-        tx.Exec(
+        tx.ExecDeferred(  // sent with the outbox row and the COMMIT: one round trip
             "INSERT INTO payment_timeline (payment_id, from_state, to_state, reason) "
             "VALUES ($1, NULL, 'CREATED', 'payment_created')",
             {payment_id}
@@ -69,32 +74,178 @@ CreateResult PaymentStore::Create(
     return result;
 }
 
-std::optional<PaymentSnapshot> PaymentStore::Lock(
+namespace {
+
+constexpr std::string_view kLockedKey = "orchestrator.locked_payments";
+using LockedPayments = std::unordered_map<std::string, LockedPayment>;
+
+constexpr const char* kLockColumns =
+    "SELECT payment_id, customer_id, amount_cents, currency, status, state_version, "
+    "(extract(epoch FROM now() - created_at) * 1000000)::bigint FROM payments ";
+
+LockedPayment ReadLocked(const postgres::Rows& rows, int row) {
+    LockedPayment locked;
+    PaymentSnapshot& p = locked.snapshot;
+    p.payment_id = rows.GetString(row, 0);
+    p.customer_id = rows.GetString(row, 1);
+    p.amount_cents = rows.GetInt(row, 2);
+    p.currency = rows.GetString(row, 3);
+    const auto status = ParsePaymentStatus(rows.Get(row, 4));
+    if (!status) {
+        throw postgres::SqlError(ErrorCode::kInternal, "", "payment has an unknown status");
+    }
+    p.status = *status;
+    p.state_version = rows.GetInt(row, 5);
+    locked.age_seconds = static_cast<double>(rows.GetInt(row, 6)) / 1e6;
+    return locked;
+}
+
+/// The state changes of a transaction, written in two statements just before its COMMIT: one
+/// compare-and-swap UPDATE for all its payments (each from the state it was locked in to the last
+/// one reached) and one INSERT of all timeline rows in order. Every payment was locked FOR UPDATE
+/// when it was read, so the swap cannot lose; the check stays as a guard.
+struct Move {
+    std::string from_status;
+    std::int64_t from_version = 0;
+    std::string to_status;
+    std::int64_t to_version = 0;
+};
+
+struct TimelineRow {
+    std::string payment_id;
+    std::string from_state;
+    std::string to_state;
+    std::string reason;
+    std::optional<std::string> event_id;
+};
+
+struct PendingMoves {
+    std::map<std::string, Move> by_payment;  // payment-id order: the lock order
+    std::vector<TimelineRow> timeline;
+};
+
+constexpr std::string_view kMovesKey = "orchestrator.pending_moves";
+
+/// A text[] literal; std::nullopt is NULL.
+std::string ArrayOf(const std::vector<std::optional<std::string>>& values) {
+    std::string literal = "{";
+    for (const auto& value : values) {
+        if (literal.size() > 1) {
+            literal.push_back(',');
+        }
+        if (!value) {
+            literal += "NULL";
+            continue;
+        }
+        literal.push_back('"');
+        for (const char c : *value) {
+            if (c == '"' || c == '\\') {
+                literal.push_back('\\');
+            }
+            literal.push_back(c);
+        }
+        literal.push_back('"');
+    }
+    literal.push_back('}');
+    return literal;
+}
+
+void FlushMoves(postgres::Transaction& tx) {
+    auto& moves = tx.Local<PendingMoves>(kMovesKey);
+    if (moves.by_payment.empty()) {
+        return;
+    }
+    std::vector<std::optional<std::string>> ids, from_status, to_status, from_version, to_version;
+    for (const auto& [id, move] : moves.by_payment) {
+        ids.emplace_back(id);
+        from_status.emplace_back(move.from_status);
+        to_status.emplace_back(move.to_status);
+        from_version.emplace_back(std::to_string(move.from_version));
+        to_version.emplace_back(std::to_string(move.to_version));
+    }
+    const auto updated = tx.Exec(
+        "UPDATE payments p SET status = u.to_status, state_version = u.to_version, "
+        "updated_at = now() "
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[]) "
+        "AS u(id, from_status, to_status, from_version, to_version) "
+        "WHERE p.payment_id = u.id AND p.status = u.from_status AND p.state_version = "
+        "u.from_version",
+        {ArrayOf(ids),
+         ArrayOf(from_status),
+         ArrayOf(to_status),
+         ArrayOf(from_version),
+         ArrayOf(to_version)}
+    );
+    if (updated.Affected() != static_cast<std::int64_t>(ids.size())) {
+        throw postgres::SqlError(
+            ErrorCode::kAborted,
+            "40001",
+            "compare-and-swap conflict: " + std::to_string(updated.Affected()) + " of " +
+                std::to_string(ids.size()) +
+                " payments were still in the state they were read in; the events will be retried"
+        );
+    }
+    std::vector<std::optional<std::string>> t_ids, t_from, t_to, t_reason, t_event;
+    for (auto& row : moves.timeline) {
+        t_ids.emplace_back(std::move(row.payment_id));
+        t_from.emplace_back(std::move(row.from_state));
+        t_to.emplace_back(std::move(row.to_state));
+        t_reason.emplace_back(std::move(row.reason));
+        t_event.emplace_back(std::move(row.event_id));
+    }
+    tx.ExecDeferred(  // sent with the COMMIT
+        "INSERT INTO payment_timeline (payment_id, from_state, to_state, reason, event_id) "
+        "SELECT id, f, t, r, e FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
+        "$5::text[]) WITH ORDINALITY AS u(id, f, t, r, e, n) ORDER BY n",
+        {ArrayOf(t_ids), ArrayOf(t_from), ArrayOf(t_to), ArrayOf(t_reason), ArrayOf(t_event)}
+    );
+    moves = PendingMoves{};
+}
+
+}  // namespace
+
+void PaymentStore::LockAll(postgres::Transaction& tx, std::span<const std::string> payment_ids) {
+    std::string ids = "{";
+    for (const std::string& id : payment_ids) {
+        if (IsUuid(id)) {
+            ids += (ids.size() > 1 ? "," : "") + id;
+        }
+    }
+    ids += "}";
+    if (ids.size() == 2) {
+        return;
+    }
+    const auto rows = tx.Exec(
+        std::string(kLockColumns) +
+            "WHERE payment_id = ANY($1::uuid[]) ORDER BY payment_id FOR UPDATE",
+        {ids}
+    );
+    auto& locked = tx.Local<LockedPayments>(kLockedKey);
+    for (int i = 0; i < rows.Size(); ++i) {
+        LockedPayment payment = ReadLocked(rows, i);
+        std::string id = payment.snapshot.payment_id;
+        locked.insert_or_assign(std::move(id), std::move(payment));
+    }
+}
+
+std::optional<LockedPayment> PaymentStore::Lock(
     postgres::Transaction& tx, const std::string& payment_id
 ) {
     if (!IsUuid(payment_id)) {
         return std::nullopt;
     }
-    const auto rows = tx.Exec(
-        "SELECT customer_id, amount_cents, currency, status, state_version FROM payments "
-        "WHERE payment_id = $1 FOR UPDATE",
-        {payment_id}
-    );
+    auto& locked = tx.Local<LockedPayments>(kLockedKey);
+    if (const auto found = locked.find(payment_id); found != locked.end()) {
+        return found->second;
+    }
+    const auto rows =
+        tx.Exec(std::string(kLockColumns) + "WHERE payment_id = $1 FOR UPDATE", {payment_id});
     if (rows.Empty()) {
         return std::nullopt;
     }
-    PaymentSnapshot p;
-    p.payment_id = payment_id;
-    p.customer_id = rows.GetString(0, 0);
-    p.amount_cents = rows.GetInt(0, 1);
-    p.currency = rows.GetString(0, 2);
-    const auto status = ParsePaymentStatus(rows.Get(0, 3));
-    if (!status) {
-        throw postgres::SqlError(ErrorCode::kInternal, "", "payment has an unknown status");
-    }
-    p.status = *status;
-    p.state_version = rows.GetInt(0, 4);
-    return p;
+    LockedPayment payment = ReadLocked(rows, 0);
+    locked.insert_or_assign(payment_id, payment);
+    return payment;
 }
 
 void PaymentStore::Apply(
@@ -111,38 +262,28 @@ void PaymentStore::Apply(
                 std::string(ToString(step.to))
         );
     }
-    const auto moved = tx.Exec(
-        "WITH moved AS (UPDATE payments SET status = $1, state_version = state_version + 1, "
-        "updated_at = now() WHERE payment_id = $2 AND status = $3 AND state_version = $4 "
-        "RETURNING payment_id) "
-        "INSERT INTO payment_timeline (payment_id, from_state, to_state, reason, event_id) "
-        "SELECT payment_id, $3, $1, $5, $6 FROM moved RETURNING timeline_id",
-        {std::string(ToString(step.to)),
-         payment.payment_id,
-         std::string(ToString(payment.status)),
-         payment.state_version,
-         step.reason,
-         event_id.empty() ? postgres::Param(std::nullopt) : postgres::Param(event_id)}
+    auto& moves = tx.Local<PendingMoves>(kMovesKey);
+    const auto [move, first] = moves.by_payment.try_emplace(
+        payment.payment_id,
+        Move{std::string(ToString(payment.status)), payment.state_version, "", 0}
     );
-    if (moved.Empty()) {
-        throw postgres::SqlError(
-            ErrorCode::kAborted,
-            "40001",
-            "compare-and-swap conflict on payment " + payment.payment_id + " (expected version " +
-                std::to_string(payment.state_version) + "); the event will be retried"
-        );
-    }
+    move->second.to_status = std::string(ToString(step.to));
+    move->second.to_version = payment.state_version + 1;
+    moves.timeline.push_back(TimelineRow{
+        payment.payment_id,
+        std::string(ToString(payment.status)),
+        std::string(ToString(step.to)),
+        step.reason,
+        event_id.empty() ? std::nullopt : std::optional<std::string>(event_id)});
+    tx.BeforeCommit(kMovesKey, &FlushMoves);
+
     payment.status = step.to;
     payment.state_version += 1;
-}
-
-double PaymentStore::AgeSeconds(postgres::Transaction& tx, const std::string& payment_id) {
-    const auto rows = tx.Exec(
-        "SELECT (extract(epoch FROM now() - created_at) * 1000000)::bigint FROM payments "
-        "WHERE payment_id = $1",
-        {payment_id}
-    );
-    return rows.Empty() ? 0.0 : static_cast<double>(rows.GetInt(0, 0)) / 1e6;
+    // A later event of this transaction for the same payment starts from here.
+    auto& locked = tx.Local<LockedPayments>(kLockedKey);
+    if (const auto found = locked.find(payment.payment_id); found != locked.end()) {
+        found->second.snapshot = payment;
+    }
 }
 
 std::optional<nlohmann::json> PaymentStore::Read(

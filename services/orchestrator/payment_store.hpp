@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,12 @@ struct CreateResult {
     PaymentStatus status = PaymentStatus::kCreated;
 };
 
+/// A payment locked in a transaction, and its age then (for payment_e2e_seconds).
+struct LockedPayment {
+    PaymentSnapshot snapshot;
+    double age_seconds = 0;
+};
+
 /// SQL over the orchestrator's tables. Every write runs inside the caller's transaction, next to
 /// its outbox row.
 class PaymentStore {
@@ -37,22 +44,27 @@ public:
         const Clock& clock
     );
 
-    /// Locks the payment row for the rest of `tx` (FOR UPDATE); nullopt when unknown.
-    static std::optional<PaymentSnapshot> Lock(
+    /// Locks the payment row for the rest of `tx` (FOR UPDATE); nullopt when unknown. Served from
+    /// what LockAll locked earlier in `tx` when it covered this payment (no statement then).
+    static std::optional<LockedPayment> Lock(
         postgres::Transaction& tx, const std::string& payment_id
     );
 
-    /// Moves the payment one step with a compare-and-swap on (status, state_version) and writes
-    /// the timeline row. Throws SqlError(kAborted) when another writer moved it first.
+    /// Locks the payments of a consumed batch in one statement (FOR UPDATE, in payment-id order,
+    /// the order every consumer locks in) and keeps them for Lock in this transaction.
+    static void LockAll(postgres::Transaction& tx, std::span<const std::string> payment_ids);
+
+    /// Moves the payment one step: checks the transition, updates `payment` (and what Lock
+    /// serves in this transaction) and queues the row change and its timeline row. The queued
+    /// changes of the transaction are written just before its COMMIT, all payments in one
+    /// compare-and-swap UPDATE on (status, state_version) and all timeline rows in one INSERT;
+    /// the commit fails with SqlError(kAborted) if another writer moved a payment first.
     static void Apply(
         postgres::Transaction& tx,
         PaymentSnapshot& payment,
         const Step& step,
         const std::string& event_id
     );
-
-    /// Seconds since the payment was created (for payment_e2e_seconds).
-    static double AgeSeconds(postgres::Transaction& tx, const std::string& payment_id);
 
     /// The payment with its timeline as the API shows it; nullopt when unknown.
     static std::optional<nlohmann::json> Read(

@@ -188,7 +188,7 @@ public:
         if (outcome == CaptureOutcome::kRefused) {
             throw PermanentEventError("the PSP refused the capture of an authorized payment");
         }
-        tx.Exec(
+        tx.ExecDeferred(
             "UPDATE provider_payments SET status = 'CAPTURED', updated_at = now() WHERE payment_id "
             "= $1",
             {row.payment_id}
@@ -306,7 +306,7 @@ private:
     ) {
         switch (action.kind) {
             case ActionKind::kAuthorized:
-                tx.Exec(
+                tx.ExecDeferred(
                     "UPDATE provider_payments SET status = 'AUTHORIZED', authorization_id = $2, "
                     "attempts = $3, next_attempt_at = NULL, updated_at = now() WHERE payment_id = "
                     "$1",
@@ -324,7 +324,7 @@ private:
                 );
                 return;
             case ActionKind::kDeclined:
-                tx.Exec(
+                tx.ExecDeferred(
                     "UPDATE provider_payments SET status = 'DECLINED', attempts = $2, "
                     "next_attempt_at = NULL, "
                     "updated_at = now() WHERE payment_id = $1",
@@ -343,7 +343,7 @@ private:
             case ActionKind::kAuthorizeNow:
                 retries_.Increment();
                 log::Warn("provider timeout", {{"attempt", std::to_string(row.attempts)}});
-                tx.Exec(
+                tx.ExecDeferred(
                     "UPDATE provider_payments SET attempts = $2, next_attempt_at = "
                     "to_timestamp($3::float8), "
                     "updated_at = now() WHERE payment_id = $1",
@@ -367,7 +367,7 @@ private:
                 if (!released) {
                     throw std::runtime_error("void at the PSP got no answer; will try again");
                 }
-                tx.Exec(
+                tx.ExecDeferred(
                     "UPDATE provider_payments SET status = 'TIMED_OUT', next_attempt_at = NULL, "
                     "updated_at = now() WHERE payment_id = $1",
                     {row.payment_id}
@@ -407,7 +407,7 @@ private:
             );
         } else if (row.status == "TIMED_OUT" && event.payload.value("replay", false)) {
             log::Info("replayed authorization request: trying the PSP again");
-            tx.Exec(
+            tx.ExecDeferred(
                 "UPDATE provider_payments SET status = 'AUTHORIZING', attempts = 0, "
                 "next_attempt_at = now(), "
                 "updated_at = now() WHERE payment_id = $1",
@@ -429,7 +429,7 @@ private:
         const char* op,
         const PspAnswer& answer
     ) {
-        tx.Exec(
+        tx.ExecDeferred(
             "INSERT INTO provider_attempts (payment_id, attempt_number, operation, result, "
             "latency_ms, error_code) "
             "VALUES ($1, $2, $3, $4, 0, $5)",
@@ -449,7 +449,7 @@ private:
                             std::chrono::steady_clock::now() - started
         )
                             .count();
-        tx.Exec(
+        tx.ExecDeferred(
             "INSERT INTO provider_attempts (payment_id, attempt_number, operation, result, "
             "latency_ms) "
             "VALUES ($1, $2, $3, $4, $5)",
