@@ -24,20 +24,31 @@ public:
 
     void Run() {
         int failures = 0;
+        bool claim_due = true;  // rows from before the feed existed, from elsewhere, or a crash
         while (!stop_.stop_requested()) {
             try {
                 EnsureReady();
-                const bool full = RelayOnce();
+                bool busy = RelayFed();
+                if (claim_due) {
+                    claim_due = RelayOnce();  // loops while batches are full
+                    busy = busy || claim_due;
+                }
                 failures = 0;
                 MaybeHousekeep();
-                if (!full) {
+                if (!busy) {
                     WaitForWork();
+                    // Woken without fed rows: a NOTIFY, the poll fallback or a stop request. A
+                    // relay kept busy by its feed still claims every poll_fallback.
+                    claim_due =
+                        !feed_->HasRows() ||
+                        std::chrono::steady_clock::now() - last_claim_ >= options_.poll_fallback;
                 }
             } catch (const std::exception& e) {
                 ++failures;
                 log::Error("outbox relay error", {{"error", e.what()}});
                 conn_.reset();
                 publisher_.reset();
+                claim_due = true;  // fed rows that failed are still PENDING in the database
                 WaitFor(
                     stop_, std::chrono::milliseconds(std::min(2000, 25 << std::min(failures, 7)))
                 );
@@ -55,6 +66,11 @@ private:
             // loses it in a crash, the rows are published again and inboxes drop the duplicates.
             // This takes a WAL flush off every hop.
             conn_->ExecScript("SET synchronous_commit = off");
+        }
+        if (!feed_) {
+            // Registered before the first claim round: a row committed from now on is fed (and
+            // at worst also claimed once, a duplicate the inboxes drop).
+            feed_ = std::make_unique<postgres::OutboxFeed>(postgres::DatabaseKey(*conn_));
         }
         if (!publisher_) {
             auto created = bus_.CreatePublisher();
@@ -74,16 +90,40 @@ private:
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 until - std::chrono::steady_clock::now()
             );
-            if (left.count() <= 0 ||
-                conn_->WaitForNotification(
-                    std::min(left, std::chrono::milliseconds(200)), wakeup_.Fd()
-                )) {
+            if (left.count() <= 0 || conn_->WaitForNotification(
+                                         std::min(left, std::chrono::milliseconds(200)), feed_->Fd()
+                                     )) {
                 return;
             }
         }
     }
 
+    /// Publishes rows this process committed, handed over in memory: no claim round trip before
+    /// the publish. Returns true when a full batch was taken (more may wait).
+    bool RelayFed() {
+        const auto fed = feed_->Take(static_cast<std::size_t>(options_.batch));
+        if (fed.empty()) {
+            return false;
+        }
+        std::vector<OutgoingMessage> batch;
+        batch.reserve(fed.size());
+        for (const auto& row : fed) {
+            batch.push_back(OutgoingMessage{row.topic, row.aggregate_id, row.envelope_json});
+        }
+        auto published = publisher_->Publish(batch);
+        if (!published) {
+            throw std::runtime_error(
+                "outbox relay: bus refused a batch of " + std::to_string(batch.size()) +
+                " (rows left pending): " + published.error().message
+            );
+        }
+        postgres::MarkOutboxSent(*conn_, fed);
+        published_.Increment(static_cast<double>(fed.size()));
+        return static_cast<int>(fed.size()) == options_.batch;
+    }
+
     bool RelayOnce() {
+        last_claim_ = std::chrono::steady_clock::now();
         postgres::Transaction tx(*conn_);
         auto claimed = postgres::ClaimOutbox(tx, options_.batch, options_.reclaim_after);
         if (claimed.empty()) {
@@ -130,10 +170,11 @@ private:
     prometheus::Gauge& pending_;
     prometheus::Gauge& oldest_;
     prometheus::Counter& published_;
-    postgres::OutboxWakeup wakeup_;
     std::unique_ptr<postgres::Connection> conn_;
+    std::unique_ptr<postgres::OutboxFeed> feed_;
     std::unique_ptr<EventPublisher> publisher_;
     std::chrono::steady_clock::time_point last_housekeeping_{};
+    std::chrono::steady_clock::time_point last_claim_{};
     std::chrono::steady_clock::time_point last_purge_{};
 };
 

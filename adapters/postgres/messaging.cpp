@@ -1,6 +1,7 @@
 #include "adapters/postgres/messaging.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -11,6 +12,8 @@
 
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "core/ids.hpp"
 
 namespace sagapay::postgres {
 namespace {
@@ -48,10 +51,10 @@ std::string ArrayLiteral(std::span<const ClaimedEvent> events) {
 
 struct Registry {
     std::mutex mutex;
-    std::vector<int> fds;
+    std::vector<OutboxFeed*> feeds;
 };
 
-Registry& WakeupRegistry() {
+Registry& FeedRegistry() {
     static Registry registry;
     return registry;
 }
@@ -64,28 +67,69 @@ double ParseDouble(std::string_view text) {
 
 }  // namespace
 
-OutboxWakeup::OutboxWakeup() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+std::string DatabaseKey(Connection& conn) {
+    PGconn* raw = conn.Raw();
+    if (raw == nullptr) {
+        return {};
+    }
+    const char* host = PQhost(raw);
+    const char* port = PQport(raw);
+    const char* db = PQdb(raw);
+    return std::string(host != nullptr ? host : "") + ":" + (port != nullptr ? port : "") + "/" +
+           (db != nullptr ? db : "");
+}
+
+OutboxFeed::OutboxFeed(std::string database_key)
+    : database_key_(std::move(database_key)), fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (fd_ < 0) {
         throw std::system_error(errno, std::generic_category(), "eventfd for the outbox relay");
     }
-    const std::lock_guard lock(WakeupRegistry().mutex);
-    WakeupRegistry().fds.push_back(fd_);
+    const std::lock_guard lock(FeedRegistry().mutex);
+    FeedRegistry().feeds.push_back(this);
 }
 
-OutboxWakeup::~OutboxWakeup() {
+OutboxFeed::~OutboxFeed() {
     {
-        const std::lock_guard lock(WakeupRegistry().mutex);
-        auto& fds = WakeupRegistry().fds;
-        fds.erase(std::remove(fds.begin(), fds.end(), fd_), fds.end());
+        const std::lock_guard lock(FeedRegistry().mutex);
+        auto& feeds = FeedRegistry().feeds;
+        feeds.erase(std::remove(feeds.begin(), feeds.end(), this), feeds.end());
     }
     ::close(fd_);
 }
 
-void OutboxWakeup::SignalAll() noexcept {
-    const std::lock_guard lock(WakeupRegistry().mutex);
-    for (const int fd : WakeupRegistry().fds) {
+std::vector<ClaimedEvent> OutboxFeed::Take(std::size_t limit) {
+    const std::lock_guard lock(mutex_);
+    std::vector<ClaimedEvent> taken;
+    taken.reserve(std::min(limit, rows_.size()));
+    while (!rows_.empty() && taken.size() < limit) {
+        taken.push_back(std::move(rows_.front()));
+        rows_.pop_front();
+    }
+    return taken;
+}
+
+bool OutboxFeed::HasRows() {
+    const std::lock_guard lock(mutex_);
+    return !rows_.empty();
+}
+
+void OutboxFeed::Committed(const std::string& database_key, const std::vector<ClaimedEvent>& rows) {
+    const std::lock_guard registry_lock(FeedRegistry().mutex);
+    for (OutboxFeed* feed : FeedRegistry().feeds) {
+        if (feed->database_key_ != database_key) {
+            continue;
+        }
+        {
+            const std::lock_guard lock(feed->mutex_);
+            for (const ClaimedEvent& row : rows) {
+                if (feed->rows_.size() >= kMaxQueued) {
+                    break;  // still PENDING in the database: the claim path publishes it
+                }
+                feed->rows_.push_back(row);
+            }
+        }
         const std::uint64_t one = 1;
-        [[maybe_unused]] const auto written = ::write(fd, &one, sizeof(one));
+        [[maybe_unused]] const auto written = ::write(feed->fd_, &one, sizeof(one));
     }
 }
 
@@ -93,40 +137,53 @@ namespace {
 
 /// The rows a transaction appended, written in one statement just before it commits.
 struct PendingOutbox {
-    std::vector<std::string> aggregate_ids;
-    std::vector<std::string> topics;
-    std::vector<std::string> envelopes;
+    std::vector<ClaimedEvent> rows;
 };
 
 constexpr std::string_view kPendingOutboxKey = "sagapay.outbox.pending";
 
 void FlushOutbox(Transaction& tx) {
     auto& pending = tx.Local<PendingOutbox>(kPendingOutboxKey);
-    if (pending.envelopes.empty()) {
+    if (pending.rows.empty()) {
         return;
     }
-    // WITH ORDINALITY keeps the append order in seq (the relay publishes in seq order). Sent in
-    // one pipeline with the COMMIT.
+    std::vector<std::string> ids, aggregates, topics, envelopes;
+    for (const ClaimedEvent& row : pending.rows) {
+        ids.push_back(row.id);
+        aggregates.push_back(row.aggregate_id);
+        topics.push_back(row.topic);
+        envelopes.push_back(row.envelope_json);
+    }
+    // WITH ORDINALITY keeps the append order in seq (the claim path publishes in seq order).
+    // Sent in one pipeline with the COMMIT.
     tx.ExecDeferred(
         "INSERT INTO outbox_events (id, aggregate_id, event_type, topic, payload) "
-        "SELECT gen_random_uuid(), a, t, t, p::jsonb "
-        "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a, t, p, n) "
-        "ORDER BY n",
-        {TextArrayLiteral(pending.aggregate_ids),
-         TextArrayLiteral(pending.topics),
-         TextArrayLiteral(pending.envelopes)}
+        "SELECT i::uuid, a, t, t, p::jsonb "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY "
+        "AS u(i, a, t, p, n) ORDER BY n",
+        {TextArrayLiteral(ids),
+         TextArrayLiteral(aggregates),
+         TextArrayLiteral(topics),
+         TextArrayLiteral(envelopes)}
     );
+    // Once committed, the relay of this database gets the rows in memory.
+    static std::atomic<std::uint64_t> flushes{0};
+    tx.AfterCommit(
+        "sagapay.outbox.feed." + std::to_string(flushes.fetch_add(1)),
+        [database = DatabaseKey(tx.Conn()), rows = std::move(pending.rows)] {
+            OutboxFeed::Committed(database, rows);
+        }
+    );
+    pending.rows.clear();
 }
 
 }  // namespace
 
 void AppendOutbox(Transaction& tx, const Envelope& envelope) {
     auto& pending = tx.Local<PendingOutbox>(kPendingOutboxKey);
-    pending.aggregate_ids.push_back(envelope.aggregate_id);
-    pending.topics.push_back(envelope.event_type);
-    pending.envelopes.push_back(EncodeEnvelope(envelope));
+    pending.rows.push_back(ClaimedEvent{
+        NewUuid(), envelope.event_type, envelope.aggregate_id, EncodeEnvelope(envelope)});
     tx.BeforeCommit(kPendingOutboxKey, &FlushOutbox);
-    tx.AfterCommit("sagapay.outbox.wakeup", &OutboxWakeup::SignalAll);
 }
 
 void AppendOutbox(
@@ -202,6 +259,17 @@ std::vector<ClaimedEvent> ClaimOutbox(
         });
     }
     return events;
+}
+
+void MarkOutboxSent(Connection& conn, std::span<const ClaimedEvent> events) {
+    if (events.empty()) {
+        return;
+    }
+    conn.Exec(
+        "UPDATE outbox_events SET status = 'SENT', sent_at = now() "
+        "WHERE id = ANY($1::uuid[]) AND status <> 'SENT'",
+        {ArrayLiteral(events)}
+    );
 }
 
 void MarkOutboxSent(Transaction& tx, std::span<const ClaimedEvent> events) {

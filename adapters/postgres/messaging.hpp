@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,29 +17,52 @@ namespace sagapay::postgres {
 /// (`NOTIFY sagapay_outbox` after commit). Writers inside it wake the relay in-process.
 inline constexpr std::string_view kOutboxChannel = "sagapay_outbox";
 
-/// An in-process wake-up for outbox relays: an eventfd that becomes readable whenever a
-/// transaction that appended outbox rows commits in this process. Each relay holds its own.
-class OutboxWakeup {
-public:
-    OutboxWakeup();
-    ~OutboxWakeup();
-    OutboxWakeup(const OutboxWakeup&) = delete;
-    OutboxWakeup& operator=(const OutboxWakeup&) = delete;
+/// An outbox row on its way to the bus.
+struct ClaimedEvent {
+    std::string id;
+    std::string topic;
+    std::string aggregate_id;
+    std::string envelope_json;
+};
 
-    /// Readable after a commit with appended rows; read it (or let
-    /// Connection::WaitForNotification read it) to re-arm.
+/// `host:port/database` of a connection: which relay a commit's rows belong to.
+[[nodiscard]] std::string DatabaseKey(Connection& conn);
+
+/// The outbox rows this process commits to one database, handed to that database's relay in
+/// memory the moment they commit: the relay publishes them at once, without claiming them in the
+/// database first, then marks them SENT. Rows written by other processes, and rows a crash left
+/// behind, go the claim way (ClaimOutbox). One feed per relay.
+class OutboxFeed {
+public:
+    explicit OutboxFeed(std::string database_key);
+    ~OutboxFeed();
+    OutboxFeed(const OutboxFeed&) = delete;
+    OutboxFeed& operator=(const OutboxFeed&) = delete;
+
+    /// Readable when rows were fed since it was last read; Connection::WaitForNotification reads
+    /// it.
     [[nodiscard]] int Fd() const noexcept { return fd_; }
 
-    /// Wakes every OutboxWakeup of the process (AppendOutbox runs it after commit).
-    static void SignalAll() noexcept;
+    /// Up to `limit` fed rows, oldest commit first.
+    [[nodiscard]] std::vector<ClaimedEvent> Take(std::size_t limit);
+    [[nodiscard]] bool HasRows();
+
+    /// After a commit: queues `rows` for the feeds of `database_key` and wakes them. At most
+    /// kMaxQueued rows wait in a feed; beyond that they are left to the claim path.
+    static void Committed(const std::string& database_key, const std::vector<ClaimedEvent>& rows);
+
+    static constexpr std::size_t kMaxQueued = 100'000;
 
 private:
+    std::string database_key_;
     int fd_;
+    std::mutex mutex_;
+    std::deque<ClaimedEvent> rows_;
 };
 
 /// Writes the envelope as a PENDING outbox row in `tx`: the event leaves only if the business
 /// write beside it commits. The rows a transaction appends are inserted in one statement just
-/// before its COMMIT (in append order), and the commit wakes the process's relays.
+/// before its COMMIT (in append order), and the commit feeds them to the relay (OutboxFeed).
 void AppendOutbox(Transaction& tx, const Envelope& envelope);
 
 /// AppendOutbox of a new envelope (fresh event id, stamped by `clock`).
@@ -63,13 +88,6 @@ void AppendOutbox(
     Transaction& tx, std::span<const std::string> event_ids, std::string_view consumer
 );
 
-struct ClaimedEvent {
-    std::string id;
-    std::string topic;
-    std::string aggregate_id;
-    std::string envelope_json;
-};
-
 /// Locks up to `limit` unsent rows in `tx`, oldest first, with FOR UPDATE SKIP LOCKED: relays
 /// never share a row, and the rows of a relay that dies are released with its transaction (no
 /// timeout to wait out). PROCESSING rows (claims of earlier versions) count once their claim is
@@ -80,6 +98,8 @@ std::vector<ClaimedEvent> ClaimOutbox(
 );
 /// Marks claimed rows SENT (one statement for the batch; one row version per event).
 void MarkOutboxSent(Transaction& tx, std::span<const ClaimedEvent> events);
+/// Marks fed rows SENT (autocommit; rows already SENT are left alone).
+void MarkOutboxSent(Connection& conn, std::span<const ClaimedEvent> events);
 /// Deletes SENT rows older than `retention`; returns how many.
 std::int64_t PurgeOutbox(Connection& conn, std::chrono::seconds retention);
 

@@ -295,43 +295,61 @@ TEST_F(MessagingTest, BacklogCountsUnsentRowsAndTheAgeOfTheOldest) {
     EXPECT_LT(backlog.oldest_age_seconds, 3600.0);
 }
 
-TEST_F(MessagingTest, CommitOfAnAppendWakesTheRelaysOfTheProcessOnce) {
-    const OutboxWakeup first;
-    const OutboxWakeup second;
-    const auto readable = [](const OutboxWakeup& wakeup) {
+TEST_F(MessagingTest, CommittedRowsAreFedToTheRelayOfTheirDatabaseOnly) {
+    OutboxFeed feed(DatabaseKey(conn_));
+    OutboxFeed elsewhere("127.0.0.1:1/another_database");
+    const auto woken = [](const OutboxFeed& f) {
         std::uint64_t count = 0;
-        return ::read(wakeup.Fd(), &count, sizeof(count)) == sizeof(count) && count > 0;
+        return ::read(f.Fd(), &count, sizeof(count)) == sizeof(count) && count > 0;
     };
     {
         Transaction tx(conn_);
         AppendOutbox(tx, MakeTestEnvelope("pay-1"));
         AppendOutbox(tx, MakeTestEnvelope("pay-2"));
-        EXPECT_FALSE(readable(first));  // nothing before the commit
+        EXPECT_FALSE(woken(feed));  // nothing before the commit
+        EXPECT_TRUE(feed.Take(10).empty());
         tx.Commit();
     }
-    EXPECT_TRUE(readable(first));
-    EXPECT_TRUE(readable(second));
-    EXPECT_FALSE(readable(first));  // one wake-up per commit, drained by the read
+    EXPECT_TRUE(woken(feed));
+    EXPECT_FALSE(woken(feed));  // one wake-up per commit, drained by the read
+    EXPECT_FALSE(woken(elsewhere));
+    EXPECT_TRUE(elsewhere.Take(10).empty());
+
+    const std::vector<ClaimedEvent> fed = feed.Take(10);
+    ASSERT_EQ(fed.size(), 2U);
+    EXPECT_EQ(fed[0].aggregate_id, "pay-1");
+    EXPECT_EQ(fed[1].aggregate_id, "pay-2");
+    EXPECT_EQ(fed[0].topic, "payment.created");
+    // The fed rows are the committed rows: same ids, same envelopes.
+    const Rows rows = conn_.Exec("SELECT id::text, payload::text FROM outbox_events ORDER BY seq");
+    ASSERT_EQ(rows.Size(), 2);
+    EXPECT_EQ(rows.Get(0, 0), fed[0].id);
+    EXPECT_EQ(nlohmann::json::parse(rows.Get(1, 1)), nlohmann::json::parse(fed[1].envelope_json));
+
+    // Published from memory, then marked: not claimable any more.
+    MarkOutboxSent(conn_, fed);
+    EXPECT_EQ(CountWithStatus("SENT"), 2);
+    EXPECT_TRUE(Peek().empty());
 
     {
         Transaction tx(conn_);
         AppendOutbox(tx, MakeTestEnvelope("pay-3"));
-    }  // rolled back: no wake-up
-    EXPECT_FALSE(readable(first));
-    EXPECT_FALSE(readable(second));
+    }  // rolled back: nothing fed
+    EXPECT_FALSE(woken(feed));
+    EXPECT_TRUE(feed.Take(10).empty());
 }
 
-TEST_F(MessagingTest, RelayWaitReturnsOnTheInProcessWakeupOrANotify) {
-    const OutboxWakeup wakeup;
+TEST_F(MessagingTest, RelayWaitReturnsOnTheFeedOrANotify) {
+    const OutboxFeed feed(DatabaseKey(conn_));
     Connection listener = db_.Connect();
     listener.Listen(kOutboxChannel);
-    EXPECT_FALSE(listener.WaitForNotification(50ms, wakeup.Fd()));
+    EXPECT_FALSE(listener.WaitForNotification(50ms, feed.Fd()));
     Append(MakeTestEnvelope("pay-1"));
-    EXPECT_TRUE(listener.WaitForNotification(5s, wakeup.Fd()));
-    EXPECT_FALSE(listener.WaitForNotification(50ms, wakeup.Fd()));  // consumed
+    EXPECT_TRUE(listener.WaitForNotification(5s, feed.Fd()));
+    EXPECT_FALSE(listener.WaitForNotification(50ms, feed.Fd()));  // consumed
     // A writer outside the process (no trigger since 0004) says so with NOTIFY.
     conn_.ExecScript("NOTIFY sagapay_outbox");
-    EXPECT_TRUE(listener.WaitForNotification(5s, wakeup.Fd()));
+    EXPECT_TRUE(listener.WaitForNotification(5s, feed.Fd()));
 }
 
 TEST_F(MessagingTest, InboxDetectsDuplicatesPerConsumer) {

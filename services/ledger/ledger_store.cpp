@@ -70,13 +70,15 @@ bool LedgerStore::Post(
     for (std::string* s : {&accounts, &codes, &types, &currencies, &directions, &amounts}) {
         *s += "}";
     }
-    tx.Exec(
+    // Both writes travel with the transaction's next statement or its COMMIT (one round trip);
+    // a failure fails the transaction there, and the balance checks run at COMMIT anyway.
+    tx.ExecDeferred(
         "INSERT INTO ledger_accounts (account_id, account_code, account_type, currency) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO "
         "NOTHING",
         {accounts, codes, types, currencies}
     );
-    tx.Exec(
+    tx.ExecDeferred(
         "INSERT INTO ledger_entries (transaction_id, account_id, direction, amount_cents, "
         "currency) "
         "SELECT $1, a, d, m, c FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS "
