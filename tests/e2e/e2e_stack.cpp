@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <stop_token>
 
 #include <netinet/in.h>
@@ -199,46 +200,72 @@ std::pair<int, std::string> E2eStack::RunTool(const std::vector<std::string>& ar
 
 void E2eStack::Start(const std::string& service) {
     Process& process = processes_.at(service);
-    std::vector<std::string> storage = Environment();
-    std::vector<char*> envp;
-    for (auto& s : storage) {
-        envp.push_back(s.data());
-    }
-    envp.push_back(nullptr);
     const std::string log_path = log_dir_ + "/" + service + ".log";
-    const pid_t pid = fork();
-    if (pid == 0) {
-        const FILE* out = std::freopen(log_path.c_str(), "a", stdout);
-        const FILE* err = std::freopen(log_path.c_str(), "a", stderr);
-        (void)out;
-        (void)err;
-        const char* exe = SAGAPAY_BINARY;
-        char* argv[] = {const_cast<char*>(exe), const_cast<char*>(service.c_str()), nullptr};
-        execve(exe, argv, envp.data());
-        _exit(127);
-    }
-    process.pid = pid;
-    const bool healthy = Eventually(
-        [&] {
-            int status = 0;
-            if (waitpid(pid, &status, WNOHANG) == pid) {
-                process.pid = -1;
-                return true;
-            }
-            http::Client probe(
-                Url(service),
-                http::ClientOptions{
-                    1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}
+    // FreePort releases the port before the service binds it, so a service of a stack running in
+    // parallel can take it first: then ours fails to bind and exits, and the /health answer came
+    // from the other one. Healthy means: our process answers and its own log says it is serving.
+    // A service that lost its port is started again on a new one.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        std::error_code ignored;
+        const auto log_offset = std::filesystem::exists(log_path, ignored)
+                                    ? std::filesystem::file_size(log_path, ignored)
+                                    : std::uintmax_t{0};
+        std::vector<std::string> storage = Environment();
+        std::vector<char*> envp;
+        for (auto& s : storage) {
+            envp.push_back(s.data());
+        }
+        envp.push_back(nullptr);
+        const pid_t pid = fork();
+        if (pid == 0) {
+            const FILE* out = std::freopen(log_path.c_str(), "a", stdout);
+            const FILE* err = std::freopen(log_path.c_str(), "a", stderr);
+            (void)out;
+            (void)err;
+            const char* exe = SAGAPAY_BINARY;
+            char* argv[] = {const_cast<char*>(exe), const_cast<char*>(service.c_str()), nullptr};
+            execve(exe, argv, envp.data());
+            _exit(127);
+        }
+        process.pid = pid;
+        const auto serving = [&] {
+            std::ifstream in(log_path);
+            in.seekg(static_cast<std::streamoff>(log_offset));
+            const std::string written(
+                (std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()
             );
-            const auto result = probe.Get("/health");
-            return result.Ok() && result.response->status == 200;
-        },
-        std::chrono::seconds(60)
-    );
-    if (!healthy || process.pid < 0) {
-        DumpLogs();
-        throw std::runtime_error("e2e: " + service + " did not become healthy");
+            return written.find("\"message\":\"service started\"") != std::string::npos;
+        };
+        const bool healthy = Eventually(
+            [&] {
+                int status = 0;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                    process.pid = -1;
+                    return true;
+                }
+                if (!serving()) {
+                    return false;
+                }
+                http::Client probe(
+                    Url(service),
+                    http::ClientOptions{
+                        1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}
+                );
+                const auto result = probe.Get("/health");
+                return result.Ok() && result.response->status == 200;
+            },
+            std::chrono::seconds(60)
+        );
+        if (healthy && process.pid > 0) {
+            return;
+        }
+        if (process.pid > 0) {
+            break;  // alive but never healthy
+        }
+        process.port = FreePort();  // it exited: most likely its port was taken; try another
     }
+    DumpLogs();
+    throw std::runtime_error("e2e: " + service + " did not become healthy");
 }
 
 void E2eStack::Stop(const std::string& service, int signal) {
