@@ -202,7 +202,7 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.Millis("SWEEPER_STUCK_AFTER_MS", c.sweeper_stuck_after, 100, 86'400'000);
     r.Millis("SWEEPER_INTERVAL_MS", c.sweeper_interval, 50, 3'600'000);
     std::int64_t threads = c.http_threads;
-    r.Int("HTTP_THREADS", threads, 1, 64);
+    r.Int("HTTP_THREADS", threads, 1, 1024);
     c.http_threads = static_cast<int>(threads);
     std::int64_t pool = c.db_pool_size;
     r.Int("DB_POOL_SIZE", pool, 1, 256);
