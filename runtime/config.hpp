@@ -53,7 +53,7 @@ struct Config {
     std::chrono::milliseconds sweeper_stuck_after{std::chrono::seconds(30)};
     std::chrono::milliseconds sweeper_interval{std::chrono::seconds(5)};
 
-    int http_threads = 64;
+    int http_threads = 8;
     int db_pool_size = 16;
 
     /// The DSN of `service`, or "" when none was configured.
