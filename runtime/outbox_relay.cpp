@@ -1,5 +1,7 @@
 #include "runtime/outbox_relay.hpp"
 
+#include <span>
+
 #include "adapters/postgres/connection.hpp"
 #include "adapters/postgres/messaging.hpp"
 #include "runtime/log.hpp"
@@ -98,16 +100,12 @@ private:
         }
     }
 
-    /// Publishes rows this process committed, handed over in memory: no claim round trip before
-    /// the publish. Returns true when a full batch was taken (more may wait).
-    bool RelayFed() {
-        const auto fed = feed_->Take(static_cast<std::size_t>(options_.batch));
-        if (fed.empty()) {
-            return false;
-        }
+    /// Publishes the rows in one bus call; throws when the bus refuses them (they stay PENDING in
+    /// the database and a later round publishes them).
+    void Publish(std::span<const postgres::ClaimedEvent> rows) {
         std::vector<OutgoingMessage> batch;
-        batch.reserve(fed.size());
-        for (const auto& row : fed) {
+        batch.reserve(rows.size());
+        for (const auto& row : rows) {
             batch.push_back(OutgoingMessage{row.topic, row.aggregate_id, row.envelope_json});
         }
         auto published = publisher_->Publish(batch);
@@ -117,6 +115,16 @@ private:
                 " (rows left pending): " + published.error().message
             );
         }
+    }
+
+    /// Publishes rows this process committed, handed over in memory: no claim round trip before
+    /// the publish. Returns true when a full batch was taken (more may wait).
+    bool RelayFed() {
+        const auto fed = feed_->Take(static_cast<std::size_t>(options_.batch));
+        if (fed.empty()) {
+            return false;
+        }
+        Publish(fed);
         postgres::MarkOutboxSent(*conn_, fed);
         published_.Increment(static_cast<double>(fed.size()));
         return static_cast<int>(fed.size()) == options_.batch;
@@ -130,19 +138,7 @@ private:
             tx.Commit();
             return false;
         }
-        std::vector<OutgoingMessage> batch;
-        batch.reserve(claimed.size());
-        for (auto& row : claimed) {
-            batch.push_back(OutgoingMessage{row.topic, row.aggregate_id, row.envelope_json});
-        }
-        auto published = publisher_->Publish(batch);
-        if (!published) {
-            // The rollback (destructor) leaves the rows PENDING for the next round.
-            throw std::runtime_error(
-                "outbox relay: bus refused a batch of " + std::to_string(batch.size()) +
-                " (rows left pending): " + published.error().message
-            );
-        }
+        Publish(claimed);  // on failure the rollback leaves the rows PENDING
         postgres::MarkOutboxSent(tx, claimed);
         tx.Commit();
         published_.Increment(static_cast<double>(claimed.size()));

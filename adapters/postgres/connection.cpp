@@ -366,6 +366,46 @@ int Rows::Column(std::string_view name) const {
     return index;
 }
 
+namespace {
+
+void AppendArrayElement(std::string& literal, const std::string* value) {
+    if (literal.size() > 1) {
+        literal.push_back(',');
+    }
+    if (value == nullptr) {
+        literal += "NULL";
+        return;
+    }
+    literal.push_back('"');
+    for (const char c : *value) {
+        if (c == '"' || c == '\\') {
+            literal.push_back('\\');
+        }
+        literal.push_back(c);
+    }
+    literal.push_back('"');
+}
+
+}  // namespace
+
+std::string TextArray(std::span<const std::optional<std::string>> values) {
+    std::string literal = "{";
+    for (const auto& value : values) {
+        AppendArrayElement(literal, value ? &*value : nullptr);
+    }
+    literal.push_back('}');
+    return literal;
+}
+
+std::string TextArray(std::span<const std::string> values) {
+    std::string literal = "{";
+    for (const std::string& value : values) {
+        AppendArrayElement(literal, &value);
+    }
+    literal.push_back('}');
+    return literal;
+}
+
 // ---- Connection ------------------------------------------------------------------------------
 
 Connection::Connection(ConnHandle conn, std::string dsn)

@@ -86,6 +86,12 @@ private:
     ResultHandle result_;
 };
 
+/// A text[] literal (`{"a","b",NULL}`) to pass as one parameter, e.g. to `unnest($1::text[])`:
+/// one statement text (prepared once) whatever the number of rows. Quotes and backslashes are
+/// escaped; std::nullopt is NULL.
+[[nodiscard]] std::string TextArray(std::span<const std::optional<std::string>> values);
+[[nodiscard]] std::string TextArray(std::span<const std::string> values);
+
 /// One libpq connection. Not thread-safe: one thread uses it at a time.
 /// Statements with parameters are prepared once per connection and reused (the SQL text is the
 /// cache key), so a hot statement costs one round trip and no parse.

@@ -1,6 +1,8 @@
 #include "adapters/postgres/connection.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,6 +12,17 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+TEST(TextArrayTest, QuotesEveryElementEscapesQuotesAndBackslashesAndWritesNull) {
+    const std::vector<std::optional<std::string>> values = {
+        "plain", std::nullopt, "with \"quote\"", "back\\slash", "", "NULL"};
+    EXPECT_EQ(
+        TextArray(values), "{\"plain\",NULL,\"with \\\"quote\\\"\",\"back\\\\slash\",\"\",\"NULL\"}"
+    );
+    const std::vector<std::string> strings = {"a,b", "{c}"};
+    EXPECT_EQ(TextArray(strings), "{\"a,b\",\"{c}\"}");
+    EXPECT_EQ(TextArray(std::vector<std::string>{}), "{}");
+}
 
 TEST(NormalizeDsnTest, TurnsTheSeedsSqlAlchemyFormIntoALibpqUri) {
     EXPECT_EQ(

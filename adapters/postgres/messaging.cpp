@@ -18,26 +18,6 @@
 namespace sagapay::postgres {
 namespace {
 
-/// `{"a","b"}`: a text[] literal of any strings (quotes and backslashes escaped).
-std::string TextArrayLiteral(std::span<const std::string> values) {
-    std::string literal = "{";
-    for (const std::string& value : values) {
-        if (literal.size() > 1) {
-            literal.push_back(',');
-        }
-        literal.push_back('"');
-        for (const char c : value) {
-            if (c == '"' || c == '\\') {
-                literal.push_back('\\');
-            }
-            literal.push_back(c);
-        }
-        literal.push_back('"');
-    }
-    literal.push_back('}');
-    return literal;
-}
-
 /// `{"id1","id2"}`: a text[] literal for `= ANY($1::uuid[])`, so the statement text stays the
 /// same (and prepared once) whatever the batch size.
 std::string ArrayLiteral(std::span<const ClaimedEvent> events) {
@@ -46,7 +26,7 @@ std::string ArrayLiteral(std::span<const ClaimedEvent> events) {
     for (const ClaimedEvent& event : events) {
         ids.push_back(event.id);
     }
-    return TextArrayLiteral(ids);
+    return TextArray(ids);
 }
 
 struct Registry {
@@ -161,10 +141,7 @@ void FlushOutbox(Transaction& tx) {
         "SELECT i::uuid, a, t, t, p::jsonb "
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY "
         "AS u(i, a, t, p, n) ORDER BY n",
-        {TextArrayLiteral(ids),
-         TextArrayLiteral(aggregates),
-         TextArrayLiteral(topics),
-         TextArrayLiteral(envelopes)}
+        {TextArray(ids), TextArray(aggregates), TextArray(topics), TextArray(envelopes)}
     );
     // Once committed, the relay of this database gets the rows in memory.
     static std::atomic<std::uint64_t> flushes{0};
@@ -225,7 +202,7 @@ std::vector<bool> RecordInboxBatch(
     const Rows inserted = tx.Exec(
         "INSERT INTO inbox_events (event_id, consumed_by_service) "
         "SELECT id, $2 FROM unnest($1::text[]) AS u(id) ON CONFLICT DO NOTHING RETURNING event_id",
-        {TextArrayLiteral(event_ids), consumer}
+        {TextArray(event_ids), consumer}
     );
     std::unordered_set<std::string> added;
     for (int row = 0; row < inserted.Size(); ++row) {

@@ -126,30 +126,6 @@ struct PendingMoves {
 
 constexpr std::string_view kMovesKey = "orchestrator.pending_moves";
 
-/// A text[] literal; std::nullopt is NULL.
-std::string ArrayOf(const std::vector<std::optional<std::string>>& values) {
-    std::string literal = "{";
-    for (const auto& value : values) {
-        if (literal.size() > 1) {
-            literal.push_back(',');
-        }
-        if (!value) {
-            literal += "NULL";
-            continue;
-        }
-        literal.push_back('"');
-        for (const char c : *value) {
-            if (c == '"' || c == '\\') {
-                literal.push_back('\\');
-            }
-            literal.push_back(c);
-        }
-        literal.push_back('"');
-    }
-    literal.push_back('}');
-    return literal;
-}
-
 void FlushMoves(postgres::Transaction& tx) {
     auto& moves = tx.Local<PendingMoves>(kMovesKey);
     if (moves.by_payment.empty()) {
@@ -170,11 +146,11 @@ void FlushMoves(postgres::Transaction& tx) {
         "AS u(id, from_status, to_status, from_version, to_version) "
         "WHERE p.payment_id = u.id AND p.status = u.from_status AND p.state_version = "
         "u.from_version",
-        {ArrayOf(ids),
-         ArrayOf(from_status),
-         ArrayOf(to_status),
-         ArrayOf(from_version),
-         ArrayOf(to_version)}
+        {postgres::TextArray(ids),
+         postgres::TextArray(from_status),
+         postgres::TextArray(to_status),
+         postgres::TextArray(from_version),
+         postgres::TextArray(to_version)}
     );
     if (updated.Affected() != static_cast<std::int64_t>(ids.size())) {
         throw postgres::SqlError(
@@ -197,7 +173,11 @@ void FlushMoves(postgres::Transaction& tx) {
         "INSERT INTO payment_timeline (payment_id, from_state, to_state, reason, event_id) "
         "SELECT id, f, t, r, e FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
         "$5::text[]) WITH ORDINALITY AS u(id, f, t, r, e, n) ORDER BY n",
-        {ArrayOf(t_ids), ArrayOf(t_from), ArrayOf(t_to), ArrayOf(t_reason), ArrayOf(t_event)}
+        {postgres::TextArray(t_ids),
+         postgres::TextArray(t_from),
+         postgres::TextArray(t_to),
+         postgres::TextArray(t_reason),
+         postgres::TextArray(t_event)}
     );
     moves = PendingMoves{};
 }
