@@ -4,12 +4,16 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 STACK := scripts/stack.sh
 
-.PHONY: help deps build up test test-unit stop clean format format-check bench
+.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
 	@echo "make test        the whole suite (unit, PostgreSQL, Redis, end to end) under ASan+UBSan"
 	@echo "make test-unit   only the hermetic tests"
+	@echo "make test-tsan   the hermetic, PostgreSQL and Redis tests under ThreadSanitizer"
+	@echo "make tidy        clang-tidy (.clang-tidy) over every source; fails on any finding"
+	@echo "make coverage    line coverage per folder of the non-e2e tests (docs/coverage.md);"
+	@echo "                 COVERAGE_ENFORCE=1 fails below 85 % of services/ or 90 % of core/"
 	@echo "make stop        stop the private PostgreSQL and Redis"
 	@echo "make bench       the benchmarks (docs/benchmarks.md)"
 	@echo "make format      clang-format every C++ file"
@@ -36,6 +40,22 @@ test-unit: deps
 	cmake --preset debug >/dev/null
 	cmake --build --preset debug -j $(JOBS)
 	ctest --preset unit -j $(JOBS)
+
+# ThreadSanitizer build and the tests that need no end-to-end stack. scripts/tsan.sh runs the
+# build (gtest discovery runs the binaries) and the tests with an mmap layout g++ 12 TSan accepts.
+test-tsan: deps
+	cmake --preset tsan >/dev/null
+	scripts/tsan.sh cmake --build --preset tsan -j $(JOBS)
+	$(STACK) start
+	eval "$$($(STACK) env)" && scripts/tsan.sh ctest --preset tsan -j $(JOBS) --timeout 900
+
+# clang-tidy over compile_commands.json of the `tidy` preset (nothing is compiled).
+tidy: deps
+	JOBS=$(JOBS) scripts/tidy.sh
+
+# Builds the `coverage` preset, starts the stack, runs the non-e2e tests, writes docs/coverage.md.
+coverage: deps
+	JOBS=$(JOBS) scripts/coverage.sh
 
 stop:
 	$(STACK) stop

@@ -11,6 +11,7 @@
 #include "adapters/redis/streams_event_bus.hpp"
 #include "core/ids.hpp"
 #include "core/messaging/envelope.hpp"
+#include "core/messaging/events.hpp"
 
 namespace sagapay::app {
 
@@ -46,13 +47,17 @@ std::optional<Parked> Decode(const std::string& topic, const redis::Reply& entry
         parked.replay_topic = Field(fields, "topic");
         parked.failed_event = parked.envelope;
     } else {
-        parked.envelope = nlohmann::json::parse(Field(fields, "v"), nullptr, false);
-        if (parked.envelope.is_object() && parked.envelope.contains("payload")) {
-            const auto& payload = parked.envelope["payload"];
-            parked.reason = payload.value("reason", "");
-            parked.replay_topic = payload.value("replay_topic", "");
-            if (payload.contains("failed_event")) {
-                parked.failed_event = payload["failed_event"];
+        const std::string value = Field(fields, "v");
+        parked.envelope = nlohmann::json::parse(value, nullptr, false);
+        // A payments.dlq record is a typed event: read it through the codec.
+        const auto envelope = DecodeEnvelope(value);
+        const auto record = envelope ? DecodeEvent<DlqRecorded>(*envelope)
+                                     : Result<DlqRecorded>(tl::unexpected(envelope.error()));
+        if (record) {
+            parked.reason = record->reason;
+            parked.replay_topic = record->replay_topic;
+            if (record->failed_event) {
+                parked.failed_event = nlohmann::json::parse(EncodeEnvelope(*record->failed_event));
             }
         }
     }
@@ -142,16 +147,16 @@ int RunReplayDlq(const DlqOptions& options) {
     if (!IsOutcomeTopic(match->replay_topic)) {
         http::Client orchestrator(options.orchestrator_url);
         const auto answer = orchestrator.Get("/payments/" + payment_id);
-        if (!answer.Ok()) {
+        if (!answer.has_value()) {
             std::printf(
                 "Cannot reach the orchestrator at %s to check the payment: %s. Nothing replayed.\n",
                 options.orchestrator_url.c_str(),
-                answer.error.message.c_str()
+                answer.error().message.c_str()
             );
             return 2;
         }
-        if (answer.response->status == 200) {
-            const auto payment = nlohmann::json::parse(answer.response->body, nullptr, false);
+        if (answer->status == 200) {
+            const auto payment = nlohmann::json::parse(answer->body, nullptr, false);
             const std::string status = payment.is_object() ? payment.value("status", "") : "";
             if (status == "SETTLED" || status == "FAILED" || status == "REVERSED") {
                 std::printf(

@@ -118,14 +118,12 @@ int RunLoad(const LoadOptions& o) {
             );
             const double ms =
                 std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
-            const bool ok =
-                result.Ok() && result.response->status >= 200 && result.response->status < 300;
+            const bool ok = result.has_value() && result->status >= 200 && result->status < 300;
             {
                 const std::lock_guard lock(shared.mutex);
                 shared.latencies_ms.push_back(ms);
                 if (ok && o.e2e) {
-                    const auto created =
-                        nlohmann::json::parse(result.response->body, nullptr, false);
+                    const auto created = nlohmann::json::parse(result->body, nullptr, false);
                     if (created.is_object() && created.contains("payment_id")) {
                         shared.payment_ids.push_back(created["payment_id"].get<std::string>());
                     }
@@ -137,6 +135,7 @@ int RunLoad(const LoadOptions& o) {
     };
 
     std::vector<std::jthread> workers;
+    workers.reserve(static_cast<std::size_t>(o.concurrency));
     for (int w = 0; w < o.concurrency; ++w) {
         workers.emplace_back(worker, w);
     }
@@ -185,14 +184,7 @@ int RunLoad(const LoadOptions& o) {
             return 2;
         }
         auto db = postgres::Connection::Open(o.orchestrator_dsn);
-        const auto to_array = [](const std::vector<std::string>& values) {
-            std::string literal = "{";
-            for (std::size_t i = 0; i < values.size(); ++i) {
-                literal += (i == 0 ? "" : ",") + values[i];
-            }
-            return literal + "}";
-        };
-        const std::string ids = to_array(shared.payment_ids);
+        const std::string ids = postgres::TextArray(shared.payment_ids);
         const auto deadline =
             Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                std::chrono::duration<double>(o.e2e_timeout_seconds)
@@ -205,7 +197,7 @@ int RunLoad(const LoadOptions& o) {
             const auto still = db.Exec(
                 "SELECT payment_id FROM payments WHERE payment_id = ANY($1::uuid[]) AND "
                 "status NOT IN ('SETTLED','FAILED','REVERSED','RISK_REVIEW')",
-                {to_array(moving)}
+                {postgres::TextArray(moving)}
             );
             moving.clear();
             for (int r = 0; r < still.Size(); ++r) {
@@ -239,9 +231,8 @@ int RunLoad(const LoadOptions& o) {
             }
         }
         std::printf("e2e_settled=%lld\n", static_cast<long long>(by_status["SETTLED"]));
-        std::printf(
-            "e2e_failed=%lld\n", static_cast<long long>(by_status["FAILED"] + by_status["REVERSED"])
-        );
+        const std::int64_t failed = by_status["FAILED"] + by_status["REVERSED"];
+        std::printf("e2e_failed=%lld\n", static_cast<long long>(failed));
         std::printf("e2e_in_review=%lld\n", static_cast<long long>(by_status["RISK_REVIEW"]));
         std::printf("e2e_unfinished=%lld\n", static_cast<long long>(waiting));
         std::printf("e2e_p50_ms=%.2f\n", Percentile(e2e, 50));

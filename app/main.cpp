@@ -31,7 +31,7 @@ struct ServiceCommand {
     const char* config_key;     ///< Config section (DSN and port lookups).
     const char* default_label;  ///< SERVICE_NAME default (the seed's metric label).
     const char* help;
-    std::function<int(const Config&)> run;
+    std::function<int(const Config&, const sagapay::Clock&)> run;
 };
 
 std::string ProjectRoot() {
@@ -54,7 +54,9 @@ int RunService(const ServiceCommand& command) {
     }
     sagapay::log::Init(config->service_name, config->log_level);
     try {
-        return command.run(*config);
+        // The one wall clock of the process; everything that reads time gets it from here.
+        const sagapay::SystemClock clock;
+        return command.run(*config, clock);
     } catch (const std::exception& e) {
         sagapay::log::Error("fatal", {{"error", e.what()}});
         std::fprintf(stderr, "sagapay %s: %s\n", command.name, e.what());
@@ -62,9 +64,7 @@ int RunService(const ServiceCommand& command) {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
     // A peer that closed its socket must be an error code, never a killed process.
     std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{
@@ -277,4 +277,18 @@ int main(int argc, char** argv) {
         }
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // What no command handled: a message and exit 1 rather than std::terminate and a core dump.
+    try {
+        return Main(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sagapay: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "sagapay: unknown exception\n");
+    }
+    return 1;
 }

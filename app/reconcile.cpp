@@ -109,19 +109,6 @@ std::string Money(std::int64_t amount_minor, const std::string& currency) {
     return std::to_string(amount_minor) + " " + currency;
 }
 
-/// `{a,b,c}`: a PostgreSQL array literal of uuids (canonical text, nothing to quote).
-template <typename Range>
-std::string UuidArray(const Range& ids) {
-    std::string literal = "{";
-    for (const auto& id : ids) {
-        if (literal.size() > 1) {
-            literal += ',';
-        }
-        literal += id;
-    }
-    return literal + "}";
-}
-
 postgres::Connection OpenDatabase(
     const std::string& what, const char* env_name, const std::string& dsn
 ) {
@@ -155,21 +142,21 @@ nlohmann::json FetchLedgerReport(const ReconcileOptions& options) {
     const std::string target = "/reconciliation?limit=" + std::to_string(options.limit);
     const http::ClientResult result = client->Send("GET", target, {}, headers);
     const std::string where = "the ledger at " + options.ledger_url;
-    if (!result.Ok()) {
-        throw ReconcileError("cannot reach " + where + ": " + result.error.message);
+    if (!result.has_value()) {
+        throw ReconcileError("cannot reach " + where + ": " + result.error().message);
     }
-    if (result.response->status != 200) {
+    if (result->status != 200) {
         throw ReconcileError(
-            where + " answered GET " + target + " with " + std::to_string(result.response->status) +
-            ": " + result.response->body.substr(0, kMaxBodyInMessage)
+            where + " answered GET " + target + " with " + std::to_string(result->status) + ": " +
+            result->body.substr(0, kMaxBodyInMessage)
         );
     }
-    nlohmann::json report = nlohmann::json::parse(result.response->body, nullptr, false);
+    nlohmann::json report = nlohmann::json::parse(result->body, nullptr, false);
     if (report.is_discarded() || !report.is_object() || !report.contains("imbalanced_count") ||
         !report.at("imbalanced_count").is_number_integer()) {
         throw ReconcileError(
-            where + " answered GET " + target + " with something that is not a report: " +
-            result.response->body.substr(0, kMaxBodyInMessage)
+            where + " answered GET " + target +
+            " with something that is not a report: " + result->body.substr(0, kMaxBodyInMessage)
         );
     }
     return report;
@@ -339,7 +326,7 @@ std::int64_t CheckPayments(
         }
         postgres::Rows rows;
         try {
-            rows = ledger.Exec(kPostingsOfPayments, {UuidArray(ids)});
+            rows = ledger.Exec(kPostingsOfPayments, {postgres::TextArray(ids)});
         } catch (const postgres::SqlError& error) {
             throw ReconcileError(std::string("ledger database: ") + error.what());
         }
@@ -397,7 +384,8 @@ void CheckLedgerPaymentsKnown(
         }
         postgres::Rows known_rows;
         try {
-            known_rows = orchestrator.Exec(kKnownPayments, {UuidArray(ids)});
+            const std::vector<std::string> id_list(ids.begin(), ids.end());
+            known_rows = orchestrator.Exec(kKnownPayments, {postgres::TextArray(id_list)});
         } catch (const postgres::SqlError& error) {
             throw ReconcileError(std::string("orchestrator database: ") + error.what());
         }

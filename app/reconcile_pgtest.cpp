@@ -75,7 +75,7 @@ protected:
     std::string AddPayment(
         const std::string& status, std::int64_t amount, const std::string& currency
     ) {
-        const std::string id = NewUuid();
+        std::string id = NewUuid();
         orchestrator_.Exec(
             "INSERT INTO payments (payment_id, customer_id, amount_cents, currency, status, "
             "idempotency_key, request_fingerprint, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "

@@ -84,7 +84,7 @@ bool Healthy(int port) {
         http::ClientOptions{1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}
     );
     const auto result = client.Get("/health");
-    return result.Ok() && result.response->status == 200;
+    return result.has_value() && result->status == 200;
 }
 
 }  // namespace

@@ -6,22 +6,18 @@
 #include "core/payments/payment_status.hpp"
 #include "services/orchestrator/payment_saga.hpp"
 #include "services/risk/risk_rules.hpp"
+#include "testing/fake_clock.hpp"
 
 namespace sagapay {
 namespace {
 
-class FixedClock final : public Clock {
-public:
-    [[nodiscard]] TimePoint Now() const override {
-        return TimePoint(std::chrono::seconds(1'800'000'000));
-    }
-};
+using testing::FakeClock;
 
 const std::string kBody =
     R"({"customer_id":"cust-1","amount_cents":2500,"currency":"USD","idempotency_key":"idem-001"})";
 
 void BM_EnvelopeEncode(benchmark::State& state) {
-    FixedClock clock;
+    const FakeClock clock;
     const Envelope envelope = MakeEnvelope(
         "payments.requested",
         "5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69",
@@ -36,7 +32,7 @@ void BM_EnvelopeEncode(benchmark::State& state) {
 BENCHMARK(BM_EnvelopeEncode);
 
 void BM_EnvelopeDecode(benchmark::State& state) {
-    FixedClock clock;
+    const FakeClock clock;
     const std::string wire = EncodeEnvelope(MakeEnvelope(
         "payments.requested",
         "5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69",
@@ -80,14 +76,20 @@ BENCHMARK(BM_StateMachineTransitionTable);
 
 void BM_SagaPlan(benchmark::State& state) {
     const orchestrator::PaymentSnapshot payment{
-        "p-1", "cust-1", 1500, "USD", PaymentStatus::kApproved, 2};
+        PaymentId("p-1"),
+        CustomerId("cust-1"),
+        Money{1500, *Currency::Parse("USD")},
+        PaymentStatus::kApproved,
+        2};
     Envelope event;
     event.event_id = "e-1";
     event.event_type = "payments.authorized";
     event.aggregate_id = "p-1";
     event.payload = {{"authorization_id", "auth_1"}};
+    // What a consumer does per event: decode the typed event, then plan.
     for (auto _ : state) {
-        benchmark::DoNotOptimize(orchestrator::PlanFor(payment, event));
+        const auto decoded = DecodeSagaEvent(event);
+        benchmark::DoNotOptimize(orchestrator::PlanFor(payment, *decoded, EventId("e-1")));
     }
 }
 BENCHMARK(BM_SagaPlan);

@@ -45,14 +45,14 @@ bool ReadInt(const std::string& text, std::size_t pos, std::size_t len, int& out
 
 }  // namespace
 
-bool ParseIsoUtc(const std::string& text, Clock::TimePoint& out) {
+std::optional<Clock::TimePoint> ParseIsoUtc(const std::string& text) {
     // YYYY-MM-DDTHH:MM:SS[.ffffff](+00:00|Z)
     int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
     if (text.size() < 20 || !ReadInt(text, 0, 4, year) || text[4] != '-' ||
         !ReadInt(text, 5, 2, month) || text[7] != '-' || !ReadInt(text, 8, 2, day) ||
         (text[10] != 'T' && text[10] != ' ') || !ReadInt(text, 11, 2, hour) || text[13] != ':' ||
         !ReadInt(text, 14, 2, minute) || text[16] != ':' || !ReadInt(text, 17, 2, second)) {
-        return false;
+        return std::nullopt;
     }
     std::size_t pos = 19;
     std::int64_t micros = 0;
@@ -72,7 +72,7 @@ bool ParseIsoUtc(const std::string& text, Clock::TimePoint& out) {
     }
     const std::string rest = text.substr(pos);
     if (rest != "Z" && rest != "+00:00" && rest != "+0000") {
-        return false;
+        return std::nullopt;
     }
     std::tm tm{};
     tm.tm_year = year - 1900;
@@ -82,8 +82,7 @@ bool ParseIsoUtc(const std::string& text, Clock::TimePoint& out) {
     tm.tm_min = minute;
     tm.tm_sec = second;
     const std::time_t seconds = timegm(&tm);
-    out = Clock::TimePoint(std::chrono::seconds(seconds)) + std::chrono::microseconds(micros);
-    return true;
+    return Clock::TimePoint(std::chrono::seconds(seconds)) + std::chrono::microseconds(micros);
 }
 
 }  // namespace sagapay

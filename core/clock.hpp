@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace sagapay {
@@ -21,7 +22,7 @@ public:
 /// `2026-02-18T12:00:00.123456+00:00`, the seed's `occurred_at` format.
 [[nodiscard]] std::string FormatIsoUtc(Clock::TimePoint t);
 
-/// Parses the seed's format and a trailing `Z`; nullopt-like failure returns false.
-[[nodiscard]] bool ParseIsoUtc(const std::string& text, Clock::TimePoint& out);
+/// Parses the seed's format and a trailing `Z`; nullopt for anything else.
+[[nodiscard]] std::optional<Clock::TimePoint> ParseIsoUtc(const std::string& text);
 
 }  // namespace sagapay

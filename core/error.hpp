@@ -1,5 +1,6 @@
 #pragma once
 
+#include <stdexcept>
 #include <string>
 
 namespace sagapay {
@@ -17,8 +18,14 @@ enum class ErrorCode {
 };
 
 struct Error {
+    Error() = default;
+    Error(ErrorCode c, std::string m, std::string f = {}, std::string r = {})
+        : code(c), message(std::move(m)), field(std::move(f)), reason(std::move(r)) {}
+
     ErrorCode code = ErrorCode::kInternal;
     std::string message;  ///< For operators: what failed and, if known, how to fix it.
+    std::string field;    ///< For a client: the request field at fault, if one is.
+    std::string reason;   ///< For a client: a stable word for the error body, e.g. malformed_json.
 };
 
 /// True when repeating the same call may succeed.
@@ -27,5 +34,20 @@ struct Error {
 }
 
 [[nodiscard]] const char* ToString(ErrorCode code) noexcept;
+
+/// An Error thrown inside a database unit of work (the one error rule, docs/architecture.md):
+/// handlers and stores throw it (or a subclass such as postgres::SqlError) and whoever owns the
+/// unit of work — the event consumer, an HTTP route — decides from Code() what follows. Ports
+/// across a process boundary return Result instead.
+class Exception : public std::runtime_error {
+public:
+    Exception(ErrorCode code, const std::string& message)
+        : std::runtime_error(message), code_(code) {}
+    explicit Exception(const Error& error) : Exception(error.code, error.message) {}
+    [[nodiscard]] ErrorCode Code() const noexcept { return code_; }
+
+private:
+    ErrorCode code_;
+};
 
 }  // namespace sagapay

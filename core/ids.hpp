@@ -13,7 +13,7 @@ namespace sagapay {
 /// 64-bit FNV-1a, for checksums and stable hashing (not for security).
 [[nodiscard]] std::uint64_t Fnv1a64(std::string_view data) noexcept;
 
-/// SHA-256 as 64 lowercase hex characters (request fingerprints, ledger hash chain).
+/// SHA-256 as 64 lowercase hex characters (request fingerprints).
 [[nodiscard]] std::string Sha256Hex(std::string_view data);
 
 }  // namespace sagapay

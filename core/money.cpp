@@ -40,4 +40,12 @@ std::optional<CurrencyInfo> FindCurrency(std::string_view code) noexcept {
     return *it;
 }
 
+std::optional<Currency> Currency::Parse(std::string_view code) noexcept {
+    const auto info = FindCurrency(code);
+    if (!info) {
+        return std::nullopt;
+    }
+    return Currency(*info);
+}
+
 }  // namespace sagapay

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace sagapay {
@@ -29,6 +30,43 @@ inline constexpr std::int64_t kMaxAmountMinor = 1'000'000'000'000;
         return std::nullopt;
     }
     return out;
+}
+
+/// A currency this system accepts. Made only by Parse (or from a CurrencyInfo of the table), so
+/// a Currency in hand is always a known ISO 4217 code; the default one is empty (unset).
+class Currency {
+public:
+    Currency() = default;
+    explicit Currency(CurrencyInfo info) noexcept : info_(info) {}
+
+    /// The currency for an upper-case ISO 4217 code of the table; nullopt for anything else.
+    [[nodiscard]] static std::optional<Currency> Parse(std::string_view code) noexcept;
+
+    [[nodiscard]] std::string_view Code() const noexcept { return info_.code; }
+    [[nodiscard]] std::string CodeString() const { return std::string(info_.code); }
+    [[nodiscard]] int MinorUnits() const noexcept { return info_.minor_units; }
+    [[nodiscard]] bool Empty() const noexcept { return info_.code.empty(); }
+
+    friend bool operator==(const Currency& a, const Currency& b) noexcept {
+        return a.info_.code == b.info_.code;
+    }
+
+private:
+    CurrencyInfo info_{"", 0};
+};
+
+/// An amount of money: an integer number of minor units (cents for USD, yen for JPY) and its
+/// currency. On the wire the amount keeps the seed's name, `amount_cents`.
+struct Money {
+    std::int64_t amount_minor = 0;
+    Currency currency;
+
+    friend bool operator==(const Money&, const Money&) = default;
+};
+
+/// An amount a payment may carry: from 1 to kMaxAmountMinor minor units in a known currency.
+[[nodiscard]] constexpr bool IsPayableAmount(std::int64_t amount_minor) noexcept {
+    return amount_minor >= 1 && amount_minor <= kMaxAmountMinor;
 }
 
 }  // namespace sagapay

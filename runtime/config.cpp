@@ -4,8 +4,7 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
-
-extern char** environ;  // NOLINT
+#include <unistd.h>  // environ (declared under _GNU_SOURCE, which g++ and clang++ define)
 
 namespace sagapay {
 

@@ -34,25 +34,6 @@ Counters MakeCounters(const ConsumerOptions& o) {
     };
 }
 
-thread_local std::vector<std::function<void()>> tls_after_commit;
-
-void DiscardAfterCommit() {
-    tls_after_commit.clear();
-}
-
-void RunAfterCommit() {
-    auto hooks = std::move(tls_after_commit);
-    tls_after_commit.clear();
-    for (auto& hook : hooks) {
-        try {
-            hook();
-        } catch (const std::exception& e) {
-            // The work is committed: a failing hook must not undo its acknowledgement.
-            log::Error("after-commit hook failed", {{"error", e.what()}});
-        }
-    }
-}
-
 struct Item {
     Delivery delivery;
     Envelope envelope;
@@ -172,16 +153,15 @@ private:
                 );
                 continue;
             }
-            Clock::TimePoint occurred;
-            if (ParseIsoUtc(envelope->occurred_at, occurred)) {
+            if (const auto occurred = ParseIsoUtc(envelope->occurred_at)) {
                 counters_.queue_delay.Observe(
-                    std::max(0.0, std::chrono::duration<double>(now - occurred).count())
+                    std::max(0.0, std::chrono::duration<double>(now - *occurred).count())
                 );
             }
             items.push_back(Item{std::move(delivery), std::move(*envelope)});
         }
         // One lock order for every batch: no deadlock between consumers of different topics.
-        if (options_.order_by_key) {
+        if (options_.order == HandlingOrder::kByPaymentId) {
             std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
                 return a.envelope.aggregate_id < b.envelope.aggregate_id;
             });
@@ -189,7 +169,8 @@ private:
         if (items.empty()) {
             return;
         }
-        if (options_.batch_transactions && items.size() > 1 && TryBatch(items)) {
+        if (options_.batch_mode == BatchMode::kOneTransaction && items.size() > 1 &&
+            TryBatch(items)) {
             return;
         }
         for (auto& item : items) {
@@ -199,7 +180,6 @@ private:
 
     bool TryBatch(const std::vector<Item>& items) {
         std::int64_t duplicates = 0;
-        DiscardAfterCommit();
         try {
             postgres::Transaction tx(*conn_);
             // One inbox statement for the whole batch, then the handlers of the new events.
@@ -230,14 +210,12 @@ private:
             }
             tx.Commit();
         } catch (const std::exception& e) {
-            DiscardAfterCommit();
             if (!conn_->IsHealthy()) {
                 throw;
             }
             log::Debug("batch failed, retrying events one by one", {{"error", e.what()}});
             return false;
         }
-        RunAfterCommit();
         std::vector<Delivery> done;
         done.reserve(items.size());
         for (const auto& item : items) {
@@ -255,36 +233,36 @@ private:
     void HandleAlone(const Item& item) {
         constexpr int kImmediateAttempts = 3;
         for (int attempt = 0; attempt < kImmediateAttempts; ++attempt) {
+            ErrorCode code = ErrorCode::kInternal;
+            std::string error;
             try {
                 bool fresh = false;
-                DiscardAfterCommit();
                 {
                     postgres::Transaction tx(*conn_);
                     fresh = Apply(tx, options_, handler_, item.envelope);
-                    tx.Commit();
+                    tx.Commit();  // runs the transaction's after-commit hooks
                 }
-                RunAfterCommit();
                 (fresh ? counters_.handled : counters_.duplicates).Increment();
                 last_error_.erase(item.envelope.event_id);
                 AckOrThrow({&item.delivery, 1});
                 return;
-            } catch (const PermanentEventError& e) {
-                counters_.errors.Increment();
-                Park(item.delivery, std::string("not processable: ") + e.what(), &item.envelope);
-                return;
-            } catch (const postgres::SqlError& e) {
-                counters_.errors.Increment();
-                Remember(item, e.what());
-                if (!conn_->IsHealthy()) {
-                    throw;
-                }
-                if (e.Code() != ErrorCode::kAborted && e.Code() != ErrorCode::kAlreadyExists &&
-                    e.Code() != ErrorCode::kUnavailable) {
-                    break;
-                }
+            } catch (const Exception& e) {
+                code = e.Code();
+                error = e.what();
             } catch (const std::exception& e) {
-                counters_.errors.Increment();
-                Remember(item, e.what());
+                error = e.what();
+            }
+            counters_.errors.Increment();
+            const FailureAction action = ActionForFailure(code);
+            if (action == FailureAction::kDeadLetterNow) {
+                Park(item.delivery, "not processable: " + error, &item.envelope);
+                return;
+            }
+            Remember(item, error);
+            if (!conn_->IsHealthy()) {
+                throw std::runtime_error("database connection lost: " + error);
+            }
+            if (action != FailureAction::kRetryNow) {
                 break;
             }
         }
@@ -344,8 +322,18 @@ private:
 
 }  // namespace
 
-void AfterCommit(std::function<void()> fn) {
-    tls_after_commit.push_back(std::move(fn));
+FailureAction ActionForFailure(ErrorCode code) noexcept {
+    if (IsRetryable(code)) {
+        return FailureAction::kRetryNow;
+    }
+    switch (code) {
+        case ErrorCode::kInvalidArgument:
+        case ErrorCode::kFailedPrecondition:
+        case ErrorCode::kNotFound:
+            return FailureAction::kDeadLetterNow;
+        default:
+            return FailureAction::kRedeliverLater;
+    }
 }
 
 void RunEventConsumer(

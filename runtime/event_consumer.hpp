@@ -8,20 +8,33 @@
 #include <string>
 
 #include "adapters/postgres/connection.hpp"
+#include "core/error.hpp"
 #include "core/messaging/envelope.hpp"
 #include "core/ports/event_bus.hpp"
 
 namespace sagapay {
 
 /// Thrown by a handler for an event that can never succeed (a payload that is not what the topic
-/// promises). The message is dead-lettered at once with this reason instead of being retried.
-class PermanentEventError : public std::runtime_error {
+/// promises): an Exception with kInvalidArgument, so the message is dead-lettered at once with
+/// this reason instead of being retried.
+class PermanentEventError : public Exception {
 public:
-    using std::runtime_error::runtime_error;
+    explicit PermanentEventError(const std::string& message)
+        : Exception(ErrorCode::kInvalidArgument, message) {}
 };
 
+/// What the consumer does with an event whose handler failed with `code` (the one error rule,
+/// docs/architecture.md): retryable codes (IsRetryable: kAborted, kUnavailable) are retried at
+/// once a few times, then left for redelivery; codes that say the event itself is wrong
+/// (kInvalidArgument, kFailedPrecondition, kNotFound) park it at once; anything else (kInternal,
+/// kDeadlineExceeded, kAlreadyExists, an exception that is not an Exception) is left for
+/// redelivery and parked after `max_deliveries`.
+enum class FailureAction { kRetryNow, kRedeliverLater, kDeadLetterNow };
+[[nodiscard]] FailureAction ActionForFailure(ErrorCode code) noexcept;
+
 /// Handles one event inside the consumer's transaction; the inbox row is already written. Throws
-/// to fail: the transaction rolls back and the event is retried (PermanentEventError: parked).
+/// to fail: the transaction rolls back and ActionForFailure decides what follows. Side effects
+/// that must wait for the commit go through the transaction's AfterCommit (TransactionOutbox).
 using EventHandler = std::function<void(postgres::Transaction& tx, const Envelope& envelope)>;
 
 /// Runs once per batch transaction, after the inbox rows and before the handlers, with the batch's
@@ -30,9 +43,22 @@ using EventHandler = std::function<void(postgres::Transaction& tx, const Envelop
 using BatchPrelude =
     std::function<void(postgres::Transaction& tx, std::span<const Envelope* const> events)>;
 
-/// From inside an EventHandler: runs `fn` once the handler's transaction has committed (metrics,
-/// notifications that must not count a rolled-back attempt). Dropped if it rolls back.
-void AfterCommit(std::function<void()> fn);
+/// How a consumer groups events into transactions.
+enum class BatchMode {
+    /// A whole polled batch in one transaction (one commit for up to `batch` events).
+    kOneTransaction,
+    /// One transaction per event: for handlers with side effects outside the database that must
+    /// not repeat on a batch retry.
+    kTransactionPerEvent,
+};
+
+/// In which order a consumer handles a polled batch.
+enum class HandlingOrder {
+    /// By payment id, so consumers of different topics lock payments in one order (no deadlock).
+    kByPaymentId,
+    /// As the bus delivered them, where that order matters (risk counts in arrival order).
+    kArrival,
+};
 
 struct ConsumerOptions {
     std::string service;  ///< Inbox consumer name and metrics label, e.g. "orchestrator".
@@ -42,12 +68,8 @@ struct ConsumerOptions {
     std::size_t batch = 100;
     std::int64_t max_deliveries = 5;  ///< After this many failed deliveries: dead letter.
     std::chrono::milliseconds visibility_timeout{std::chrono::seconds(15)};
-    /// Handle a whole batch in one transaction (one commit for up to `batch` events). Off for
-    /// handlers with side effects outside the database that must not repeat on a batch retry.
-    bool batch_transactions = true;
-    /// Handle a batch in payment-id order, so consumers of different topics lock payments in one
-    /// order (no deadlocks). Off where the bus order itself matters (risk counts in arrival order).
-    bool order_by_key = true;
+    BatchMode batch_mode = BatchMode::kOneTransaction;
+    HandlingOrder order = HandlingOrder::kByPaymentId;
     /// Optional; see BatchPrelude. Not run for events handled one per transaction.
     BatchPrelude prelude;
 };

@@ -32,6 +32,7 @@
 #include "runtime/event_consumer.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/outbox_relay.hpp"
+#include "runtime/transaction_outbox.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay {
@@ -681,7 +682,7 @@ TEST_F(RuntimeMessagingTest, AfterCommitHooksRunOnlyForCommittedWork) {
          flaky_id = flaky.event_id](postgres::Transaction& tx, const Envelope& envelope) {
             const int call = calls->Record(envelope.event_id);
             ApplyToBusinessTable(tx, envelope);
-            AfterCommit([hooks, dsn, event_id = envelope.event_id] {
+            TransactionOutbox(tx).AfterCommit([hooks, dsn, event_id = envelope.event_id] {
                 if (!hooks->observer) {
                     hooks->observer.emplace(postgres::Connection::Open(dsn));
                 }

@@ -27,26 +27,18 @@ void ServiceHost::AddWorker(std::string name, std::function<void(std::stop_token
     workers_.emplace_back(std::move(name), std::move(work));
 }
 
-void ServiceHost::AddConsumer(
-    EventBus& bus,
-    std::string topic,
-    std::string group,
-    EventHandler handler,
-    bool batch_transactions,
-    bool order_by_key,
-    BatchPrelude prelude
-) {
+void ServiceHost::AddConsumer(EventBus& bus, ConsumerSpec spec, EventHandler handler) {
     auto options = std::make_unique<ConsumerOptions>();
     options->service = config_.service_name;
-    options->topic = std::move(topic);
-    options->group = std::move(group);
+    options->topic = std::string(spec.topic);
+    options->group = std::move(spec.group);
     options->dsn = config_.DsnFor(service_);
     options->batch = static_cast<std::size_t>(config_.consumer_batch);
     options->max_deliveries = config_.bus_max_deliveries;
     options->visibility_timeout = config_.bus_visibility_timeout;
-    options->batch_transactions = batch_transactions;
-    options->order_by_key = order_by_key;
-    options->prelude = std::move(prelude);
+    options->batch_mode = spec.batch_mode;
+    options->order = spec.order;
+    options->prelude = std::move(spec.prelude);
     auto stored = std::make_unique<EventHandler>(std::move(handler));
     const ConsumerOptions* o = options.get();
     const EventHandler* h = stored.get();

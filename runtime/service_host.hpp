@@ -30,16 +30,17 @@ public:
     /// A readiness check for /health: name → true when the dependency answers.
     void AddHealthCheck(std::string name, std::function<bool()> check);
     void AddWorker(std::string name, std::function<void(std::stop_token)> work);
-    /// Consumes (topic, group) with `handler` (options from the config: batch, visibility, …).
-    void AddConsumer(
-        EventBus& bus,
-        std::string topic,
-        std::string group,
-        EventHandler handler,
-        bool batch_transactions = true,
-        bool order_by_key = true,
-        BatchPrelude prelude = {}
-    );
+    /// How one consumer runs; the rest (batch size, visibility, …) comes from the config.
+    struct ConsumerSpec {
+        std::string_view topic;
+        std::string group;  ///< The seed's group id.
+        BatchMode batch_mode = BatchMode::kOneTransaction;
+        HandlingOrder order = HandlingOrder::kByPaymentId;
+        BatchPrelude prelude = {};  ///< Optional; see BatchPrelude.
+    };
+
+    /// Consumes spec.topic in spec.group with `handler`.
+    void AddConsumer(EventBus& bus, ConsumerSpec spec, EventHandler handler);
     void AddOutboxRelay(EventBus& bus);
 
     /// Blocks until SIGINT/SIGTERM (or RequestStop()). Returns the process exit code.

@@ -12,10 +12,9 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config make git curl ca-certificates
   postgresql-15 postgresql-client-15 libpq-dev
   redis-server redis-tools libhiredis-dev
-  librdkafka-dev
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libexpected-dev
-  clang-format
+  clang-format clang-tidy gcovr
   util-linux procps iproute2
 )
 

@@ -1,4 +1,6 @@
 // The keep-alive HTTP client: Boost.Beast stays in this file (and server.cpp).
+#include "adapters/http/client.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -16,7 +18,8 @@
 #include <boost/beast/http.hpp>
 #include <poll.h>
 
-#include "adapters/http/http.hpp"
+#include "adapters/http/ascii.hpp"
+#include "adapters/http/response.hpp"
 
 namespace sagapay::http {
 namespace {
@@ -27,15 +30,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-char ToLowerAscii(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string ToLower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), ToLowerAscii);
-    return out;
-}
+using detail::ToLower;
 
 struct Origin {
     std::string host;       ///< Without brackets for IPv6.
@@ -144,7 +139,7 @@ struct Client::Impl {
 
     std::unique_ptr<Connection> TakeIdle();
     void GiveBack(std::unique_ptr<Connection> connection);
-    std::unique_ptr<Connection> Connect(ClientError& error) const;
+    std::unique_ptr<Connection> Connect(Error& error) const;
     Outcome Exchange(
         Connection& connection,
         const bhttp::request<bhttp::string_body>& request,
@@ -188,7 +183,7 @@ void Client::Impl::GiveBack(std::unique_ptr<Connection> connection) {
     // The pool is full: `connection` closes here, outside the lock.
 }
 
-std::unique_ptr<Connection> Client::Impl::Connect(ClientError& error) const {
+std::unique_ptr<Connection> Client::Impl::Connect(Error& error) const {
     auto connection = std::make_unique<Connection>();
     const Clock::time_point deadline = Clock::now() + options_.connect_timeout;
 
@@ -203,7 +198,7 @@ std::unique_ptr<Connection> Client::Impl::Connect(ClientError& error) const {
         tcp::resolver resolver(connection->ioc);
         const auto results = resolver.resolve(origin_.host, origin_.port, ec);
         if (ec) {
-            error = {ClientErrorKind::kConnect, "resolve " + name_ + ": " + ec.message()};
+            error = Error(ErrorCode::kUnavailable, "resolve " + name_ + ": " + ec.message());
             return nullptr;
         }
         for (const auto& entry : results) {
@@ -219,14 +214,15 @@ std::unique_ptr<Connection> Client::Impl::Connect(ClientError& error) const {
         }
     );
     if (!RunUntil(*connection, deadline)) {
-        error = {
-            ClientErrorKind::kConnect,
+        error = Error(
+            ErrorCode::kUnavailable,
             "connect to " + name_ + ": timed out after " +
-                std::to_string(options_.connect_timeout.count()) + " ms"};
+                std::to_string(options_.connect_timeout.count()) + " ms"
+        );
         return nullptr;
     }
     if (connect_ec) {
-        error = {ClientErrorKind::kConnect, "connect to " + name_ + ": " + connect_ec.message()};
+        error = Error(ErrorCode::kUnavailable, "connect to " + name_ + ": " + connect_ec.message());
         return nullptr;
     }
     beast::error_code ignored;
@@ -279,11 +275,9 @@ Outcome Client::Impl::Exchange(
 }
 
 Client::Client(const std::string& base_url, ClientOptions options)
-    : impl_(new Impl(ParseOrigin(base_url), options)) {}
+    : impl_(std::make_unique<Impl>(ParseOrigin(base_url), options)) {}
 
-Client::~Client() {
-    delete impl_;
-}
+Client::~Client() = default;
 
 ClientResult Client::Send(
     std::string_view method,
@@ -316,10 +310,10 @@ ClientResult Client::Send(
         std::unique_ptr<Connection> connection = fresh_only ? nullptr : impl.TakeIdle();
         const bool reused = connection != nullptr;
         if (!connection) {
-            ClientResult result;
-            connection = impl.Connect(result.error);
+            Error error;
+            connection = impl.Connect(error);
             if (!connection) {
-                return result;
+                return tl::unexpected(std::move(error));
             }
         }
 
@@ -342,12 +336,10 @@ ClientResult Client::Send(
                 if (keep) {
                     impl.GiveBack(std::move(connection));
                 }
-                ClientResult result;
-                result.response = std::move(response);
-                return result;
+                return response;
             }
             case Outcome::kTimeout:
-                return ClientResult{std::nullopt, {ClientErrorKind::kTimeout, std::move(failure)}};
+                return Fail(ErrorCode::kDeadlineExceeded, std::move(failure));
             case Outcome::kFailedBeforeAnswer:
                 // Most likely a pooled connection the server closed as we sent on it. The server
                 // probably never read the request, but only a GET or a keyed request is safe to
@@ -356,9 +348,9 @@ ClientResult Client::Send(
                     fresh_only = true;
                     continue;
                 }
-                return ClientResult{std::nullopt, {ClientErrorKind::kProtocol, std::move(failure)}};
+                return Fail(ErrorCode::kInternal, std::move(failure));
             case Outcome::kFailed:
-                return ClientResult{std::nullopt, {ClientErrorKind::kProtocol, std::move(failure)}};
+                return Fail(ErrorCode::kInternal, std::move(failure));
         }
     }
 }

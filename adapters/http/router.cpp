@@ -1,3 +1,5 @@
+#include "adapters/http/router.hpp"
+
 #include <cstddef>
 #include <cstdio>
 #include <exception>
@@ -5,7 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/http/http.hpp"
+#include "adapters/http/request.hpp"
+#include "adapters/http/response.hpp"
 
 namespace sagapay::http {
 namespace {

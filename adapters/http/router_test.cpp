@@ -1,3 +1,5 @@
+#include "adapters/http/router.hpp"
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -5,7 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "adapters/http/http.hpp"
+#include "adapters/http/request.hpp"
+#include "adapters/http/response.hpp"
 
 namespace sagapay::http {
 namespace {
@@ -153,63 +156,6 @@ TEST(Router, PassesTheHandlerStatusBodyAndHeadersThrough) {
     EXPECT_EQ(response.status, 201);
     EXPECT_EQ(response.body, R"({"amount":100})");
     EXPECT_EQ(response.Header("location"), "/payments/pay_9");
-}
-
-TEST(Request, DecodesQueryParams) {
-    const Request request = MakeRequest(
-        "GET", "/search", "q=caf%C3%A9+au+lait&empty=&flag&limit=10&a%20b=c%26d&bad=100%zz%4"
-    );
-
-    EXPECT_EQ(request.QueryParam("q"), "café au lait");
-    EXPECT_EQ(request.QueryParam("empty"), "");
-    EXPECT_EQ(request.QueryParam("flag"), "");
-    EXPECT_EQ(request.QueryParam("limit"), "10");
-    EXPECT_EQ(request.QueryParam("a b"), "c&d");
-    EXPECT_EQ(request.QueryParam("bad"), "100%zz%4");
-    EXPECT_EQ(request.QueryParam("missing"), std::nullopt);
-}
-
-TEST(Request, ReturnsTheFirstHeaderWithTheName) {
-    Request request;
-    request.headers = {{"x-trace", "a"}, {"idempotency-key", "k1"}, {"x-trace", "b"}};
-
-    EXPECT_EQ(request.Header("x-trace"), "a");
-    EXPECT_EQ(request.Header("Idempotency-Key"), "k1");
-    EXPECT_EQ(request.Header("absent"), "");
-}
-
-TEST(UrlDecode, DecodesPercentEscapesAndPlus) {
-    EXPECT_EQ(UrlDecode("a%2Fb+c%3d"), "a/b c=");
-    EXPECT_EQ(UrlDecode("%"), "%");
-    EXPECT_EQ(UrlDecode("%4"), "%4");
-    EXPECT_EQ(UrlDecode(""), "");
-}
-
-TEST(ErrorResponse, WritesCodeMessageAndFieldInThatOrder) {
-    const Response response = ErrorResponse(422, "invalid_amount", "amount must be > 0", "amount");
-
-    EXPECT_EQ(response.status, 422);
-    EXPECT_EQ(response.content_type, "application/json");
-    EXPECT_EQ(
-        response.body,
-        R"({"error":{"code":"invalid_amount","message":"amount must be > 0","field":"amount"}})"
-    );
-}
-
-TEST(ErrorResponse, WritesNullFieldWhenNoneIsGiven) {
-    const Response response = ErrorResponse(409, "conflict", "say \"no\"");
-
-    EXPECT_EQ(
-        response.body, R"({"error":{"code":"conflict","message":"say \"no\"","field":null}})"
-    );
-}
-
-TEST(JsonResponse, KeepsStatusAndBody) {
-    const Response response = JsonResponse(202, R"({"ok":true})");
-
-    EXPECT_EQ(response.status, 202);
-    EXPECT_EQ(response.body, R"({"ok":true})");
-    EXPECT_EQ(response.content_type, "application/json");
 }
 
 }  // namespace

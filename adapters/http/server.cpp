@@ -1,4 +1,6 @@
 // The HTTP server: Boost.Beast stays in this file (and client.cpp) because it compiles slowly.
+#include "adapters/http/server.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,7 +25,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "adapters/http/http.hpp"
+#include "adapters/http/ascii.hpp"
+#include "adapters/http/request.hpp"
+#include "adapters/http/response.hpp"
+#include "adapters/http/router.hpp"
 
 namespace sagapay::http {
 namespace {
@@ -47,10 +52,6 @@ void LogLine(std::string line) {
     std::fflush(stderr);
 }
 
-char ToLowerAscii(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 /// A request the parser rejected (not a connection that ended early): worth a 400.
 bool IsMalformedRequest(const beast::error_code& ec) {
     const bool parser_error =
@@ -60,8 +61,7 @@ bool IsMalformedRequest(const beast::error_code& ec) {
 
 /// Headers the server manages itself: a handler must not break the framing.
 bool IsReservedHeader(std::string_view name) {
-    std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(), ToLowerAscii);
+    const std::string lower = detail::ToLower(name);
     return lower == "content-length" || lower == "transfer-encoding" || lower == "connection";
 }
 
@@ -162,9 +162,9 @@ private:
             request.query = std::string(target.substr(question + 1));
         }
         for (const auto& field : message) {
-            std::string name(field.name_string());
-            std::transform(name.begin(), name.end(), name.begin(), ToLowerAscii);
-            request.headers.emplace_back(std::move(name), std::string(field.value()));
+            request.headers.emplace_back(
+                detail::ToLower(field.name_string()), std::string(field.value())
+            );
         }
         request.body = std::move(message.body());
         const bool keep_alive = message.keep_alive();
@@ -366,11 +366,10 @@ void Server::Impl::Run() {
 }
 
 Server::Server(ServerOptions options, Router router)
-    : impl_(new Impl(std::move(options), std::move(router))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
 
 Server::~Server() {
     Stop();
-    delete impl_;
 }
 
 void Server::Start() {

@@ -3,19 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "core/ids.hpp"
+#include "testing/fake_clock.hpp"
 
 namespace sagapay {
 namespace {
 
-class FixedClock final : public Clock {
-public:
-    [[nodiscard]] TimePoint Now() const override {
-        return TimePoint(std::chrono::seconds(1771416000));
-    }
-};
+using testing::FakeClock;
 
 TEST(Envelope, RoundTripsEveryField) {
-    FixedClock clock;
+    const FakeClock clock(Clock::TimePoint(std::chrono::seconds(1771416000)));
     const Envelope original = MakeEnvelope(
         "payments.requested",
         "pay-1",
@@ -48,7 +44,7 @@ TEST(Envelope, AcceptsTheSeedsEnvelopeWithoutSchemaVersion) {
 }
 
 TEST(Envelope, MakesATraceIdWhenNoneIsGiven) {
-    FixedClock clock;
+    const FakeClock clock(Clock::TimePoint(std::chrono::seconds(1771416000)));
     EXPECT_TRUE(IsUuid(MakeEnvelope("t", "a", "", nlohmann::json::object(), clock).trace_id));
 }
 

@@ -19,22 +19,37 @@ bool IsSafeIdentifier(std::string_view text) noexcept {
     return true;
 }
 
+std::string SanitizeTraceId(std::string_view candidate, std::string_view fallback) {
+    if (candidate.empty() || candidate.size() > kMaxTraceIdLength || !IsSafeIdentifier(candidate)) {
+        return std::string(fallback);
+    }
+    return std::string(candidate);
+}
+
 std::string PaymentRequest::Fingerprint() const {
     // Length-prefixed fields: no two different requests share a canonical form.
-    const std::string canonical = std::to_string(customer_id.size()) + ":" + customer_id + "|" +
-                                  std::to_string(amount_cents) + "|" + currency + "|" +
-                                  std::to_string(idempotency_key.size()) + ":" + idempotency_key;
+    const std::string& customer = customer_id.Value();
+    const std::string& key = idempotency_key.Value();
+    const std::string canonical = std::to_string(customer.size()) + ":" + customer + "|" +
+                                  std::to_string(amount.amount_minor) + "|" +
+                                  amount.currency.CodeString() + "|" + std::to_string(key.size()) +
+                                  ":" + key;
     return Sha256Hex(canonical);
 }
 
 namespace {
 
-tl::unexpected<ValidationError> Invalid(std::string field, std::string message) {
-    return tl::unexpected(ValidationError{
-        422, "validation_error", std::move(message), std::move(field)});
+tl::unexpected<Error> Invalid(std::string field, std::string message) {
+    return tl::unexpected(Error{
+        ErrorCode::kInvalidArgument, std::move(message), std::move(field), "validation_error"});
 }
 
-tl::expected<std::string, ValidationError> ReadIdentifier(
+tl::unexpected<Error> Malformed(std::string message) {
+    return tl::unexpected(Error{
+        ErrorCode::kInvalidArgument, std::move(message), "", "malformed_json"});
+}
+
+Result<std::string> ReadIdentifier(
     const nlohmann::json& body, const char* field, std::size_t min, std::size_t max
 ) {
     const auto it = body.find(field);
@@ -62,15 +77,13 @@ tl::expected<std::string, ValidationError> ReadIdentifier(
 
 }  // namespace
 
-tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_view text) {
+Result<PaymentRequest> ParsePaymentRequest(std::string_view text) {
     const nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
     if (body.is_discarded()) {
-        return tl::unexpected(ValidationError{
-            400, "malformed_json", "request body is not valid JSON", ""});
+        return Malformed("request body is not valid JSON");
     }
     if (!body.is_object()) {
-        return tl::unexpected(ValidationError{
-            400, "malformed_json", "request body must be a JSON object", ""});
+        return Malformed("request body must be a JSON object");
     }
     for (const auto& [key, value] : body.items()) {
         if (key != "customer_id" && key != "amount_cents" && key != "currency" &&
@@ -83,7 +96,7 @@ tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_vi
     if (!customer) {
         return tl::unexpected(customer.error());
     }
-    request.customer_id = std::move(*customer);
+    request.customer_id = CustomerId(std::move(*customer));
 
     const auto amount = body.find("amount_cents");
     if (amount == body.end()) {
@@ -103,7 +116,7 @@ tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_vi
             "amount_cents", "amount_cents must be from 1 to " + std::to_string(kMaxAmountMinor)
         );
     }
-    request.amount_cents = value;
+    request.amount.amount_minor = value;
 
     const auto currency = body.find("currency");
     if (currency == body.end()) {
@@ -118,17 +131,18 @@ tl::expected<PaymentRequest, ValidationError> ParsePaymentRequest(std::string_vi
             c = static_cast<char>(c - 'a' + 'A');
         }
     }
-    if (!FindCurrency(code)) {
+    const auto known = Currency::Parse(code);
+    if (!known) {
         return Invalid("currency", "currency must be a supported ISO 4217 code such as USD or EUR");
     }
-    request.currency = std::move(code);
+    request.amount.currency = *known;
 
     auto key =
         ReadIdentifier(body, "idempotency_key", kMinIdempotencyKeyLength, kMaxIdempotencyKeyLength);
     if (!key) {
         return tl::unexpected(key.error());
     }
-    request.idempotency_key = std::move(*key);
+    request.idempotency_key = IdempotencyKey(std::move(*key));
     return request;
 }
 

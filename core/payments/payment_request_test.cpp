@@ -20,10 +20,10 @@ TEST(PaymentRequest, AcceptsTheSeedsExample) {
     );
 
     ASSERT_TRUE(request.has_value()) << request.error().message;
-    EXPECT_EQ(request->customer_id, "cust-1");
-    EXPECT_EQ(request->amount_cents, 1500);
-    EXPECT_EQ(request->currency, "USD");
-    EXPECT_EQ(request->idempotency_key, "order-10001");
+    EXPECT_EQ(request->customer_id, CustomerId("cust-1"));
+    EXPECT_EQ(request->amount.amount_minor, 1500);
+    EXPECT_EQ(request->amount.currency.Code(), "USD");
+    EXPECT_EQ(request->idempotency_key, IdempotencyKey("order-10001"));
 }
 
 TEST(PaymentRequest, RefusesEachBrokenRuleWithItsField) {
@@ -95,8 +95,10 @@ TEST(PaymentRequest, RefusesEachBrokenRuleWithItsField) {
         const auto request = ParsePaymentRequest(c.body);
 
         ASSERT_FALSE(request.has_value()) << c.body;
-        EXPECT_EQ(request.error().status, c.status) << c.body;
-        EXPECT_EQ(request.error().code, c.code) << c.body;
+        EXPECT_EQ(request.error().code, ErrorCode::kInvalidArgument) << c.body;
+        EXPECT_EQ(c.status == 400 ? "malformed_json" : "validation_error", request.error().reason)
+            << c.body;
+        EXPECT_EQ(request.error().reason, c.code) << c.body;
         EXPECT_EQ(request.error().field, c.field) << c.body;
     }
 }
@@ -106,18 +108,57 @@ TEST(PaymentRequest, AcceptsTheLargestAmount) {
         R"({"customer_id":"c","amount_cents":1000000000000,"currency":"JPY","idempotency_key":"k-123"})"
     );
     ASSERT_TRUE(request.has_value());
-    EXPECT_EQ(request->amount_cents, kMaxAmountMinor);
+    EXPECT_EQ(request->amount.amount_minor, kMaxAmountMinor);
 }
 
 TEST(PaymentRequest, FingerprintSeparatesFieldsUnambiguously) {
-    PaymentRequest a{"a:b", 100, "USD", "c-key1"};
-    PaymentRequest b{"a", 100, "USD", "b:c-key1"};
-    PaymentRequest a_again{"a:b", 100, "USD", "c-key1"};
-    PaymentRequest a_more{"a:b", 101, "USD", "c-key1"};
+    const Currency usd = *Currency::Parse("USD");
+    const PaymentRequest a{CustomerId("a:b"), {100, usd}, IdempotencyKey("c-key1")};
+    const PaymentRequest b{CustomerId("a"), {100, usd}, IdempotencyKey("b:c-key1")};
+    const PaymentRequest a_again{CustomerId("a:b"), {100, usd}, IdempotencyKey("c-key1")};
+    const PaymentRequest a_more{CustomerId("a:b"), {101, usd}, IdempotencyKey("c-key1")};
+    const PaymentRequest a_yen{
+        CustomerId("a:b"), {100, *Currency::Parse("JPY")}, IdempotencyKey("c-key1")};
 
     EXPECT_NE(a.Fingerprint(), b.Fingerprint());
     EXPECT_EQ(a.Fingerprint(), a_again.Fingerprint());
     EXPECT_NE(a.Fingerprint(), a_more.Fingerprint());
+    EXPECT_NE(a.Fingerprint(), a_yen.Fingerprint());
+}
+
+TEST(SanitizeTraceId, KeepsASafeIdAndReplacesAnythingElse) {
+    EXPECT_EQ(SanitizeTraceId("trace-1:a@b", "fallback"), "trace-1:a@b");
+    EXPECT_EQ(SanitizeTraceId("", "fallback"), "fallback");
+    EXPECT_EQ(SanitizeTraceId("has space", "fallback"), "fallback");
+    EXPECT_EQ(SanitizeTraceId("line\nbreak", "fallback"), "fallback");
+    EXPECT_EQ(
+        SanitizeTraceId(std::string(kMaxTraceIdLength, 'a'), "f"),
+        std::string(kMaxTraceIdLength, 'a')
+    );
+    EXPECT_EQ(SanitizeTraceId(std::string(kMaxTraceIdLength + 1, 'a'), "f"), "f");
+}
+
+TEST(Currency, ParseGivesOnlyKnownUpperCaseCodes) {
+    const auto usd = Currency::Parse("USD");
+    ASSERT_TRUE(usd.has_value());
+    EXPECT_EQ(usd->Code(), "USD");
+    EXPECT_EQ(usd->CodeString(), "USD");
+    EXPECT_EQ(usd->MinorUnits(), 2);
+    EXPECT_FALSE(usd->Empty());
+    EXPECT_FALSE(Currency::Parse("usd").has_value());
+    EXPECT_FALSE(Currency::Parse("XYZ").has_value());
+    EXPECT_TRUE(Currency().Empty());
+    EXPECT_EQ(*usd, *Currency::Parse("USD"));
+    EXPECT_FALSE(*usd == *Currency::Parse("EUR"));
+}
+
+TEST(Money, PayableAmountsAreOneToTheMaximum) {
+    EXPECT_FALSE(IsPayableAmount(0));
+    EXPECT_TRUE(IsPayableAmount(1));
+    EXPECT_TRUE(IsPayableAmount(kMaxAmountMinor));
+    EXPECT_FALSE(IsPayableAmount(kMaxAmountMinor + 1));
+    EXPECT_EQ((Money{5, *Currency::Parse("EUR")}), (Money{5, *Currency::Parse("EUR")}));
+    EXPECT_FALSE((Money{5, *Currency::Parse("EUR")}) == (Money{5, *Currency::Parse("USD")}));
 }
 
 TEST(Currency, KnowsMinorUnits) {

@@ -40,18 +40,23 @@ std::string RateLimiter::Key(const std::string& customer_id) {
     return "ratelimit:" + std::to_string(customer_id.size()) + ":" + customer_id;
 }
 
-RateDecision RateLimiter::Take(const std::string& customer_id) {
+Result<RateDecision> RateLimiter::Take(const CustomerId& customer) {
     const double per_ms = static_cast<double>(capacity_) / 60000.0;
-    const redis::Reply reply = pool_.With([&](redis::Connection& conn) {
-        return conn.Command(
-            {"EVAL",
-             kScript,
-             "1",
-             Key(customer_id),
-             std::to_string(capacity_),
-             std::to_string(per_ms)}
-        );
-    });
+    redis::Reply reply;
+    try {
+        reply = pool_.With([&](redis::Connection& conn) {
+            return conn.Command(
+                {"EVAL",
+                 kScript,
+                 "1",
+                 Key(customer.Value()),
+                 std::to_string(capacity_),
+                 std::to_string(per_ms)}
+            );
+        });
+    } catch (const redis::RedisError& e) {
+        return Fail(ErrorCode::kUnavailable, std::string("rate limit unavailable: ") + e.what());
+    }
     RateDecision decision;
     if (reply.elements.size() == 2) {
         decision.allowed = reply.elements[0].integer == 1;

@@ -3,24 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "services/ledger/pg_ledger_book.hpp"
+
 namespace sagapay::ledger {
-
-namespace {
-
-const char* AccountType(const std::string& code) {
-    if (code == "customer_cash") {
-        return "CUSTOMER";
-    }
-    if (code == "merchant_receivable") {
-        return "MERCHANT";
-    }
-    if (code == "platform_fee") {
-        return "PLATFORM";
-    }
-    return "CLEARING";
-}
-
-}  // namespace
 
 bool LedgerStore::Post(
     postgres::Transaction& tx,
@@ -28,78 +13,7 @@ bool LedgerStore::Post(
     const JournalEntry& entry,
     const std::string& source_event_id
 ) {
-    const Posting& first = entry.postings.front();
-    std::int64_t amount = 0;
-    for (const Posting& p : entry.postings) {
-        if (p.direction == Direction::kDebit) {
-            amount += p.amount_minor;
-        }
-    }
-    const auto inserted = tx.Exec(
-        "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
-        "amount_minor, "
-        "source_event_id) VALUES ($1, $2, $3, $4, $5, $6) "
-        "ON CONFLICT DO NOTHING RETURNING transaction_id",
-        {entry.transaction_id,
-         payment_id,
-         ToString(entry.purpose),
-         first.currency,
-         amount,
-         source_event_id}
-    );
-    if (inserted.Empty()) {
-        return false;
-    }
-    // One statement for the accounts and one for the entries, whatever the number of postings.
-    std::string accounts = "{";
-    std::string codes = "{";
-    std::string types = "{";
-    std::string currencies = "{";
-    std::string directions = "{";
-    std::string amounts = "{";
-    for (std::size_t i = 0; i < entry.postings.size(); ++i) {
-        const Posting& p = entry.postings[i];
-        const char* sep = i == 0 ? "" : ",";
-        accounts += sep + p.account_code + ":" + p.currency;
-        codes += sep + p.account_code;
-        types += std::string(sep) + AccountType(p.account_code);
-        currencies += sep + p.currency;
-        directions += std::string(sep) + ToString(p.direction);
-        amounts += sep + std::to_string(p.amount_minor);
-    }
-    for (std::string* s : {&accounts, &codes, &types, &currencies, &directions, &amounts}) {
-        *s += "}";
-    }
-    // Both writes travel with the transaction's next statement or its COMMIT (one round trip);
-    // a failure fails the transaction there, and the balance checks run at COMMIT anyway.
-    tx.ExecDeferred(
-        "INSERT INTO ledger_accounts (account_id, account_code, account_type, currency) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO "
-        "NOTHING",
-        {accounts, codes, types, currencies}
-    );
-    tx.ExecDeferred(
-        "INSERT INTO ledger_entries (transaction_id, account_id, direction, amount_cents, "
-        "currency) "
-        "SELECT $1, a, d, m, c FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS "
-        "u(a, d, m, c)",
-        {entry.transaction_id, accounts, directions, amounts, currencies}
-    );
-    return true;
-}
-
-std::optional<std::pair<std::int64_t, std::string>> LedgerStore::Settlement(
-    postgres::Transaction& tx, const std::string& payment_id
-) {
-    const auto rows = tx.Exec(
-        "SELECT amount_minor, currency FROM ledger_transactions WHERE payment_id = $1 AND purpose "
-        "= 'SETTLEMENT'",
-        {payment_id}
-    );
-    if (rows.Empty()) {
-        return std::nullopt;
-    }
-    return std::make_pair(rows.GetInt(0, 0), rows.GetString(0, 1));
+    return PgLedgerBook(tx).Post(PaymentId(payment_id), entry, EventId(source_event_id));
 }
 
 nlohmann::json LedgerStore::ReconcileTransaction(
@@ -201,6 +115,16 @@ nlohmann::json LedgerStore::ReconcileAll(postgres::Connection& conn, std::int64_
         {"totals_by_currency", std::move(currency_totals)},
         {"balanced", imbalanced.Size() == 0 && empty == 0 && totals_zero},
     };
+}
+
+nlohmann::json PgLedgerReports::Transaction(const std::string& transaction_id) {
+    auto lease = pool_.Acquire();
+    return LedgerStore::ReconcileTransaction(*lease, transaction_id);
+}
+
+nlohmann::json PgLedgerReports::All(std::int64_t limit) {
+    auto lease = pool_.Acquire();
+    return LedgerStore::ReconcileAll(*lease, limit);
 }
 
 }  // namespace sagapay::ledger

@@ -1,9 +1,9 @@
 #include "services/notification/notification_service.hpp"
 
-#include "core/ids.hpp"
 #include "core/messaging/topics.hpp"
 #include "runtime/bootstrap.hpp"
-#include "runtime/log.hpp"
+#include "services/notification/notification_handler.hpp"
+#include "services/notification/pg_notification_store.hpp"
 #include "services/notification/schema.hpp"
 
 namespace sagapay::notification {
@@ -14,47 +14,31 @@ constexpr const char* kService = "notification";
 
 }  // namespace
 
-std::string OutcomeOf(std::string_view event_type) {
-    if (event_type == topics::kPaymentsSettled) {
-        return "SETTLED";
-    }
-    if (event_type == topics::kPaymentsFailed) {
-        return "FAILED";
-    }
-    if (event_type == topics::kPaymentsReversed) {
-        return "REVERSED";
-    }
-    return "";
-}
-
-int RunNotification(const Config& config) {
+int RunNotification(const Config& config, const Clock& /*clock*/) {
     auto bus = PrepareService(config, kService, NotificationMigrations());
+    // Only the health check uses the pool: consumers have their own connections.
     postgres::Pool pool(config.DsnFor(kService), 2);
+    NotificationHandler handler;
+
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &pool);
-    const auto handler = [](postgres::Transaction& tx, const Envelope& event) {
-        const std::string outcome = OutcomeOf(event.event_type);
-        if (outcome.empty() || !IsUuid(event.aggregate_id)) {
-            throw PermanentEventError("not a payment outcome: " + event.event_type);
-        }
-        const auto inserted = tx.Exec(
-            "INSERT INTO notification_logs (payment_id, outcome, message, event_id) VALUES ($1, "
-            "$2, $3, $4) "
-            "ON CONFLICT ON CONSTRAINT uq_notification_outcome DO NOTHING RETURNING id",
-            {event.aggregate_id,
-             outcome,
-             "Payment " + event.aggregate_id + " event=" + event.event_type,
-             event.event_id}
-        );
-        if (!inserted.Empty()) {
-            log::Info("notification recorded", {{"outcome", outcome}, {"channel", "webhook"}});
-        }
+    const auto consume = [&handler](postgres::Transaction& tx, const Envelope& event) {
+        PgNotificationStore store(tx);
+        handler.Handle(store, event);
     };
-    host.AddConsumer(*bus, std::string(topics::kPaymentsSettled), "notification-settled", handler);
-    host.AddConsumer(*bus, std::string(topics::kPaymentsFailed), "notification-failed", handler);
-    host.AddConsumer(
-        *bus, std::string(topics::kPaymentsReversed), "notification-reversed", handler
-    );
+    for (const auto& [topic, group] :
+         {std::pair{topics::kPaymentsSettled, "notification-settled"},
+          std::pair{topics::kPaymentsFailed, "notification-failed"},
+          std::pair{topics::kPaymentsReversed, "notification-reversed"}}) {
+        host.AddConsumer(
+            *bus,
+            {.topic = topic,
+             .group = group,
+             .batch_mode = BatchMode::kOneTransaction,
+             .order = HandlingOrder::kByPaymentId},
+            consume
+        );
+    }
     return host.Run();
 }
 

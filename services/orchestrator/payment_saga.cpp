@@ -1,6 +1,6 @@
 #include "services/orchestrator/payment_saga.hpp"
 
-#include "core/messaging/topics.hpp"
+#include <type_traits>
 
 namespace sagapay::orchestrator {
 
@@ -8,24 +8,95 @@ namespace {
 
 using S = PaymentStatus;
 
-std::string PayloadString(const Envelope& event, const char* field) {
-    const auto it = event.payload.find(field);
-    if (it == event.payload.end() || !it->is_string()) {
-        return {};
-    }
-    return it->get<std::string>();
-}
-
-Plan Ignore(const PaymentSnapshot& payment, const Envelope& event) {
+Plan Ignore(const PaymentSnapshot& payment, std::string_view topic) {
     Plan plan;
-    plan.ignored_because = event.event_type + " does not apply to a payment in " +
+    plan.ignored_because = std::string(topic) + " does not apply to a payment in " +
                            std::string(ToString(payment.status));
     return plan;
 }
 
-nlohmann::json PaymentFacts(const PaymentSnapshot& p) {
-    return {
-        {"amount_cents", p.amount_cents}, {"currency", p.currency}, {"customer_id", p.customer_id}};
+Plan Approved(const PaymentSnapshot& payment, const RiskApproved& event) {
+    if (payment.status != S::kCreated && payment.status != S::kRiskReview) {
+        return Ignore(payment, RiskApproved::kTopic);
+    }
+    Plan plan;
+    plan.steps.push_back(
+        {S::kApproved, event.reason == "manual_approve" ? "manual_approve" : "risk_approved"}
+    );
+    plan.emits.emplace_back(AuthorizeRequested{payment.Facts(), false});
+    return plan;
+}
+
+Plan Denied(const PaymentSnapshot& payment, const RiskDenied& event) {
+    Plan plan;
+    if (event.decision == Verdict::kReview) {
+        if (payment.status != S::kCreated) {
+            return Ignore(payment, RiskDenied::kTopic);
+        }
+        plan.steps.push_back({S::kRiskReview, "risk_review_required:" + event.reason});
+        return plan;
+    }
+    if (payment.status != S::kCreated && payment.status != S::kRiskReview) {
+        return Ignore(payment, RiskDenied::kTopic);
+    }
+    const bool manual = event.reason == "manual_deny";
+    plan.steps.push_back({S::kFailed, manual ? "manual_deny" : "risk_denied:" + event.reason});
+    PaymentFailed failed;
+    failed.error_code = manual ? FailureCode::kManualDeny : FailureCode::kRiskDenied;
+    failed.reason = event.reason;
+    failed.customer_id = payment.customer_id;
+    failed.amount = payment.amount;
+    failed.from_orchestrator = true;
+    plan.emits.emplace_back(std::move(failed));
+    return plan;
+}
+
+Plan Authorized(const PaymentSnapshot& payment, const PaymentAuthorized& event) {
+    if (payment.status != S::kApproved) {
+        return Ignore(payment, PaymentAuthorized::kTopic);
+    }
+    Plan plan;
+    plan.steps.push_back({S::kAuthorized, "provider_authorized"});
+    plan.emits.emplace_back(CaptureRequested{payment.Facts(), event.authorization_id});
+    return plan;
+}
+
+Plan Captured(const PaymentSnapshot& payment) {
+    if (payment.status != S::kAuthorized) {
+        return Ignore(payment, CaptureCompleted::kTopic);
+    }
+    Plan plan;
+    plan.steps.push_back({S::kCaptured, "provider_captured"});
+    plan.emits.emplace_back(PaymentCaptured{payment.Facts()});
+    return plan;
+}
+
+Plan Failed(const PaymentSnapshot& payment, const PaymentFailed& event, const EventId& event_id) {
+    Plan plan;
+    if (event.from_orchestrator) {
+        plan.ignored_because = "payments.failed emitted by the orchestrator itself";
+        return plan;
+    }
+    if (payment.status != S::kApproved && payment.status != S::kAuthorized) {
+        return Ignore(payment, PaymentFailed::kTopic);
+    }
+    const std::string code = event.error_code_text.empty() ? "UNKNOWN" : event.error_code_text;
+    plan.steps.push_back({S::kFailed, "provider_failed:" + code});
+    if (event.error_code == FailureCode::kProviderTimeout) {
+        plan.steps.push_back({S::kReversed, "provider_timeout_compensation"});
+        plan.emits.emplace_back(PaymentReversed{
+            "provider_timeout_compensation", event_id, payment.Facts()});
+    }
+    return plan;
+}
+
+Plan Settled(const PaymentSnapshot& payment) {
+    if (payment.status != S::kCaptured) {
+        return Ignore(payment, PaymentSettled::kTopic);
+    }
+    Plan plan;
+    plan.steps.push_back({S::kSettled, "ledger_settled"});
+    return plan;
 }
 
 }  // namespace
@@ -37,109 +108,42 @@ std::optional<PaymentStatus> Plan::Terminal() const {
     return steps.back().to;
 }
 
-Plan PlanFor(const PaymentSnapshot& payment, const Envelope& event) {
-    const std::string& type = event.event_type;
-    const S status = payment.status;
-    Plan plan;
-
-    if (type == topics::kRiskApproved) {
-        if (status != S::kCreated && status != S::kRiskReview) {
-            return Ignore(payment, event);
-        }
-        const bool manual = PayloadString(event, "reason") == "manual_approve";
-        plan.steps.push_back({S::kApproved, manual ? "manual_approve" : "risk_approved"});
-        plan.emits.push_back(
-            {std::string(topics::kProviderAuthorizeRequested), PaymentFacts(payment)}
-        );
-        return plan;
-    }
-    if (type == topics::kRiskDenied) {
-        const std::string decision = PayloadString(event, "decision");
-        const std::string reason = PayloadString(event, "reason");
-        if (decision == "REVIEW") {
-            if (status != S::kCreated) {
-                return Ignore(payment, event);
+Plan PlanFor(const PaymentSnapshot& payment, const SagaEvent& event, const EventId& event_id) {
+    return std::visit(
+        [&](const auto& e) -> Plan {
+            using E = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<E, RiskApproved>) {
+                return Approved(payment, e);
+            } else if constexpr (std::is_same_v<E, RiskDenied>) {
+                return Denied(payment, e);
+            } else if constexpr (std::is_same_v<E, PaymentAuthorized>) {
+                return Authorized(payment, e);
+            } else if constexpr (std::is_same_v<E, CaptureCompleted>) {
+                return Captured(payment);
+            } else if constexpr (std::is_same_v<E, PaymentFailed>) {
+                return Failed(payment, e, event_id);
+            } else if constexpr (std::is_same_v<E, PaymentSettled>) {
+                return Settled(payment);
+            } else {
+                Plan plan;
+                plan.ignored_because = "the orchestrator does not handle " + std::string(E::kTopic);
+                return plan;
             }
-            plan.steps.push_back({S::kRiskReview, "risk_review_required:" + reason});
-            return plan;
-        }
-        if (status != S::kCreated && status != S::kRiskReview) {
-            return Ignore(payment, event);
-        }
-        const bool manual = reason == "manual_deny";
-        plan.steps.push_back({S::kFailed, manual ? "manual_deny" : "risk_denied:" + reason});
-        nlohmann::json failed = PaymentFacts(payment);
-        failed["error_code"] = manual ? "MANUAL_DENY" : "RISK_DENIED";
-        failed["reason"] = reason;
-        failed["source"] = "orchestrator";
-        plan.emits.push_back({std::string(topics::kPaymentsFailed), std::move(failed)});
-        return plan;
-    }
-    if (type == topics::kPaymentsAuthorized) {
-        if (status != S::kApproved) {
-            return Ignore(payment, event);
-        }
-        plan.steps.push_back({S::kAuthorized, "provider_authorized"});
-        nlohmann::json capture = PaymentFacts(payment);
-        capture["authorization_id"] = PayloadString(event, "authorization_id");
-        plan.emits.push_back({std::string(topics::kProviderCaptureRequested), std::move(capture)});
-        return plan;
-    }
-    if (type == topics::kProviderCaptureCompleted) {
-        if (status != S::kAuthorized) {
-            return Ignore(payment, event);
-        }
-        plan.steps.push_back({S::kCaptured, "provider_captured"});
-        plan.emits.push_back({std::string(topics::kPaymentsCaptured), PaymentFacts(payment)});
-        return plan;
-    }
-    if (type == topics::kPaymentsFailed) {
-        if (PayloadString(event, "source") == "orchestrator") {
-            plan.ignored_because = "payments.failed emitted by the orchestrator itself";
-            return plan;
-        }
-        if (status != S::kApproved && status != S::kAuthorized) {
-            return Ignore(payment, event);
-        }
-        std::string code = PayloadString(event, "error_code");
-        if (code.empty()) {
-            code = "UNKNOWN";
-        }
-        plan.steps.push_back({S::kFailed, "provider_failed:" + code});
-        if (code == "PROVIDER_TIMEOUT") {
-            plan.steps.push_back({S::kReversed, "provider_timeout_compensation"});
-            plan.emits.push_back(
-                {std::string(topics::kPaymentsReversed),
-                 {{"reason", "provider_timeout_compensation"},
-                  {"source_event_id", event.event_id},
-                  {"amount_cents", payment.amount_cents},
-                  {"currency", payment.currency},
-                  {"customer_id", payment.customer_id}}}
-            );
-        }
-        return plan;
-    }
-    if (type == topics::kPaymentsSettled) {
-        if (status != S::kCaptured) {
-            return Ignore(payment, event);
-        }
-        plan.steps.push_back({S::kSettled, "ledger_settled"});
-        return plan;
-    }
-    plan.ignored_because = "the orchestrator does not handle " + type;
-    return plan;
+        },
+        event
+    );
 }
 
-std::optional<Emit> PendingStepRequest(const PaymentSnapshot& payment) {
+std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment) {
     switch (payment.status) {
         case S::kCreated:
-            return Emit{std::string(topics::kPaymentsRequested), PaymentFacts(payment)};
+            return PaymentRequested{payment.Facts(), false};
         case S::kApproved:
-            return Emit{std::string(topics::kProviderAuthorizeRequested), PaymentFacts(payment)};
+            return AuthorizeRequested{payment.Facts(), false};
         case S::kAuthorized:
-            return Emit{std::string(topics::kProviderCaptureRequested), PaymentFacts(payment)};
+            return CaptureRequested{payment.Facts(), ""};
         case S::kCaptured:
-            return Emit{std::string(topics::kPaymentsCaptured), PaymentFacts(payment)};
+            return PaymentCaptured{payment.Facts()};
         case S::kRiskReview:
         case S::kSettled:
         case S::kFailed:

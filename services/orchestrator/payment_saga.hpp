@@ -5,21 +5,22 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "core/messaging/envelope.hpp"
+#include "core/messaging/events.hpp"
+#include "core/money.hpp"
 #include "core/payments/payment_status.hpp"
+#include "core/strong_id.hpp"
 
 namespace sagapay::orchestrator {
 
 /// What the saga knows of a payment when an event arrives.
 struct PaymentSnapshot {
-    std::string payment_id;
-    std::string customer_id;
-    std::int64_t amount_cents = 0;
-    std::string currency;
+    PaymentId payment_id;
+    CustomerId customer_id;
+    Money amount;
     PaymentStatus status = PaymentStatus::kCreated;
     std::int64_t state_version = 0;
+
+    [[nodiscard]] PaymentFacts Facts() const { return PaymentFacts{customer_id, amount}; }
 };
 
 struct Step {
@@ -27,16 +28,11 @@ struct Step {
     std::string reason;  ///< Timeline reason, e.g. "risk_approved".
 };
 
-struct Emit {
-    std::string topic;
-    nlohmann::json payload;
-};
-
 /// The saga's answer to one event: the transitions to apply in order, the events to emit, or why
 /// the event has no effect (a duplicate, or an event that no longer fits the payment's state).
 struct Plan {
     std::vector<Step> steps;
-    std::vector<Emit> emits;
+    std::vector<SagaEvent> emits;
     std::string ignored_because;  ///< Non-empty: acknowledge and count, change nothing.
 
     [[nodiscard]] bool Ignored() const noexcept { return !ignored_because.empty(); }
@@ -44,8 +40,9 @@ struct Plan {
     [[nodiscard]] std::optional<PaymentStatus> Terminal() const;
 };
 
-/// Decides what `event` does to `payment`. Pure: no I/O, no clock. Every path of the saga is
-/// here; the store only applies the plan with compare-and-swap updates.
+/// Decides what `event` (whose envelope id is `event_id`) does to `payment`. Pure: no I/O, no
+/// clock. Every path of the saga is here; the store only applies the plan with compare-and-swap
+/// updates.
 ///
 ///  risk.approved            CREATED|RISK_REVIEW → APPROVED, emit provider.authorize.requested
 ///  risk.denied (REVIEW)     CREATED → RISK_REVIEW
@@ -55,11 +52,14 @@ struct Plan {
 ///  payments.failed          APPROVED|AUTHORIZED → FAILED; PROVIDER_TIMEOUT adds → REVERSED and
 ///                           emits payments.reversed
 ///  payments.settled         CAPTURED → SETTLED
-/// Anything else is ignored with the reason (unknown type, state that does not fit).
-[[nodiscard]] Plan PlanFor(const PaymentSnapshot& payment, const Envelope& event);
+/// Anything else is ignored with the reason (a topic the saga does not consume, a state that
+/// does not fit).
+[[nodiscard]] Plan PlanFor(
+    const PaymentSnapshot& payment, const SagaEvent& event, const EventId& event_id
+);
 
 /// The event the saga is waiting for in `status`, re-emitted by the sweeper when a payment makes
 /// no progress: the pending step's request. Nullopt for states that wait on a person or are final.
-[[nodiscard]] std::optional<Emit> PendingStepRequest(const PaymentSnapshot& payment);
+[[nodiscard]] std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment);
 
 }  // namespace sagapay::orchestrator

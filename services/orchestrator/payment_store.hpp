@@ -2,74 +2,36 @@
 
 #include <optional>
 #include <span>
-#include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "adapters/postgres/connection.hpp"
-#include "core/payments/payment_request.hpp"
+#include "core/strong_id.hpp"
 #include "services/orchestrator/payment_saga.hpp"
 
 namespace sagapay::orchestrator {
 
-enum class CreateOutcome {
-    kCreated,    ///< A new payment.
-    kReplayed,   ///< Same customer, key and body: the existing payment.
-    kKeyReused,  ///< Same customer and key, another body: refused.
-};
-
-struct CreateResult {
-    CreateOutcome outcome = CreateOutcome::kCreated;
-    std::string payment_id;
-    PaymentStatus status = PaymentStatus::kCreated;
-};
-
-/// A payment locked in a transaction, and its age then (for payment_e2e_seconds).
+/// A payment locked in a unit of work, and its age then (for payment_e2e_seconds).
 struct LockedPayment {
     PaymentSnapshot snapshot;
     double age_seconds = 0;
 };
 
-/// SQL over the orchestrator's tables. Every write runs inside the caller's transaction, next to
-/// its outbox row.
+/// Port: the saga's payments inside one unit of work (the handler's transaction). Implemented by
+/// PgPaymentStore over a PostgreSQL transaction and by InMemoryPaymentStore in tests.
 class PaymentStore {
 public:
-    /// Inserts the payment, its first timeline row and `payments.requested` in one transaction,
-    /// or finds the payment this (customer, key) already created. Concurrent first requests with
-    /// the same key: one inserts, the other waits on the unique constraint and replays it.
-    static CreateResult Create(
-        postgres::Connection& conn,
-        const PaymentRequest& request,
-        const std::string& trace_id,
-        const Clock& clock
-    );
+    virtual ~PaymentStore() = default;
 
-    /// Locks the payment row for the rest of `tx` (FOR UPDATE); nullopt when unknown. Served from
-    /// what LockAll locked earlier in `tx` when it covered this payment (no statement then).
-    static std::optional<LockedPayment> Lock(
-        postgres::Transaction& tx, const std::string& payment_id
-    );
+    /// Locks the payment for the rest of the unit of work; nullopt when unknown (or not a UUID).
+    [[nodiscard]] virtual std::optional<LockedPayment> Lock(const PaymentId& payment_id) = 0;
 
-    /// Locks the payments of a consumed batch in one statement (FOR UPDATE, in payment-id order,
-    /// the order every consumer locks in) and keeps them for Lock in this transaction.
-    static void LockAll(postgres::Transaction& tx, std::span<const std::string> payment_ids);
+    /// Locks the payments of a consumed batch at once, in payment-id order (the order every
+    /// consumer locks in), so that Lock serves them without another round trip.
+    virtual void LockAll(std::span<const PaymentId> payment_ids) = 0;
 
-    /// Moves the payment one step: checks the transition, updates `payment` (and what Lock
-    /// serves in this transaction) and queues the row change and its timeline row. The queued
-    /// changes of the transaction are written just before its COMMIT, all payments in one
-    /// compare-and-swap UPDATE on (status, state_version) and all timeline rows in one INSERT;
-    /// the commit fails with SqlError(kAborted) if another writer moved a payment first.
-    static void Apply(
-        postgres::Transaction& tx,
-        PaymentSnapshot& payment,
-        const Step& step,
-        const std::string& event_id
-    );
-
-    /// The payment with its timeline as the API shows it; nullopt when unknown.
-    static std::optional<nlohmann::json> Read(
-        postgres::Connection& conn, const std::string& payment_id
-    );
+    /// Moves `payment` one step (its status and state_version change here too) and records the
+    /// timeline row with `event_id`. Throws Exception(kInternal) for a transition the state
+    /// machine forbids, and the unit of work fails with kAborted when another writer moved the
+    /// payment first (compare-and-swap on status and state_version).
+    virtual void Apply(PaymentSnapshot& payment, const Step& step, const EventId& event_id) = 0;
 };
 
 }  // namespace sagapay::orchestrator

@@ -25,9 +25,9 @@ bool IsStuck(
            now - updated_at > stuck_after * (1 << doublings);
 }
 
-namespace {
-
-void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const Clock& clock) {
+int SweepStuckPayments(
+    postgres::Connection& conn, const SweeperOptions& options, const Clock& clock
+) {
     const double stuck_seconds = std::chrono::duration<double>(options.stuck_after).count();
     {
         // Served by the partial index ix_payments_waiting: only waiting payments are read.
@@ -63,31 +63,28 @@ void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const 
     int redriven = 0;
     for (int i = 0; i < rows.Size(); ++i) {
         PaymentSnapshot p;
-        p.payment_id = rows.GetString(i, 0);
-        p.customer_id = rows.GetString(i, 1);
-        p.amount_cents = rows.GetInt(i, 2);
-        p.currency = rows.GetString(i, 3);
+        p.payment_id = PaymentId(rows.GetString(i, 0));
+        p.customer_id = CustomerId(rows.GetString(i, 1));
+        p.amount.amount_minor = rows.GetInt(i, 2);
+        p.amount.currency = Currency::Parse(rows.Get(i, 3)).value_or(Currency());
         p.status = ParsePaymentStatus(rows.Get(i, 4)).value_or(PaymentStatus::kRiskReview);
         p.state_version = rows.GetInt(i, 5);
         const auto pending = PendingStepRequest(p);
         if (!pending) {
             continue;
         }
-        const log::ScopedContext context(rows.GetString(i, 6), "", p.payment_id);
+        const log::ScopedContext context(rows.GetString(i, 6), "", p.payment_id.Value());
         log::Warn(
             "payment made no progress; re-emitting its pending step",
-            {{"status", std::string(ToString(p.status))}, {"topic", pending->topic}}
+            {{"status", std::string(ToString(p.status))}, {"topic", std::string(TopicOf(*pending))}}
         );
         postgres::AppendOutbox(
-            tx,
-            MakeEnvelope(
-                pending->topic, p.payment_id, rows.GetString(i, 6), pending->payload, clock
-            )
+            tx, NewEnvelope(*pending, p.payment_id, rows.GetString(i, 6), clock)
         );
         tx.Exec(
             "UPDATE payments SET updated_at = now(), redrive_count = redrive_count + 1 "
             "WHERE payment_id = $1",
-            {p.payment_id}
+            {p.payment_id.Value()}
         );
         ++redriven;
     }
@@ -97,9 +94,8 @@ void SweepOnce(postgres::Connection& conn, const SweeperOptions& options, const 
             .retries_total.Add({{"service", options.service}, {"dependency", "saga_sweeper"}})
             .Increment(redriven);
     }
+    return redriven;
 }
-
-}  // namespace
 
 void RunSweeper(std::stop_token stop, const SweeperOptions& options, const Clock& clock) {
     std::unique_ptr<postgres::Connection> conn;
@@ -109,7 +105,7 @@ void RunSweeper(std::stop_token stop, const SweeperOptions& options, const Clock
                 conn =
                     std::make_unique<postgres::Connection>(postgres::Connection::Open(options.dsn));
             }
-            SweepOnce(*conn, options, clock);
+            SweepStuckPayments(*conn, options, clock);
         } catch (const std::exception& e) {
             log::Error("sweeper error", {{"error", e.what()}});
             conn.reset();

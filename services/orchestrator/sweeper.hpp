@@ -4,6 +4,7 @@
 #include <stop_token>
 #include <string>
 
+#include "adapters/postgres/connection.hpp"
 #include "core/clock.hpp"
 #include "core/payments/payment_status.hpp"
 
@@ -33,6 +34,12 @@ struct SweeperOptions {
     std::chrono::milliseconds interval{std::chrono::seconds(5)};
     int batch = 200;
 };
+
+/// One sweep over `conn`: sets the `stuck_payments{state}` gauge, re-emits the pending step of up
+/// to `options.batch` stuck payments (SKIP LOCKED) and returns how many it re-drove.
+int SweepStuckPayments(
+    postgres::Connection& conn, const SweeperOptions& options, const Clock& clock
+);
 
 /// Every `interval`: finds stuck payments (SKIP LOCKED, so several orchestrators share the work),
 /// re-emits the pending step's request through the outbox (consumers are idempotent per

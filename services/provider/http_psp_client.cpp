@@ -1,11 +1,25 @@
+#include "services/provider/http_psp_client.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "adapters/http/http.hpp"
-#include "services/provider/psp_client.hpp"
 
 namespace sagapay::provider {
 
 namespace {
+
+/// Measures one call on the steady clock (the wall clock may jump).
+class Stopwatch {
+public:
+    [[nodiscard]] std::chrono::milliseconds Elapsed() const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started_
+        );
+    }
+
+private:
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
 
 class HttpPspClient final : public PspClient {
 public:
@@ -13,69 +27,81 @@ public:
         : client_(base_url, http::ClientOptions{64, std::chrono::milliseconds(500), timeout}) {}
 
     // PspClient
-    PspAnswer Authorize(
-        const std::string& key,
-        const std::string& payment_id,
-        const std::string& customer_id,
-        std::int64_t amount_cents,
-        const std::string& currency
-    ) override {
+    PspAnswer Authorize(const AuthorizeCall& call) override {
         const nlohmann::json body = {
-            {"idempotency_key", key},
-            {"payment_id", payment_id},
-            {"customer_id", customer_id},
-            {"amount_cents", amount_cents},
-            {"currency", currency},
+            {"idempotency_key", call.key},
+            {"payment_id", call.payment_id.Value()},
+            {"customer_id", call.customer_id.Value()},
+            {"amount_cents", call.amount.amount_minor},
+            {"currency", call.amount.currency.CodeString()},
         };
-        return Classify(client_.Send(
+        const Stopwatch watch;
+        PspAnswer answer = Classify(client_.Send(
             "POST",
             "/v1/authorizations",
             body.dump(),
-            {{"content-type", "application/json"}, {"idempotency-key", key}}
+            {{"content-type", "application/json"}, {"idempotency-key", call.key}}
         ));
+        answer.latency = watch.Elapsed();
+        return answer;
     }
 
     PspAnswer Inquire(const std::string& key) override {
-        return Classify(client_.Get("/v1/authorizations/" + key));
+        const Stopwatch watch;
+        PspAnswer answer = Classify(client_.Get("/v1/authorizations/" + key));
+        answer.latency = watch.Elapsed();
+        return answer;
     }
 
-    CaptureOutcome Capture(const std::string& authorization_key, const std::string& capture_key)
+    CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
         override {
         const nlohmann::json body = {{"idempotency_key", capture_key}};
+        const Stopwatch watch;
         const auto result = client_.Send(
             "POST",
             "/v1/authorizations/" + authorization_key + "/capture",
             body.dump(),
             {{"content-type", "application/json"}, {"idempotency-key", capture_key}}
         );
-        if (!result.Ok() || result.response->status >= 500) {
-            return CaptureOutcome::kUnknown;
+        CaptureAnswer answer;
+        answer.latency = watch.Elapsed();
+        if (!result.has_value() || result->status >= 500) {
+            answer.outcome = CaptureOutcome::kUnknown;
+        } else {
+            answer.outcome =
+                result->status == 200 ? CaptureOutcome::kCaptured : CaptureOutcome::kRefused;
         }
-        return result.response->status == 200 ? CaptureOutcome::kCaptured
-                                              : CaptureOutcome::kRefused;
+        return answer;
     }
 
-    bool Void(const std::string& authorization_key) override {
+    VoidAnswer Void(const std::string& authorization_key) override {
+        const Stopwatch watch;
         const auto result = client_.Send(
             "POST",
             "/v1/authorizations/" + authorization_key + "/void",
             "{}",
             {{"content-type", "application/json"}, {"idempotency-key", "void-" + authorization_key}}
         );
-        return result.Ok() && (result.response->status == 200 || result.response->status == 404);
+        VoidAnswer answer;
+        answer.latency = watch.Elapsed();
+        // 404: the PSP never processed the key, so nothing is held.
+        answer.outcome = result.has_value() && (result->status == 200 || result->status == 404)
+                             ? VoidOutcome::kReleased
+                             : VoidOutcome::kUnknown;
+        return answer;
     }
 
 private:
     static PspAnswer Classify(const http::ClientResult& result) {
         PspAnswer answer;
-        if (!result.Ok()) {
+        if (!result.has_value()) {
             answer.outcome = PspOutcome::kUnknown;
-            answer.detail = result.error.message;
+            answer.detail = result.error().message;
             return answer;
         }
-        const int status = result.response->status;
+        const int status = result->status;
         answer.detail = "http " + std::to_string(status);
-        const auto body = nlohmann::json::parse(result.response->body, nullptr, false);
+        const auto body = nlohmann::json::parse(result->body, nullptr, false);
         const std::string state =
             body.is_object() && body.contains("status") && body["status"].is_string()
                 ? body["status"].get<std::string>()

@@ -2,20 +2,6 @@
 
 namespace sagapay::provider {
 
-std::string_view ToString(PspOutcome outcome) noexcept {
-    switch (outcome) {
-        case PspOutcome::kAuthorized:
-            return "AUTHORIZED";
-        case PspOutcome::kDeclined:
-            return "DECLINED";
-        case PspOutcome::kUnknown:
-            return "TIMEOUT";
-        case PspOutcome::kNotFound:
-            return "NOT_FOUND";
-    }
-    return "TIMEOUT";
-}
-
 Action AfterAuthorize(
     int attempt, PspOutcome outcome, Clock::TimePoint now, const RetryPolicy& policy
 ) {

@@ -1,22 +1,12 @@
 #pragma once
 
 #include <chrono>
-#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/ports/psp_client.hpp"
 
 namespace sagapay::provider {
-
-/// What the PSP said, as the adapter classifies it.
-enum class PspOutcome {
-    kAuthorized,  ///< Authorized (now, or earlier under this key).
-    kDeclined,
-    kUnknown,   ///< Timed out or broke: it may or may not have happened.
-    kNotFound,  ///< Status inquiry: the PSP never processed this key.
-};
-
-[[nodiscard]] std::string_view ToString(PspOutcome outcome) noexcept;
 
 /// Backoff between authorization attempts (the seed's 1 s, 2 s, 4 s, PROVIDER_BACKOFF_MS). There
 /// are backoff.size() attempts; after the last one's backoff a final status inquiry decides.

@@ -30,7 +30,7 @@ std::int64_t EnvInt(const char* name, std::int64_t fallback) {
 
 }  // namespace
 
-int RunPspSandbox(const Config& config) {
+int RunPspSandbox(const Config& config, const Clock& /*clock*/) {
     const auto seed = static_cast<std::uint64_t>(EnvInt("PSP_SEED", 42));
     const auto slow = std::chrono::milliseconds(EnvInt("PSP_SLOW_MS", 300));
     const char* mode = std::getenv("PSP_DEFAULT_BEHAVIOUR");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/clock.hpp"
 #include "runtime/config.hpp"
 
 namespace sagapay::psp {
@@ -10,6 +11,6 @@ namespace sagapay::psp {
 /// /v1/authorizations/{idempotency_key}/void, GET /v1/records. PSP_SEED seeds the random outcomes;
 /// PSP_SLOW_MS is force-slow's delay; PSP_DEFAULT_BEHAVIOUR (approve | random) is what customers
 /// without a force-* prefix get.
-int RunPspSandbox(const Config& config);
+int RunPspSandbox(const Config& config, const Clock& clock);
 
 }  // namespace sagapay::psp

@@ -3,11 +3,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/messaging/events.hpp"
+
 namespace sagapay::risk {
-
-enum class RiskVerdict { kApprove, kReview, kDeny };
-
-[[nodiscard]] std::string_view ToString(RiskVerdict verdict) noexcept;  ///< APPROVE, REVIEW, DENY
 
 /// The seed's thresholds (RISK_* environment variables).
 struct RiskThresholds {
@@ -18,14 +16,14 @@ struct RiskThresholds {
 };
 
 struct RiskInput {
-    std::int64_t amount_cents = 0;
+    std::int64_t amount_minor = 0;
     std::int64_t payments_last_hour =
         0;  ///< This customer's payments in the sliding hour, this one included.
     std::int64_t failed_attempts = 0;  ///< Provider declines of this customer in the window.
 };
 
 struct RiskDecision {
-    RiskVerdict verdict = RiskVerdict::kApprove;
+    Verdict verdict = Verdict::kApprove;
     std::string_view reason;  ///< high_frequency, high_amount, multiple_failed_attempts,
                               ///< velocity_threshold, rule_passed
 };

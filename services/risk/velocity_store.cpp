@@ -43,12 +43,14 @@ VelocityStore::VelocityStore(
       velocity_window_(velocity_window),
       failure_window_(failure_window) {}
 
-std::string VelocityStore::VelocityKey(const std::string& customer_id) {
-    return "risk:velocity:" + std::to_string(customer_id.size()) + ":" + customer_id;
+std::string VelocityStore::VelocityKey(const CustomerId& customer) {
+    const std::string& id = customer.Value();
+    return "risk:velocity:" + std::to_string(id.size()) + ":" + id;
 }
 
-std::string VelocityStore::FailureKey(const std::string& customer_id) {
-    return "risk:failed:" + std::to_string(customer_id.size()) + ":" + customer_id;
+std::string VelocityStore::FailureKey(const CustomerId& customer) {
+    const std::string& id = customer.Value();
+    return "risk:failed:" + std::to_string(id.size()) + ":" + id;
 }
 
 std::int64_t VelocityStore::Eval(
@@ -71,33 +73,33 @@ std::int64_t VelocityStore::Eval(
 }
 
 std::int64_t VelocityStore::RecordPayment(
-    const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+    const CustomerId& customer, const PaymentId& payment, Clock::TimePoint now
 ) {
-    return Eval(VelocityKey(customer_id), velocity_window_, now, payment_id);
+    return Eval(VelocityKey(customer), velocity_window_, now, payment.Value());
 }
 
 void VelocityStore::RecordFailure(
-    const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+    const CustomerId& customer, const PaymentId& payment, Clock::TimePoint now
 ) {
-    Eval(FailureKey(customer_id), failure_window_, now, payment_id);
+    Eval(FailureKey(customer), failure_window_, now, payment.Value());
 }
 
-VelocityStore::Counts VelocityStore::RecordAndCount(
-    const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+VelocityCounts VelocityStore::RecordAndCount(
+    const CustomerId& customer, const PaymentId& payment, Clock::TimePoint now
 ) {
     const std::lock_guard lock(mutex_);
     const redis::Reply reply = conn_.Command(
         {"EVAL",
          kBothScript,
          "2",
-         VelocityKey(customer_id),
-         FailureKey(customer_id),
+         VelocityKey(customer),
+         FailureKey(customer),
          std::to_string(Millis(now)),
          std::to_string(velocity_window_.count()),
          std::to_string(failure_window_.count()),
-         payment_id}
+         payment.Value()}
     );
-    Counts counts;
+    VelocityCounts counts;
     if (reply.elements.size() == 2) {
         counts.payments_last_hour = reply.elements[0].integer;
         counts.failed_attempts = reply.elements[1].integer;
@@ -105,8 +107,8 @@ VelocityStore::Counts VelocityStore::RecordAndCount(
     return counts;
 }
 
-std::int64_t VelocityStore::FailedAttempts(const std::string& customer_id, Clock::TimePoint now) {
-    return Eval(FailureKey(customer_id), failure_window_, now, "");
+std::int64_t VelocityStore::FailedAttempts(const CustomerId& customer, Clock::TimePoint now) {
+    return Eval(FailureKey(customer), failure_window_, now, "");
 }
 
 }  // namespace sagapay::risk

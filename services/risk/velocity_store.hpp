@@ -7,15 +7,16 @@
 
 #include "adapters/redis/client.hpp"
 #include "core/clock.hpp"
+#include "services/risk/velocity_counter.hpp"
 
 namespace sagapay::risk {
 
-/// Per-customer counters in Redis for the risk rules, each one atomic (one Lua script, one round
-/// trip) and idempotent per payment: a sorted set per customer whose members are payment ids, so
-/// an event delivered twice is counted once. Windows slide (no doubling at an hour boundary).
+/// VelocityCounter over Redis, each call atomic (one Lua script, one round trip) and idempotent
+/// per payment: a sorted set per customer whose members are payment ids, so an event delivered
+/// twice is counted once. Windows slide (no doubling at an hour boundary).
 /// Keys: `risk:velocity:<len>:<customer>` and `risk:failed:<len>:<customer>` — length-prefixed, so
 /// no two customers share a key. Thread-safe (one connection behind a mutex).
-class VelocityStore {
+class VelocityStore final : public VelocityCounter {
 public:
     VelocityStore(
         redis::Endpoint endpoint,
@@ -23,29 +24,24 @@ public:
         std::chrono::milliseconds failure_window
     );
 
-    /// Counts `payment_id` for the customer and returns the payments in the window, this one
+    // VelocityCounter
+    /// RecordPayment and FailedAttempts in one round trip (one script over both keys).
+    VelocityCounts RecordAndCount(
+        const CustomerId& customer, const PaymentId& payment, Clock::TimePoint now
+    ) override;
+    void RecordFailure(const CustomerId& customer, const PaymentId& payment, Clock::TimePoint now)
+        override;
+
+    /// Counts `payment` for the customer and returns the payments in the window, this one
     /// included.
     std::int64_t RecordPayment(
-        const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
-    );
-    /// Records a provider decline of `payment_id`.
-    void RecordFailure(
-        const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
+        const CustomerId& customer, const PaymentId& payment, Clock::TimePoint now
     );
     /// Provider declines of the customer within the failure window.
-    std::int64_t FailedAttempts(const std::string& customer_id, Clock::TimePoint now);
+    std::int64_t FailedAttempts(const CustomerId& customer, Clock::TimePoint now);
 
-    struct Counts {
-        std::int64_t payments_last_hour = 0;
-        std::int64_t failed_attempts = 0;
-    };
-    /// RecordPayment and FailedAttempts in one round trip (one script over both keys).
-    Counts RecordAndCount(
-        const std::string& customer_id, const std::string& payment_id, Clock::TimePoint now
-    );
-
-    [[nodiscard]] static std::string VelocityKey(const std::string& customer_id);
-    [[nodiscard]] static std::string FailureKey(const std::string& customer_id);
+    [[nodiscard]] static std::string VelocityKey(const CustomerId& customer);
+    [[nodiscard]] static std::string FailureKey(const CustomerId& customer);
 
 private:
     std::int64_t Eval(

@@ -28,11 +28,10 @@ protected:
             R"({"reviewed_by":"ops-user"})",
             {{"content-type", "application/json"}, {"x-api-key", key}}
         );
-        if (!result.Ok()) {
+        if (!result.has_value()) {
             return {0, {}};
         }
-        return {
-            result.response->status, nlohmann::json::parse(result.response->body, nullptr, false)};
+        return {result->status, nlohmann::json::parse(result->body, nullptr, false)};
     }
 
     static std::vector<std::string> Reasons(const nlohmann::json& payment) {
@@ -57,9 +56,9 @@ TEST_F(DecisionPaths, HighAmountGoesToReviewAndApprovalSettlesIt) {
     const auto list = stack_->Client("risk").Send(
         "GET", "/ops/reviews?limit=1000", "", {{"x-api-key", stack_->ApiKey()}}
     );
-    ASSERT_TRUE(list.Ok());
+    ASSERT_TRUE(list.has_value());
     bool listed = false;
-    for (const auto& review : nlohmann::json::parse(list.response->body)) {
+    for (const auto& review : nlohmann::json::parse(list->body)) {
         listed = listed || (review["payment_id"] == id && review["status"] == "PENDING" &&
                             review["reason"] == "high_amount" && review["amount_cents"] == 150000);
     }
@@ -282,11 +281,9 @@ TEST_F(DecisionPaths, AStaleEventIsAcknowledgedAndCountedNotLooped) {
     }));
     EXPECT_EQ(stack_->Payment(id)["status"], "SETTLED");
     const auto metrics = stack_->Client("orchestrator").Get("/metrics");
-    ASSERT_TRUE(metrics.Ok());
+    ASSERT_TRUE(metrics.has_value());
     EXPECT_NE(
-        metrics.response->body.find(
-            "stale_events_total{service=\"orchestrator\",topic=\"risk.approved\"}"
-        ),
+        metrics->body.find("stale_events_total{service=\"orchestrator\",topic=\"risk.approved\"}"),
         std::string::npos
     );
     const auto pending = redis.Command(

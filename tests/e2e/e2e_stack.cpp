@@ -252,7 +252,7 @@ void E2eStack::Start(const std::string& service) {
                         1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}
                 );
                 const auto result = probe.Get("/health");
-                return result.Ok() && result.response->status == 200;
+                return result.has_value() && result->status == 200;
             },
             std::chrono::seconds(60)
         );
@@ -310,18 +310,18 @@ std::pair<int, nlohmann::json> E2eStack::Pay(
         body.dump(),
         {{"content-type", "application/json"}, {"x-api-key", api_key_}}
     );
-    if (!result.Ok()) {
-        return {0, nlohmann::json{{"client_error", result.error.message}}};
+    if (!result.has_value()) {
+        return {0, nlohmann::json{{"client_error", result.error().message}}};
     }
-    return {result.response->status, nlohmann::json::parse(result.response->body, nullptr, false)};
+    return {result->status, nlohmann::json::parse(result->body, nullptr, false)};
 }
 
 nlohmann::json E2eStack::Payment(const std::string& payment_id) {
     const auto result = Client("orchestrator").Get("/payments/" + payment_id);
-    if (!result.Ok() || result.response->status != 200) {
+    if (!result.has_value() || result->status != 200) {
         return nlohmann::json::object();
     }
-    return nlohmann::json::parse(result.response->body, nullptr, false);
+    return nlohmann::json::parse(result->body, nullptr, false);
 }
 
 nlohmann::json E2eStack::WaitForStatus(

@@ -151,11 +151,10 @@ TEST_F(Gateway, RefusesEveryBadRequestWithAStableErrorAndWritesNothing) {
     for (const Case& c : cases) {
         const auto result = Post(c.body, c.headers);
 
-        ASSERT_TRUE(result.Ok()) << c.name << ": " << result.error.message;
-        EXPECT_EQ(result.response->status, c.status) << c.name << ": " << result.response->body;
-        const auto body = nlohmann::json::parse(result.response->body, nullptr, false);
-        ASSERT_TRUE(body.is_object() && body.contains("error"))
-            << c.name << ": " << result.response->body;
+        ASSERT_TRUE(result.has_value()) << c.name << ": " << result.error().message;
+        EXPECT_EQ(result->status, c.status) << c.name << ": " << result->body;
+        const auto body = nlohmann::json::parse(result->body, nullptr, false);
+        ASSERT_TRUE(body.is_object() && body.contains("error")) << c.name << ": " << result->body;
         EXPECT_EQ(body["error"]["code"], c.code) << c.name;
         EXPECT_TRUE(body["error"]["message"].is_string()) << c.name;
         if (c.field.empty()) {
@@ -167,8 +166,8 @@ TEST_F(Gateway, RefusesEveryBadRequestWithAStableErrorAndWritesNothing) {
 
     EXPECT_EQ(PaymentCount(), before);
     http::Client client(stack_->Url("gateway"));
-    EXPECT_EQ(client.Get("/payments").response->status, 405);
-    EXPECT_EQ(client.Get("/nowhere").response->status, 404);
+    EXPECT_EQ(client.Get("/payments")->status, 405);
+    EXPECT_EQ(client.Get("/nowhere")->status, 404);
 }
 
 TEST_F(Gateway, ConcurrentFirstRequestsWithOneKeyMakeExactlyOnePayment) {
@@ -185,11 +184,11 @@ TEST_F(Gateway, ConcurrentFirstRequestsWithOneKeyMakeExactlyOnePayment) {
                     Body(customer, "4200", key),
                     {{"content-type", "application/json"}, {"x-api-key", stack_->ApiKey()}}
                 );
-                if (result.Ok() && result.response->status == 200) {
+                if (result.has_value() && result->status == 200) {
                     ++ok;
                     const std::lock_guard lock(mutex);
-                    ids.insert(nlohmann::json::parse(result.response->body)["payment_id"]
-                                   .get<std::string>());
+                    ids.insert(nlohmann::json::parse(result->body)["payment_id"].get<std::string>()
+                    );
                 }
             });
         }
@@ -222,14 +221,14 @@ TEST_F(Gateway, ABurstNeverGetsMoreThanTheBucketHolds) {
                         Body(customer, "100", UniqueName("k")),
                         {{"content-type", "application/json"}, {"x-api-key", stack_->ApiKey()}}
                     );
-                    if (!result.Ok()) {
+                    if (!result.has_value()) {
                         continue;
                     }
-                    if (result.response->status == 200) {
+                    if (result->status == 200) {
                         ++admitted;
-                    } else if (result.response->status == 429) {
+                    } else if (result->status == 429) {
                         ++limited;
-                        with_retry_after += result.response->Header("retry-after").empty() ? 0 : 1;
+                        with_retry_after += result->Header("retry-after").empty() ? 0 : 1;
                     }
                 }
             });

@@ -38,7 +38,7 @@ TEST(Reconcile, CleanAfterHundredsOfPaymentsOverEveryOutcomeAndNotAfterAPlantedM
             R"({"reviewed_by":"ops"})",
             {{"content-type", "application/json"}, {"x-api-key", stack.ApiKey()}}
         );
-        ASSERT_TRUE(decided.Ok() && decided.response->status == 200);
+        ASSERT_TRUE(decided.has_value() && decided->status == 200);
     }
     std::map<std::string, int> outcomes;
     for (const auto& id : ids) {

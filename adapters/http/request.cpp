@@ -1,38 +1,14 @@
-#include "adapters/http/http.hpp"
+#include "adapters/http/request.hpp"
 
 #include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
 
-#include <nlohmann/json.hpp>
+#include "adapters/http/ascii.hpp"
 
 namespace sagapay::http {
 namespace {
-
-char ToLowerAscii(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string_view FindHeader(
-    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view name
-) noexcept {
-    for (const auto& [key, value] : headers) {
-        if (EqualsIgnoreCase(key, name)) {
-            return value;
-        }
-    }
-    return {};
-}
 
 int HexValue(char c) noexcept {
     if (c >= '0' && c <= '9') {
@@ -50,7 +26,7 @@ int HexValue(char c) noexcept {
 }  // namespace
 
 std::string_view Request::Header(std::string_view name) const noexcept {
-    return FindHeader(headers, name);
+    return detail::FindHeader(headers, name);
 }
 
 std::optional<std::string> Request::QueryParam(std::string_view name) const {
@@ -73,38 +49,6 @@ std::optional<std::string> Request::QueryParam(std::string_view name) const {
         return UrlDecode(pair.substr(eq + 1));
     }
     return std::nullopt;
-}
-
-std::string_view Response::Header(std::string_view name) const noexcept {
-    return FindHeader(headers, name);
-}
-
-Response ErrorResponse(
-    int status, std::string_view code, std::string_view message, std::string_view field
-) {
-    // ordered_json keeps the documented key order: code, message, field.
-    nlohmann::ordered_json error;
-    error["code"] = std::string(code);
-    error["message"] = std::string(message);
-    if (field.empty()) {
-        error["field"] = nullptr;
-    } else {
-        error["field"] = std::string(field);
-    }
-    nlohmann::ordered_json body;
-    body["error"] = std::move(error);
-    // Replace invalid UTF-8 (e.g. echoed client input) instead of throwing.
-    return JsonResponse(
-        status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-    );
-}
-
-Response JsonResponse(int status, std::string body) {
-    Response response;
-    response.status = status;
-    response.body = std::move(body);
-    response.content_type = "application/json";
-    return response;
 }
 
 std::string UrlDecode(std::string_view text) {

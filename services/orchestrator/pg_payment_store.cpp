@@ -1,4 +1,4 @@
-#include "services/orchestrator/payment_store.hpp"
+#include "services/orchestrator/pg_payment_store.hpp"
 
 #include <map>
 #include <optional>
@@ -7,11 +7,11 @@
 
 #include "adapters/postgres/messaging.hpp"
 #include "core/ids.hpp"
-#include "core/messaging/topics.hpp"
+#include "core/messaging/events.hpp"
 
 namespace sagapay::orchestrator {
 
-CreateResult PaymentStore::Create(
+CreateResult PgPaymentStore::Create(
     postgres::Connection& conn,
     const PaymentRequest& request,
     const std::string& trace_id,
@@ -27,10 +27,10 @@ CreateResult PaymentStore::Create(
         "ON CONFLICT ON CONSTRAINT uq_payments_customer_idempotency DO NOTHING RETURNING "
         "payment_id",
         {payment_id,
-         request.customer_id,
-         request.amount_cents,
-         request.currency,
-         request.idempotency_key,
+         request.customer_id.Value(),
+         request.amount.amount_minor,
+         request.amount.currency.CodeString(),
+         request.idempotency_key.Value(),
          fingerprint,
          trace_id}
     );
@@ -42,23 +42,21 @@ CreateResult PaymentStore::Create(
         );
         postgres::AppendOutbox(
             tx,
-            MakeEnvelope(
-                std::string(topics::kPaymentsRequested),
-                payment_id,
+            NewEnvelope(
+                PaymentRequested{{request.customer_id, request.amount}, false},
+                PaymentId(payment_id),
                 trace_id,
-                {{"customer_id", request.customer_id},
-                 {"amount_cents", request.amount_cents},
-                 {"currency", request.currency}},
                 clock
             )
         );
         tx.Commit();
-        return CreateResult{CreateOutcome::kCreated, payment_id, PaymentStatus::kCreated};
+        return CreateResult{
+            CreateOutcome::kCreated, PaymentId(payment_id), PaymentStatus::kCreated};
     }
     const auto existing = tx.Exec(
         "SELECT payment_id, status, request_fingerprint FROM payments "
         "WHERE customer_id = $1 AND idempotency_key = $2",
-        {request.customer_id, request.idempotency_key}
+        {request.customer_id.Value(), request.idempotency_key.Value()}
     );
     tx.Commit();
     if (existing.Empty()) {
@@ -67,7 +65,7 @@ CreateResult PaymentStore::Create(
         );
     }
     CreateResult result;
-    result.payment_id = existing.GetString(0, 0);
+    result.payment_id = PaymentId(existing.GetString(0, 0));
     result.status = ParsePaymentStatus(existing.Get(0, 1)).value_or(PaymentStatus::kCreated);
     result.outcome =
         existing.Get(0, 2) == fingerprint ? CreateOutcome::kReplayed : CreateOutcome::kKeyReused;
@@ -77,7 +75,7 @@ CreateResult PaymentStore::Create(
 namespace {
 
 constexpr std::string_view kLockedKey = "orchestrator.locked_payments";
-using LockedPayments = std::unordered_map<std::string, LockedPayment>;
+using LockedPayments = std::unordered_map<PaymentId, LockedPayment>;
 
 constexpr const char* kLockColumns =
     "SELECT payment_id, customer_id, amount_cents, currency, status, state_version, "
@@ -86,14 +84,15 @@ constexpr const char* kLockColumns =
 LockedPayment ReadLocked(const postgres::Rows& rows, int row) {
     LockedPayment locked;
     PaymentSnapshot& p = locked.snapshot;
-    p.payment_id = rows.GetString(row, 0);
-    p.customer_id = rows.GetString(row, 1);
-    p.amount_cents = rows.GetInt(row, 2);
-    p.currency = rows.GetString(row, 3);
+    p.payment_id = PaymentId(rows.GetString(row, 0));
+    p.customer_id = CustomerId(rows.GetString(row, 1));
+    p.amount.amount_minor = rows.GetInt(row, 2);
+    const auto currency = Currency::Parse(rows.Get(row, 3));
     const auto status = ParsePaymentStatus(rows.Get(row, 4));
-    if (!status) {
-        throw postgres::SqlError(ErrorCode::kInternal, "", "payment has an unknown status");
+    if (!status || !currency) {
+        throw Exception(ErrorCode::kInternal, "payment row has an unknown status or currency");
     }
+    p.amount.currency = *currency;
     p.status = *status;
     p.state_version = rows.GetInt(row, 5);
     locked.age_seconds = static_cast<double>(rows.GetInt(row, 6)) / 1e6;
@@ -120,7 +119,7 @@ struct TimelineRow {
 };
 
 struct PendingMoves {
-    std::map<std::string, Move> by_payment;  // payment-id order: the lock order
+    std::map<PaymentId, Move> by_payment;  // payment-id order: the lock order
     std::vector<TimelineRow> timeline;
 };
 
@@ -133,7 +132,7 @@ void FlushMoves(postgres::Transaction& tx) {
     }
     std::vector<std::optional<std::string>> ids, from_status, to_status, from_version, to_version;
     for (const auto& [id, move] : moves.by_payment) {
-        ids.emplace_back(id);
+        ids.emplace_back(id.Value());
         from_status.emplace_back(move.from_status);
         to_status.emplace_back(move.to_status);
         from_version.emplace_back(std::to_string(move.from_version));
@@ -184,42 +183,41 @@ void FlushMoves(postgres::Transaction& tx) {
 
 }  // namespace
 
-void PaymentStore::LockAll(postgres::Transaction& tx, std::span<const std::string> payment_ids) {
-    std::string ids = "{";
-    for (const std::string& id : payment_ids) {
-        if (IsUuid(id)) {
-            ids += (ids.size() > 1 ? "," : "") + id;
+void PgPaymentStore::LockAll(std::span<const PaymentId> payment_ids) {
+    std::vector<std::string> ids;
+    ids.reserve(payment_ids.size());
+    for (const PaymentId& id : payment_ids) {
+        if (IsUuid(id.Value())) {
+            ids.push_back(id.Value());
         }
     }
-    ids += "}";
-    if (ids.size() == 2) {
+    if (ids.empty()) {
         return;
     }
-    const auto rows = tx.Exec(
+    const auto rows = tx_.Exec(
         std::string(kLockColumns) +
             "WHERE payment_id = ANY($1::uuid[]) ORDER BY payment_id FOR UPDATE",
-        {ids}
+        {postgres::TextArray(ids)}
     );
-    auto& locked = tx.Local<LockedPayments>(kLockedKey);
+    auto& locked = tx_.Local<LockedPayments>(kLockedKey);
     for (int i = 0; i < rows.Size(); ++i) {
         LockedPayment payment = ReadLocked(rows, i);
-        std::string id = payment.snapshot.payment_id;
+        PaymentId id = payment.snapshot.payment_id;
         locked.insert_or_assign(std::move(id), std::move(payment));
     }
 }
 
-std::optional<LockedPayment> PaymentStore::Lock(
-    postgres::Transaction& tx, const std::string& payment_id
-) {
-    if (!IsUuid(payment_id)) {
+std::optional<LockedPayment> PgPaymentStore::Lock(const PaymentId& payment_id) {
+    if (!IsUuid(payment_id.Value())) {
         return std::nullopt;
     }
-    auto& locked = tx.Local<LockedPayments>(kLockedKey);
+    auto& locked = tx_.Local<LockedPayments>(kLockedKey);
     if (const auto found = locked.find(payment_id); found != locked.end()) {
         return found->second;
     }
-    const auto rows =
-        tx.Exec(std::string(kLockColumns) + "WHERE payment_id = $1 FOR UPDATE", {payment_id});
+    const auto rows = tx_.Exec(
+        std::string(kLockColumns) + "WHERE payment_id = $1 FOR UPDATE", {payment_id.Value()}
+    );
     if (rows.Empty()) {
         return std::nullopt;
     }
@@ -228,16 +226,11 @@ std::optional<LockedPayment> PaymentStore::Lock(
     return payment;
 }
 
-void PaymentStore::Apply(
-    postgres::Transaction& tx,
-    PaymentSnapshot& payment,
-    const Step& step,
-    const std::string& event_id
-) {
+void PgPaymentStore::Apply(PaymentSnapshot& payment, const Step& step, const EventId& event_id) {
+    postgres::Transaction& tx = tx_;
     if (!CanTransition(payment.status, step.to)) {
-        throw postgres::SqlError(
+        throw Exception(
             ErrorCode::kInternal,
-            "",
             "saga planned an invalid transition " + std::string(ToString(payment.status)) + " -> " +
                 std::string(ToString(step.to))
         );
@@ -250,11 +243,11 @@ void PaymentStore::Apply(
     move->second.to_status = std::string(ToString(step.to));
     move->second.to_version = payment.state_version + 1;
     moves.timeline.push_back(TimelineRow{
-        payment.payment_id,
+        payment.payment_id.Value(),
         std::string(ToString(payment.status)),
         std::string(ToString(step.to)),
         step.reason,
-        event_id.empty() ? std::nullopt : std::optional<std::string>(event_id)});
+        event_id.Empty() ? std::nullopt : std::optional<std::string>(event_id.Value())});
     tx.BeforeCommit(kMovesKey, &FlushMoves);
 
     payment.status = step.to;
@@ -266,10 +259,10 @@ void PaymentStore::Apply(
     }
 }
 
-std::optional<nlohmann::json> PaymentStore::Read(
-    postgres::Connection& conn, const std::string& payment_id
+std::optional<nlohmann::json> PgPaymentStore::Read(
+    postgres::Connection& conn, const PaymentId& payment_id
 ) {
-    if (!IsUuid(payment_id)) {
+    if (!IsUuid(payment_id.Value())) {
         return std::nullopt;
     }
     const auto rows = conn.Exec(
@@ -282,7 +275,7 @@ std::optional<nlohmann::json> PaymentStore::Read(
         "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') "
         "FROM payments p LEFT JOIN payment_timeline t ON t.payment_id = p.payment_id "
         "WHERE p.payment_id = $1 ORDER BY t.timeline_id",
-        {payment_id}
+        {payment_id.Value()}
     );
     if (rows.Empty()) {
         return std::nullopt;

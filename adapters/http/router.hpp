@@ -1,0 +1,38 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "adapters/http/request.hpp"
+#include "adapters/http/response.hpp"
+
+namespace sagapay::http {
+
+using Handler = std::function<Response(Request&)>;
+
+/// Maps (method, path pattern) to handlers. Patterns are literal segments and `{name}` segments:
+/// "/ops/reviews/{payment_id}/approve". Unknown path → 404, known path with another method → 405,
+/// both with the JSON error body. A handler that throws → 500 with code "internal" (logged by the
+/// server), never a dropped connection.
+class Router {
+public:
+    void Add(std::string method, std::string pattern, Handler handler);
+    [[nodiscard]] Response Dispatch(Request& request) const;
+
+private:
+    friend class Server;  // Uses DispatchRoute to name the route pattern to the observer.
+
+    struct Route {
+        std::string method;
+        std::vector<std::string> segments;
+        Handler handler;
+    };
+
+    /// Dispatch that also sets `route` to the matched pattern, or leaves it empty.
+    Response DispatchRoute(Request& request, std::string& route) const;
+
+    std::vector<Route> routes_;
+};
+
+}  // namespace sagapay::http

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/money.hpp"
+#include "core/strong_id.hpp"
+
+namespace sagapay {
+
+/// What the PSP said about an authorization, as the adapter classifies it.
+enum class PspOutcome {
+    kAuthorized,  ///< Authorized (now, or earlier under this key).
+    kDeclined,
+    kUnknown,   ///< Timed out or broke: it may or may not have happened.
+    kNotFound,  ///< Status inquiry: the PSP never processed this key.
+};
+
+/// The four calls of the port, for logs, audit rows and test doubles.
+enum class PspOperation { kAuthorize, kInquire, kCapture, kVoid };
+
+/// The answer to an authorization or a status inquiry.
+struct PspAnswer {
+    PspOutcome outcome = PspOutcome::kUnknown;
+    std::string authorization_id;
+    std::string detail;                    ///< Status code or error text, for diagnostics.
+    std::chrono::milliseconds latency{0};  ///< How long the call took, timeouts included.
+};
+
+/// One authorization. `key` is the idempotency key: the same key never authorizes twice.
+struct AuthorizeCall {
+    std::string key;
+    PaymentId payment_id;
+    CustomerId customer_id;
+    Money amount;
+};
+
+enum class CaptureOutcome {
+    kCaptured,  ///< Captured (now, or earlier under this capture key).
+    kRefused,   ///< The PSP answered and will not capture (e.g. 409).
+    kUnknown,   ///< No answer, or a server error: it may or may not have happened.
+};
+
+struct CaptureAnswer {
+    CaptureOutcome outcome = CaptureOutcome::kUnknown;
+    std::chrono::milliseconds latency{0};
+};
+
+enum class VoidOutcome {
+    kReleased,  ///< Nothing is held any more: voided, or it never existed.
+    kUnknown,   ///< No answer, or one that does not say it is released: try again.
+};
+
+struct VoidAnswer {
+    VoidOutcome outcome = VoidOutcome::kUnknown;
+    std::chrono::milliseconds latency{0};
+};
+
+/// Port: the payment service provider. Every call carries an idempotency key, so repeating a
+/// call is always safe. A call across the process boundary: it answers with a value (an unknown
+/// outcome is an answer), never throws for what the PSP or the network did. Thread-safe.
+class PspClient {
+public:
+    virtual ~PspClient() = default;
+
+    virtual PspAnswer Authorize(const AuthorizeCall& call) = 0;
+    /// The status of the authorization sent under `key`: kNotFound when it never happened.
+    virtual PspAnswer Inquire(const std::string& key) = 0;
+    virtual CaptureAnswer Capture(
+        const std::string& authorization_key, const std::string& capture_key
+    ) = 0;
+    /// Releases an uncaptured authorization.
+    virtual VoidAnswer Void(const std::string& authorization_key) = 0;
+};
+
+}  // namespace sagapay

@@ -1,0 +1,105 @@
+#include "services/gateway/gateway_api.hpp"
+
+#include <algorithm>
+
+#include "core/ids.hpp"
+#include "runtime/bootstrap.hpp"
+#include "runtime/log.hpp"
+
+namespace sagapay::gateway {
+
+namespace {
+
+http::Response Unavailable(std::string_view message) {
+    http::Response response = http::ErrorResponse(503, "orchestrator_unavailable", message);
+    response.headers.emplace_back("retry-after", "1");
+    return response;
+}
+
+}  // namespace
+
+http::Response GatewayApi::CreatePayment(const http::Request& request) {
+    if (!ApiKeyMatches(request, options_.api_key)) {
+        return http::ErrorResponse(401, "unauthorized", "invalid API key");
+    }
+    const std::string_view type = request.Header("content-type");
+    if (!type.empty() && type.substr(0, 16) != "application/json") {
+        return http::ErrorResponse(
+            415, "unsupported_media_type", "send the body as application/json"
+        );
+    }
+    auto parsed = ParsePaymentRequest(request.body);
+    if (!parsed) {
+        const Error& e = parsed.error();
+        return http::ErrorResponse(
+            e.reason == "malformed_json" ? 400 : 422, e.reason, e.message, e.field
+        );
+    }
+    if (options_.on_valid_request) {
+        options_.on_valid_request();
+    }
+    const std::string trace = SanitizeTraceId(request.Header("x-correlation-id"), NewUuid());
+    const log::ScopedContext context(trace, "", "");
+    const auto decision = limit_.Take(parsed->customer_id);
+    if (!decision) {
+        // Fail open: the limit protects capacity, not money; idempotency lives in PostgreSQL.
+        log::Warn(
+            "rate limiter unavailable; admitting the request", {{"error", decision.error().message}}
+        );
+    } else if (!decision->allowed) {
+        http::Response response =
+            http::ErrorResponse(429, "rate_limited", "rate limit exceeded for this customer");
+        const auto seconds =
+            std::max<std::int64_t>(1, (decision->retry_after.count() + 999) / 1000);
+        response.headers.emplace_back("retry-after", std::to_string(seconds));
+        return response;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const auto answer = orchestrator_.Create(*parsed, trace);
+    if (options_.on_orchestrator_call) {
+        options_.on_orchestrator_call(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+        );
+    }
+    if (!answer) {
+        log::Warn("orchestrator unreachable", {{"error", answer.error().message}});
+        return Unavailable("the orchestrator did not answer; retry with the same idempotency_key");
+    }
+    if (answer->status >= 500) {
+        log::Warn("orchestrator rejected payment", {{"status", std::to_string(answer->status)}});
+        return Unavailable("the orchestrator failed; retry with the same idempotency_key");
+    }
+    http::Response response = http::JsonResponse(answer->status, answer->body);
+    response.headers.emplace_back("x-correlation-id", trace);
+    if (const auto replayed = answer->Header("idempotent-replayed"); !replayed.empty()) {
+        response.headers.emplace_back("idempotent-replayed", std::string(replayed));
+    }
+    return response;
+}
+
+HttpPaymentCreator::HttpPaymentCreator(const std::string& orchestrator_url)
+    : client_(
+          orchestrator_url,
+          http::ClientOptions{256, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000)}
+      ) {}
+
+Result<http::Response> HttpPaymentCreator::Create(
+    const PaymentRequest& request, const std::string& trace_id
+) {
+    const nlohmann::json forward = {
+        {"customer_id", request.customer_id.Value()},
+        {"amount_cents", request.amount.amount_minor},
+        {"currency", request.amount.currency.CodeString()},
+        {"idempotency_key", request.idempotency_key.Value()},
+    };
+    return client_.Send(
+        "POST",
+        "/internal/payments",
+        forward.dump(),
+        {{"content-type", "application/json"},
+         {"x-trace-id", trace_id},
+         {"idempotency-key", request.idempotency_key.Value()}}
+    );
+}
+
+}  // namespace sagapay::gateway

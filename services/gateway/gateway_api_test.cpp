@@ -1,0 +1,141 @@
+#include "services/gateway/gateway_api.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace sagapay::gateway {
+namespace {
+
+class FakeLimit final : public RateLimit {
+public:
+    Result<RateDecision> Take(const CustomerId& customer) override {
+        seen.push_back(customer);
+        return answer;
+    }
+    Result<RateDecision> answer = RateDecision{};
+    std::vector<CustomerId> seen;
+};
+
+class FakeOrchestrator final : public PaymentCreator {
+public:
+    Result<http::Response> Create(const PaymentRequest& request, const std::string& trace)
+        override {
+        requests.push_back(request);
+        traces.push_back(trace);
+        return answer;
+    }
+    Result<http::Response> answer =
+        http::JsonResponse(200, R"({"payment_id":"p","status":"CREATED"})");
+    std::vector<PaymentRequest> requests;
+    std::vector<std::string> traces;
+};
+
+constexpr const char* kBody =
+    R"({"customer_id":"c-1","amount_cents":1500,"currency":"USD","idempotency_key":"order-1"})";
+
+http::Request Post(std::string body = kBody, std::string key = "secret") {
+    http::Request request;
+    request.method = "POST";
+    request.path = "/payments";
+    request.body = std::move(body);
+    request.headers = {{"x-api-key", std::move(key)}, {"content-type", "application/json"}};
+    return request;
+}
+
+std::string ErrorCodeOf(const http::Response& response) {
+    return nlohmann::json::parse(response.body)["error"]["code"];
+}
+
+class GatewayApiTest : public ::testing::Test {
+protected:
+    GatewayApi Api() {
+        GatewayOptions options;
+        options.api_key = "secret";
+        options.on_valid_request = [this] { ++valid_; };
+        options.on_orchestrator_call = [this](double seconds) { calls_.push_back(seconds); };
+        return GatewayApi(std::move(options), limit_, orchestrator_);
+    }
+
+    FakeLimit limit_;
+    FakeOrchestrator orchestrator_;
+    int valid_ = 0;
+    std::vector<double> calls_;
+};
+
+TEST_F(GatewayApiTest, ForwardsAValidPaymentWithItsCorrelationId) {
+    http::Request request = Post();
+    request.headers.emplace_back("x-correlation-id", "corr-1");
+    orchestrator_.answer->headers.emplace_back("idempotent-replayed", "true");
+
+    const http::Response response = Api().CreatePayment(request);
+
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.Header("x-correlation-id"), "corr-1");
+    EXPECT_EQ(response.Header("idempotent-replayed"), "true");
+    ASSERT_EQ(orchestrator_.requests.size(), 1U);
+    EXPECT_EQ(orchestrator_.requests[0].amount.amount_minor, 1500);
+    EXPECT_EQ(orchestrator_.traces[0], "corr-1");
+    EXPECT_EQ(limit_.seen, std::vector<CustomerId>{CustomerId("c-1")});
+    EXPECT_EQ(valid_, 1);
+    EXPECT_EQ(calls_.size(), 1U);
+}
+
+TEST_F(GatewayApiTest, AnUnsafeCorrelationIdIsReplaced) {
+    http::Request request = Post();
+    request.headers.emplace_back("x-correlation-id", "two words");
+    const http::Response response = Api().CreatePayment(request);
+    EXPECT_EQ(response.Header("x-correlation-id").size(), 36U);
+}
+
+TEST_F(GatewayApiTest, ChecksKeyTypeBodyInThatOrderAndNeverForwardsARefusal) {
+    EXPECT_EQ(Api().CreatePayment(Post(kBody, "wrong")).status, 401);
+    http::Request xml = Post("<x/>");
+    xml.headers[1].second = "text/xml";
+    EXPECT_EQ(Api().CreatePayment(xml).status, 415);
+    const http::Response malformed = Api().CreatePayment(Post("{"));
+    EXPECT_EQ(malformed.status, 400);
+    EXPECT_EQ(ErrorCodeOf(malformed), "malformed_json");
+    const http::Response invalid = Api().CreatePayment(Post(R"({"customer_id":"c"})"));
+    EXPECT_EQ(invalid.status, 422);
+    EXPECT_EQ(ErrorCodeOf(invalid), "validation_error");
+    EXPECT_TRUE(orchestrator_.requests.empty());
+    EXPECT_TRUE(limit_.seen.empty());
+    EXPECT_EQ(valid_, 0);
+}
+
+TEST_F(GatewayApiTest, ARateLimitedCustomerGets429WithRetryAfter) {
+    limit_.answer = RateDecision{false, std::chrono::milliseconds(1200)};
+    const http::Response response = Api().CreatePayment(Post());
+    EXPECT_EQ(response.status, 429);
+    EXPECT_EQ(response.Header("retry-after"), "2");
+    EXPECT_EQ(ErrorCodeOf(response), "rate_limited");
+    EXPECT_TRUE(orchestrator_.requests.empty());
+}
+
+TEST_F(GatewayApiTest, AnUnreachableLimiterAdmitsTheRequest) {
+    limit_.answer = Fail(ErrorCode::kUnavailable, "redis down");
+    EXPECT_EQ(Api().CreatePayment(Post()).status, 200);
+    EXPECT_EQ(orchestrator_.requests.size(), 1U);
+}
+
+TEST_F(GatewayApiTest, NoAnswerOrAServerErrorFromTheOrchestratorIs503AndSafeToRetry) {
+    orchestrator_.answer = Fail(ErrorCode::kUnavailable, "connection refused");
+    const http::Response unreachable = Api().CreatePayment(Post());
+    EXPECT_EQ(unreachable.status, 503);
+    EXPECT_EQ(unreachable.Header("retry-after"), "1");
+    EXPECT_EQ(ErrorCodeOf(unreachable), "orchestrator_unavailable");
+
+    orchestrator_.answer = http::ErrorResponse(500, "internal", "boom");
+    EXPECT_EQ(Api().CreatePayment(Post()).status, 503);
+}
+
+TEST_F(GatewayApiTest, TheOrchestratorsRefusalOfAReusedKeyReachesTheClient) {
+    orchestrator_.answer =
+        http::ErrorResponse(422, "idempotency_key_reused", "reused", "idempotency_key");
+    const http::Response response = Api().CreatePayment(Post());
+    EXPECT_EQ(response.status, 422);
+    EXPECT_EQ(ErrorCodeOf(response), "idempotency_key_reused");
+}
+
+}  // namespace
+}  // namespace sagapay::gateway

@@ -1,0 +1,61 @@
+#include "services/orchestrator/payment_api.hpp"
+
+#include <chrono>
+
+#include "core/ids.hpp"
+#include "core/payments/payment_request.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "services/orchestrator/pg_payment_store.hpp"
+
+namespace sagapay::orchestrator {
+
+PaymentApi::PaymentApi(postgres::Pool& pool, const Clock& clock, std::string service_label)
+    : pool_(pool), clock_(clock), labels_{{"service", std::move(service_label)}} {}
+
+http::Response PaymentApi::Create(const http::Request& request) {
+    metrics::Get().payment_requests_total.Add(labels_).Increment();
+    const auto started = std::chrono::steady_clock::now();
+    auto parsed = ParsePaymentRequest(request.body);
+    if (!parsed) {
+        const Error& e = parsed.error();
+        return http::ErrorResponse(
+            e.reason == "malformed_json" ? 400 : 422, e.reason, e.message, e.field
+        );
+    }
+    const std::string trace = SanitizeTraceId(request.Header("x-trace-id"), NewUuid());
+    const log::ScopedContext context(trace, "", "");
+    auto lease = pool_.Acquire();
+    const CreateResult result = PgPaymentStore::Create(*lease, *parsed, trace, clock_);
+    metrics::Get()
+        .payment_latency_seconds.Add(labels_, metrics::LatencyBuckets())
+        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (result.outcome == CreateOutcome::kKeyReused) {
+        return http::ErrorResponse(
+            422,
+            "idempotency_key_reused",
+            "this idempotency_key was already used by this customer with a different request "
+            "body; use a new key for a new payment",
+            "idempotency_key"
+        );
+    }
+    const nlohmann::json body = {
+        {"payment_id", result.payment_id.Value()},
+        {"status", std::string(ToString(result.status))}};
+    http::Response response = http::JsonResponse(200, body.dump());
+    response.headers.emplace_back(
+        "idempotent-replayed", result.outcome == CreateOutcome::kReplayed ? "true" : "false"
+    );
+    return response;
+}
+
+http::Response PaymentApi::Get(const http::Request& request) {
+    auto lease = pool_.Acquire();
+    const auto payment = PgPaymentStore::Read(*lease, PaymentId(request.path_params.at(0)));
+    if (!payment) {
+        return http::ErrorResponse(404, "payment_not_found", "payment not found", "payment_id");
+    }
+    return http::JsonResponse(200, payment->dump());
+}
+
+}  // namespace sagapay::orchestrator

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "adapters/http/http.hpp"
+#include "adapters/postgres/pool.hpp"
+#include "core/clock.hpp"
+
+namespace sagapay::orchestrator {
+
+/// The orchestrator's HTTP API: `POST /internal/payments` (the gateway's create call) and
+/// `GET /payments/{payment_id}`. Thread-safe: one instance serves every HTTP thread.
+class PaymentApi {
+public:
+    PaymentApi(postgres::Pool& pool, const Clock& clock, std::string service_label);
+
+    /// 200 {payment_id, status} with `idempotent-replayed`; 400/422 for a body the gateway
+    /// should have refused; 422 idempotency_key_reused for a key reused with another body.
+    http::Response Create(const http::Request& request);
+
+    /// 200 with the payment and its timeline; 404 payment_not_found.
+    http::Response Get(const http::Request& request);
+
+private:
+    postgres::Pool& pool_;
+    const Clock& clock_;
+    std::map<std::string, std::string> labels_;
+};
+
+}  // namespace sagapay::orchestrator

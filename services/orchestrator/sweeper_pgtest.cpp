@@ -1,0 +1,97 @@
+#include "services/orchestrator/sweeper.hpp"
+
+#include <gtest/gtest.h>
+
+#include "adapters/postgres/migrator.hpp"
+#include "services/orchestrator/pg_payment_store.hpp"
+#include "services/orchestrator/schema.hpp"
+#include "testing/fake_clock.hpp"
+#include "testing/test_env.hpp"
+
+namespace sagapay::orchestrator {
+namespace {
+
+class SweeperTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        conn_.emplace(db_.Connect());
+        postgres::Migrate(*conn_, "orchestrator", OrchestratorMigrations());
+        options_.service = "orchestrator";
+        options_.stuck_after = std::chrono::seconds(30);
+    }
+
+    PaymentId Create(const std::string& key, const std::string& status, const std::string& age) {
+        const PaymentRequest request{
+            CustomerId("c-1"), Money{700, *Currency::Parse("GBP")}, IdempotencyKey(key)};
+        const PaymentId id = PgPaymentStore::Create(*conn_, request, "trace-s", clock_).payment_id;
+        conn_->Exec(
+            "UPDATE payments SET status = $2, updated_at = now() - $3::interval WHERE payment_id = "
+            "$1",
+            {id.Value(), status, age}
+        );
+        return id;
+    }
+
+    std::vector<std::string> OutboxTopicsFor(const PaymentId& id) {
+        const auto rows = conn_->Exec(
+            "SELECT topic FROM outbox_events WHERE aggregate_id = $1 ORDER BY seq", {id.Value()}
+        );
+        std::vector<std::string> topics;
+        for (int i = 0; i < rows.Size(); ++i) {
+            topics.push_back(rows.GetString(i, 0));
+        }
+        return topics;
+    }
+
+    testing::TestDatabase db_;
+    std::optional<postgres::Connection> conn_;
+    testing::FakeClock clock_;
+    SweeperOptions options_;
+};
+
+TEST_F(SweeperTest, ReemitsThePendingStepOfStuckPaymentsOnlyAndBacksOff) {
+    const PaymentId stuck = Create("k-stuck", "AUTHORIZED", "5 minutes");
+    const PaymentId fresh = Create("k-fresh", "AUTHORIZED", "1 second");
+    const PaymentId review = Create("k-review", "RISK_REVIEW", "1 hour");
+    const PaymentId settled = Create("k-done", "SETTLED", "1 hour");
+
+    EXPECT_EQ(SweepStuckPayments(*conn_, options_, clock_), 1);
+
+    const auto topics = OutboxTopicsFor(stuck);
+    ASSERT_EQ(topics.size(), 2U);  // payments.requested at creation, then the re-drive
+    EXPECT_EQ(topics[1], "provider.capture.requested");
+    const auto envelope =
+        conn_
+            ->Exec(
+                "SELECT payload::text FROM outbox_events WHERE topic = 'provider.capture.requested'"
+            )
+            .GetString(0, 0);
+    EXPECT_NE(envelope.find("trace-s"), std::string::npos);
+    EXPECT_NE(envelope.find("GBP"), std::string::npos);
+    EXPECT_EQ(OutboxTopicsFor(fresh).size(), 1U);
+    EXPECT_EQ(OutboxTopicsFor(review).size(), 1U);
+    EXPECT_EQ(OutboxTopicsFor(settled).size(), 1U);
+    EXPECT_EQ(
+        conn_->Exec("SELECT redrive_count FROM payments WHERE payment_id = $1", {stuck.Value()})
+            .GetInt(0, 0),
+        1
+    );
+
+    // Just re-driven: it waits (doubled) before the next one.
+    EXPECT_EQ(SweepStuckPayments(*conn_, options_, clock_), 0);
+}
+
+TEST_F(SweeperTest, EachWaitingStateGetsItsOwnRequest) {
+    const PaymentId created = Create("k-1", "CREATED", "2 minutes");
+    const PaymentId approved = Create("k-2", "APPROVED", "2 minutes");
+    const PaymentId captured = Create("k-3", "CAPTURED", "2 minutes");
+
+    EXPECT_EQ(SweepStuckPayments(*conn_, options_, clock_), 3);
+
+    EXPECT_EQ(OutboxTopicsFor(created).back(), "payments.requested");
+    EXPECT_EQ(OutboxTopicsFor(approved).back(), "provider.authorize.requested");
+    EXPECT_EQ(OutboxTopicsFor(captured).back(), "payments.captured");
+}
+
+}  // namespace
+}  // namespace sagapay::orchestrator

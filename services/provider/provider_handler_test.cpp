@@ -1,0 +1,651 @@
+#include "services/provider/provider_handler.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/event_consumer.hpp"
+#include "services/provider/in_memory_provider_store.hpp"
+#include "testing/fake_clock.hpp"
+#include "testing/fake_psp_client.hpp"
+#include "testing/recording_outbox.hpp"
+
+namespace sagapay::provider {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakePspClient;
+
+const PaymentId kPayment("00000000-0000-4000-8000-000000000001");
+const std::string kKey = "auth-" + kPayment.Value();
+
+Money Usd(std::int64_t minor) {
+    return Money{minor, *Currency::Parse("USD")};
+}
+
+class ProviderHandlerTest : public ::testing::Test {
+protected:
+    /// A provider.authorize.requested for `payment` (1500 USD from cust-1).
+    Envelope AuthorizeRequest(const PaymentId& payment = kPayment, bool replay = false) {
+        AuthorizeRequested request;
+        request.facts = {CustomerId("cust-1"), Usd(1500)};
+        request.replay = replay;
+        return NewEnvelope(request, payment, "trace-1", clock_);
+    }
+
+    Envelope CaptureRequest(const PaymentId& payment = kPayment) {
+        CaptureRequested request;
+        request.facts = {CustomerId("cust-1"), Usd(1500)};
+        return NewEnvelope(request, payment, "trace-1", clock_);
+    }
+
+    /// Runs one unit of work and commits it; when it throws, undoes it (store and outbox) as
+    /// the database would and rethrows.
+    template <class Fn>
+    void UnitOfWork(Fn fn) {
+        const InMemoryProviderStore before = store_;
+        try {
+            ProviderHandler handler(deps_, store_, outbox_);
+            fn(handler);
+        } catch (...) {
+            store_ = before;
+            outbox_.Rollback();
+            throw;
+        }
+        outbox_.Commit();
+    }
+
+    void Authorize(const Envelope& request) {
+        UnitOfWork([&](ProviderHandler& h) { h.OnAuthorizeRequested(request); });
+    }
+    void Capture(const Envelope& request) {
+        UnitOfWork([&](ProviderHandler& h) { h.OnCaptureRequested(request); });
+    }
+    int WorkDue(int limit = 16) {
+        int claimed = 0;
+        UnitOfWork([&](ProviderHandler& h) { claimed = h.WorkDue(limit); });
+        return claimed;
+    }
+
+    /// A payment authorized on its first attempt (as "psp-auth-1"), events cleared.
+    void AuthorizedPayment() {
+        Authorize(AuthorizeRequest());
+        ASSERT_EQ(WorkDue(), 1);
+        ASSERT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+        outbox_ = testing::RecordingOutbox();
+    }
+
+    /// A payment whose attempts ran out (seed policy, the PSP never answers), events cleared.
+    void TimedOutPayment() {
+        psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
+        Authorize(AuthorizeRequest());
+        for (const auto wait : {0s, 1s, 2s, 4s}) {
+            clock_.Advance(wait);
+            ASSERT_EQ(WorkDue(), 1);
+        }
+        ASSERT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+        outbox_ = testing::RecordingOutbox();
+    }
+
+    [[nodiscard]] std::vector<std::string> Attempts() const {
+        std::vector<std::string> out;
+        for (const AttemptRecord& a : store_.Attempts()) {
+            out.push_back(
+                std::string(ToString(a.operation)) + " " + std::string(ToString(a.result))
+            );
+        }
+        return out;
+    }
+
+    testing::FakeClock clock_;
+    FakePspClient psp_;
+    InMemoryProviderStore store_;
+    testing::RecordingOutbox outbox_;
+    int retries_ = 0;
+    int wakes_ = 0;
+    std::vector<std::string> dlq_types_;
+    ProviderDeps deps_{
+        clock_,
+        psp_,
+        RetryPolicy{},
+        {.retry = [this] { ++retries_; },
+         .dlq_published = [this](std::string_view type) { dlq_types_.emplace_back(type); },
+         .payment_due = [this] { ++wakes_; }}};
+};
+
+// --- First attempt -------------------------------------------------------------------------
+
+TEST_F(ProviderHandlerTest, RequestIsRecordedAsDueNowAndWakesAWorkerWithoutCallingThePsp) {
+    Authorize(AuthorizeRequest());
+
+    const ProviderPayment& row = store_.Get(kPayment);
+    EXPECT_EQ(row.status, ProviderStatus::kAuthorizing);
+    EXPECT_EQ(row.next_attempt_at, clock_.Now());
+    EXPECT_EQ(row.attempts, 0);
+    EXPECT_EQ(row.authorization_key, kKey);
+    EXPECT_EQ(row.customer_id, CustomerId("cust-1"));
+    EXPECT_EQ(row.amount, Usd(1500));
+    EXPECT_EQ(row.trace_id, "trace-1");
+    ASSERT_TRUE(row.source_event.has_value());
+    EXPECT_EQ(row.source_event->event_type, AuthorizeRequested::kTopic);
+    EXPECT_EQ(wakes_, 1);
+    EXPECT_TRUE(psp_.Calls().empty());
+    EXPECT_EQ(outbox_.Size(), 0U);
+}
+
+TEST_F(ProviderHandlerTest, FirstAttemptAuthorizedEmitsAuthorizedWithItsLatency) {
+    psp_.ScriptAuthorize(FakePspClient::Authorized("psp-auth-9", 35ms));
+    Authorize(AuthorizeRequest());
+
+    EXPECT_EQ(WorkDue(), 1);
+
+    const auto calls = psp_.Calls();
+    ASSERT_EQ(calls.size(), 1U);
+    EXPECT_EQ(calls[0].operation, PspOperation::kAuthorize);
+    EXPECT_EQ(calls[0].key, kKey);
+    EXPECT_EQ(calls[0].amount, Usd(1500));
+    const ProviderPayment& row = store_.Get(kPayment);
+    EXPECT_EQ(row.status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(row.authorization_id, "psp-auth-9");
+    EXPECT_EQ(row.attempts, 1);
+    EXPECT_FALSE(row.next_attempt_at.has_value());
+    const auto authorized = outbox_.Only<PaymentAuthorized>();
+    EXPECT_EQ(authorized.attempt_number, 1);
+    EXPECT_EQ(authorized.latency_ms, 35);
+    EXPECT_EQ(authorized.authorization_id, "psp-auth-9");
+    EXPECT_EQ(outbox_.On(PaymentAuthorized::kTopic).front().aggregate_id, kPayment.Value());
+    EXPECT_EQ(outbox_.On(PaymentAuthorized::kTopic).front().trace_id, "trace-1");
+    ASSERT_EQ(store_.Attempts().size(), 1U);
+    const AttemptRecord& attempt = store_.Attempts().front();
+    EXPECT_EQ(attempt.payment_id, kPayment);
+    EXPECT_EQ(attempt.attempt_number, 1);
+    EXPECT_EQ(attempt.operation, PspOperation::kAuthorize);
+    EXPECT_EQ(attempt.result, AttemptResult::kAuthorized);
+    EXPECT_EQ(attempt.latency, 35ms);
+    EXPECT_FALSE(attempt.error_code.has_value());
+    EXPECT_EQ(retries_, 0);
+}
+
+TEST_F(ProviderHandlerTest, FirstAttemptDeclinedFailsThePayment) {
+    psp_.ScriptAuthorize(FakePspClient::Declined(12ms));
+    Authorize(AuthorizeRequest());
+
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kDeclined);
+    EXPECT_FALSE(store_.Get(kPayment).next_attempt_at.has_value());
+    const auto failed = outbox_.Only<PaymentFailed>();
+    EXPECT_EQ(failed.error_code, FailureCode::kProviderDecline);
+    EXPECT_EQ(failed.customer_id, CustomerId("cust-1"));
+    EXPECT_EQ(failed.attempt_number, 1);
+    EXPECT_EQ(failed.latency_ms, 12);
+    ASSERT_EQ(store_.Attempts().size(), 1U);
+    EXPECT_EQ(store_.Attempts()[0].result, AttemptResult::kDeclined);
+    EXPECT_EQ(store_.Attempts()[0].error_code, FailureCode::kProviderDecline);
+}
+
+TEST_F(ProviderHandlerTest, FirstAttemptUnansweredSchedulesAnInquiryAfterTheFirstBackoff) {
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer(2000ms));
+    Authorize(AuthorizeRequest());
+    const auto first = clock_.Now();
+
+    WorkDue();
+
+    const ProviderPayment& row = store_.Get(kPayment);
+    EXPECT_EQ(row.status, ProviderStatus::kAuthorizing);
+    EXPECT_EQ(row.attempts, 1);
+    EXPECT_EQ(row.next_attempt_at, first + 1s);
+    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_EQ(retries_, 1);
+    ASSERT_EQ(store_.Attempts().size(), 1U);
+    EXPECT_EQ(store_.Attempts()[0].result, AttemptResult::kTimeout);
+    EXPECT_EQ(store_.Attempts()[0].error_code, FailureCode::kProviderTimeout);
+    EXPECT_EQ(store_.Attempts()[0].latency, 2000ms);
+    // Not due before its time, by the injected clock.
+    clock_.Advance(999ms);
+    EXPECT_EQ(WorkDue(), 0);
+    clock_.Advance(1ms);
+    EXPECT_EQ(WorkDue(), 1);
+    EXPECT_EQ(psp_.Count(PspOperation::kInquire), 1U);
+}
+
+// --- Retries: never blind -----------------------------------------------------------------
+
+TEST_F(ProviderHandlerTest, LostResponseIsFoundByInquiryWithoutASecondAuthorization) {
+    psp_.ScriptLostResponse("psp-auth-lost");
+    Authorize(AuthorizeRequest());
+    WorkDue();
+
+    clock_.Advance(1s);
+    WorkDue();
+
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+    EXPECT_EQ(psp_.CallsOf(PspOperation::kInquire).at(0).key, kKey);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(store_.Get(kPayment).authorization_id, "psp-auth-lost");
+    const auto authorized = outbox_.Only<PaymentAuthorized>();
+    EXPECT_EQ(authorized.attempt_number, 1);
+    EXPECT_EQ(authorized.authorization_id, "psp-auth-lost");
+    EXPECT_EQ(Attempts(), (std::vector<std::string>{"AUTHORIZE TIMEOUT", "INQUIRE AUTHORIZED"}));
+}
+
+TEST_F(ProviderHandlerTest, InquiryThatFindsNothingAuthorizesAgainUnderTheSameKey) {
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    psp_.ScriptAuthorize(FakePspClient::Authorized("psp-auth-2", 20ms));
+    Authorize(AuthorizeRequest());
+    WorkDue();
+
+    clock_.Advance(1s);
+    WorkDue();
+
+    const auto authorizations = psp_.CallsOf(PspOperation::kAuthorize);
+    ASSERT_EQ(authorizations.size(), 2U);
+    EXPECT_EQ(authorizations[1].key, kKey);
+    const auto authorized = outbox_.Only<PaymentAuthorized>();
+    EXPECT_EQ(authorized.attempt_number, 2);
+    EXPECT_EQ(authorized.latency_ms, 20);
+    EXPECT_EQ(store_.Get(kPayment).attempts, 2);
+    EXPECT_EQ(retries_, 2);  // the reschedule and the second attempt
+    EXPECT_EQ(
+        Attempts(),
+        (std::vector<std::string>{"AUTHORIZE TIMEOUT", "INQUIRE NOT_FOUND", "AUTHORIZE AUTHORIZED"})
+    );
+    EXPECT_EQ(store_.Attempts()[1].attempt_number, 1);
+    EXPECT_EQ(store_.Attempts()[2].attempt_number, 2);
+}
+
+TEST_F(ProviderHandlerTest, InquiryThatFindsADeclineFailsThePayment) {
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    psp_.ScriptInquire(FakePspClient::Declined(7ms));
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    clock_.Advance(1s);
+
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kDeclined);
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().latency_ms, 7);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+}
+
+TEST_F(ProviderHandlerTest, UnansweredInquiryAsksAgainLater) {
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    psp_.ScriptInquire(FakePspClient::NoAnswer());
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    clock_.Advance(1s);
+
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).attempts, 1);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 1s);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+    EXPECT_EQ(store_.Attempts()[1].error_code, FailureCode::kProviderTimeout);
+}
+
+TEST_F(ProviderHandlerTest, BackoffFollowsThePolicyThenVoidsFailsAndParksAReplayableRequest) {
+    psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
+    const Envelope request = AuthorizeRequest();
+    Authorize(request);
+    const auto start = clock_.Now();
+
+    WorkDue();  // attempt 1
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, start + 1s);
+    clock_.Advance(1s);
+    WorkDue();  // inquiry, attempt 2
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, start + 3s);
+    clock_.Advance(2s - 1ms);
+    EXPECT_EQ(WorkDue(), 0);
+    clock_.Advance(1ms);
+    WorkDue();  // inquiry, attempt 3
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, start + 7s);
+    clock_.Advance(4s);
+    ASSERT_TRUE(outbox_.Published().empty());
+    WorkDue();  // final inquiry, then give up
+
+    EXPECT_EQ(
+        Attempts(),
+        (std::vector<std::string>{
+            "AUTHORIZE TIMEOUT",
+            "INQUIRE NOT_FOUND",
+            "AUTHORIZE TIMEOUT",
+            "INQUIRE NOT_FOUND",
+            "AUTHORIZE TIMEOUT",
+            "INQUIRE NOT_FOUND",
+            "VOID VOIDED"})
+    );
+    EXPECT_EQ(psp_.CallsOf(PspOperation::kVoid).at(0).key, kKey);
+    const ProviderPayment& row = store_.Get(kPayment);
+    EXPECT_EQ(row.status, ProviderStatus::kTimedOut);
+    EXPECT_FALSE(row.next_attempt_at.has_value());
+    const auto failed = outbox_.Only<PaymentFailed>();
+    EXPECT_EQ(failed.error_code, FailureCode::kProviderTimeout);
+    EXPECT_EQ(failed.attempt_number, 3);
+    EXPECT_EQ(failed.customer_id, CustomerId("cust-1"));
+    const auto dlq = outbox_.Only<DlqRecorded>();
+    EXPECT_EQ(dlq.reason, "PROVIDER_TIMEOUT");
+    EXPECT_EQ(dlq.error_type, "RETRY_EXHAUSTED");
+    EXPECT_TRUE(dlq.retryable);
+    EXPECT_EQ(dlq.source, "provider-adapter");
+    EXPECT_EQ(dlq.source_event_id, EventId(request.event_id));
+    EXPECT_EQ(dlq.replay_topic, AuthorizeRequested::kTopic);
+    ASSERT_TRUE(dlq.failed_event.has_value());
+    EXPECT_EQ(dlq.failed_event->event_id, request.event_id);
+    EXPECT_EQ(dlq.failed_event->payload, request.payload);
+    EXPECT_EQ(outbox_.On(DlqRecorded::kTopic).front().aggregate_id, kPayment.Value());
+    EXPECT_EQ(dlq_types_, std::vector<std::string>{"RETRY_EXHAUSTED"});
+    EXPECT_EQ(retries_, 5);  // three reschedules and two further attempts
+}
+
+TEST_F(ProviderHandlerTest, FollowsAConfiguredBackoff) {
+    deps_.policy = RetryPolicy{{10ms, 20ms}};
+    psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
+    Authorize(AuthorizeRequest());
+    const auto start = clock_.Now();
+
+    WorkDue();
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, start + 10ms);
+    clock_.Advance(10ms);
+    WorkDue();
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, start + 30ms);
+    clock_.Advance(20ms);
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 2U);
+}
+
+TEST_F(ProviderHandlerTest, UnansweredVoidThrowsAndTheWholeStepIsRetried) {
+    deps_.policy = RetryPolicy{{10ms}};
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    psp_.ScriptVoid(FakePspClient::VoidUnanswered());
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    clock_.Advance(10ms);
+
+    try {
+        WorkDue();
+        ADD_FAILURE() << "an unanswered void must fail the unit of work";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.Code(), ErrorCode::kDeadlineExceeded);
+    }
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorizing);
+    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_TRUE(dlq_types_.empty());
+    EXPECT_EQ(WorkDue(), 1);  // still due: inquiry again, then a void that is answered
+    EXPECT_EQ(psp_.Count(PspOperation::kVoid), 2U);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kProviderTimeout);
+}
+
+TEST_F(ProviderHandlerTest, GivingUpWithoutAStoredRequestStillFailsThePayment) {
+    deps_.policy = RetryPolicy{{10ms}};
+    psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    ProviderPayment row = store_.Get(kPayment);
+    row.source_event.reset();  // the stored text no longer decodes
+    store_.Put(row);
+    clock_.Advance(10ms);
+
+    WorkDue();
+
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kProviderTimeout);
+    EXPECT_TRUE(outbox_.On(DlqRecorded::kTopic).empty());
+}
+
+TEST_F(ProviderHandlerTest, WorkDueClaimsAtMostItsLimitFirstAttemptsFirst) {
+    const PaymentId retry("00000000-0000-4000-8000-000000000002");
+    const PaymentId second("00000000-0000-4000-8000-000000000003");
+    const PaymentId third("00000000-0000-4000-8000-000000000004");
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    Authorize(AuthorizeRequest(retry));
+    WorkDue();  // `retry` waits for its inquiry
+    clock_.Advance(5s);
+    Authorize(AuthorizeRequest(second));
+    Authorize(AuthorizeRequest(third));
+
+    EXPECT_EQ(WorkDue(2), 2);
+
+    EXPECT_EQ(store_.Get(second).status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(store_.Get(third).status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(store_.Get(retry).status, ProviderStatus::kAuthorizing);
+    EXPECT_EQ(WorkDue(2), 1);
+    EXPECT_EQ(WorkDue(2), 0);
+}
+
+// --- Requests that can never succeed --------------------------------------------------------
+
+TEST_F(ProviderHandlerTest, UndecodableRequestFailsThePaymentAndIsParkedNonRetryable) {
+    Envelope request = AuthorizeRequest();
+    request.payload["currency"] = "XXX";
+
+    Authorize(request);
+
+    const auto dlq = outbox_.Only<DlqRecorded>();
+    EXPECT_EQ(dlq.error_type, "NON_RETRYABLE");
+    EXPECT_FALSE(dlq.retryable);
+    EXPECT_NE(dlq.reason.find("currency"), std::string::npos) << dlq.reason;
+    EXPECT_EQ(dlq.source, "provider-adapter");
+    EXPECT_EQ(dlq.source_event_id, EventId(request.event_id));
+    EXPECT_TRUE(dlq.replay_topic.empty());
+    EXPECT_FALSE(dlq.failed_event.has_value());
+    const auto failed = outbox_.Only<PaymentFailed>();
+    EXPECT_EQ(failed.error_code, FailureCode::kProviderInvalidRequest);
+    EXPECT_EQ(failed.attempt_number, 0);
+    EXPECT_EQ(outbox_.On(PaymentFailed::kTopic).front().aggregate_id, kPayment.Value());
+    EXPECT_EQ(dlq_types_, std::vector<std::string>{"NON_RETRYABLE"});
+    EXPECT_EQ(store_.NextDue(), std::nullopt);
+    EXPECT_EQ(wakes_, 0);
+}
+
+TEST_F(ProviderHandlerTest, RequestForAPaymentIdThatIsNotAUuidIsParked) {
+    Authorize(AuthorizeRequest(PaymentId("not-a-uuid")));
+
+    EXPECT_EQ(outbox_.Only<DlqRecorded>().reason, "invalid payment id");
+    const auto failed = outbox_.Only<PaymentFailed>();
+    EXPECT_EQ(failed.error_code, FailureCode::kProviderInvalidRequest);
+    EXPECT_EQ(failed.customer_id, CustomerId("cust-1"));
+    EXPECT_EQ(store_.NextDue(), std::nullopt);
+}
+
+// --- Repeated requests ------------------------------------------------------------------------
+
+TEST_F(ProviderHandlerTest, RepeatedRequestForAnAuthorizedPaymentAnswersAuthorizedAgain) {
+    AuthorizedPayment();
+
+    Authorize(AuthorizeRequest());
+
+    const auto authorized = outbox_.Only<PaymentAuthorized>();
+    EXPECT_EQ(authorized.authorization_id, "psp-auth-1");
+    EXPECT_EQ(authorized.attempt_number, 1);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+    EXPECT_EQ(wakes_, 1);  // only the first request's
+}
+
+TEST_F(ProviderHandlerTest, RepeatedRequestForACapturedPaymentAnswersAuthorizedAgain) {
+    AuthorizedPayment();
+    Capture(CaptureRequest());
+    outbox_ = testing::RecordingOutbox();
+
+    Authorize(AuthorizeRequest());
+
+    EXPECT_EQ(outbox_.Only<PaymentAuthorized>().authorization_id, "psp-auth-1");
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+}
+
+TEST_F(ProviderHandlerTest, RepeatedRequestForADeclinedPaymentAnswersDeclinedAgain) {
+    psp_.ScriptAuthorize(FakePspClient::Declined());
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    outbox_ = testing::RecordingOutbox();
+
+    Authorize(AuthorizeRequest());
+
+    const auto failed = outbox_.Only<PaymentFailed>();
+    EXPECT_EQ(failed.error_code, FailureCode::kProviderDecline);
+    EXPECT_EQ(failed.attempt_number, 1);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+}
+
+TEST_F(ProviderHandlerTest, RepeatedRequestForATimedOutPaymentAnswersTimedOutAgain) {
+    TimedOutPayment();
+    const auto calls = psp_.Calls().size();
+
+    Authorize(AuthorizeRequest());
+
+    const auto failed = outbox_.Only<PaymentFailed>();
+    EXPECT_EQ(failed.error_code, FailureCode::kProviderTimeout);
+    EXPECT_EQ(failed.attempt_number, 3);
+    EXPECT_TRUE(outbox_.On(DlqRecorded::kTopic).empty());
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+    EXPECT_EQ(psp_.Calls().size(), calls);
+}
+
+TEST_F(ProviderHandlerTest, ReplayOfATimedOutPaymentMakesItDueAgainAndAuthorizesAfresh) {
+    TimedOutPayment();
+    const int wakes = wakes_;
+    clock_.Advance(1h);
+    psp_.SetDefaultAuthorize(FakePspClient::Authorized("psp-auth-replayed"));
+
+    Authorize(AuthorizeRequest(kPayment, /*replay=*/true));
+
+    const ProviderPayment& row = store_.Get(kPayment);
+    EXPECT_EQ(row.status, ProviderStatus::kAuthorizing);
+    EXPECT_EQ(row.attempts, 0);
+    EXPECT_EQ(row.next_attempt_at, clock_.Now());
+    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_EQ(wakes_, wakes + 1);
+    EXPECT_EQ(WorkDue(), 1);
+    EXPECT_EQ(outbox_.Only<PaymentAuthorized>().authorization_id, "psp-auth-replayed");
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 4U);
+}
+
+TEST_F(ProviderHandlerTest, ReplayOfAPaymentThatIsNotTimedOutIsAnsweredLikeARepeat) {
+    AuthorizedPayment();
+
+    Authorize(AuthorizeRequest(kPayment, /*replay=*/true));
+
+    EXPECT_EQ(outbox_.Only<PaymentAuthorized>().authorization_id, "psp-auth-1");
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+}
+
+TEST_F(ProviderHandlerTest, RepeatedRequestWhileAuthorizingLeavesItToTheWorker) {
+    Authorize(AuthorizeRequest());
+
+    Authorize(AuthorizeRequest());
+
+    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now());
+    EXPECT_EQ(wakes_, 1);
+}
+
+// --- Capture ---------------------------------------------------------------------------------
+
+TEST_F(ProviderHandlerTest, CaptureOfAnAuthorizedPaymentCapturesWithItsCaptureKey) {
+    AuthorizedPayment();
+    psp_.ScriptCapture({CaptureOutcome::kCaptured, 40ms});
+
+    Capture(CaptureRequest());
+
+    const auto captures = psp_.CallsOf(PspOperation::kCapture);
+    ASSERT_EQ(captures.size(), 1U);
+    EXPECT_EQ(captures[0].key, kKey);
+    EXPECT_EQ(captures[0].capture_key, "cap-" + kPayment.Value());
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCaptured);
+    const auto completed = outbox_.Only<CaptureCompleted>();
+    EXPECT_EQ(completed.authorization_id, "psp-auth-1");
+    EXPECT_EQ(completed.amount, Usd(1500));
+    const AttemptRecord& attempt = store_.Attempts().back();
+    EXPECT_EQ(attempt.operation, PspOperation::kCapture);
+    EXPECT_EQ(attempt.result, AttemptResult::kCaptured);
+    EXPECT_EQ(attempt.attempt_number, 1);
+    EXPECT_EQ(attempt.latency, 40ms);
+    EXPECT_FALSE(attempt.error_code.has_value());
+}
+
+TEST_F(ProviderHandlerTest, CaptureOfACapturedPaymentAnswersCompletedAgainWithoutACall) {
+    AuthorizedPayment();
+    Capture(CaptureRequest());
+    outbox_ = testing::RecordingOutbox();
+
+    Capture(CaptureRequest());
+
+    EXPECT_EQ(outbox_.Only<CaptureCompleted>().authorization_id, "psp-auth-1");
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 1U);
+}
+
+TEST_F(ProviderHandlerTest, CaptureOfAPaymentThatIsNotAuthorizedDoesNothing) {
+    Authorize(AuthorizeRequest());  // still AUTHORIZING
+
+    Capture(CaptureRequest());
+
+    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 0U);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorizing);
+}
+
+TEST_F(ProviderHandlerTest, CaptureOfAnUnknownPaymentIsPermanent) {
+    EXPECT_THROW(Capture(CaptureRequest()), PermanentEventError);
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 0U);
+}
+
+TEST_F(ProviderHandlerTest, CaptureRequestThatDoesNotDecodeIsPermanent) {
+    AuthorizedPayment();
+    Envelope request = CaptureRequest();
+    request.payload.erase("customer_id");
+
+    EXPECT_THROW(Capture(request), PermanentEventError);
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 0U);
+}
+
+TEST_F(ProviderHandlerTest, CaptureRefusedByThePspIsPermanent) {
+    AuthorizedPayment();
+    psp_.ScriptCapture(FakePspClient::CaptureRefused());
+
+    EXPECT_THROW(Capture(CaptureRequest()), PermanentEventError);
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(outbox_.Size(), 0U);
+}
+
+TEST_F(ProviderHandlerTest, CaptureWithoutAnswerIsRetriedUnderTheSameCaptureKey) {
+    AuthorizedPayment();
+    psp_.ScriptCapture(FakePspClient::CaptureUnanswered());
+
+    try {
+        Capture(CaptureRequest());
+        ADD_FAILURE() << "an unknown capture outcome must fail the unit of work";
+    } catch (const Exception& e) {
+        EXPECT_EQ(e.Code(), ErrorCode::kDeadlineExceeded);
+        EXPECT_EQ(ActionForFailure(e.Code()), FailureAction::kRedeliverLater);
+    }
+    EXPECT_EQ(retries_, 1);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+    Capture(CaptureRequest());  // the redelivery
+
+    const auto captures = psp_.CallsOf(PspOperation::kCapture);
+    ASSERT_EQ(captures.size(), 2U);
+    EXPECT_EQ(captures[0].capture_key, captures[1].capture_key);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCaptured);
+    EXPECT_EQ(outbox_.Only<CaptureCompleted>().amount, Usd(1500));
+}
+
+TEST_F(ProviderHandlerTest, HooksMayBeLeftEmpty) {
+    deps_.hooks = {};
+    psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
+    deps_.policy = RetryPolicy{{10ms}};
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    clock_.Advance(10ms);
+
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+}
+
+}  // namespace
+}  // namespace sagapay::provider

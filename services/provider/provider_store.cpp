@@ -1,0 +1,72 @@
+#include "services/provider/provider_store.hpp"
+
+#include <array>
+#include <utility>
+
+namespace sagapay::provider {
+
+namespace {
+
+constexpr std::array<std::pair<ProviderStatus, std::string_view>, 5> kStatuses = {{
+    {ProviderStatus::kAuthorizing, "AUTHORIZING"},
+    {ProviderStatus::kAuthorized, "AUTHORIZED"},
+    {ProviderStatus::kDeclined, "DECLINED"},
+    {ProviderStatus::kTimedOut, "TIMED_OUT"},
+    {ProviderStatus::kCaptured, "CAPTURED"},
+}};
+
+}  // namespace
+
+std::string_view ToString(ProviderStatus status) noexcept {
+    for (const auto& [value, text] : kStatuses) {
+        if (value == status) {
+            return text;
+        }
+    }
+    return "AUTHORIZING";
+}
+
+std::optional<ProviderStatus> ParseProviderStatus(std::string_view text) noexcept {
+    for (const auto& [value, name] : kStatuses) {
+        if (name == text) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view ToString(AttemptResult result) noexcept {
+    switch (result) {
+        case AttemptResult::kAuthorized:
+            return "AUTHORIZED";
+        case AttemptResult::kDeclined:
+            return "DECLINED";
+        case AttemptResult::kTimeout:
+            return "TIMEOUT";
+        case AttemptResult::kNotFound:
+            return "NOT_FOUND";
+        case AttemptResult::kCaptured:
+            return "CAPTURED";
+        case AttemptResult::kRefused:
+            return "REFUSED";
+        case AttemptResult::kVoided:
+            return "VOIDED";
+    }
+    return "TIMEOUT";
+}
+
+std::string_view ToString(PspOperation operation) noexcept {
+    switch (operation) {
+        case PspOperation::kAuthorize:
+            return "AUTHORIZE";
+        case PspOperation::kInquire:
+            return "INQUIRE";
+        case PspOperation::kCapture:
+            return "CAPTURE";
+        case PspOperation::kVoid:
+            return "VOID";
+    }
+    return "AUTHORIZE";
+}
+
+}  // namespace sagapay::provider

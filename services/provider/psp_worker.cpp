@@ -1,0 +1,70 @@
+#include "services/provider/psp_worker.hpp"
+
+#include <memory>
+#include <optional>
+
+#include "adapters/postgres/connection.hpp"
+#include "runtime/log.hpp"
+#include "runtime/transaction_outbox.hpp"
+#include "runtime/wait.hpp"
+#include "services/provider/pg_provider_store.hpp"
+#include "services/provider/provider_options.hpp"
+
+namespace sagapay::provider {
+
+namespace {
+
+/// Works one batch of due payments and commits it; when nothing was due, returns how long to
+/// sleep instead.
+std::optional<std::chrono::milliseconds> WorkOneBatch(
+    postgres::Connection& conn, const ProviderDeps& deps
+) {
+    postgres::Transaction tx(conn);
+    PgProviderStore store(tx);
+    TransactionOutbox outbox(tx);
+    if (ProviderHandler(deps, store, outbox).WorkDue(kDueBatch) > 0) {
+        tx.Commit();
+        return std::nullopt;
+    }
+    return IdleWait(store.NextDue(), deps.clock.Now());
+}
+
+}  // namespace
+
+void WakeSignal::Notify() {
+    {
+        const std::lock_guard lock(mutex_);
+        wakeups_.fetch_add(1);
+    }
+    wake_.notify_all();
+}
+
+void WakeSignal::WaitFor(
+    std::stop_token stop, std::chrono::milliseconds timeout, std::uint64_t seen
+) {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, stop, timeout, [&] { return wakeups_.load() != seen; });
+}
+
+void RunPspWorker(
+    std::stop_token stop, const std::string& dsn, const ProviderDeps& deps, WakeSignal& wake
+) {
+    std::unique_ptr<postgres::Connection> conn;
+    while (!stop.stop_requested()) {
+        try {
+            if (!conn) {
+                conn = std::make_unique<postgres::Connection>(postgres::Connection::Open(dsn));
+            }
+            const std::uint64_t seen = wake.Generation();
+            if (const auto idle = WorkOneBatch(*conn, deps)) {
+                wake.WaitFor(stop, *idle, seen);
+            }
+        } catch (const std::exception& e) {
+            log::Error("retry scheduler error", {{"error", e.what()}});
+            conn.reset();
+            WaitFor(stop, std::chrono::milliseconds(500));
+        }
+    }
+}
+
+}  // namespace sagapay::provider

@@ -1,0 +1,138 @@
+#include "services/provider/psp_worker.hpp"
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "adapters/postgres/migrator.hpp"
+#include "runtime/transaction_outbox.hpp"
+#include "services/provider/pg_provider_store.hpp"
+#include "services/provider/schema.hpp"
+#include "testing/fake_clock.hpp"
+#include "testing/fake_psp_client.hpp"
+#include "testing/test_env.hpp"
+
+namespace sagapay::provider {
+namespace {
+
+using namespace std::chrono_literals;
+using ::sagapay::testing::FakePspClient;
+using ::sagapay::testing::TestDatabase;
+
+const PaymentId kPayment("00000000-0000-4000-8000-000000000001");
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) {
+            return true;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+class PspWorkerTest : public ::testing::Test {
+protected:
+    PspWorkerTest() : conn_(db_.Connect()) {
+        postgres::Migrate(conn_, "provider", ProviderMigrations());
+    }
+
+    /// Consumes a provider.authorize.requested for kPayment as the consumer would.
+    void RequestAuthorization(const Clock& clock, const ProviderDeps& deps) {
+        AuthorizeRequested request;
+        request.facts = {CustomerId("cust-1"), Money{1500, *Currency::Parse("USD")}};
+        postgres::Transaction tx(conn_);
+        PgProviderStore store(tx);
+        TransactionOutbox outbox(tx);
+        ProviderHandler(deps, store, outbox)
+            .OnAuthorizeRequested(NewEnvelope(request, kPayment, "trace-1", clock));
+        tx.Commit();
+    }
+
+    std::string Status() {
+        return conn_
+            .Exec("SELECT status FROM provider_payments WHERE payment_id = $1", {kPayment.Value()})
+            .GetString(0, 0);
+    }
+
+    std::int64_t Outbox(std::string_view topic) {
+        return conn_.Exec("SELECT count(*) FROM outbox_events WHERE topic = $1", {topic})
+            .GetInt(0, 0);
+    }
+
+    TestDatabase db_;
+    postgres::Connection conn_;
+    FakePspClient psp_;
+    WakeSignal wake_;
+};
+
+TEST_F(PspWorkerTest, WorksADuePaymentAndCommitsItsEvent) {
+    testing::FakeClock clock;
+    const ProviderDeps deps{
+        clock, psp_, RetryPolicy{}, {.retry = {}, .dlq_published = {}, .payment_due = [this] {
+                                         wake_.Notify();
+                                     }}};
+    std::jthread worker([&](std::stop_token stop) { RunPspWorker(stop, db_.Dsn(), deps, wake_); });
+
+    RequestAuthorization(clock, deps);
+
+    EXPECT_TRUE(Eventually([&] { return Status() == "AUTHORIZED"; }));
+    EXPECT_EQ(Outbox(PaymentAuthorized::kTopic), 1);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+}
+
+TEST_F(PspWorkerTest, WaitsForTheNextDueTimeByTheInjectedClock) {
+    testing::FakeClock clock;
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    const ProviderDeps deps{clock, psp_, RetryPolicy{}, {}};
+    RequestAuthorization(clock, deps);
+    std::jthread worker([&](std::stop_token stop) { RunPspWorker(stop, db_.Dsn(), deps, wake_); });
+    ASSERT_TRUE(Eventually([&] { return psp_.Count(PspOperation::kAuthorize) == 1; }));
+
+    std::this_thread::sleep_for(300ms);  // wall time passes; the clock does not
+    EXPECT_EQ(psp_.Count(PspOperation::kInquire), 0U);
+    clock.Advance(1s);
+
+    EXPECT_TRUE(Eventually([&] { return Status() == "AUTHORIZED"; }));
+    EXPECT_EQ(psp_.Count(PspOperation::kInquire), 1U);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 2U);
+}
+
+TEST_F(PspWorkerTest, AFailedBatchIsUndoneAndTriedAgain) {
+    const SystemClock clock;
+    psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
+    psp_.ScriptVoid(FakePspClient::VoidUnanswered());
+    const ProviderDeps deps{clock, psp_, RetryPolicy{{1ms}}, {}};
+    RequestAuthorization(clock, deps);
+
+    std::jthread worker([&](std::stop_token stop) { RunPspWorker(stop, db_.Dsn(), deps, wake_); });
+
+    EXPECT_TRUE(Eventually([&] { return Status() == "TIMED_OUT"; }));
+    EXPECT_EQ(psp_.Count(PspOperation::kVoid), 2U);
+    EXPECT_EQ(Outbox(PaymentFailed::kTopic), 1);
+    EXPECT_EQ(Outbox(DlqRecorded::kTopic), 1);
+    const auto voids = conn_.Exec("SELECT result FROM provider_attempts WHERE operation = 'VOID'");
+    ASSERT_EQ(voids.Size(), 1);  // the unanswered one was undone with its batch
+    EXPECT_EQ(voids.GetString(0, 0), "VOIDED");
+}
+
+TEST_F(PspWorkerTest, KeepsTryingToConnectUntilStopped) {
+    const SystemClock clock;
+    const ProviderDeps deps{clock, psp_, RetryPolicy{}, {}};
+    std::jthread worker([&](std::stop_token stop) {
+        RunPspWorker(stop, "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1", deps, wake_);
+    });
+
+    std::this_thread::sleep_for(100ms);
+    worker.request_stop();
+    worker.join();
+
+    EXPECT_TRUE(psp_.Calls().empty());
+}
+
+}  // namespace
+}  // namespace sagapay::provider

@@ -1,0 +1,179 @@
+#include "testing/fake_psp_client.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+namespace sagapay::testing {
+
+PspAnswer FakePspClient::Authorized(
+    std::string authorization_id, std::chrono::milliseconds latency
+) {
+    return {PspOutcome::kAuthorized, std::move(authorization_id), "http 200", latency};
+}
+
+PspAnswer FakePspClient::Declined(std::chrono::milliseconds latency) {
+    return {PspOutcome::kDeclined, "", "http 402", latency};
+}
+
+PspAnswer FakePspClient::NoAnswer(std::chrono::milliseconds latency) {
+    return {PspOutcome::kUnknown, "", "timeout", latency};
+}
+
+PspAnswer FakePspClient::NotFound() {
+    return {PspOutcome::kNotFound, "", "http 404", std::chrono::milliseconds(0)};
+}
+
+PspAnswer FakePspClient::Slow(std::chrono::milliseconds latency) {
+    return Authorized("psp-auth-1", latency);
+}
+
+PspAnswer FakePspClient::VoidedAtPsp(std::string authorization_id) {
+    return {PspOutcome::kAuthorized, std::move(authorization_id), "http 200 VOIDED", {}};
+}
+
+CaptureAnswer FakePspClient::Captured() {
+    return {CaptureOutcome::kCaptured, std::chrono::milliseconds(0)};
+}
+
+CaptureAnswer FakePspClient::CaptureRefused() {
+    return {CaptureOutcome::kRefused, std::chrono::milliseconds(0)};
+}
+
+CaptureAnswer FakePspClient::CaptureUnanswered() {
+    return {CaptureOutcome::kUnknown, std::chrono::milliseconds(0)};
+}
+
+VoidAnswer FakePspClient::Released() {
+    return {VoidOutcome::kReleased, std::chrono::milliseconds(0)};
+}
+
+VoidAnswer FakePspClient::VoidUnanswered() {
+    return {VoidOutcome::kUnknown, std::chrono::milliseconds(0)};
+}
+
+std::optional<PspAnswer> FakePspClient::ProcessedBy(const PspAnswer& answer) {
+    if (answer.outcome == PspOutcome::kAuthorized || answer.outcome == PspOutcome::kDeclined) {
+        return answer;
+    }
+    return std::nullopt;
+}
+
+void FakePspClient::ScriptAuthorize(PspAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    auto processed = ProcessedBy(answer);
+    authorize_.push_back({std::move(answer), std::move(processed)});
+}
+
+void FakePspClient::ScriptLostResponse(std::string authorization_id) {
+    const std::lock_guard lock(mutex_);
+    authorize_.push_back({NoAnswer(), Authorized(std::move(authorization_id))});
+}
+
+void FakePspClient::ScriptInquire(PspAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    inquire_.push_back(std::move(answer));
+}
+
+void FakePspClient::ScriptCapture(CaptureAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    capture_.push_back(answer);
+}
+
+void FakePspClient::ScriptVoid(VoidAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    void_.push_back(answer);
+}
+
+void FakePspClient::SetDefaultAuthorize(PspAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    default_authorize_ = std::move(answer);
+}
+
+void FakePspClient::SetDefaultInquire(PspAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    default_inquire_ = std::move(answer);
+}
+
+void FakePspClient::SetDefaultCapture(CaptureAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    default_capture_ = answer;
+}
+
+void FakePspClient::SetDefaultVoid(VoidAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    default_void_ = answer;
+}
+
+std::vector<FakePspClient::Call> FakePspClient::Calls() const {
+    const std::lock_guard lock(mutex_);
+    return calls_;
+}
+
+std::vector<FakePspClient::Call> FakePspClient::CallsOf(PspOperation operation) const {
+    const std::lock_guard lock(mutex_);
+    std::vector<Call> out;
+    std::copy_if(calls_.begin(), calls_.end(), std::back_inserter(out), [&](const Call& call) {
+        return call.operation == operation;
+    });
+    return out;
+}
+
+std::size_t FakePspClient::Count(PspOperation operation) const {
+    return CallsOf(operation).size();
+}
+
+PspAnswer FakePspClient::Authorize(const AuthorizeCall& call) {
+    const std::lock_guard lock(mutex_);
+    calls_.push_back({PspOperation::kAuthorize, call.key, "", call.amount});
+    ScriptedAuthorize next{default_authorize_, ProcessedBy(default_authorize_)};
+    if (!authorize_.empty()) {
+        next = std::move(authorize_.front());
+        authorize_.pop_front();
+    }
+    if (next.processed) {
+        processed_[call.key] = *next.processed;
+    }
+    return next.seen;
+}
+
+PspAnswer FakePspClient::Inquire(const std::string& key) {
+    const std::lock_guard lock(mutex_);
+    calls_.push_back({PspOperation::kInquire, key, "", std::nullopt});
+    if (!inquire_.empty()) {
+        PspAnswer next = std::move(inquire_.front());
+        inquire_.pop_front();
+        return next;
+    }
+    if (default_inquire_) {
+        return *default_inquire_;
+    }
+    const auto it = processed_.find(key);
+    return it != processed_.end() ? it->second : NotFound();
+}
+
+CaptureAnswer FakePspClient::Capture(
+    const std::string& authorization_key, const std::string& capture_key
+) {
+    const std::lock_guard lock(mutex_);
+    calls_.push_back({PspOperation::kCapture, authorization_key, capture_key, std::nullopt});
+    if (capture_.empty()) {
+        return default_capture_;
+    }
+    const CaptureAnswer next = capture_.front();
+    capture_.pop_front();
+    return next;
+}
+
+VoidAnswer FakePspClient::Void(const std::string& authorization_key) {
+    const std::lock_guard lock(mutex_);
+    calls_.push_back({PspOperation::kVoid, authorization_key, "", std::nullopt});
+    if (void_.empty()) {
+        return default_void_;
+    }
+    const VoidAnswer next = void_.front();
+    void_.pop_front();
+    return next;
+}
+
+}  // namespace sagapay::testing

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/money.hpp"
+#include "core/ports/psp_client.hpp"
+
+namespace sagapay::testing {
+
+/// A PspClient scripted per call, for tests. Each operation answers from its queue of scripted
+/// answers, first in first out, and with its default once the queue is empty. Like the real PSP it
+/// remembers what it processed per key: an inquiry with nothing scripted answers what the
+/// authorizations under that key did (kNotFound when nothing was processed). Every call is
+/// recorded. Thread-safe.
+///
+///   FakePspClient psp;
+///   psp.ScriptAuthorize(FakePspClient::NoAnswer());
+///   psp.ScriptLostResponse("psp-auth-7");   // processed, but the caller sees kUnknown
+///   … run the code under test …
+///   EXPECT_EQ(psp.Count(PspOperation::kAuthorize), 2);
+class FakePspClient final : public PspClient {
+public:
+    struct Call {
+        PspOperation operation = PspOperation::kAuthorize;
+        std::string key;              ///< The authorization key (every operation has one).
+        std::string capture_key;      ///< kCapture only.
+        std::optional<Money> amount;  ///< kAuthorize only.
+    };
+
+    // Answers for the behaviours tests need; `latency` is what the answer reports (nothing sleeps).
+    [[nodiscard]] static PspAnswer Authorized(
+        std::string authorization_id = "psp-auth-1",
+        std::chrono::milliseconds latency = std::chrono::milliseconds(0)
+    );
+    [[nodiscard]] static PspAnswer Declined(
+        std::chrono::milliseconds latency = std::chrono::milliseconds(0)
+    );
+    /// Timed out, never processed (the sandbox's force-timeout): an inquiry finds nothing.
+    [[nodiscard]] static PspAnswer NoAnswer(
+        std::chrono::milliseconds latency = std::chrono::milliseconds(0)
+    );
+    [[nodiscard]] static PspAnswer NotFound();
+    /// Authorized after `latency` (the sandbox's force-slow).
+    [[nodiscard]] static PspAnswer Slow(std::chrono::milliseconds latency);
+    /// What an inquiry reports for an authorization the PSP has voided: the HTTP adapter
+    /// classifies a 200 with status VOIDED as kAuthorized (detail says VOIDED).
+    [[nodiscard]] static PspAnswer VoidedAtPsp(std::string authorization_id = "psp-auth-1");
+    [[nodiscard]] static CaptureAnswer Captured();
+    /// The PSP answered and will not capture (HTTP 409).
+    [[nodiscard]] static CaptureAnswer CaptureRefused();
+    [[nodiscard]] static CaptureAnswer CaptureUnanswered();
+    [[nodiscard]] static VoidAnswer Released();
+    [[nodiscard]] static VoidAnswer VoidUnanswered();
+
+    /// The next authorization answers `answer`; kAuthorized and kDeclined are remembered for the
+    /// key (the PSP processed them).
+    void ScriptAuthorize(PspAnswer answer);
+    /// The next authorization is processed (authorized as `authorization_id`) but its response
+    /// is lost: the caller sees kUnknown, and a later inquiry answers authorized.
+    void ScriptLostResponse(std::string authorization_id = "psp-auth-1");
+    void ScriptInquire(PspAnswer answer);
+    void ScriptCapture(CaptureAnswer answer);
+    void ScriptVoid(VoidAnswer answer);
+
+    /// What each operation answers once its queue is empty. By default: authorized as
+    /// "psp-auth-1", the remembered state (else kNotFound), captured, released.
+    void SetDefaultAuthorize(PspAnswer answer);
+    void SetDefaultInquire(PspAnswer answer);
+    void SetDefaultCapture(CaptureAnswer answer);
+    void SetDefaultVoid(VoidAnswer answer);
+
+    [[nodiscard]] std::vector<Call> Calls() const;
+    [[nodiscard]] std::vector<Call> CallsOf(PspOperation operation) const;
+    [[nodiscard]] std::size_t Count(PspOperation operation) const;
+
+    // PspClient
+    PspAnswer Authorize(const AuthorizeCall& call) override;
+    PspAnswer Inquire(const std::string& key) override;
+    CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
+        override;
+    VoidAnswer Void(const std::string& authorization_key) override;
+
+private:
+    struct ScriptedAuthorize {
+        PspAnswer seen;                      ///< What the caller gets.
+        std::optional<PspAnswer> processed;  ///< What an inquiry later finds, if anything.
+    };
+
+    [[nodiscard]] static std::optional<PspAnswer> ProcessedBy(const PspAnswer& answer);
+
+    mutable std::mutex mutex_;
+    std::deque<ScriptedAuthorize> authorize_;
+    std::deque<PspAnswer> inquire_;
+    std::deque<CaptureAnswer> capture_;
+    std::deque<VoidAnswer> void_;
+    PspAnswer default_authorize_ = Authorized();
+    std::optional<PspAnswer> default_inquire_;  ///< Unset: the remembered state, else kNotFound.
+    CaptureAnswer default_capture_ = Captured();
+    VoidAnswer default_void_ = Released();
+    std::map<std::string, PspAnswer> processed_;  ///< Key → what the PSP did under it.
+    std::vector<Call> calls_;
+};
+
+}  // namespace sagapay::testing
