@@ -1,0 +1,75 @@
+// The composition root against the test PostgreSQL and Redis: the saga's consumers are wired to
+// the right topics and groups, and what they consume moves payments.
+#include "services/orchestrator/orchestrator_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/messaging/events.hpp"
+#include "runtime/bootstrap.hpp"
+#include "services/orchestrator/pg_payment_store.hpp"
+#include "testing/fake_clock.hpp"
+#include "testing/service_thread.hpp"
+#include "testing/test_env.hpp"
+
+namespace sagapay::orchestrator {
+namespace {
+
+using testing::Eventually;
+using testing::ServiceThread;
+
+TEST(OrchestratorService, DrivesAPaymentWithWhatItConsumesUntilStopped) {
+    testing::TestDatabase db;
+    Config config;
+    config.service_name = "orchestrator";
+    config.dsn["orchestrator"] = db.Dsn();
+    config.port["orchestrator"] = 0;
+    config.redis_url = testing::TestRedisUrl();
+    config.stream_prefix = testing::UniqueName("orch-svc") + ":";
+    config.http_threads = 1;
+    config.db_pool_size = 2;
+    testing::FakeClock clock;
+    ServiceThread service([&] { return RunOrchestrator(config, clock); });
+
+    auto conn = postgres::Connection::Open(db.Dsn());
+    const auto status_of = [&](const PaymentId& id) {
+        try {
+            const auto rows =
+                conn.Exec("SELECT status FROM payments WHERE payment_id = $1", {id.Value()});
+            return rows.Empty() ? std::string() : rows.GetString(0, 0);
+        } catch (const postgres::SqlError&) {
+            return std::string();  // not migrated yet
+        }
+    };
+    ASSERT_TRUE(Eventually([&] {
+        try {
+            return conn.Exec("SELECT count(*) FROM payments").GetInt(0, 0) == 0;
+        } catch (const postgres::SqlError&) {
+            return false;
+        }
+    }));
+    const PaymentRequest request{
+        CustomerId("c-1"), Money{1200, *Currency::Parse("USD")}, IdempotencyKey("order-svc")};
+    const PaymentId payment = PgPaymentStore::Create(conn, request, "trace-svc", clock).payment_id;
+
+    auto publisher = MakeEventBus(config)->CreatePublisher();
+    ASSERT_TRUE(publisher.has_value());
+    RiskApproved approved;
+    approved.decision = Verdict::kApprove;
+    approved.reason = "rule_passed";
+    approved.customer_id = request.customer_id;
+    const Envelope event = NewEnvelope(approved, payment, "trace-svc", clock);
+    const OutgoingMessage message{event.event_type, event.aggregate_id, EncodeEnvelope(event)};
+    ASSERT_TRUE((*publisher)->Publish(std::span(&message, 1)).has_value());
+
+    const bool approved_seen = Eventually([&] { return status_of(payment) == "APPROVED"; });
+    EXPECT_EQ(service.Stop(), 0) << service.Error();
+    EXPECT_TRUE(approved_seen);
+    EXPECT_EQ(
+        conn.Exec("SELECT count(*) FROM outbox_events WHERE topic = 'provider.authorize.requested'")
+            .GetInt(0, 0),
+        1
+    );
+}
+
+}  // namespace
+}  // namespace sagapay::orchestrator
