@@ -27,8 +27,12 @@ public:
     [[nodiscard]] const std::string& Value() const noexcept { return value_; }
     [[nodiscard]] bool Empty() const noexcept { return value_.empty(); }
 
-    friend auto operator<=>(const StrongId&, const StrongId&) = default;
-    friend bool operator==(const StrongId&, const StrongId&) = default;
+    friend std::strong_ordering operator<=>(const StrongId& a, const StrongId& b) noexcept {
+        return a.value_ <=> b.value_;
+    }
+    friend bool operator==(const StrongId& a, const StrongId& b) noexcept {
+        return a.value_ == b.value_;
+    }
     friend std::ostream& operator<<(std::ostream& out, const StrongId& id) {
         return out << id.value_;
     }

@@ -127,7 +127,7 @@ protected:
         );
     }
 
-    ~RuntimeMessagingTest() override {
+    void TearDown() override {
         StopAll();
         try {
             (void)redis_.Command({"DEL", bus_.StreamName(kTopic), bus_.DeadLetterStream()});
@@ -548,11 +548,13 @@ TEST_F(RuntimeMessagingTest, MalformedEnvelopesAreDeadLetteredAndTheConsumerKeep
 
 TEST_F(RuntimeMessagingTest, FailingEventInABatchIsRetriedAloneWhileTheOthersCommit) {
     std::vector<Envelope> events;
+    events.reserve(10);
     for (int i = 0; i < 10; ++i) {
         events.push_back(TestEnvelope("pay-0" + std::to_string(i)));
     }
     const Envelope& flaky = events[4];
     std::vector<OutgoingMessage> batch;
+    batch.reserve(events.size());
     for (const Envelope& envelope : events) {
         batch.push_back(Message(envelope));
     }

@@ -100,7 +100,7 @@ int ServiceHost::Run() {
 
     http::ServerOptions options;
     options.host = config_.BindHostFor(service_);
-    options.body_limit = 16 * 1024;  // every body here is a few hundred bytes
+    options.body_limit = std::size_t{16} * 1024;  // every body here is a few hundred bytes
     options.port = static_cast<std::uint16_t>(port_);
     options.threads = config_.http_threads;
     auto& requests = metrics::Get().http_requests_total;

@@ -91,7 +91,7 @@ void LogHandlerFailure(const Request& request, const std::string& pattern, std::
 
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, Handler handler) {
+void Router::Add(std::string method, const std::string& pattern, Handler handler) {
     std::vector<std::string> segments;
     for (const std::string_view segment : SplitPath(pattern)) {
         segments.emplace_back(segment);

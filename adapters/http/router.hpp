@@ -17,7 +17,7 @@ using Handler = std::function<Response(Request&)>;
 /// server), never a dropped connection.
 class Router {
 public:
-    void Add(std::string method, std::string pattern, Handler handler);
+    void Add(std::string method, const std::string& pattern, Handler handler);
     [[nodiscard]] Response Dispatch(Request& request) const;
 
 private:

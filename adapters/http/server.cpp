@@ -40,7 +40,7 @@ using tcp = asio::ip::tcp;
 
 /// After an error response the server reads (and discards) what the client still sends, so the
 /// client can finish writing and read the answer instead of getting a reset.
-constexpr std::size_t kMaxDrainBytes = 4 * 1024 * 1024;
+constexpr std::size_t kMaxDrainBytes = std::size_t{4} * 1024 * 1024;
 constexpr std::chrono::seconds kMaxDrainTime{2};
 
 void LogLine(std::string line) {
@@ -286,7 +286,7 @@ private:
             server_.options_.idle_timeout, kMaxDrainTime
         ));
         stream_.async_read_some(
-            buffer_.prepare(16 * 1024),
+            buffer_.prepare(std::size_t{16} * 1024),
             [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
                 self->drained_ += bytes;
                 if (ec || self->drained_ > kMaxDrainBytes || self->server_.Stopping()) {
@@ -369,7 +369,11 @@ Server::Server(ServerOptions options, Router router)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
 
 Server::~Server() {
-    Stop();
+    try {
+        Stop();
+    } catch (...) {
+        // A destructor must not throw; a server that fails to stop has nothing left to release.
+    }
 }
 
 void Server::Start() {

@@ -17,7 +17,7 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  ///< 0 picks a free port; Server::Port() tells which.
     int threads = 2;
-    std::size_t body_limit = 64 * 1024;  ///< Larger bodies get 413.
+    std::size_t body_limit = std::size_t{64} * 1024;  ///< Larger bodies get 413.
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
     /// Called after each request with (method, route pattern or path, status, seconds).
     std::function<void(const Request&, const Response&, double)> observer;

@@ -463,6 +463,7 @@ TEST(ServerClient, HandlesConcurrentRequestsFromEightThreads) {
     std::atomic<int> ok{0};
     std::vector<std::string> failures(8);
     std::vector<std::thread> threads;
+    threads.reserve(8);
     for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 25; ++i) {

@@ -51,7 +51,7 @@ Connection Connection::Open(const std::string& dsn) {
         );
     }
     PQsetNoticeReceiver(conn.get(), &OnNotice, nullptr);
-    return Connection(std::move(conn), std::move(normalized));
+    return {std::move(conn), std::move(normalized)};
 }
 
 Rows Connection::Exec(std::string_view sql, std::initializer_list<Param> params) {

@@ -33,6 +33,8 @@ public:
     /// never the password. Accepts libpq URIs and the seed's `postgresql+psycopg2://` form.
     static Connection Open(const std::string& dsn);
 
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
     Connection(Connection&&) noexcept = default;
     Connection& operator=(Connection&&) noexcept = default;
     ~Connection() = default;

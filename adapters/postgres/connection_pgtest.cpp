@@ -426,6 +426,7 @@ TEST_F(ConnectionTest, PoolServesManyThreads) {
     Pool pool(db_.Dsn(), 3);
     std::atomic<int> done{0};
     std::vector<std::thread> threads;
+    threads.reserve(6);
     for (int t = 0; t < 6; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 20; ++i) {

@@ -204,6 +204,7 @@ TEST_F(MessagingTest, ConcurrentRelaysNeverShareARow) {
     std::mutex mutex;
     std::vector<std::string> ids;
     std::vector<std::thread> relays;
+    relays.reserve(4);
     for (int t = 0; t < 4; ++t) {
         relays.emplace_back([&] {
             Connection conn = db_.Connect();

@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace sagapay::postgres {
 namespace {
 
@@ -49,7 +51,7 @@ public:
             if (conn_.IsHealthy()) {
                 conn_.Exec("SELECT pg_advisory_unlock($1::bigint)", {key_});
             }
-        } catch (...) {  // NOLINT(bugprone-empty-catch): the server drops it with the session
+        } catch (...) {  // the server drops it with the session
         }
     }
 
@@ -136,18 +138,27 @@ MigrationReport Migrate(
                 throw SqlError(
                     ErrorCode::kFailedPrecondition,
                     "",
-                    "migration " + label + " was renamed after it was applied (as " +
-                        std::string(scope) + "/" + migration.version + "_" + name +
-                        " in the database); restore it and add a new migration instead"
+                    fmt::format(
+                        "migration {} was renamed after it was applied (as {}/{}_{} in the "
+                        "database); restore it and add a new migration instead",
+                        label,
+                        scope,
+                        migration.version,
+                        name
+                    )
                 );
             }
             if (old_checksum != checksum) {
                 throw SqlError(
                     ErrorCode::kFailedPrecondition,
                     "",
-                    "migration " + label + " was edited after it was applied (checksum " +
-                        old_checksum + " in the database, " + checksum +
-                        " in this binary); restore it and add a new migration instead"
+                    fmt::format(
+                        "migration {} was edited after it was applied (checksum {} in the "
+                        "database, {} in this binary); restore it and add a new migration instead",
+                        label,
+                        old_checksum,
+                        checksum
+                    )
                 );
             }
             ++report.already_applied;

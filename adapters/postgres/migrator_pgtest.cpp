@@ -144,6 +144,7 @@ TEST_F(MigratorTest, ConcurrentMigratorsApplyOnce) {
     std::vector<MigrationReport> reports(kThreads);
     std::vector<std::string> errors(kThreads);
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             try {
@@ -183,6 +184,7 @@ TEST_F(MigratorTest, EnsureDatabaseCreatesAMissingDatabaseOnce) {
     conn_.ExecScript("DROP DATABASE " + name + " WITH (FORCE)");
     std::vector<std::thread> threads;
     std::vector<std::string> errors(4);
+    threads.reserve(errors.size());
     for (std::size_t t = 0; t < errors.size(); ++t) {
         threads.emplace_back([&, t] {
             try {

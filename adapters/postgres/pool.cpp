@@ -38,13 +38,13 @@ Pool::Lease Pool::Acquire(std::chrono::milliseconds timeout) {
         if (!idle_.empty()) {
             std::unique_ptr<Connection> conn = std::move(idle_.back());
             idle_.pop_back();
-            return Lease(*this, std::move(conn));
+            return {*this, std::move(conn)};
         }
         if (open_ < max_size_) {
             ++open_;  // reserve the slot, connect without holding the lock
             lock.unlock();
             try {
-                return Lease(*this, std::make_unique<Connection>(Connection::Open(dsn_)));
+                return {*this, std::make_unique<Connection>(Connection::Open(dsn_))};
             } catch (...) {
                 lock.lock();
                 --open_;
@@ -76,7 +76,7 @@ void Pool::Return(std::unique_ptr<Connection> conn) {
         // transaction to the next user.
         try {
             conn->ExecScript("ROLLBACK");
-        } catch (...) {  // NOLINT(bugprone-empty-catch): checked below, dropped if still open
+        } catch (...) {  // checked below, dropped if still open
         }
         keep = conn->IsHealthy() && !conn->InTransaction();
     }

@@ -20,7 +20,7 @@ Transaction::~Transaction() {
     }
     try {
         conn_.AbortTransaction();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): a broken connection has rolled back already
+    } catch (...) {  // a broken connection has rolled back already
     }
 }
 
@@ -105,7 +105,7 @@ void Transaction::Commit() {
                 if (conn_.IsHealthy() && conn_.InTransaction()) {
                     conn_.Exec("ROLLBACK");
                 }
-            } catch (...) {  // NOLINT(bugprone-empty-catch): a lost connection has rolled back
+            } catch (...) {  // a lost connection has rolled back
             }
             throw;
         }

@@ -301,10 +301,10 @@ std::vector<Reply> Connection::Pipeline(const std::vector<std::vector<std::strin
     }
     std::vector<ReplyHandle> raw;
     raw.reserve(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i) {
+    for (const auto& command : commands) {
         void* out = nullptr;
         if (redisGetReply(ctx_.get(), &out) != REDIS_OK || out == nullptr) {
-            FailIo(ctx_, endpoint_, CommandName(commands[i]));
+            FailIo(ctx_, endpoint_, CommandName(command));
         }
         raw.emplace_back(static_cast<redisReply*>(out));
     }

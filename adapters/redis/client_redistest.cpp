@@ -22,7 +22,7 @@ protected:
           prefix_(sagapay::testing::UniqueName("client-test-") + ":"),
           conn_(endpoint_) {}
 
-    ~ConnectionRedisTest() override {
+    void TearDown() override {
         try {
             std::vector<std::string> del{"DEL"};
             for (const std::string& key : keys_) {
@@ -50,7 +50,7 @@ protected:
             return e;
         }
         ADD_FAILURE() << "expected a RedisError";
-        return RedisError(ErrorCode::kInternal, "(none)");
+        return {ErrorCode::kInternal, "(none)"};
     }
 
     Endpoint endpoint_;

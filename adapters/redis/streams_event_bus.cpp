@@ -221,7 +221,7 @@ public:
     }
 
 private:
-    Result<void> CheckTopic(const Delivery& delivery, std::string_view what) const {
+    [[nodiscard]] Result<void> CheckTopic(const Delivery& delivery, std::string_view what) const {
         if (delivery.topic != options_.topic) {
             return Fail(
                 ErrorCode::kInvalidArgument,
@@ -299,12 +299,12 @@ private:
             "XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT", std::to_string(max)};
         const bool blocking = wait.count() > 0;  // BLOCK 0 would wait forever.
         if (blocking) {
-            args.push_back("BLOCK");
-            args.push_back(std::to_string(wait.count()));
+            args.emplace_back("BLOCK");
+            args.emplace_back(std::to_string(wait.count()));
         }
-        args.push_back("STREAMS");
-        args.push_back(stream_);
-        args.push_back(">");
+        args.emplace_back("STREAMS");
+        args.emplace_back(stream_);
+        args.emplace_back(">");
         const Reply reply = blocking ? conn_.CommandWithTimeout(args, wait + kBlockingReadMargin)
                                      : conn_.Command(args);
         std::vector<Delivery> deliveries;

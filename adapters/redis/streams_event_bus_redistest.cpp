@@ -29,6 +29,7 @@ std::string ErrorText(const Result<T>& result) {
 
 std::vector<std::string> Keys(const std::vector<Delivery>& deliveries) {
     std::vector<std::string> keys;
+    keys.reserve(deliveries.size());
     for (const Delivery& delivery : deliveries) {
         keys.push_back(delivery.key);
     }
@@ -55,7 +56,7 @@ protected:
           bus_(endpoint_, prefix_),
           admin_(endpoint_) {}
 
-    ~StreamsEventBusRedisTest() override {
+    void TearDown() override {
         try {  // Drop every stream this test made: the prefix is unique to it.
             std::string cursor = "0";
             do {
@@ -98,6 +99,7 @@ protected:
     /// Publishes `count` messages with keys pay-0, pay-1, ... and values value-0, value-1, ...
     void PublishNumbered(int count) {
         std::vector<OutgoingMessage> batch;
+        batch.reserve(static_cast<std::size_t>(count));
         for (int i = 0; i < count; ++i) {
             batch.push_back({kTopic, "pay-" + std::to_string(i), "value-" + std::to_string(i)});
         }

@@ -399,7 +399,7 @@ Result<SagaEvent> DecodeSagaEvent(const Envelope& envelope) {
     return Decode(envelope.event_type, envelope.payload);
 }
 
-std::string_view TopicOf(const SagaEvent& event) noexcept {
+std::string_view TopicOf(const SagaEvent& event) {
     return std::visit([](const auto& e) { return std::decay_t<decltype(e)>::kTopic; }, event);
 }
 

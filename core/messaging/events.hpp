@@ -194,7 +194,7 @@ template <class T>
 }
 
 /// The topic of an event.
-[[nodiscard]] std::string_view TopicOf(const SagaEvent& event) noexcept;
+[[nodiscard]] std::string_view TopicOf(const SagaEvent& event);
 
 /// A new envelope carrying `event` for `payment`: fresh event id, stamped by `clock`.
 [[nodiscard]] Envelope NewEnvelope(

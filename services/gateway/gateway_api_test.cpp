@@ -53,7 +53,7 @@ protected:
         options.api_key = "secret";
         options.on_valid_request = [this] { ++valid_; };
         options.on_orchestrator_call = [this](double seconds) { calls_.push_back(seconds); };
-        return GatewayApi(std::move(options), limit_, orchestrator_);
+        return {std::move(options), limit_, orchestrator_};
     }
 
     FakeLimit limit_;

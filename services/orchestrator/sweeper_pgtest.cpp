@@ -23,7 +23,7 @@ protected:
     PaymentId Create(const std::string& key, const std::string& status, const std::string& age) {
         const PaymentRequest request{
             CustomerId("c-1"), Money{700, *Currency::Parse("GBP")}, IdempotencyKey(key)};
-        const PaymentId id = PgPaymentStore::Create(*conn_, request, "trace-s", clock_).payment_id;
+        PaymentId id = PgPaymentStore::Create(*conn_, request, "trace-s", clock_).payment_id;
         conn_->Exec(
             "UPDATE payments SET status = $2, updated_at = now() - $3::interval WHERE payment_id = "
             "$1",
@@ -37,6 +37,7 @@ protected:
             "SELECT topic FROM outbox_events WHERE aggregate_id = $1 ORDER BY seq", {id.Value()}
         );
         std::vector<std::string> topics;
+        topics.reserve(static_cast<std::size_t>(rows.Size()));
         for (int i = 0; i < rows.Size(); ++i) {
             topics.push_back(rows.GetString(i, 0));
         }

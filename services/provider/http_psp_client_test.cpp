@@ -43,6 +43,10 @@ public:
         server_.emplace(options, std::move(router));
         server_->Start();
     }
+    ScriptedPsp(const ScriptedPsp&) = delete;
+    ScriptedPsp& operator=(const ScriptedPsp&) = delete;
+    ScriptedPsp(ScriptedPsp&&) = delete;
+    ScriptedPsp& operator=(ScriptedPsp&&) = delete;
     ~ScriptedPsp() { server_->Stop(); }
 
     void Answer(int status, std::string body = "{}", std::chrono::milliseconds delay = {}) {

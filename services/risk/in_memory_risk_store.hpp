@@ -146,7 +146,7 @@ private:
         return {s.created, s.review.review_id};
     }
 
-    std::vector<const Stored*> Ordered() const {
+    [[nodiscard]] std::vector<const Stored*> Ordered() const {
         std::vector<const Stored*> ordered;
         for (const Stored& s : reviews_) {
             ordered.push_back(&s);

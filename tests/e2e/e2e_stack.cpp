@@ -1,5 +1,6 @@
 #include "tests/e2e/e2e_stack.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -8,7 +9,6 @@
 #include <stop_token>
 
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +16,6 @@
 #include "adapters/postgres/migrator.hpp"
 #include "runtime/wait.hpp"
 #include "testing/test_env.hpp"
-
-extern char** environ;  // NOLINT
 
 namespace sagapay::testing {
 
@@ -29,7 +27,10 @@ int FreePort() {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        close(fd);
+        return 0;
+    }
     socklen_t len = sizeof(addr);
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     close(fd);
@@ -160,7 +161,8 @@ std::vector<std::string> E2eStack::Environment() const {
     std::vector<std::string> storage;
     storage.reserve(vars.size());
     for (const auto& [key, value] : vars) {
-        storage.push_back(key + "=" + value);
+        storage.push_back(key);
+        storage.back().append("=").append(value);
     }
     return storage;
 }
@@ -168,6 +170,7 @@ std::vector<std::string> E2eStack::Environment() const {
 std::pair<int, std::string> E2eStack::RunTool(const std::vector<std::string>& args) {
     std::vector<std::string> storage = Environment();
     std::vector<char*> envp;
+    envp.reserve(storage.size() + 1);
     for (auto& s : storage) {
         envp.push_back(s.data());
     }
@@ -179,14 +182,16 @@ std::pair<int, std::string> E2eStack::RunTool(const std::vector<std::string>& ar
         const int fd = fileno(stdout);
         dup2(fd, STDERR_FILENO);
         (void)out;
+        // execve wants mutable strings: give it copies.
+        std::vector<std::string> words = {SAGAPAY_BINARY};
+        words.insert(words.end(), args.begin(), args.end());
         std::vector<char*> argv;
-        const char* exe = SAGAPAY_BINARY;
-        argv.push_back(const_cast<char*>(exe));
-        for (const auto& a : args) {
-            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.reserve(words.size() + 1);
+        for (auto& word : words) {
+            argv.push_back(word.data());
         }
         argv.push_back(nullptr);
-        execve(exe, argv.data(), envp.data());
+        execve(SAGAPAY_BINARY, argv.data(), envp.data());
         _exit(127);
     }
     int status = 0;
@@ -212,6 +217,7 @@ void E2eStack::Start(const std::string& service) {
                                     : std::uintmax_t{0};
         std::vector<std::string> storage = Environment();
         std::vector<char*> envp;
+        envp.reserve(storage.size() + 1);
         for (auto& s : storage) {
             envp.push_back(s.data());
         }
@@ -222,9 +228,10 @@ void E2eStack::Start(const std::string& service) {
             const FILE* err = std::freopen(log_path.c_str(), "a", stderr);
             (void)out;
             (void)err;
-            const char* exe = SAGAPAY_BINARY;
-            char* argv[] = {const_cast<char*>(exe), const_cast<char*>(service.c_str()), nullptr};
-            execve(exe, argv, envp.data());
+            std::string exe = SAGAPAY_BINARY;
+            std::string command = service;
+            char* argv[] = {exe.data(), command.data(), nullptr};
+            execve(exe.c_str(), argv, envp.data());
             _exit(127);
         }
         process.pid = pid;
@@ -234,7 +241,7 @@ void E2eStack::Start(const std::string& service) {
             const std::string written(
                 (std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()
             );
-            return written.find("\"message\":\"service started\"") != std::string::npos;
+            return written.find(R"("message":"service started")") != std::string::npos;
         };
         const bool healthy = Eventually(
             [&] {

@@ -18,7 +18,7 @@ public:
 
 protected:
     static http::ClientResult Post(
-        const std::string& body, std::vector<std::pair<std::string, std::string>> headers
+        const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers
     ) {
         http::Client client(stack_->Url("gateway"));
         return client.Send("POST", "/payments", body, headers);
@@ -178,6 +178,7 @@ TEST_F(Gateway, ConcurrentFirstRequestsWithOneKeyMakeExactlyOnePayment) {
     std::atomic<int> ok{0};
     {
         std::vector<std::jthread> threads;
+        threads.reserve(8);
         for (int i = 0; i < 8; ++i) {
             threads.emplace_back([&] {
                 const auto result = Post(
@@ -214,6 +215,7 @@ TEST_F(Gateway, ABurstNeverGetsMoreThanTheBucketHolds) {
     std::atomic<int> with_retry_after{0};
     {
         std::vector<std::jthread> threads;
+        threads.reserve(8);
         for (int t = 0; t < 8; ++t) {
             threads.emplace_back([&] {
                 for (int i = 0; i < 5; ++i) {

@@ -159,6 +159,7 @@ TEST_F(Provider, AtMostOneAuthorizationAndCaptureWhateverCrashesHappen) {
     std::vector<std::string> ids;
     const char* kinds[] = {
         "force-lost-response", "force-timeout", "cust", "force-slow", "force-decline"};
+    ids.reserve(40);
     for (int i = 0; i < 40; ++i) {
         ids.push_back(PayAndGetId(UniqueName(kinds[i % 5])));
     }
@@ -215,6 +216,7 @@ TEST(ProviderUnderLoad, AnOrdinaryPaymentSettlesFastWhileAThousandTimeoutsRetry)
     (void)stack.Client("gateway");
     {
         std::vector<std::jthread> senders;
+        senders.reserve(8);
         for (int t = 0; t < 8; ++t) {
             senders.emplace_back([&] {
                 for (int i = 0; i < 125; ++i) {
