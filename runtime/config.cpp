@@ -41,7 +41,7 @@ class Reader {
 public:
     explicit Reader(const EnvMap& env) : env_(env) {}
 
-    const std::string* Find(std::string_view name) const {
+    [[nodiscard]] const std::string* Find(std::string_view name) const {
         const auto it = env_.find(name);
         if (it == env_.end() || it->second.empty()) {
             return nullptr;

@@ -62,7 +62,7 @@ TEST(Config, DescriptionNeverShowsSecrets) {
 
     std::string all;
     for (const auto& [name, value] : DescribeConfig(*config)) {
-        all += name + "=" + value + "\n";
+        all.append(name).append("=").append(value).append("\n");
     }
 
     EXPECT_EQ(all.find("super-secret-key"), std::string::npos);

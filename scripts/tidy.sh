@@ -15,7 +15,8 @@ command -v run-clang-tidy >/dev/null || { echo "tidy: run-clang-tidy not found (
 
 cmake --preset tidy >/dev/null
 # Our sources only: not the migration sources CMake generates under build/.
-filter=${1:-"^$ROOT/(?!build/)"}
+root_re=$(sed 's/[][\\.^$*+?(){}|]/\\&/g' <<<"$ROOT")
+filter=${1:-"^$root_re/(?!build/)"}
 log=$BUILD/tidy.log
 start=$SECONDS
 status=0
@@ -23,13 +24,14 @@ status=0
 run-clang-tidy -quiet -j "$JOBS" -p "$BUILD" "$filter" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log" \
   || status=$?
 # One line per distinct finding (a header's findings repeat for every file that includes it).
-findings=$(grep -E '^/.*:[0-9]+:[0-9]+: (warning|error): ' "$log" | sort -u || true)
+findings=$(grep -E '^/.*:[0-9]+:[0-9]+: (warning|error|fatal error): ' "$log" | sort -u || true)
 if [[ -n "$findings" ]]; then
   echo "$findings"
   echo
   echo "tidy: findings per check:"
-  grep -oE '\[[a-z0-9.-]+(,-warnings-as-errors)?\]$' <<<"$findings" | sed 's/,-warnings-as-errors//' \
-    | sort | uniq -c | sort -rn
+  # A finding of two aliased checks names both: [a,b,-warnings-as-errors].
+  grep -oE '\[[a-z0-9.,-]+\]$' <<<"$findings" | sed 's/,-warnings-as-errors//' | sort | uniq -c \
+    | sort -rn
 fi
 echo "tidy: $(grep -c . <<<"$findings" || true) finding(s), $((SECONDS - start)) s, full log: $log"
 if ((status != 0)) && [[ -z "$findings" ]]; then

@@ -172,8 +172,8 @@ private:
 /// closing a keep-alive connection just as the client reuses it). Later connections answer all.
 class ScriptedOrigin {
 public:
-    explicit ScriptedOrigin(std::vector<int> answers) : answers_(std::move(answers)) {
-        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    explicit ScriptedOrigin(std::vector<int> answers)
+        : answers_(std::move(answers)), listener_(::socket(AF_INET, SOCK_STREAM, 0)) {
         sockaddr_in address{};
         address.sin_family = AF_INET;
         address.sin_port = 0;
@@ -440,7 +440,8 @@ TEST(Server, RejectsABodyOverTheLimitWith413) {
     Client client(BaseUrl(server));
 
     const ClientResult at_limit = client.Send("POST", "/echo", std::string(1024, 'a'));
-    const ClientResult over = client.Send("POST", "/echo", std::string(256 * 1024, 'b'));
+    const ClientResult over =
+        client.Send("POST", "/echo", std::string(std::size_t{256} * 1024, 'b'));
     const ClientResult after = client.Get("/echo");
 
     ASSERT_TRUE(at_limit.has_value()) << at_limit.error().message;

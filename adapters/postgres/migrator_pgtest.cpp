@@ -185,12 +185,12 @@ TEST_F(MigratorTest, EnsureDatabaseCreatesAMissingDatabaseOnce) {
     std::vector<std::thread> threads;
     std::vector<std::string> errors(4);
     threads.reserve(errors.size());
-    for (std::size_t t = 0; t < errors.size(); ++t) {
-        threads.emplace_back([&, t] {
+    for (std::string& slot : errors) {
+        threads.emplace_back([&dsn, &slot] {
             try {
                 EnsureDatabase(dsn);
             } catch (const std::exception& error) {
-                errors[t] = error.what();
+                slot = error.what();
             }
         });
     }

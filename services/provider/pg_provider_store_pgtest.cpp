@@ -263,7 +263,7 @@ TEST_F(PgProviderStoreTest, RecordAttemptWritesTheAuditRow) {
 
 TEST_F(PgProviderStoreTest, AStoredRequestThatNoLongerDecodesIsReadAsMissing) {
     Insert(Payment(1), clock_.Now());
-    conn_.Exec("UPDATE provider_payments SET source_event = '{\"not\": \"an envelope\"}'");
+    conn_.Exec(R"(UPDATE provider_payments SET source_event = '{"not": "an envelope"}')");
 
     EXPECT_FALSE(Read(Payment(1)).source_event.has_value());
 }

@@ -57,7 +57,7 @@ nlohmann::json PspLedger::ToJson(const Record& r) {
         {"idempotency_key", r.request.idempotency_key},
         {"payment_id", r.request.payment_id},
         {"customer_id", r.request.customer_id},
-        {"amount_cents", r.request.amount_cents},
+        {"amount_cents", r.request.amount_minor},
         {"currency", r.request.currency},
         {"authorization_id", r.authorization_id},
         {"status", r.status},
@@ -71,7 +71,7 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
     const auto existing = records_.find(request.idempotency_key);
     if (existing != records_.end()) {
         const Record& r = existing->second;
-        if (r.request.amount_cents != request.amount_cents ||
+        if (r.request.amount_minor != request.amount_minor ||
             r.request.currency != request.currency) {
             return {
                 409,

@@ -40,7 +40,7 @@ struct AuthorizeRequest {
     std::string idempotency_key;
     std::string payment_id;
     std::string customer_id;
-    std::int64_t amount_cents = 0;
+    std::int64_t amount_minor = 0;  ///< `amount_cents` on the wire.
     std::string currency;
 };
 

@@ -56,9 +56,9 @@ int RunPspSandbox(const Config& config, const Clock& /*clock*/) {
         a.idempotency_key = body["idempotency_key"].get<std::string>();
         a.payment_id = body.value("payment_id", "");
         a.customer_id = body.value("customer_id", "");
-        a.amount_cents = body["amount_cents"].get<std::int64_t>();
+        a.amount_minor = body["amount_cents"].get<std::int64_t>();
         a.currency = body["currency"].get<std::string>();
-        if (a.amount_cents <= 0) {
+        if (a.amount_minor <= 0) {
             return http::ErrorResponse(
                 400, "invalid_request", "amount_cents must be positive", "amount_cents"
             );
