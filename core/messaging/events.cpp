@@ -1,26 +1,27 @@
 #include "core/messaging/events.hpp"
 
-#include <array>
 #include <utility>
+
+#include "core/enum_names.hpp"
 
 namespace sagapay {
 
 namespace {
 
-constexpr std::array<std::pair<Verdict, std::string_view>, 3> kVerdicts = {{
+constexpr EnumNames<Verdict, 3> kVerdicts{{{
     {Verdict::kApprove, "APPROVE"},
     {Verdict::kReview, "REVIEW"},
     {Verdict::kDeny, "DENY"},
-}};
+}}};
 
-constexpr std::array<std::pair<FailureCode, std::string_view>, 6> kFailureCodes = {{
+constexpr EnumNames<FailureCode, 6> kFailureCodes{{{
     {FailureCode::kRiskDenied, "RISK_DENIED"},
     {FailureCode::kManualDeny, "MANUAL_DENY"},
     {FailureCode::kProviderDecline, "PROVIDER_DECLINE"},
     {FailureCode::kProviderTimeout, "PROVIDER_TIMEOUT"},
     {FailureCode::kProviderInvalidRequest, "PROVIDER_INVALID_REQUEST"},
     {FailureCode::kCaptureRefused, "PROVIDER_CAPTURE_REFUSED"},
-}};
+}}};
 
 /// Reads fields of one payload and keeps the first problem: decode every field, then check ok().
 class PayloadReader {
@@ -356,39 +357,19 @@ Result<SagaEvent> Decode(std::string_view topic, const nlohmann::json& payload) 
 }  // namespace
 
 std::string_view ToString(Verdict verdict) noexcept {
-    for (const auto& [value, text] : kVerdicts) {
-        if (value == verdict) {
-            return text;
-        }
-    }
-    return "DENY";
+    return kVerdicts.Name(verdict, "DENY");
 }
 
 std::optional<Verdict> ParseVerdict(std::string_view text) noexcept {
-    for (const auto& [value, name] : kVerdicts) {
-        if (name == text) {
-            return value;
-        }
-    }
-    return std::nullopt;
+    return kVerdicts.Parse(text);
 }
 
 std::string_view ToString(FailureCode code) noexcept {
-    for (const auto& [value, text] : kFailureCodes) {
-        if (value == code) {
-            return text;
-        }
-    }
-    return "UNKNOWN";
+    return kFailureCodes.Name(code, "UNKNOWN");
 }
 
 FailureCode ParseFailureCode(std::string_view text) noexcept {
-    for (const auto& [value, name] : kFailureCodes) {
-        if (name == text) {
-            return value;
-        }
-    }
-    return FailureCode::kUnknown;
+    return kFailureCodes.Parse(text).value_or(FailureCode::kUnknown);
 }
 
 nlohmann::json EncodePayload(const SagaEvent& event) {

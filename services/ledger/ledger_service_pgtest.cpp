@@ -13,7 +13,7 @@
 #include "core/messaging/events.hpp"
 #include "runtime/bootstrap.hpp"
 #include "testing/fake_clock.hpp"
-#include "testing/service_thread.hpp"
+#include "testing/service_test.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::ledger {
@@ -26,36 +26,18 @@ using testing::ServiceThread;
 
 TEST(LedgerService, SettlesAndReversesWhatItConsumesUntilStopped) {
     testing::TestDatabase db;
-    Config config;
-    config.service_name = "ledger";
-    config.dsn["ledger"] = db.Dsn();
-    config.port["ledger"] = 0;
-    config.redis_url = testing::TestRedisUrl();
-    config.stream_prefix = testing::UniqueName("ledger-svc") + ":";
+    Config config = testing::ServiceTestConfig("ledger", "ledger", db.Dsn());
     config.ops_api_key = "ops-key";
-    config.http_threads = 1;
-    config.db_pool_size = 2;
     testing::FakeClock clock;
     const PaymentId payment("3e4f5a6b-0000-4000-8000-0000000000aa");
     const PaymentFacts facts{CustomerId("c"), Money{4200, *Currency::Parse("EUR")}};
-    auto publisher = MakeEventBus(config)->CreatePublisher();
-    ASSERT_TRUE(publisher.has_value());
-    const auto publish = [&](const Envelope& event) {
-        const OutgoingMessage message{event.event_type, event.aggregate_id, EncodeEnvelope(event)};
-        ASSERT_TRUE((*publisher)->Publish(std::span(&message, 1)).has_value());
-    };
+    const auto publish = [&](const Envelope& event) { testing::PublishForTest(config, event); };
     publish(NewEnvelope(PaymentCaptured{facts}, payment, "t", clock));
 
     ServiceThread service([&] { return RunLedger(config, clock); });
 
     auto conn = postgres::Connection::Open(db.Dsn());
-    const auto count = [&](const char* sql) {
-        try {
-            return conn.Exec(sql).GetInt(0, 0);
-        } catch (const postgres::SqlError&) {
-            return std::int64_t{-1};  // not migrated yet
-        }
-    };
+    const auto count = [&](const char* sql) { return testing::CountOrMinusOne(conn, sql); };
     const bool settled = Eventually([&] {
         return count("SELECT count(*) FROM outbox_events WHERE topic = 'payments.settled'") == 1;
     });

@@ -13,7 +13,7 @@
 #include "core/messaging/events.hpp"
 #include "runtime/bootstrap.hpp"
 #include "testing/fake_clock.hpp"
-#include "testing/service_thread.hpp"
+#include "testing/service_test.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::notification {
@@ -26,13 +26,7 @@ using testing::ServiceThread;
 
 TEST(NotificationService, RecordsTheOutcomesItConsumesUntilStopped) {
     testing::TestDatabase db;
-    Config config;
-    config.service_name = "notification";
-    config.dsn["notification"] = db.Dsn();
-    config.port["notification"] = 0;
-    config.redis_url = testing::TestRedisUrl();
-    config.stream_prefix = testing::UniqueName("notification-svc") + ":";
-    config.http_threads = 1;
+    const Config config = testing::ServiceTestConfig("notification", "notification", db.Dsn());
     testing::FakeClock clock;
     const PaymentId payment("5a6b7c8d-0000-4000-8000-00000000000a");
     const Money amount{100, *Currency::Parse("USD")};
@@ -46,22 +40,15 @@ TEST(NotificationService, RecordsTheOutcomesItConsumesUntilStopped) {
             PaymentReversed{"r", EventId("e"), {CustomerId("c"), amount}}, payment, "t", clock
         ),
     };
-    auto publisher = MakeEventBus(config)->CreatePublisher();
-    ASSERT_TRUE(publisher.has_value());
     for (const Envelope& event : events) {
-        const OutgoingMessage message{event.event_type, event.aggregate_id, EncodeEnvelope(event)};
-        ASSERT_TRUE((*publisher)->Publish(std::span(&message, 1)).has_value());
+        testing::PublishForTest(config, event);
     }
 
     ServiceThread service([&] { return RunNotification(config, clock); });
 
     auto conn = postgres::Connection::Open(db.Dsn());
     const bool recorded = Eventually([&] {
-        try {
-            return conn.Exec("SELECT count(*) FROM notification_logs").GetInt(0, 0) == 3;
-        } catch (const postgres::SqlError&) {
-            return false;  // not migrated yet
-        }
+        return testing::CountOrMinusOne(conn, "SELECT count(*) FROM notification_logs") == 3;
     });
     EXPECT_EQ(service.Stop(), 0) << service.Error();
     ASSERT_TRUE(recorded);

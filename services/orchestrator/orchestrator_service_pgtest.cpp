@@ -8,7 +8,7 @@
 #include "runtime/bootstrap.hpp"
 #include "services/orchestrator/pg_payment_store.hpp"
 #include "testing/fake_clock.hpp"
-#include "testing/service_thread.hpp"
+#include "testing/service_test.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::orchestrator {
@@ -19,14 +19,7 @@ using testing::ServiceThread;
 
 TEST(OrchestratorService, DrivesAPaymentWithWhatItConsumesUntilStopped) {
     testing::TestDatabase db;
-    Config config;
-    config.service_name = "orchestrator";
-    config.dsn["orchestrator"] = db.Dsn();
-    config.port["orchestrator"] = 0;
-    config.redis_url = testing::TestRedisUrl();
-    config.stream_prefix = testing::UniqueName("orch-svc") + ":";
-    config.http_threads = 1;
-    config.db_pool_size = 2;
+    const Config config = testing::ServiceTestConfig("orchestrator", "orchestrator", db.Dsn());
     testing::FakeClock clock;
     ServiceThread service([&] { return RunOrchestrator(config, clock); });
 
@@ -41,25 +34,17 @@ TEST(OrchestratorService, DrivesAPaymentWithWhatItConsumesUntilStopped) {
         }
     };
     ASSERT_TRUE(Eventually([&] {
-        try {
-            return conn.Exec("SELECT count(*) FROM payments").GetInt(0, 0) == 0;
-        } catch (const postgres::SqlError&) {
-            return false;
-        }
+        return testing::CountOrMinusOne(conn, "SELECT count(*) FROM payments") == 0;
     }));
     const PaymentRequest request{
         CustomerId("c-1"), Money{1200, *Currency::Parse("USD")}, IdempotencyKey("order-svc")};
     const PaymentId payment = PgPaymentStore::Create(conn, request, "trace-svc", clock).payment_id;
 
-    auto publisher = MakeEventBus(config)->CreatePublisher();
-    ASSERT_TRUE(publisher.has_value());
     RiskApproved approved;
     approved.decision = Verdict::kApprove;
     approved.reason = "rule_passed";
     approved.customer_id = request.customer_id;
-    const Envelope event = NewEnvelope(approved, payment, "trace-svc", clock);
-    const OutgoingMessage message{event.event_type, event.aggregate_id, EncodeEnvelope(event)};
-    ASSERT_TRUE((*publisher)->Publish(std::span(&message, 1)).has_value());
+    testing::PublishForTest(config, NewEnvelope(approved, payment, "trace-svc", clock));
 
     const bool approved_seen = Eventually([&] { return status_of(payment) == "APPROVED"; });
     EXPECT_EQ(service.Stop(), 0) << service.Error();

@@ -7,7 +7,7 @@
 #include "core/messaging/events.hpp"
 #include "runtime/bootstrap.hpp"
 #include "testing/fake_clock.hpp"
-#include "testing/service_thread.hpp"
+#include "testing/service_test.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::provider {
@@ -18,38 +18,22 @@ using testing::ServiceThread;
 
 TEST(ProviderService, RecordsAnAuthorizationRequestAndTriesThePspUntilStopped) {
     testing::TestDatabase db;
-    Config config;
-    config.service_name = "provider-adapter";
-    config.dsn["provider"] = db.Dsn();
-    config.port["provider"] = 0;
-    config.redis_url = testing::TestRedisUrl();
-    config.stream_prefix = testing::UniqueName("provider-svc") + ":";
+    Config config = testing::ServiceTestConfig("provider", "provider-adapter", db.Dsn());
     config.psp_url = "http://127.0.0.1:1";  // nothing listens: every call is an unknown outcome
-    config.http_threads = 1;
-    config.db_pool_size = 2;
     testing::FakeClock clock;
     const PaymentId payment("3e4f5a6b-0000-4000-8000-0000000000bb");
-    auto publisher = MakeEventBus(config)->CreatePublisher();
-    ASSERT_TRUE(publisher.has_value());
     const Envelope event = NewEnvelope(
         AuthorizeRequested{{CustomerId("c"), Money{900, *Currency::Parse("USD")}}, false},
         payment,
         "t",
         clock
     );
-    const OutgoingMessage message{event.event_type, event.aggregate_id, EncodeEnvelope(event)};
-    ASSERT_TRUE((*publisher)->Publish(std::span(&message, 1)).has_value());
+    testing::PublishForTest(config, event);
 
     ServiceThread service([&] { return RunProvider(config, clock); });
 
     auto conn = postgres::Connection::Open(db.Dsn());
-    const auto count = [&](const char* sql) {
-        try {
-            return conn.Exec(sql).GetInt(0, 0);
-        } catch (const postgres::SqlError&) {
-            return std::int64_t{-1};  // not migrated yet
-        }
-    };
+    const auto count = [&](const char* sql) { return testing::CountOrMinusOne(conn, sql); };
     // The worker made the first attempt; the PSP gave no answer, so the payment waits for an
     // inquiry on the backoff schedule (the fake clock does not move: it stays scheduled).
     const bool attempted = Eventually([&] {

@@ -1,38 +1,27 @@
 #include "services/provider/provider_store.hpp"
 
-#include <array>
-#include <utility>
+#include "core/enum_names.hpp"
 
 namespace sagapay::provider {
 
 namespace {
 
-constexpr std::array<std::pair<ProviderStatus, std::string_view>, 5> kStatuses = {{
+constexpr EnumNames<ProviderStatus, 5> kStatuses{{{
     {ProviderStatus::kAuthorizing, "AUTHORIZING"},
     {ProviderStatus::kAuthorized, "AUTHORIZED"},
     {ProviderStatus::kDeclined, "DECLINED"},
     {ProviderStatus::kTimedOut, "TIMED_OUT"},
     {ProviderStatus::kCaptured, "CAPTURED"},
-}};
+}}};
 
 }  // namespace
 
 std::string_view ToString(ProviderStatus status) noexcept {
-    for (const auto& [value, text] : kStatuses) {
-        if (value == status) {
-            return text;
-        }
-    }
-    return "AUTHORIZING";
+    return kStatuses.Name(status, "AUTHORIZING");
 }
 
 std::optional<ProviderStatus> ParseProviderStatus(std::string_view text) noexcept {
-    for (const auto& [value, name] : kStatuses) {
-        if (name == text) {
-            return value;
-        }
-    }
-    return std::nullopt;
+    return kStatuses.Parse(text);
 }
 
 std::string_view ToString(AttemptResult result) noexcept {

@@ -15,7 +15,7 @@
 #include "runtime/bootstrap.hpp"
 #include "services/risk/velocity_store.hpp"
 #include "testing/fake_clock.hpp"
-#include "testing/service_thread.hpp"
+#include "testing/service_test.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::risk {
@@ -28,16 +28,9 @@ using testing::ServiceThread;
 
 TEST(RiskService, DecidesCountsDeclinesAndExpiresReviewsUntilStopped) {
     testing::TestDatabase db;
-    Config config;
-    config.service_name = "risk";
-    config.dsn["risk"] = db.Dsn();
-    config.port["risk"] = 0;
-    config.redis_url = testing::TestRedisUrl();
-    config.stream_prefix = testing::UniqueName("risk-svc") + ":";
+    Config config = testing::ServiceTestConfig("risk", "risk", db.Dsn());
     config.ops_api_key = "ops-key";
     config.risk_review_expiry_seconds = 1;
-    config.http_threads = 1;
-    config.db_pool_size = 2;
     testing::FakeClock clock;
     const CustomerId customer(testing::UniqueName("cust"));
     const PaymentId reviewed("9c4d5e6f-0000-4000-8000-0000000000aa");
@@ -54,11 +47,8 @@ TEST(RiskService, DecidesCountsDeclinesAndExpiresReviewsUntilStopped) {
             clock
         ),
     };
-    auto publisher = MakeEventBus(config)->CreatePublisher();
-    ASSERT_TRUE(publisher.has_value());
     for (const Envelope& event : events) {
-        const OutgoingMessage message{event.event_type, event.aggregate_id, EncodeEnvelope(event)};
-        ASSERT_TRUE((*publisher)->Publish(std::span(&message, 1)).has_value());
+        testing::PublishForTest(config, event);
     }
 
     ServiceThread service([&] { return RunRisk(config, clock); });
@@ -66,17 +56,14 @@ TEST(RiskService, DecidesCountsDeclinesAndExpiresReviewsUntilStopped) {
     auto conn = postgres::Connection::Open(db.Dsn());
     // Reviewed (REVIEW, high_amount), then denied by the expiry: two risk.denied in the outbox.
     const bool expired = Eventually([&] {
-        try {
-            return conn.Exec(
-                           "SELECT count(*) FROM risk_reviews WHERE status = 'DENIED' AND "
-                           "reviewed_by = 'system:expiry'"
-                   )
-                           .GetInt(0, 0) == 1 &&
-                   conn.Exec("SELECT count(*) FROM outbox_events WHERE topic = 'risk.denied'")
-                           .GetInt(0, 0) == 2;
-        } catch (const postgres::SqlError&) {
-            return false;  // not migrated yet
-        }
+        return testing::CountOrMinusOne(
+                   conn,
+                   "SELECT count(*) FROM risk_reviews WHERE status = 'DENIED' AND "
+                   "reviewed_by = 'system:expiry'"
+               ) == 1 &&
+               testing::CountOrMinusOne(
+                   conn, "SELECT count(*) FROM outbox_events WHERE topic = 'risk.denied'"
+               ) == 2;
     });
     redis::Connection redis(redis::ParseRedisUrl(config.redis_url));
     const bool counted = Eventually([&] {

@@ -1,36 +1,25 @@
 #include "services/risk/risk_store.hpp"
 
-#include <array>
-#include <utility>
+#include "core/enum_names.hpp"
 
 namespace sagapay::risk {
 
 namespace {
 
-constexpr std::array<std::pair<ReviewStatus, std::string_view>, 3> kStatuses = {{
+constexpr EnumNames<ReviewStatus, 3> kStatuses{{{
     {ReviewStatus::kPending, "PENDING"},
     {ReviewStatus::kApproved, "APPROVED"},
     {ReviewStatus::kDenied, "DENIED"},
-}};
+}}};
 
 }  // namespace
 
 std::string_view ToString(ReviewStatus status) noexcept {
-    for (const auto& [value, text] : kStatuses) {
-        if (value == status) {
-            return text;
-        }
-    }
-    return "PENDING";
+    return kStatuses.Name(status, "PENDING");
 }
 
 std::optional<ReviewStatus> ParseReviewStatus(std::string_view text) noexcept {
-    for (const auto& [value, name] : kStatuses) {
-        if (name == text) {
-            return value;
-        }
-    }
-    return std::nullopt;
+    return kStatuses.Parse(text);
 }
 
 }  // namespace sagapay::risk
