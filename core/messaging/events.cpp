@@ -262,49 +262,36 @@ struct Encoder {
     }
 };
 
-Result<SagaEvent> Decode(std::string_view topic, const nlohmann::json& payload) {
-    PayloadReader in(payload, topic);
-    SagaEvent event;
-    if (topic == topics::kPaymentsRequested) {
-        PaymentRequested e;
+/// Fills each event from its payload: the decoding half of Encoder, one overload per event.
+struct Reader {
+    PayloadReader& in;
+    const nlohmann::json& payload;
+
+    void operator()(PaymentRequested& e) const {
         e.facts = in.Facts();
         e.replay = in.Bool("replay");
-        event = std::move(e);
-    } else if (topic == topics::kRiskApproved) {
-        RiskApproved e;
-        static_cast<RiskDecided&>(e) = ReadRisk(in);
-        event = std::move(e);
-    } else if (topic == topics::kRiskDenied) {
-        RiskDenied e;
-        static_cast<RiskDecided&>(e) = ReadRisk(in);
-        event = std::move(e);
-    } else if (topic == topics::kProviderAuthorizeRequested) {
-        AuthorizeRequested e;
+    }
+    void operator()(RiskApproved& e) const { static_cast<RiskDecided&>(e) = ReadRisk(in); }
+    void operator()(RiskDenied& e) const { static_cast<RiskDecided&>(e) = ReadRisk(in); }
+    void operator()(AuthorizeRequested& e) const {
         e.facts = in.Facts();
         e.replay = in.Bool("replay");
-        event = std::move(e);
-    } else if (topic == topics::kPaymentsAuthorized) {
-        PaymentAuthorized e;
+    }
+    void operator()(PaymentAuthorized& e) const {
         e.attempt_number = static_cast<int>(in.Int("attempt_number", 1));
         e.latency_ms = in.Int("latency_ms", 0);
         e.authorization_id = in.OptionalString("authorization_id");
-        event = std::move(e);
-    } else if (topic == topics::kProviderCaptureRequested) {
-        CaptureRequested e;
+    }
+    void operator()(CaptureRequested& e) const {
         e.facts = in.Facts();
         e.authorization_id = in.OptionalString("authorization_id");
-        event = std::move(e);
-    } else if (topic == topics::kProviderCaptureCompleted) {
-        CaptureCompleted e;
+    }
+    void operator()(CaptureCompleted& e) const {
         e.authorization_id = in.OptionalString("authorization_id");
         e.amount = in.Amount();
-        event = std::move(e);
-    } else if (topic == topics::kPaymentsCaptured) {
-        PaymentCaptured e;
-        e.facts = in.Facts();
-        event = std::move(e);
-    } else if (topic == topics::kPaymentsFailed) {
-        PaymentFailed e;
+    }
+    void operator()(PaymentCaptured& e) const { e.facts = in.Facts(); }
+    void operator()(PaymentFailed& e) const {
         e.error_code_text = in.OptionalString("error_code");
         e.error_code = ParseFailureCode(e.error_code_text);
         e.reason = in.OptionalString("reason");
@@ -313,20 +300,17 @@ Result<SagaEvent> Decode(std::string_view topic, const nlohmann::json& payload) 
         e.attempt_number = static_cast<int>(in.Int("attempt_number", 0));
         e.latency_ms = in.Int("latency_ms", 0);
         e.from_orchestrator = in.OptionalString("source") == "orchestrator";
-        event = std::move(e);
-    } else if (topic == topics::kPaymentsSettled) {
-        PaymentSettled e;
+    }
+    void operator()(PaymentSettled& e) const {
         e.transaction_id = in.OptionalString("transaction_id");
         e.amount = in.Amount();
-        event = std::move(e);
-    } else if (topic == topics::kPaymentsReversed) {
-        PaymentReversed e;
+    }
+    void operator()(PaymentReversed& e) const {
         e.reason = in.OptionalString("reason");
         e.source_event_id = EventId(in.OptionalString("source_event_id"));
         e.facts = in.Facts();
-        event = std::move(e);
-    } else if (topic == topics::kPaymentsDlq) {
-        DlqRecorded e;
+    }
+    void operator()(DlqRecorded& e) const {
         e.reason = in.String("reason");
         e.error_type = in.OptionalString("error_type");
         e.retryable = in.Bool("retryable");
@@ -334,24 +318,42 @@ Result<SagaEvent> Decode(std::string_view topic, const nlohmann::json& payload) 
         e.source_event_id = EventId(in.OptionalString("source_event_id"));
         e.replay_topic = in.OptionalString("replay_topic");
         const auto failed = payload.find("failed_event");
-        if (in.Ok() && failed != payload.end() && !failed->is_null()) {
-            auto inner = DecodeEnvelope(failed->dump());
-            if (!inner) {
-                return Fail(
-                    ErrorCode::kInvalidArgument,
-                    "payments.dlq payload field 'failed_event': " + inner.error().message
-                );
-            }
-            e.failed_event = std::move(*inner);
+        if (!in.Ok() || failed == payload.end() || failed->is_null()) {
+            return;
         }
-        event = std::move(e);
+        auto inner = DecodeEnvelope(failed->dump());
+        if (!inner) {
+            in.Problem("failed_event", inner.error().message);
+            return;
+        }
+        e.failed_event = std::move(*inner);
+    }
+};
+
+/// An empty event of the alternative of SagaEvent whose kTopic is `topic`; nullopt for none.
+template <std::size_t I = 0>
+std::optional<SagaEvent> EmptyEventFor(std::string_view topic) {
+    if constexpr (I < std::variant_size_v<SagaEvent>) {
+        if (std::variant_alternative_t<I, SagaEvent>::kTopic == topic) {
+            return SagaEvent(std::in_place_index<I>);
+        }
+        return EmptyEventFor<I + 1>(topic);
     } else {
+        return std::nullopt;
+    }
+}
+
+Result<SagaEvent> Decode(std::string_view topic, const nlohmann::json& payload) {
+    auto event = EmptyEventFor(topic);
+    if (!event) {
         return Fail(ErrorCode::kInvalidArgument, "unknown event type " + std::string(topic));
     }
+    PayloadReader in(payload, topic);
+    std::visit(Reader{in, payload}, *event);
     if (!in.Ok()) {
         return tl::unexpected(in.TakeError());
     }
-    return event;
+    return std::move(*event);
 }
 
 }  // namespace
