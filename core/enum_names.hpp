@@ -21,7 +21,7 @@ class EnumNames {
 public:
     using Entry = std::pair<E, std::string_view>;
 
-    constexpr explicit EnumNames(std::array<Entry, N> entries) : entries_(entries) {}
+    constexpr explicit EnumNames(std::array<Entry, N> entries) : entries_(std::move(entries)) {}
 
     /// The name of `value`; `fallback` for a value the table does not list.
     [[nodiscard]] constexpr std::string_view Name(E value, std::string_view fallback = {})
