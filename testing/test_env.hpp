@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include "adapters/postgres/connection.hpp"
 
@@ -29,6 +30,22 @@ private:
     std::string name_;
     std::string dsn_;
 };
+
+/// Runs `fn(store)` with a `Store` made over a new transaction on `conn`, commits it, and returns
+/// what `fn` returned: one committed unit of work per call, as a handler has.
+template <class Store, class Fn>
+auto InCommittedTransaction(postgres::Connection& conn, Fn&& fn) {
+    postgres::Transaction tx(conn);
+    Store store(tx);
+    if constexpr (std::is_void_v<decltype(fn(store))>) {
+        fn(store);
+        tx.Commit();
+    } else {
+        auto result = fn(store);
+        tx.Commit();
+        return result;
+    }
+}
 
 /// A unique name for streams, groups and keys in a test (prefix + random suffix).
 [[nodiscard]] std::string UniqueName(const std::string& prefix);

@@ -7,6 +7,7 @@
 #include "adapters/postgres/migrator.hpp"
 #include "services/orchestrator/schema.hpp"
 #include "testing/fake_clock.hpp"
+#include "testing/service_test.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::orchestrator {
@@ -161,7 +162,15 @@ TEST_F(PgPaymentStoreTest, LockBlocksAConcurrentWriterUntilCommit) {
         EXPECT_EQ(seen->snapshot.status, S::kApproved);  // saw the committed step, not a stale one
         other_tx.Commit();
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Wait until the other transaction is provably blocked on our row lock (not just slow).
+    auto observer = db_.Connect();
+    EXPECT_TRUE(testing::Eventually([&] {
+        return testing::CountOrMinusOne(
+                   observer,
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock'"
+               ) == 1;
+    }));
     EXPECT_FALSE(second_locked.load());
     store.Apply(payment, {S::kApproved, "risk_approved"}, EventId("e"));
     tx.Commit();

@@ -45,17 +45,8 @@ protected:
 
     /// Runs `fn` with a store over its own committed transaction.
     template <class Fn>
-    auto InTransaction(Fn fn) {
-        postgres::Transaction tx(conn_);
-        PgProviderStore store(tx);
-        if constexpr (std::is_void_v<decltype(fn(store))>) {
-            fn(store);
-            tx.Commit();
-        } else {
-            auto result = fn(store);
-            tx.Commit();
-            return result;
-        }
+    auto InTransaction(Fn&& fn) {
+        return testing::InCommittedTransaction<PgProviderStore>(conn_, std::forward<Fn>(fn));
     }
 
     bool Insert(const PaymentId& payment, Clock::TimePoint due) {

@@ -58,7 +58,7 @@ ProviderOptions ProviderOptionsFromEnv() {
 
 std::chrono::milliseconds IdleWait(std::optional<Clock::TimePoint> next_due, Clock::TimePoint now) {
     constexpr std::chrono::milliseconds kMin(1);
-    constexpr std::chrono::milliseconds kMax(200);
+    constexpr std::chrono::milliseconds kMax = kMaxIdleWait;
     if (!next_due) {
         return kMax;
     }

@@ -26,6 +26,9 @@ struct ProviderOptions {
 /// Both, from the process environment.
 [[nodiscard]] ProviderOptions ProviderOptionsFromEnv();
 
+/// The longest an idle worker sleeps before it looks for due work again.
+inline constexpr std::chrono::milliseconds kMaxIdleWait{200};
+
 /// How long an idle worker sleeps when nothing is due: until the next payment falls due
 /// (`next_due`, on the same clock as `now`), at least 1 ms and at most 200 ms so that new work
 /// that did not wake it (another process's) is seen soon.

@@ -10,9 +10,11 @@
 #include "adapters/postgres/migrator.hpp"
 #include "runtime/transaction_outbox.hpp"
 #include "services/provider/pg_provider_store.hpp"
+#include "services/provider/provider_options.hpp"
 #include "services/provider/schema.hpp"
 #include "testing/fake_clock.hpp"
 #include "testing/fake_psp_client.hpp"
+#include "testing/service_test.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::provider {
@@ -24,16 +26,7 @@ using ::sagapay::testing::TestDatabase;
 
 const PaymentId kPayment("00000000-0000-4000-8000-000000000001");
 
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    return condition();
-}
+using ::sagapay::testing::Eventually;
 
 class PspWorkerTest : public ::testing::Test {
 protected:
@@ -93,7 +86,9 @@ TEST_F(PspWorkerTest, WaitsForTheNextDueTimeByTheInjectedClock) {
     std::jthread worker([&](std::stop_token stop) { RunPspWorker(stop, db_.Dsn(), deps, wake_); });
     ASSERT_TRUE(Eventually([&] { return psp_.Count(PspOperation::kAuthorize) == 1; }));
 
-    std::this_thread::sleep_for(300ms);  // wall time passes; the clock does not
+    // Proving that nothing happens takes wall time: longer than a worker ever sleeps between looks
+    // (kMaxIdleWait), so it has looked at least once and found nothing due on the injected clock.
+    std::this_thread::sleep_for(2 * kMaxIdleWait);
     EXPECT_EQ(psp_.Count(PspOperation::kInquire), 0U);
     clock.Advance(1s);
 
@@ -127,10 +122,14 @@ TEST_F(PspWorkerTest, KeepsTryingToConnectUntilStopped) {
         RunPspWorker(stop, "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1", deps, wake_);
     });
 
+    // Let it fail to connect at least once (the connect timeout is 1 s; the refusal is immediate).
     std::this_thread::sleep_for(100ms);
+    const auto stop_requested = std::chrono::steady_clock::now();
     worker.request_stop();
     worker.join();
 
+    // A worker backing off from a dead database still stops promptly, and never called the PSP.
+    EXPECT_LT(std::chrono::steady_clock::now() - stop_requested, 2s);
     EXPECT_TRUE(psp_.Calls().empty());
 }
 

@@ -47,16 +47,7 @@ protected:
     /// Runs `fn` with a PgRiskStore in its own committed transaction.
     template <class Fn>
     auto InTx(Fn&& fn) {
-        postgres::Transaction tx(conn_);
-        PgRiskStore store(tx);
-        if constexpr (std::is_void_v<decltype(fn(store))>) {
-            fn(store);
-            tx.Commit();
-        } else {
-            auto result = fn(store);
-            tx.Commit();
-            return result;
-        }
+        return testing::InCommittedTransaction<PgRiskStore>(conn_, std::forward<Fn>(fn));
     }
 
     void OpenReviews(int from, int to) {
