@@ -29,7 +29,7 @@ PspAnswer FakePspClient::Slow(std::chrono::milliseconds latency) {
 }
 
 PspAnswer FakePspClient::VoidedAtPsp(std::string authorization_id) {
-    return {PspOutcome::kAuthorized, std::move(authorization_id), "http 200 VOIDED", {}};
+    return {PspOutcome::kVoided, std::move(authorization_id), "http 200 VOIDED", {}};
 }
 
 CaptureAnswer FakePspClient::Captured() {
@@ -52,6 +52,14 @@ VoidAnswer FakePspClient::VoidUnanswered() {
     return {VoidOutcome::kUnknown, std::chrono::milliseconds(0)};
 }
 
+RefundAnswer FakePspClient::Refunded() {
+    return {RefundOutcome::kRefunded, std::chrono::milliseconds(0)};
+}
+
+RefundAnswer FakePspClient::RefundUnanswered() {
+    return {RefundOutcome::kUnknown, std::chrono::milliseconds(0)};
+}
+
 std::optional<PspAnswer> FakePspClient::ProcessedBy(const PspAnswer& answer) {
     if (answer.outcome == PspOutcome::kAuthorized || answer.outcome == PspOutcome::kDeclined) {
         return answer;
@@ -70,6 +78,11 @@ void FakePspClient::ScriptLostResponse(std::string authorization_id) {
     authorize_.push_back({NoAnswer(), Authorized(std::move(authorization_id))});
 }
 
+void FakePspClient::ProcessLate(const std::string& key, std::string authorization_id) {
+    const std::lock_guard lock(mutex_);
+    processed_[key] = Authorized(std::move(authorization_id));
+}
+
 void FakePspClient::ScriptInquire(PspAnswer answer) {
     const std::lock_guard lock(mutex_);
     inquire_.push_back(std::move(answer));
@@ -83,6 +96,11 @@ void FakePspClient::ScriptCapture(CaptureAnswer answer) {
 void FakePspClient::ScriptVoid(VoidAnswer answer) {
     const std::lock_guard lock(mutex_);
     void_.push_back(answer);
+}
+
+void FakePspClient::ScriptRefund(RefundAnswer answer) {
+    const std::lock_guard lock(mutex_);
+    refund_.push_back(answer);
 }
 
 void FakePspClient::SetDefaultAuthorize(PspAnswer answer) {
@@ -157,23 +175,54 @@ CaptureAnswer FakePspClient::Capture(
 ) {
     const std::lock_guard lock(mutex_);
     calls_.push_back({PspOperation::kCapture, authorization_key, capture_key, std::nullopt});
-    if (capture_.empty()) {
-        return default_capture_;
+    CaptureAnswer next = default_capture_;
+    if (!capture_.empty()) {
+        next = capture_.front();
+        capture_.pop_front();
     }
-    const CaptureAnswer next = capture_.front();
-    capture_.pop_front();
+    Remember(authorization_key, next.outcome == CaptureOutcome::kCaptured, PspOutcome::kCaptured);
     return next;
 }
 
 VoidAnswer FakePspClient::Void(const std::string& authorization_key) {
     const std::lock_guard lock(mutex_);
     calls_.push_back({PspOperation::kVoid, authorization_key, "", std::nullopt});
-    if (void_.empty()) {
-        return default_void_;
+    VoidAnswer next = default_void_;
+    if (!void_.empty()) {
+        next = void_.front();
+        void_.pop_front();
     }
-    const VoidAnswer next = void_.front();
-    void_.pop_front();
+    const auto it = processed_.find(authorization_key);
+    if (next.outcome == VoidOutcome::kReleased && it != processed_.end() &&
+        it->second.outcome == PspOutcome::kAuthorized) {
+        it->second.outcome = PspOutcome::kVoided;
+    }
     return next;
+}
+
+RefundAnswer FakePspClient::Refund(
+    const std::string& authorization_key, const std::string& refund_key
+) {
+    const std::lock_guard lock(mutex_);
+    calls_.push_back({PspOperation::kRefund, authorization_key, refund_key, std::nullopt});
+    RefundAnswer next = default_refund_;
+    if (!refund_.empty()) {
+        next = refund_.front();
+        refund_.pop_front();
+    }
+    const auto it = processed_.find(authorization_key);
+    if (next.outcome == RefundOutcome::kRefunded && it != processed_.end() &&
+        it->second.outcome == PspOutcome::kCaptured) {
+        it->second.outcome = PspOutcome::kRefunded;
+    }
+    return next;
+}
+
+void FakePspClient::Remember(const std::string& key, bool happened, PspOutcome outcome) {
+    const auto it = processed_.find(key);
+    if (happened && it != processed_.end() && it->second.outcome == PspOutcome::kAuthorized) {
+        it->second.outcome = outcome;
+    }
 }
 
 }  // namespace sagapay::testing

@@ -30,7 +30,7 @@ public:
     struct Call {
         PspOperation operation = PspOperation::kAuthorize;
         std::string key;              ///< The authorization key (every operation has one).
-        std::string capture_key;      ///< kCapture only.
+        std::string capture_key;      ///< kCapture and kRefund: the capture or refund key.
         std::optional<Money> amount;  ///< kAuthorize only.
     };
 
@@ -49,8 +49,8 @@ public:
     [[nodiscard]] static PspAnswer NotFound();
     /// Authorized after `latency` (the sandbox's force-slow).
     [[nodiscard]] static PspAnswer Slow(std::chrono::milliseconds latency);
-    /// What an inquiry reports for an authorization the PSP has voided: the HTTP adapter
-    /// classifies a 200 with status VOIDED as kAuthorized (detail says VOIDED).
+    /// What an inquiry reports for an authorization the PSP has voided (a 200 with status
+    /// VOIDED): released, never read as authorized.
     [[nodiscard]] static PspAnswer VoidedAtPsp(std::string authorization_id = "psp-auth-1");
     [[nodiscard]] static CaptureAnswer Captured();
     /// The PSP answered and will not capture (HTTP 409).
@@ -58,6 +58,8 @@ public:
     [[nodiscard]] static CaptureAnswer CaptureUnanswered();
     [[nodiscard]] static VoidAnswer Released();
     [[nodiscard]] static VoidAnswer VoidUnanswered();
+    [[nodiscard]] static RefundAnswer Refunded();
+    [[nodiscard]] static RefundAnswer RefundUnanswered();
 
     /// The next authorization answers `answer`; kAuthorized and kDeclined are remembered for the
     /// key (the PSP processed them).
@@ -65,12 +67,17 @@ public:
     /// The next authorization is processed (authorized as `authorization_id`) but its response
     /// is lost: the caller sees kUnknown, and a later inquiry answers authorized.
     void ScriptLostResponse(std::string authorization_id = "psp-auth-1");
+    /// The PSP processes the authorization sent under `key` late (after answering a timeout and
+    /// a NOT_FOUND inquiry): from now on it holds it as authorized.
+    void ProcessLate(const std::string& key, std::string authorization_id = "psp-auth-late");
     void ScriptInquire(PspAnswer answer);
     void ScriptCapture(CaptureAnswer answer);
     void ScriptVoid(VoidAnswer answer);
+    void ScriptRefund(RefundAnswer answer);
 
     /// What each operation answers once its queue is empty. By default: authorized as
-    /// "psp-auth-1", the remembered state (else kNotFound), captured, released.
+    /// "psp-auth-1", the remembered state (else kNotFound), captured, released, refunded. What a
+    /// capture, void or refund did is remembered for the key's inquiries.
     void SetDefaultAuthorize(PspAnswer answer);
     void SetDefaultInquire(PspAnswer answer);
     void SetDefaultCapture(CaptureAnswer answer);
@@ -86,6 +93,8 @@ public:
     CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
         override;
     VoidAnswer Void(const std::string& authorization_key) override;
+    RefundAnswer Refund(const std::string& authorization_key, const std::string& refund_key)
+        override;
 
 private:
     struct ScriptedAuthorize {
@@ -94,16 +103,20 @@ private:
     };
 
     [[nodiscard]] static std::optional<PspAnswer> ProcessedBy(const PspAnswer& answer);
+    /// An authorized key captured (or voided, refunded) for good: its inquiries say so.
+    void Remember(const std::string& key, bool happened, PspOutcome outcome);
 
     mutable std::mutex mutex_;
     std::deque<ScriptedAuthorize> authorize_;
     std::deque<PspAnswer> inquire_;
     std::deque<CaptureAnswer> capture_;
     std::deque<VoidAnswer> void_;
+    std::deque<RefundAnswer> refund_;
     PspAnswer default_authorize_ = Authorized();
     std::optional<PspAnswer> default_inquire_;  ///< Unset: the remembered state, else kNotFound.
     CaptureAnswer default_capture_ = Captured();
     VoidAnswer default_void_ = Released();
+    RefundAnswer default_refund_ = Refunded();
     std::map<std::string, PspAnswer> processed_;  ///< Key → what the PSP did under it.
     std::vector<Call> calls_;
 };

@@ -212,6 +212,11 @@ struct Encoder {
             {"currency", e.amount.currency.CodeString()}};
     }
     nlohmann::json operator()(const PaymentCaptured& e) const { return FactsJson(e.facts); }
+    nlohmann::json operator()(const ReleaseRequested& e) const {
+        nlohmann::json json = FactsJson(e.facts);
+        json["reason"] = e.reason;
+        return json;
+    }
     nlohmann::json operator()(const PaymentFailed& e) const {
         nlohmann::json json = {
             {"error_code",
@@ -291,6 +296,10 @@ struct Reader {
         e.amount = in.Amount();
     }
     void operator()(PaymentCaptured& e) const { e.facts = in.Facts(); }
+    void operator()(ReleaseRequested& e) const {
+        e.facts = in.Facts();
+        e.reason = in.OptionalString("reason");
+    }
     void operator()(PaymentFailed& e) const {
         e.error_code_text = in.OptionalString("error_code");
         e.error_code = ParseFailureCode(e.error_code_text);

@@ -155,6 +155,14 @@ struct DlqRecorded {
     std::optional<Envelope> failed_event;  ///< What a replay publishes.
 };
 
+/// provider.release.requested: the payment ended (FAILED or REVERSED) but the PSP may hold or
+/// have taken money for it: void the authorization or refund the capture, whichever is there.
+struct ReleaseRequested {
+    static constexpr std::string_view kTopic = topics::kProviderReleaseRequested;
+    PaymentFacts facts;
+    std::string reason;  ///< Why, e.g. "payments.authorized after REVERSED".
+};
+
 /// Any event of the saga, for consumers that read several topics.
 using SagaEvent = std::variant<
     PaymentRequested,
@@ -168,7 +176,8 @@ using SagaEvent = std::variant<
     PaymentFailed,
     PaymentSettled,
     PaymentReversed,
-    DlqRecorded>;
+    DlqRecorded,
+    ReleaseRequested>;
 
 /// The payload JSON of an event (the seed's field names).
 [[nodiscard]] nlohmann::json EncodePayload(const SagaEvent& event);

@@ -74,6 +74,9 @@ TEST(Events, EveryEventSurvivesTheWire) {
     const auto reversed = RoundTrip(PaymentReversed{"compensation", EventId("e-0"), Facts()});
     EXPECT_EQ(reversed.source_event_id, EventId("e-0"));
     EXPECT_EQ(reversed.facts, Facts());
+    const auto release = RoundTrip(ReleaseRequested{Facts(), "late authorization"});
+    EXPECT_EQ(release.facts, Facts());
+    EXPECT_EQ(release.reason, "late authorization");
 }
 
 TEST(Events, FailuresKeepTheirCodeAndWhoSentThem) {

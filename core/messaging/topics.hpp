@@ -16,5 +16,8 @@ inline constexpr std::string_view kPaymentsFailed = "payments.failed";
 inline constexpr std::string_view kPaymentsSettled = "payments.settled";
 inline constexpr std::string_view kPaymentsReversed = "payments.reversed";
 inline constexpr std::string_view kPaymentsDlq = "payments.dlq";
+/// Not in the seed: the saga asks the provider to release what the PSP holds for a payment
+/// that ended without being paid (an authorization or capture that arrived too late).
+inline constexpr std::string_view kProviderReleaseRequested = "provider.release.requested";
 
 }  // namespace sagapay::topics

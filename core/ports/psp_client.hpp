@@ -14,10 +14,18 @@ enum class PspOutcome {
     kDeclined,
     kUnknown,   ///< Timed out or broke: it may or may not have happened.
     kNotFound,  ///< Status inquiry: the PSP never processed this key.
+    kCaptured,  ///< Authorized and captured under this key: money taken.
+    kVoided,    ///< Authorized once, released since: nothing held, never authorized again.
+    kRefunded,  ///< Captured once, refunded since: nothing taken.
 };
 
-/// The four calls of the port, for logs, audit rows and test doubles.
-enum class PspOperation { kAuthorize, kInquire, kCapture, kVoid };
+/// True when the PSP holds or took money under the key (an authorization or a capture).
+[[nodiscard]] constexpr bool HoldsMoney(PspOutcome outcome) noexcept {
+    return outcome == PspOutcome::kAuthorized || outcome == PspOutcome::kCaptured;
+}
+
+/// The five calls of the port, for logs, audit rows and test doubles.
+enum class PspOperation { kAuthorize, kInquire, kCapture, kVoid, kRefund };
 
 /// The answer to an authorization or a status inquiry.
 struct PspAnswer {
@@ -56,6 +64,17 @@ struct VoidAnswer {
     std::chrono::milliseconds latency{0};
 };
 
+enum class RefundOutcome {
+    kRefunded,  ///< Refunded (now, or earlier under this refund key).
+    kRefused,   ///< The PSP answered and will not refund (nothing captured under the key).
+    kUnknown,   ///< No answer, or a server error: try again under the same refund key.
+};
+
+struct RefundAnswer {
+    RefundOutcome outcome = RefundOutcome::kUnknown;
+    std::chrono::milliseconds latency{0};
+};
+
 /// Port: the payment service provider. Every call carries an idempotency key, so repeating a
 /// call is always safe. A call across the process boundary: it answers with a value (an unknown
 /// outcome is an answer), never throws for what the PSP or the network did. Thread-safe.
@@ -71,6 +90,10 @@ public:
     ) = 0;
     /// Releases an uncaptured authorization.
     virtual VoidAnswer Void(const std::string& authorization_key) = 0;
+    /// Gives back the whole captured amount of the authorization sent under `authorization_key`.
+    virtual RefundAnswer Refund(
+        const std::string& authorization_key, const std::string& refund_key
+    ) = 0;
 };
 
 }  // namespace sagapay

@@ -91,6 +91,27 @@ public:
         return answer;
     }
 
+    RefundAnswer Refund(const std::string& authorization_key, const std::string& refund_key)
+        override {
+        const nlohmann::json body = {{"idempotency_key", refund_key}};
+        const Stopwatch watch;
+        const auto result = client_.Send(
+            "POST",
+            "/v1/authorizations/" + authorization_key + "/refund",
+            body.dump(),
+            {{"content-type", "application/json"}, {"idempotency-key", refund_key}}
+        );
+        RefundAnswer answer;
+        answer.latency = watch.Elapsed();
+        if (!result.has_value() || result->status >= 500) {
+            answer.outcome = RefundOutcome::kUnknown;
+        } else {
+            answer.outcome =
+                result->status == 200 ? RefundOutcome::kRefunded : RefundOutcome::kRefused;
+        }
+        return answer;
+    }
+
 private:
     static PspAnswer Classify(const http::ClientResult& result) {
         PspAnswer answer;
@@ -114,8 +135,15 @@ private:
             answer.outcome = PspOutcome::kNotFound;
         } else if (status == 402 || state == "DECLINED") {
             answer.outcome = PspOutcome::kDeclined;
-        } else if (status == 200 && (state == "AUTHORIZED" || state == "CAPTURED" || state == "VOIDED")) {
+        } else if (status == 200 && state == "AUTHORIZED") {
             answer.outcome = PspOutcome::kAuthorized;
+        } else if (status == 200 && state == "CAPTURED") {
+            answer.outcome = PspOutcome::kCaptured;
+        } else if (status == 200 && state == "VOIDED") {
+            // Released: whatever was authorized under the key is gone and cannot be captured.
+            answer.outcome = PspOutcome::kVoided;
+        } else if (status == 200 && state == "REFUNDED") {
+            answer.outcome = PspOutcome::kRefunded;
         } else {
             answer.outcome = PspOutcome::kUnknown;
         }

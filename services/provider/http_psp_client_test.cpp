@@ -37,6 +37,7 @@ public:
         router.Add("GET", "/v1/authorizations/{key}", answer);
         router.Add("POST", "/v1/authorizations/{key}/capture", answer);
         router.Add("POST", "/v1/authorizations/{key}/void", answer);
+        router.Add("POST", "/v1/authorizations/{key}/refund", answer);
         http::ServerOptions options;
         options.host = "127.0.0.1";
         options.port = 0;
@@ -109,8 +110,10 @@ TEST_F(HttpPspClientTest, ClassifiesTheAnswers) {
         PspOutcome expected;
     };
     const Case cases[] = {
-        {200, R"({"status":"CAPTURED"})", PspOutcome::kAuthorized},
-        {200, R"({"status":"VOIDED"})", PspOutcome::kAuthorized},
+        {200, R"({"status":"AUTHORIZED"})", PspOutcome::kAuthorized},
+        {200, R"({"status":"CAPTURED"})", PspOutcome::kCaptured},
+        {200, R"({"status":"VOIDED"})", PspOutcome::kVoided},
+        {200, R"({"status":"REFUNDED"})", PspOutcome::kRefunded},
         {200, R"({"status":"DECLINED"})", PspOutcome::kDeclined},
         {402, "{}", PspOutcome::kDeclined},
         {404, "{}", PspOutcome::kNotFound},
@@ -172,6 +175,26 @@ TEST_F(HttpPspClientTest, VoidIsReleasedOn200Or404) {
     EXPECT_EQ(client_->Void("auth-p1").outcome, VoidOutcome::kUnknown);
     psp_.Answer(200, "{}", 600ms);
     EXPECT_EQ(client_->Void("auth-p1").outcome, VoidOutcome::kUnknown);
+}
+
+TEST_F(HttpPspClientTest, VoidedIsNeverReadAsAuthorized) {
+    // A void whose transaction rolled back must not make the payment look authorized again.
+    psp_.Answer(200, R"({"status":"VOIDED","authorization_id":"auth_1"})");
+    EXPECT_EQ(client_->Inquire("auth-p1").outcome, PspOutcome::kVoided);
+    psp_.Answer(200, R"({"status":"VOIDED"})");
+    EXPECT_EQ(client_->Authorize(Call()).outcome, PspOutcome::kVoided);
+}
+
+TEST_F(HttpPspClientTest, RefundIsRefundedOn200RefusedOn4xxUnknownOn5xx) {
+    psp_.Answer(200);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1").outcome, RefundOutcome::kRefunded);
+    const http::Request sent = psp_.Last();
+    EXPECT_EQ(sent.path, "/v1/authorizations/auth-p1/refund");
+    EXPECT_EQ(sent.Header("idempotency-key"), "refund-p1");
+    psp_.Answer(409);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1").outcome, RefundOutcome::kRefused);
+    psp_.Answer(502);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1").outcome, RefundOutcome::kUnknown);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "services/provider/provider_store.hpp"
+#include "testing/recording_outbox.hpp"
 
 namespace sagapay::provider {
 
@@ -39,7 +40,9 @@ public:
         return it == payments_.end() ? std::nullopt : std::optional(it->second);
     }
 
-    std::vector<ProviderPayment> ClaimDue(Clock::TimePoint now, int limit) override {
+    std::vector<ProviderPayment> ClaimDue(
+        Clock::TimePoint now, int limit, Clock::TimePoint lease_until
+    ) override {
         std::vector<ProviderPayment> due;
         for (const auto& [id, row] : payments_) {
             if (row.next_attempt_at && *row.next_attempt_at <= now) {
@@ -47,11 +50,17 @@ public:
             }
         }
         std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
-            return std::tuple(a.attempts > 0, *a.next_attempt_at) <
-                   std::tuple(b.attempts > 0, *b.next_attempt_at);
+            return std::tuple(!a.fresh, *a.next_attempt_at) <
+                   std::tuple(!b.fresh, *b.next_attempt_at);
         });
         if (due.size() > static_cast<std::size_t>(limit)) {
             due.resize(static_cast<std::size_t>(limit));
+        }
+        for (ProviderPayment& claimed : due) {
+            ProviderPayment& row = Row(claimed.payment_id);
+            row.next_attempt_at = lease_until;
+            row.claim += 1;
+            claimed.claim = row.claim;
         }
         return due;
     }
@@ -66,44 +75,23 @@ public:
         return next;
     }
 
-    void MarkAuthorized(
-        const PaymentId& payment_id, const std::string& authorization_id, int attempts
-    ) override {
-        ProviderPayment& row = Row(payment_id);
-        row.status = ProviderStatus::kAuthorized;
-        row.authorization_id = authorization_id;
-        row.attempts = attempts;
-        row.next_attempt_at.reset();
-    }
-
-    void MarkDeclined(const PaymentId& payment_id, int attempts) override {
-        ProviderPayment& row = Row(payment_id);
-        row.status = ProviderStatus::kDeclined;
-        row.attempts = attempts;
-        row.next_attempt_at.reset();
-    }
-
-    void Reschedule(const PaymentId& payment_id, int attempts, Clock::TimePoint at) override {
-        ProviderPayment& row = Row(payment_id);
-        row.attempts = attempts;
-        row.next_attempt_at = at;
-    }
-
-    void MarkTimedOut(const PaymentId& payment_id) override {
-        ProviderPayment& row = Row(payment_id);
-        row.status = ProviderStatus::kTimedOut;
-        row.next_attempt_at.reset();
-    }
-
-    void MarkCaptured(const PaymentId& payment_id) override {
-        Row(payment_id).status = ProviderStatus::kCaptured;
-    }
-
-    void ResetForReplay(const PaymentId& payment_id, Clock::TimePoint due) override {
-        ProviderPayment& row = Row(payment_id);
-        row.status = ProviderStatus::kAuthorizing;
-        row.attempts = 0;
-        row.next_attempt_at = due;
+    bool Save(const ProviderPayment& before, const ProviderPayment& after) override {
+        if (before.payment_id == failing_) {
+            throw std::runtime_error("injected failure saving " + failing_.Value());
+        }
+        ProviderPayment& row = Row(before.payment_id);
+        if (row.status != before.status || row.claim != before.claim) {
+            return false;
+        }
+        row.status = after.status;
+        row.authorization_id = after.authorization_id;
+        row.attempts = after.attempts;
+        row.next_attempt_at = after.next_attempt_at;
+        row.fresh = after.fresh;
+        row.retries = after.retries;
+        row.checks = after.checks;
+        row.claim = before.claim + 1;
+        return true;
     }
 
     void RecordAttempt(const AttemptRecord& attempt) override { attempts_.push_back(attempt); }
@@ -113,6 +101,8 @@ public:
         return payments_.at(payment_id);
     }
     [[nodiscard]] const std::vector<AttemptRecord>& Attempts() const noexcept { return attempts_; }
+    /// Every Save of `payment_id` throws from now on (an empty id: none does).
+    void FailSavesOf(const PaymentId& payment_id) { failing_ = payment_id; }
     /// Stores `payment` as it is (a state reached earlier, e.g. TIMED_OUT).
     void Put(ProviderPayment payment) {
         const PaymentId id = payment.payment_id;
@@ -131,6 +121,42 @@ private:
 
     std::map<PaymentId, ProviderPayment> payments_;
     std::vector<AttemptRecord> attempts_;
+    PaymentId failing_;
+};
+
+/// ProviderUnitsOfWork over one InMemoryProviderStore and one RecordingOutbox: a unit of work
+/// that throws leaves the store as it was and its events unpublished, as a rolled-back transaction
+/// would. Tracks whether a unit of work is open, so a test can prove no PSP call happens inside
+/// one.
+class InMemoryProviderUnitsOfWork final : public ProviderUnitsOfWork {
+public:
+    // ProviderUnitsOfWork
+    void Run(const Work& work) override {
+        ++runs_;
+        const InMemoryProviderStore before = store_;
+        open_ = true;
+        try {
+            work(store_, outbox_);
+        } catch (...) {
+            open_ = false;
+            store_ = before;
+            outbox_.Rollback();
+            throw;
+        }
+        open_ = false;
+        outbox_.Commit();
+    }
+
+    [[nodiscard]] InMemoryProviderStore& Store() noexcept { return store_; }
+    [[nodiscard]] testing::RecordingOutbox& Events() noexcept { return outbox_; }
+    [[nodiscard]] bool Open() const noexcept { return open_; }
+    [[nodiscard]] int Runs() const noexcept { return runs_; }
+
+private:
+    InMemoryProviderStore store_;
+    testing::RecordingOutbox outbox_;
+    bool open_ = false;
+    int runs_ = 0;
 };
 
 }  // namespace sagapay::provider

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "runtime/transaction_outbox.hpp"
 
 namespace sagapay::provider {
 
@@ -13,7 +14,8 @@ namespace {
 constexpr const char* kRowColumns =
     "payment_id, customer_id, amount_cents, currency, trace_id, status, authorization_key, "
     "coalesce(authorization_id, ''), attempts, "
-    "(extract(epoch FROM next_attempt_at) * 1000000)::bigint, source_event::text";
+    "(extract(epoch FROM next_attempt_at) * 1000000)::bigint, source_event::text, claim, fresh, "
+    "retries, checks";
 
 Clock::TimePoint FromMicros(std::int64_t micros) {
     return Clock::TimePoint(
@@ -48,6 +50,10 @@ ProviderPayment ReadRow(const postgres::Rows& rows, int i) {
     if (source) {
         row.source_event = std::move(*source);
     }
+    row.claim = rows.GetInt(i, 11);
+    row.fresh = rows.Get(i, 12) == "t";
+    row.retries = static_cast<int>(rows.GetInt(i, 13));
+    row.checks = static_cast<int>(rows.GetInt(i, 14));
     return row;
 }
 
@@ -83,20 +89,28 @@ std::optional<ProviderPayment> PgProviderStore::Lock(const PaymentId& payment_id
     return ReadRow(rows, 0);
 }
 
-std::vector<ProviderPayment> PgProviderStore::ClaimDue(Clock::TimePoint now, int limit) {
-    // First attempts before retries: a storm of timeouts never delays a new payment (index
-    // ix_provider_payments_due_first serves this order).
+std::vector<ProviderPayment> PgProviderStore::ClaimDue(
+    Clock::TimePoint now, int limit, Clock::TimePoint lease_until
+) {
+    // Fresh work (first attempts, captures, releases) before retries and janitor checks: a storm
+    // of timeouts never delays a new payment (index ix_provider_payments_claim serves this order).
+    // Each claimed payment is due again when its lease ends, and its claim is bumped.
     const auto rows = tx_.Exec(
-        std::string("SELECT ") + kRowColumns +
-            " FROM provider_payments WHERE next_attempt_at <= $1::timestamptz AND "
-            "next_attempt_at IS NOT NULL ORDER BY attempts > 0, next_attempt_at LIMIT $2 "
-            "FOR UPDATE SKIP LOCKED",
-        {FormatIsoUtc(now), limit}
+        std::string("WITH due AS (SELECT payment_id, next_attempt_at AS due_at "
+                    "FROM provider_payments "
+                    "WHERE next_attempt_at <= $1::timestamptz AND next_attempt_at IS NOT NULL "
+                    "ORDER BY NOT fresh, next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+                    "claimed AS (UPDATE provider_payments p SET next_attempt_at = "
+                    "$3::timestamptz, claim = p.claim + 1 FROM due WHERE p.payment_id = "
+                    "due.payment_id RETURNING p.*, due.due_at) SELECT ") +
+            kRowColumns + " FROM claimed ORDER BY NOT fresh, due_at",
+        {FormatIsoUtc(now), limit, FormatIsoUtc(lease_until)}
     );
     std::vector<ProviderPayment> due;
     due.reserve(static_cast<std::size_t>(rows.Size()));
     for (int i = 0; i < rows.Size(); ++i) {
-        due.push_back(ReadRow(rows, i));
+        ProviderPayment row = ReadRow(rows, i);
+        due.push_back(std::move(row));
     }
     return due;
 }
@@ -112,54 +126,25 @@ std::optional<Clock::TimePoint> PgProviderStore::NextDue() {
     return FromMicros(rows.GetInt(0, 0));
 }
 
-void PgProviderStore::MarkAuthorized(
-    const PaymentId& payment_id, const std::string& authorization_id, int attempts
-) {
-    tx_.ExecDeferred(
-        "UPDATE provider_payments SET status = 'AUTHORIZED', authorization_id = $2, "
-        "attempts = $3, next_attempt_at = NULL, updated_at = now() WHERE payment_id = $1",
-        {payment_id.Value(), authorization_id, attempts}
+bool PgProviderStore::Save(const ProviderPayment& before, const ProviderPayment& after) {
+    const auto saved = tx_.Exec(
+        "UPDATE provider_payments SET status = $4, authorization_id = nullif($5, ''), "
+        "attempts = $6, next_attempt_at = $7::timestamptz, fresh = $8, retries = $9, "
+        "checks = $10, claim = claim + 1, updated_at = now() "
+        "WHERE payment_id = $1 AND status = $2 AND claim = $3 RETURNING claim",
+        {after.payment_id.Value(),
+         ToString(before.status),
+         before.claim,
+         ToString(after.status),
+         after.authorization_id,
+         after.attempts,
+         after.next_attempt_at ? postgres::Param(FormatIsoUtc(*after.next_attempt_at))
+                               : postgres::Param(std::nullopt),
+         after.fresh,
+         after.retries,
+         after.checks}
     );
-}
-
-void PgProviderStore::MarkDeclined(const PaymentId& payment_id, int attempts) {
-    tx_.ExecDeferred(
-        "UPDATE provider_payments SET status = 'DECLINED', attempts = $2, "
-        "next_attempt_at = NULL, updated_at = now() WHERE payment_id = $1",
-        {payment_id.Value(), attempts}
-    );
-}
-
-void PgProviderStore::Reschedule(const PaymentId& payment_id, int attempts, Clock::TimePoint at) {
-    tx_.ExecDeferred(
-        "UPDATE provider_payments SET attempts = $2, next_attempt_at = $3::timestamptz, "
-        "updated_at = now() WHERE payment_id = $1",
-        {payment_id.Value(), attempts, FormatIsoUtc(at)}
-    );
-}
-
-void PgProviderStore::MarkTimedOut(const PaymentId& payment_id) {
-    tx_.ExecDeferred(
-        "UPDATE provider_payments SET status = 'TIMED_OUT', next_attempt_at = NULL, "
-        "updated_at = now() WHERE payment_id = $1",
-        {payment_id.Value()}
-    );
-}
-
-void PgProviderStore::MarkCaptured(const PaymentId& payment_id) {
-    tx_.ExecDeferred(
-        "UPDATE provider_payments SET status = 'CAPTURED', updated_at = now() WHERE payment_id "
-        "= $1",
-        {payment_id.Value()}
-    );
-}
-
-void PgProviderStore::ResetForReplay(const PaymentId& payment_id, Clock::TimePoint due) {
-    tx_.ExecDeferred(
-        "UPDATE provider_payments SET status = 'AUTHORIZING', attempts = 0, "
-        "next_attempt_at = $2::timestamptz, updated_at = now() WHERE payment_id = $1",
-        {payment_id.Value(), FormatIsoUtc(due)}
-    );
+    return !saved.Empty();
 }
 
 void PgProviderStore::RecordAttempt(const AttemptRecord& attempt) {
@@ -174,6 +159,14 @@ void PgProviderStore::RecordAttempt(const AttemptRecord& attempt) {
          attempt.error_code ? postgres::Param(ToString(*attempt.error_code))
                             : postgres::Param(std::nullopt)}
     );
+}
+
+void PgProviderUnitsOfWork::Run(const Work& work) {
+    postgres::Transaction tx(conn_);
+    PgProviderStore store(tx);
+    TransactionOutbox outbox(tx);
+    work(store, outbox);
+    tx.Commit();
 }
 
 }  // namespace sagapay::provider

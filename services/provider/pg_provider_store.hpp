@@ -15,20 +15,28 @@ public:
     // ProviderStore
     bool InsertAuthorizing(const NewAuthorization& payment, Clock::TimePoint due) override;
     std::optional<ProviderPayment> Lock(const PaymentId& payment_id) override;
-    std::vector<ProviderPayment> ClaimDue(Clock::TimePoint now, int limit) override;
-    std::optional<Clock::TimePoint> NextDue() override;
-    void MarkAuthorized(
-        const PaymentId& payment_id, const std::string& authorization_id, int attempts
+    std::vector<ProviderPayment> ClaimDue(
+        Clock::TimePoint now, int limit, Clock::TimePoint lease_until
     ) override;
-    void MarkDeclined(const PaymentId& payment_id, int attempts) override;
-    void Reschedule(const PaymentId& payment_id, int attempts, Clock::TimePoint at) override;
-    void MarkTimedOut(const PaymentId& payment_id) override;
-    void MarkCaptured(const PaymentId& payment_id) override;
-    void ResetForReplay(const PaymentId& payment_id, Clock::TimePoint due) override;
+    std::optional<Clock::TimePoint> NextDue() override;
+    bool Save(const ProviderPayment& before, const ProviderPayment& after) override;
     void RecordAttempt(const AttemptRecord& attempt) override;
 
 private:
     postgres::Transaction& tx_;
+};
+
+/// ProviderUnitsOfWork over one connection (a PSP worker's own): each Run is one transaction
+/// with a PgProviderStore and a TransactionOutbox on it.
+class PgProviderUnitsOfWork final : public ProviderUnitsOfWork {
+public:
+    explicit PgProviderUnitsOfWork(postgres::Connection& conn) noexcept : conn_(conn) {}
+
+    // ProviderUnitsOfWork
+    void Run(const Work& work) override;
+
+private:
+    postgres::Connection& conn_;
 };
 
 }  // namespace sagapay::provider

@@ -57,6 +57,24 @@ protected:
     ProviderPayment Read(const PaymentId& payment) {
         return *InTransaction([&](ProviderStore& s) { return s.Lock(payment); });
     }
+    /// Reads the payment, lets `change` edit a copy and saves it over the original.
+    template <class Change>
+    bool Update(const PaymentId& payment, Change change) {
+        return InTransaction([&](ProviderStore& s) {
+            const ProviderPayment before = *s.Lock(payment);
+            ProviderPayment after = before;
+            change(after);
+            return s.Save(before, after);
+        });
+    }
+    void Authorized(const PaymentId& payment) {
+        Update(payment, [](ProviderPayment& p) {
+            p.status = ProviderStatus::kAuthorized;
+            p.authorization_id = "psp-1";
+            p.attempts = 1;
+            p.next_attempt_at.reset();
+        });
+    }
 
     testing::FakeClock clock_;
     TestDatabase db_;
@@ -87,7 +105,7 @@ TEST_F(PgProviderStoreTest, InsertRecordsAnAuthorizingPaymentDueAtTheGivenTime) 
 
 TEST_F(PgProviderStoreTest, InsertOfAKnownPaymentChangesNothing) {
     ASSERT_TRUE(Insert(Payment(1), clock_.Now()));
-    InTransaction([&](ProviderStore& s) { s.MarkAuthorized(Payment(1), "psp-1", 1); });
+    Authorized(Payment(1));
 
     EXPECT_FALSE(Insert(Payment(1), clock_.Now() + 1h));
 
@@ -100,28 +118,36 @@ TEST_F(PgProviderStoreTest, LockOfAnUnknownPaymentIsNothing) {
     EXPECT_FALSE(InTransaction([&](ProviderStore& s) { return s.Lock(Payment(9)); }).has_value());
 }
 
-TEST_F(PgProviderStoreTest, ClaimDueTakesWhatIsDueFirstAttemptsFirstUpToTheLimit) {
+TEST_F(PgProviderStoreTest, ClaimDueTakesWhatIsDueFreshWorkFirstUpToTheLimitAndLeasesIt) {
     const auto now = clock_.Now();
+    const auto lease = now + 2min;
     Insert(Payment(1), now - 10s);  // a retry, due first
-    InTransaction([&](ProviderStore& s) { s.Reschedule(Payment(1), 1, now - 10s); });
+    Update(Payment(1), [&](ProviderPayment& p) {
+        p.attempts = 1;
+        p.fresh = false;
+    });
     Insert(Payment(2), now - 1s);
     Insert(Payment(3), now - 2s);
     Insert(Payment(4), now + 1us);  // not yet due
     Insert(Payment(5), now);
-    InTransaction([&](ProviderStore& s) { s.MarkDeclined(Payment(5), 1); });  // not due at all
+    Authorized(Payment(5));  // not due at all
 
-    const auto claimed = InTransaction([&](ProviderStore& s) { return s.ClaimDue(now, 16); });
-    const auto limited = InTransaction([&](ProviderStore& s) { return s.ClaimDue(now, 2); });
+    const auto limited = InTransaction([&](ProviderStore& s) { return s.ClaimDue(now, 2, lease); });
+    const auto rest = InTransaction([&](ProviderStore& s) { return s.ClaimDue(now, 16, lease); });
 
-    ASSERT_EQ(claimed.size(), 3U);
-    EXPECT_EQ(claimed[0].payment_id, Payment(3));
-    EXPECT_EQ(claimed[1].payment_id, Payment(2));
-    EXPECT_EQ(claimed[2].payment_id, Payment(1));
-    EXPECT_EQ(claimed[2].attempts, 1);
     ASSERT_EQ(limited.size(), 2U);
+    EXPECT_EQ(limited[0].payment_id, Payment(3));
     EXPECT_EQ(limited[1].payment_id, Payment(2));
+    ASSERT_EQ(rest.size(), 1U);  // the claimed ones are leased, not due
+    EXPECT_EQ(rest[0].payment_id, Payment(1));
+    EXPECT_EQ(rest[0].attempts, 1);
+    const ProviderPayment leased = Read(Payment(3));
+    EXPECT_EQ(leased.next_attempt_at, lease);
+    EXPECT_EQ(leased.claim, limited[0].claim);
+    EXPECT_EQ(leased.claim, 1);
     EXPECT_EQ(
-        InTransaction([&](ProviderStore& s) { return s.ClaimDue(now + 1us, 16); }).size(), 4U
+        InTransaction([&](ProviderStore& s) { return s.ClaimDue(lease, 16, lease + 1s); }).size(),
+        4U
     );
 }
 
@@ -131,12 +157,13 @@ TEST_F(PgProviderStoreTest, ClaimDueSkipsPaymentsAnotherUnitOfWorkHolds) {
     postgres::Connection other_conn = db_.Connect();
     auto other = std::make_unique<postgres::Transaction>(other_conn);
     ASSERT_TRUE(PgProviderStore(*other).Lock(Payment(1)).has_value());
+    const auto lease = clock_.Now() + 1min;
 
     postgres::Transaction worker(conn_);
-    const auto claimed = PgProviderStore(worker).ClaimDue(clock_.Now(), 16);
+    const auto claimed = PgProviderStore(worker).ClaimDue(clock_.Now(), 16, lease);
     other.reset();  // rolls back: payment 1 is free, payment 2 is the worker's
     postgres::Transaction second_worker(other_conn);
-    const auto rest = PgProviderStore(second_worker).ClaimDue(clock_.Now(), 16);
+    const auto rest = PgProviderStore(second_worker).ClaimDue(clock_.Now(), 16, lease);
 
     ASSERT_EQ(claimed.size(), 1U);
     EXPECT_EQ(claimed[0].payment_id, Payment(2));
@@ -149,68 +176,61 @@ TEST_F(PgProviderStoreTest, NextDueIsTheEarliestScheduledTime) {
     Insert(Payment(1), clock_.Now() + 5s);
     Insert(Payment(2), clock_.Now() + 750ms);
     Insert(Payment(3), clock_.Now() - 1s);
-    InTransaction([&](ProviderStore& s) { s.MarkTimedOut(Payment(3)); });
+    Authorized(Payment(3));
 
     EXPECT_EQ(InTransaction([&](ProviderStore& s) { return s.NextDue(); }), clock_.Now() + 750ms);
 }
 
-TEST_F(PgProviderStoreTest, MarksEveryOutcome) {
-    for (int n = 1; n <= 4; ++n) {
-        Insert(Payment(n), clock_.Now());
-    }
+TEST_F(PgProviderStoreTest, SaveWritesEveryFieldAndBumpsTheClaim) {
+    Insert(Payment(1), clock_.Now());
     const auto later = clock_.Now() + 2s + 500us;
 
-    InTransaction([&](ProviderStore& s) {
-        s.MarkAuthorized(Payment(1), "psp-1", 2);
-        s.MarkDeclined(Payment(2), 3);
-        s.Reschedule(Payment(3), 1, later);
-        s.MarkTimedOut(Payment(4));
-    });
-
-    const ProviderPayment authorized = Read(Payment(1));
-    EXPECT_EQ(authorized.status, ProviderStatus::kAuthorized);
-    EXPECT_EQ(authorized.authorization_id, "psp-1");
-    EXPECT_EQ(authorized.attempts, 2);
-    EXPECT_FALSE(authorized.next_attempt_at.has_value());
-    const ProviderPayment declined = Read(Payment(2));
-    EXPECT_EQ(declined.status, ProviderStatus::kDeclined);
-    EXPECT_EQ(declined.attempts, 3);
-    EXPECT_FALSE(declined.next_attempt_at.has_value());
-    const ProviderPayment rescheduled = Read(Payment(3));
-    EXPECT_EQ(rescheduled.status, ProviderStatus::kAuthorizing);
-    EXPECT_EQ(rescheduled.attempts, 1);
-    EXPECT_EQ(rescheduled.next_attempt_at, later);
-    const ProviderPayment timed_out = Read(Payment(4));
-    EXPECT_EQ(timed_out.status, ProviderStatus::kTimedOut);
-    EXPECT_FALSE(timed_out.next_attempt_at.has_value());
-}
-
-TEST_F(PgProviderStoreTest, CaptureKeepsTheAuthorization) {
-    Insert(Payment(1), clock_.Now());
-    InTransaction([&](ProviderStore& s) { s.MarkAuthorized(Payment(1), "psp-1", 1); });
-
-    InTransaction([&](ProviderStore& s) { s.MarkCaptured(Payment(1)); });
+    EXPECT_TRUE(Update(Payment(1), [&](ProviderPayment& p) {
+        p.status = ProviderStatus::kTimedOut;
+        p.authorization_id = "psp-9";
+        p.attempts = 3;
+        p.next_attempt_at = later;
+        p.fresh = false;
+        p.retries = 2;
+        p.checks = 1;
+    }));
 
     const ProviderPayment row = Read(Payment(1));
-    EXPECT_EQ(row.status, ProviderStatus::kCaptured);
-    EXPECT_EQ(row.authorization_id, "psp-1");
-    EXPECT_EQ(row.attempts, 1);
+    EXPECT_EQ(row.status, ProviderStatus::kTimedOut);
+    EXPECT_EQ(row.authorization_id, "psp-9");
+    EXPECT_EQ(row.attempts, 3);
+    EXPECT_EQ(row.next_attempt_at, later);
+    EXPECT_FALSE(row.fresh);
+    EXPECT_EQ(row.retries, 2);
+    EXPECT_EQ(row.checks, 1);
+    EXPECT_EQ(row.claim, 1);
 }
 
-TEST_F(PgProviderStoreTest, ResetForReplayMakesATimedOutPaymentDueWithNoAttempt) {
+TEST_F(PgProviderStoreTest, SaveIsACompareAndSwapOnStatusAndClaim) {
     Insert(Payment(1), clock_.Now());
-    InTransaction([&](ProviderStore& s) {
-        s.Reschedule(Payment(1), 3, clock_.Now());
-        s.MarkTimedOut(Payment(1));
-    });
-    const auto due = clock_.Now() + 1h;
+    const ProviderPayment before = Read(Payment(1));
+    Authorized(Payment(1));  // someone wrote it since `before` was read
+    ProviderPayment after = before;
+    after.status = ProviderStatus::kDeclined;
 
-    InTransaction([&](ProviderStore& s) { s.ResetForReplay(Payment(1), due); });
+    EXPECT_FALSE(InTransaction([&](ProviderStore& s) { return s.Save(before, after); }));
 
-    const ProviderPayment row = Read(Payment(1));
-    EXPECT_EQ(row.status, ProviderStatus::kAuthorizing);
-    EXPECT_EQ(row.attempts, 0);
-    EXPECT_EQ(row.next_attempt_at, due);
+    EXPECT_EQ(Read(Payment(1)).status, ProviderStatus::kAuthorized);
+}
+
+TEST_F(PgProviderStoreTest, EveryStatusRoundTrips) {
+    Insert(Payment(1), clock_.Now());
+    for (const ProviderStatus status :
+         {ProviderStatus::kAuthorized,
+          ProviderStatus::kCapturing,
+          ProviderStatus::kCaptured,
+          ProviderStatus::kRefunded}) {
+        Update(Payment(1), [&](ProviderPayment& p) { p.status = status; });
+        EXPECT_EQ(Read(Payment(1)).status, status);
+    }
+    Insert(Payment(2), clock_.Now());
+    Update(Payment(2), [&](ProviderPayment& p) { p.status = ProviderStatus::kVoided; });
+    EXPECT_EQ(Read(Payment(2)).status, ProviderStatus::kVoided);
 }
 
 TEST_F(PgProviderStoreTest, RecordAttemptWritesTheAuditRow) {

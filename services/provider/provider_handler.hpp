@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string_view>
 
@@ -28,16 +29,17 @@ struct ProviderDeps {
     PspClient& psp;
     RetryPolicy policy;
     ProviderHooks hooks;
+    /// How long a worker's claim on a payment lasts: longer than the PSP calls of one batch take
+    /// (a worker that dies mid-call leaves its payments due again when the lease ends).
+    std::chrono::milliseconds lease{std::chrono::minutes(2)};
 };
 
-/// The provider's decisions, over one unit of work (`store` and `outbox` belong to it; a throw
-/// undoes it). Cheap to make: one per consumed event or worker batch.
+/// The provider's consumers, over one unit of work (`store` and `outbox` belong to it; a throw
+/// undoes it). Cheap to make: one per consumed event. None of them calls the PSP: each records
+/// what is to be done as due, and the workers (PspWork) make the calls outside any transaction.
 ///
-/// Authorization is split in two so that no consumer ever waits on the PSP: the consumer records
-/// the request as due (OnAuthorizeRequested), and workers make the calls (WorkDue): the first
-/// attempt, then on the backoff schedule a status inquiry before any further attempt, and a void
-/// when attempts run out. Every PSP call is keyed (`auth-<payment_id>`, `cap-<payment_id>`), so a
-/// unit of work that is undone and redone gets the PSP's first answers again.
+/// The provider's state of a payment only moves forward (CanMove): a repeated or late request is
+/// answered with what is already known and never moves a payment back.
 class ProviderHandler {
 public:
     ProviderHandler(const ProviderDeps& deps, ProviderStore& store, Outbox& outbox) noexcept
@@ -45,42 +47,43 @@ public:
 
     /// provider.authorize.requested: records the payment as due now. A request that does not
     /// decode fails the payment (PROVIDER_INVALID_REQUEST) and is dead-lettered NON_RETRYABLE; a
-    /// repeated request is answered with what is already known (or, for a replay of a timed-out
-    /// payment, makes it due again).
+    /// repeated request (a redelivery, the sweeper, a DLQ replay) is answered with what is
+    /// already known and never authorizes a payment again.
     void OnAuthorizeRequested(const Envelope& envelope);
-
-    /// provider.capture.requested: captures an authorized payment with its capture key. Throws
-    /// PermanentEventError when the request does not decode, the payment is unknown or the PSP
-    /// refuses; Exception(kDeadlineExceeded) when the outcome is unknown (the event is redelivered
-    /// and captured again under the same key).
+    /// provider.capture.requested: an authorized payment becomes due for capture now. Throws
+    /// PermanentEventError when the request does not decode or the payment is unknown.
     void OnCaptureRequested(const Envelope& envelope);
-
-    /// Claims up to `limit` payments due at the clock's now and works each (its next PSP step).
-    /// Returns how many it claimed. Throws Exception(kDeadlineExceeded) when a void gets no
-    /// answer: the whole unit of work is undone and redone later.
-    int WorkDue(int limit);
+    /// provider.release.requested: the saga ended the payment unpaid; whatever the PSP holds or
+    /// took for it is voided or refunded by a worker (the janitor's check, due now).
+    void OnReleaseRequested(const Envelope& envelope);
 
 private:
-    void Redeliver(const AuthorizeRequested& request, const PaymentId& payment_id);
-    void Work(ProviderPayment row);
-    void Act(const ProviderPayment& row, const Action& action, const PspAnswer& answer);
-    void Capture(const ProviderPayment& row);
-    void GiveUp(const ProviderPayment& row, const PspAnswer& answer);
+    void Redeliver(const PaymentId& payment_id);
     void Rejected(const Envelope& envelope, const std::string& reason, const CustomerId& customer);
-
-    [[nodiscard]] PspAnswer Authorize(const ProviderPayment& row);
-    void Record(const ProviderPayment& row, PspOperation operation, const PspAnswer& answer);
-    void Authorized(const ProviderPayment& row, const PspAnswer& answer);
-    void EmitFailed(
-        const ProviderPayment& row, FailureCode code, std::chrono::milliseconds latency
-    );
-    void EmitDlq(DlqRecorded dlq, const Envelope& source);
-    void EmitCaptured(const ProviderPayment& row);
-    void CountRetry();
     void WakeWorkersAfterCommit();
 
     const ProviderDeps& deps_;
     ProviderStore& store_;
+    Outbox& outbox_;
+};
+
+/// Emits what the provider tells the saga about `row` (shared by the consumers and the workers).
+class ProviderEvents {
+public:
+    ProviderEvents(const ProviderDeps& deps, Outbox& outbox) noexcept
+        : deps_(deps), outbox_(outbox) {}
+
+    void Authorized(const ProviderPayment& row, std::chrono::milliseconds latency);
+    void Failed(const ProviderPayment& row, FailureCode code, std::chrono::milliseconds latency);
+    void Captured(const ProviderPayment& row);
+    /// Attempts ran out: the request is parked as the seed's RETRY_EXHAUSTED dead letter. Its
+    /// replay is refused by `sagapay replay-dlq` (the saga reversed the payment) and answered
+    /// with the timeout again by OnAuthorizeRequested: it never authorizes the payment.
+    void Exhausted(const ProviderPayment& row);
+    void Dlq(DlqRecorded dlq, const Envelope& source);
+
+private:
+    const ProviderDeps& deps_;
     Outbox& outbox_;
 };
 

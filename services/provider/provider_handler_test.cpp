@@ -8,6 +8,7 @@
 
 #include "runtime/event_consumer.hpp"
 #include "services/provider/in_memory_provider_store.hpp"
+#include "services/provider/psp_work.hpp"
 #include "testing/fake_clock.hpp"
 #include "testing/fake_psp_client.hpp"
 #include "testing/recording_outbox.hpp"
@@ -41,20 +42,14 @@ protected:
         return NewEnvelope(request, payment, "trace-1", clock_);
     }
 
-    /// Runs one unit of work and commits it; when it throws, undoes it (store and outbox) as
-    /// the database would and rethrows.
+    /// Runs one consumer's unit of work and commits it; when it throws, undoes it (store and
+    /// outbox) as the database would and rethrows.
     template <class Fn>
     void UnitOfWork(Fn fn) {
-        const InMemoryProviderStore before = store_;
-        try {
-            ProviderHandler handler(deps_, store_, outbox_);
+        units_.Run([&](ProviderStore& store, Outbox& outbox) {
+            ProviderHandler handler(deps_, store, outbox);
             fn(handler);
-        } catch (...) {
-            store_ = before;
-            outbox_.Rollback();
-            throw;
-        }
-        outbox_.Commit();
+        });
     }
 
     void Authorize(const Envelope& request) {
@@ -63,10 +58,18 @@ protected:
     void Capture(const Envelope& request) {
         UnitOfWork([&](ProviderHandler& h) { h.OnCaptureRequested(request); });
     }
-    int WorkDue(int limit = 16) {
-        int claimed = 0;
-        UnitOfWork([&](ProviderHandler& h) { claimed = h.WorkDue(limit); });
-        return claimed;
+    void Release(const PaymentId& payment = kPayment) {
+        const Envelope request = NewEnvelope(
+            ReleaseRequested{{CustomerId("cust-1"), Usd(1500)}, "test"}, payment, "trace-1", clock_
+        );
+        UnitOfWork([&](ProviderHandler& h) { h.OnReleaseRequested(request); });
+    }
+    /// One worker round: claim, call, record.
+    int WorkDue(int limit = 16) { return PspWork(deps_, units_).WorkDue(limit); }
+    /// Worker rounds until nothing is due at the clock's now.
+    void WorkAllDue() {
+        for (int round = 0; round < 20 && WorkDue() > 0; ++round) {
+        }
     }
 
     /// A payment authorized on its first attempt (as "psp-auth-1"), events cleared.
@@ -101,8 +104,9 @@ protected:
 
     testing::FakeClock clock_;
     FakePspClient psp_;
-    InMemoryProviderStore store_;
-    testing::RecordingOutbox outbox_;
+    InMemoryProviderUnitsOfWork units_;
+    InMemoryProviderStore& store_ = units_.Store();
+    testing::RecordingOutbox& outbox_ = units_.Events();
     int retries_ = 0;
     int wakes_ = 0;
     std::vector<std::string> dlq_types_;
@@ -175,7 +179,8 @@ TEST_F(ProviderHandlerTest, FirstAttemptDeclinedFailsThePayment) {
     WorkDue();
 
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kDeclined);
-    EXPECT_FALSE(store_.Get(kPayment).next_attempt_at.has_value());
+    // The janitor confirms later that nothing is held for it.
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 30s);
     const auto failed = outbox_.Only<PaymentFailed>();
     EXPECT_EQ(failed.error_code, FailureCode::kProviderDecline);
     EXPECT_EQ(failed.customer_id, CustomerId("cust-1"));
@@ -319,7 +324,7 @@ TEST_F(ProviderHandlerTest, BackoffFollowsThePolicyThenVoidsFailsAndParksAReplay
     EXPECT_EQ(psp_.CallsOf(PspOperation::kVoid).at(0).key, kKey);
     const ProviderPayment& row = store_.Get(kPayment);
     EXPECT_EQ(row.status, ProviderStatus::kTimedOut);
-    EXPECT_FALSE(row.next_attempt_at.has_value());
+    EXPECT_EQ(row.next_attempt_at, clock_.Now() + 30s);  // the janitor's first check
     const auto failed = outbox_.Only<PaymentFailed>();
     EXPECT_EQ(failed.error_code, FailureCode::kProviderTimeout);
     EXPECT_EQ(failed.attempt_number, 3);
@@ -357,7 +362,7 @@ TEST_F(ProviderHandlerTest, FollowsAConfiguredBackoff) {
     EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 2U);
 }
 
-TEST_F(ProviderHandlerTest, UnansweredVoidThrowsAndTheWholeStepIsRetried) {
+TEST_F(ProviderHandlerTest, UnansweredVoidIsTriedAgainLaterBeforeThePaymentFails) {
     deps_.policy = RetryPolicy{{10ms}};
     psp_.ScriptAuthorize(FakePspClient::NoAnswer());
     psp_.ScriptVoid(FakePspClient::VoidUnanswered());
@@ -365,17 +370,14 @@ TEST_F(ProviderHandlerTest, UnansweredVoidThrowsAndTheWholeStepIsRetried) {
     WorkDue();
     clock_.Advance(10ms);
 
-    try {
-        WorkDue();
-        ADD_FAILURE() << "an unanswered void must fail the unit of work";
-    } catch (const Exception& e) {
-        EXPECT_EQ(e.Code(), ErrorCode::kDeadlineExceeded);
-    }
+    EXPECT_EQ(WorkDue(), 1);  // inquiry, give up, a void without answer: nothing thrown
 
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorizing);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 10ms);
     EXPECT_EQ(outbox_.Size(), 0U);
     EXPECT_TRUE(dlq_types_.empty());
-    EXPECT_EQ(WorkDue(), 1);  // still due: inquiry again, then a void that is answered
+    clock_.Advance(10ms);
+    EXPECT_EQ(WorkDue(), 1);  // inquiry again, then a void that is answered
     EXPECT_EQ(psp_.Count(PspOperation::kVoid), 2U);
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
     EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kProviderTimeout);
@@ -505,23 +507,20 @@ TEST_F(ProviderHandlerTest, RepeatedRequestForATimedOutPaymentAnswersTimedOutAga
     EXPECT_EQ(psp_.Calls().size(), calls);
 }
 
-TEST_F(ProviderHandlerTest, ReplayOfATimedOutPaymentMakesItDueAgainAndAuthorizesAfresh) {
+TEST_F(ProviderHandlerTest, ReplayOfATimedOutPaymentAnswersTheTimeoutAndNeverAuthorizes) {
+    // Finding 2: the saga reversed this payment when it was told of the timeout; a replayed
+    // request authorizing it again would hold money for a payment the customer sees REVERSED.
     TimedOutPayment();
-    const int wakes = wakes_;
     clock_.Advance(1h);
     psp_.SetDefaultAuthorize(FakePspClient::Authorized("psp-auth-replayed"));
 
     Authorize(AuthorizeRequest(kPayment, /*replay=*/true));
+    WorkAllDue();
 
-    const ProviderPayment& row = store_.Get(kPayment);
-    EXPECT_EQ(row.status, ProviderStatus::kAuthorizing);
-    EXPECT_EQ(row.attempts, 0);
-    EXPECT_EQ(row.next_attempt_at, clock_.Now());
-    EXPECT_EQ(outbox_.Size(), 0U);
-    EXPECT_EQ(wakes_, wakes + 1);
-    EXPECT_EQ(WorkDue(), 1);
-    EXPECT_EQ(outbox_.Only<PaymentAuthorized>().authorization_id, "psp-auth-replayed");
-    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 4U);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kProviderTimeout);
+    EXPECT_TRUE(outbox_.On(PaymentAuthorized::kTopic).empty());
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 3U);  // the three attempts before, no more
 }
 
 TEST_F(ProviderHandlerTest, ReplayOfAPaymentThatIsNotTimedOutIsAnsweredLikeARepeat) {
@@ -545,17 +544,24 @@ TEST_F(ProviderHandlerTest, RepeatedRequestWhileAuthorizingLeavesItToTheWorker) 
 
 // --- Capture ---------------------------------------------------------------------------------
 
-TEST_F(ProviderHandlerTest, CaptureOfAnAuthorizedPaymentCapturesWithItsCaptureKey) {
+TEST_F(ProviderHandlerTest, CaptureRequestMakesTheCaptureDueAndAWorkerCapturesWithItsKey) {
     AuthorizedPayment();
     psp_.ScriptCapture({CaptureOutcome::kCaptured, 40ms});
+    const int wakes = wakes_;
 
     Capture(CaptureRequest());
 
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 0U);  // the consumer never calls the PSP
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCapturing);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now());
+    EXPECT_EQ(wakes_, wakes + 1);
+    EXPECT_EQ(WorkDue(), 1);
     const auto captures = psp_.CallsOf(PspOperation::kCapture);
     ASSERT_EQ(captures.size(), 1U);
     EXPECT_EQ(captures[0].key, kKey);
     EXPECT_EQ(captures[0].capture_key, "cap-" + kPayment.Value());
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCaptured);
+    EXPECT_FALSE(store_.Get(kPayment).next_attempt_at.has_value());
     const auto completed = outbox_.Only<CaptureCompleted>();
     EXPECT_EQ(completed.authorization_id, "psp-auth-1");
     EXPECT_EQ(completed.amount, Usd(1500));
@@ -570,11 +576,24 @@ TEST_F(ProviderHandlerTest, CaptureOfAnAuthorizedPaymentCapturesWithItsCaptureKe
 TEST_F(ProviderHandlerTest, CaptureOfACapturedPaymentAnswersCompletedAgainWithoutACall) {
     AuthorizedPayment();
     Capture(CaptureRequest());
+    WorkDue();
     outbox_ = testing::RecordingOutbox();
 
     Capture(CaptureRequest());
 
     EXPECT_EQ(outbox_.Only<CaptureCompleted>().authorization_id, "psp-auth-1");
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 1U);
+    EXPECT_EQ(WorkDue(), 0);
+}
+
+TEST_F(ProviderHandlerTest, RepeatedCaptureRequestWhileCapturingLeavesItToTheWorker) {
+    AuthorizedPayment();
+    Capture(CaptureRequest());
+
+    Capture(CaptureRequest());
+
+    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_EQ(WorkDue(), 1);
     EXPECT_EQ(psp_.Count(PspOperation::kCapture), 1U);
 }
 
@@ -602,34 +621,75 @@ TEST_F(ProviderHandlerTest, CaptureRequestThatDoesNotDecodeIsPermanent) {
     EXPECT_EQ(psp_.Count(PspOperation::kCapture), 0U);
 }
 
-TEST_F(ProviderHandlerTest, CaptureRefusedByThePspIsPermanent) {
+TEST_F(ProviderHandlerTest, RefusedCaptureVoidsWhatIsHeldAndFailsThePayment) {
+    // Finding 1: a refused capture (an expired authorization, a PSP restart) used to leave the
+    // payment AUTHORIZED forever.
     AuthorizedPayment();
     psp_.ScriptCapture(FakePspClient::CaptureRefused());
+    Capture(CaptureRequest());
 
-    EXPECT_THROW(Capture(CaptureRequest()), PermanentEventError);
+    EXPECT_EQ(WorkDue(), 1);
 
-    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
-    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_EQ(
+        Attempts(),
+        (std::vector<std::string>{
+            "AUTHORIZE AUTHORIZED", "CAPTURE REFUSED", "INQUIRE AUTHORIZED", "VOID VOIDED"})
+    );
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kCaptureRefused);
+    EXPECT_TRUE(outbox_.On(CaptureCompleted::kTopic).empty());
+    // The saga, still waiting, asks again: it is told the same.
+    outbox_ = testing::RecordingOutbox();
+    Capture(CaptureRequest());
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kCaptureRefused);
 }
 
-TEST_F(ProviderHandlerTest, CaptureWithoutAnswerIsRetriedUnderTheSameCaptureKey) {
+TEST_F(ProviderHandlerTest, RefusedCaptureThatThePspMadeEarlierIsACapture) {
+    AuthorizedPayment();
+    psp_.ScriptCapture(FakePspClient::CaptureRefused());
+    psp_.ScriptInquire({PspOutcome::kCaptured, "psp-auth-1", "http 200 CAPTURED", {}});
+    Capture(CaptureRequest());
+
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCaptured);
+    EXPECT_EQ(outbox_.Only<CaptureCompleted>().amount, Usd(1500));
+    EXPECT_EQ(psp_.Count(PspOperation::kVoid), 0U);
+}
+
+TEST_F(ProviderHandlerTest, RefusedCaptureOfAVoidedAuthorizationFailsWithoutAVoid) {
+    AuthorizedPayment();
+    psp_.ScriptCapture(FakePspClient::CaptureRefused());
+    psp_.ScriptInquire(FakePspClient::VoidedAtPsp());
+    Capture(CaptureRequest());
+
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kCaptureRefused);
+    EXPECT_EQ(psp_.Count(PspOperation::kVoid), 0U);
+}
+
+TEST_F(ProviderHandlerTest, CaptureWithoutAnswerIsRetriedLaterUnderTheSameCaptureKey) {
+    deps_.policy = RetryPolicy{{100ms}, {30s}, 1s};
     AuthorizedPayment();
     psp_.ScriptCapture(FakePspClient::CaptureUnanswered());
+    psp_.ScriptCapture(FakePspClient::CaptureUnanswered());
+    Capture(CaptureRequest());
 
-    try {
-        Capture(CaptureRequest());
-        ADD_FAILURE() << "an unknown capture outcome must fail the unit of work";
-    } catch (const Exception& e) {
-        EXPECT_EQ(e.Code(), ErrorCode::kDeadlineExceeded);
-        EXPECT_EQ(ActionForFailure(e.Code()), FailureAction::kRedeliverLater);
-    }
-    EXPECT_EQ(retries_, 1);
-    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
-    Capture(CaptureRequest());  // the redelivery
+    WorkDue();
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCapturing);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 100ms);
+    clock_.Advance(100ms);
+    WorkDue();
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 200ms);  // backing off
+    clock_.Advance(200ms);
+    WorkDue();
 
     const auto captures = psp_.CallsOf(PspOperation::kCapture);
-    ASSERT_EQ(captures.size(), 2U);
-    EXPECT_EQ(captures[0].capture_key, captures[1].capture_key);
+    ASSERT_EQ(captures.size(), 3U);
+    EXPECT_EQ(captures[0].capture_key, captures[2].capture_key);
+    EXPECT_EQ(retries_, 2);
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCaptured);
     EXPECT_EQ(outbox_.Only<CaptureCompleted>().amount, Usd(1500));
 }
@@ -645,6 +705,247 @@ TEST_F(ProviderHandlerTest, HooksMayBeLeftEmpty) {
     WorkDue();
 
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+}
+
+// --- Monotonic state (finding 4) ---------------------------------------------------------
+
+TEST_F(ProviderHandlerTest, RepeatedRequestNeverMovesACapturedPaymentBack) {
+    AuthorizedPayment();
+    Capture(CaptureRequest());
+    WorkDue();
+
+    Authorize(AuthorizeRequest());
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCaptured);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+}
+
+TEST(ProviderStatus, MovesOnlyForward) {
+    using S = ProviderStatus;
+    EXPECT_TRUE(CanMove(S::kAuthorizing, S::kAuthorized));
+    EXPECT_TRUE(CanMove(S::kAuthorized, S::kCapturing));
+    EXPECT_TRUE(CanMove(S::kCapturing, S::kCaptured));
+    EXPECT_TRUE(CanMove(S::kCaptured, S::kRefunded));
+    EXPECT_TRUE(CanMove(S::kCapturing, S::kVoided));
+    EXPECT_FALSE(CanMove(S::kCaptured, S::kAuthorized));
+    EXPECT_FALSE(CanMove(S::kCapturing, S::kAuthorized));
+    EXPECT_FALSE(CanMove(S::kTimedOut, S::kAuthorizing));
+    EXPECT_FALSE(CanMove(S::kVoided, S::kCapturing));
+    EXPECT_FALSE(CanMove(S::kDeclined, S::kAuthorized));
+}
+
+// --- Claim, commit, call, record (finding 3) --------------------------------------------------
+
+/// Calls `during` before each call reaches the fake PSP: what else happens while a worker waits.
+class DuringCalls final : public PspClient {
+public:
+    DuringCalls(FakePspClient& psp, std::function<void(PspOperation)> during)
+        : psp_(psp), during_(std::move(during)) {}
+
+    PspAnswer Authorize(const AuthorizeCall& call) override {
+        during_(PspOperation::kAuthorize);
+        return psp_.Authorize(call);
+    }
+    PspAnswer Inquire(const std::string& key) override {
+        during_(PspOperation::kInquire);
+        return psp_.Inquire(key);
+    }
+    CaptureAnswer Capture(const std::string& key, const std::string& capture_key) override {
+        during_(PspOperation::kCapture);
+        return psp_.Capture(key, capture_key);
+    }
+    VoidAnswer Void(const std::string& key) override {
+        during_(PspOperation::kVoid);
+        return psp_.Void(key);
+    }
+    RefundAnswer Refund(const std::string& key, const std::string& refund_key) override {
+        during_(PspOperation::kRefund);
+        return psp_.Refund(key, refund_key);
+    }
+
+private:
+    FakePspClient& psp_;
+    std::function<void(PspOperation)> during_;
+};
+
+TEST_F(ProviderHandlerTest, NoUnitOfWorkIsOpenWhileThePspIsCalled) {
+    int calls = 0;
+    DuringCalls psp(psp_, [&](PspOperation) {
+        ++calls;
+        EXPECT_FALSE(units_.Open()) << "a transaction is held across a PSP call";
+    });
+    const ProviderDeps deps{clock_, psp, RetryPolicy{{10ms}}, {}};
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    Authorize(AuthorizeRequest());
+    PspWork(deps, units_).WorkDue(16);
+    clock_.Advance(10ms);
+    PspWork(deps, units_).WorkDue(16);  // inquiry, give up, void
+
+    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+}
+
+TEST_F(ProviderHandlerTest, AnUnansweredVoidDoesNotUndoAnotherPaymentsAuthorization) {
+    const PaymentId other("00000000-0000-4000-8000-000000000002");
+    deps_.policy = RetryPolicy{{10ms}};
+    psp_.ScriptAuthorize(FakePspClient::NoAnswer());
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    clock_.Advance(10ms);
+    Authorize(AuthorizeRequest(other));
+    psp_.ScriptVoid(FakePspClient::VoidUnanswered());
+
+    EXPECT_EQ(WorkDue(), 2);
+
+    EXPECT_EQ(store_.Get(other).status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(outbox_.On(PaymentAuthorized::kTopic).size(), 1U);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorizing);
+}
+
+TEST_F(ProviderHandlerTest, APaymentWhoseRecordFailsDoesNotUndoTheOthersOutcomes) {
+    const PaymentId other("00000000-0000-4000-8000-000000000002");
+    Authorize(AuthorizeRequest());
+    Authorize(AuthorizeRequest(other));
+    store_.FailSavesOf(kPayment);
+
+    EXPECT_EQ(WorkDue(), 2);
+
+    EXPECT_EQ(store_.Get(other).status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(outbox_.Only<PaymentAuthorized>().authorization_id, "psp-auth-1");
+    // The failed one stays claimed until its lease ends, then is worked again (same key).
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorizing);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + deps_.lease);
+    store_.FailSavesOf(PaymentId());
+    clock_.Advance(deps_.lease);
+    EXPECT_EQ(WorkDue(), 1);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+}
+
+TEST_F(ProviderHandlerTest, AWorkerThatDiesAfterItsClaimLeavesThePaymentDueWhenTheLeaseEnds) {
+    Authorize(AuthorizeRequest());
+    units_.Run([&](ProviderStore& store, Outbox&) {
+        (void)store.ClaimDue(clock_.Now(), 16, clock_.Now() + deps_.lease);
+    });  // claimed, then the worker died
+
+    EXPECT_EQ(WorkDue(), 0);
+    clock_.Advance(deps_.lease);
+    EXPECT_EQ(WorkDue(), 1);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+}
+
+TEST_F(ProviderHandlerTest, AnOutcomeIsNotRecordedOverAWriteMadeWhileThePspWasCalled) {
+    AuthorizedPayment();
+    Capture(CaptureRequest());
+    bool released = false;
+    DuringCalls psp(psp_, [&](PspOperation operation) {
+        if (operation == PspOperation::kCapture && !released) {
+            released = true;
+            Release();  // the saga ended the payment meanwhile
+        }
+    });
+    const ProviderDeps deps{clock_, psp, RetryPolicy{}, {}};
+
+    PspWork(deps, units_).WorkDue(16);
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
+    EXPECT_TRUE(outbox_.On(CaptureCompleted::kTopic).empty());
+    // The janitor's check, due now, finds the capture and refunds it.
+    PspWork(deps, units_).WorkDue(16);
+    EXPECT_EQ(psp_.Count(PspOperation::kRefund), 1U);
+}
+
+// --- The janitor (finding 11) and release requests (finding 2) --------------------------------
+
+TEST_F(ProviderHandlerTest, JanitorVoidsALateAuthorizationOfATimedOutPayment) {
+    TimedOutPayment();
+    psp_.ProcessLate(kKey);  // the PSP processed the first attempt after all
+
+    clock_.Advance(30s);
+    EXPECT_EQ(WorkDue(), 1);
+
+    const auto voids = psp_.CallsOf(PspOperation::kVoid);
+    ASSERT_EQ(voids.size(), 2U);  // the give-up's, then the janitor's
+    EXPECT_EQ(psp_.Inquire(kKey).outcome, PspOutcome::kVoided);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kTimedOut);
+    EXPECT_EQ(store_.Get(kPayment).checks, 1);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 5min);
+    EXPECT_EQ(outbox_.Size(), 0U);  // the saga was told once; the janitor only releases
+}
+
+TEST_F(ProviderHandlerTest, JanitorRefundsACaptureFoundForAFailedPayment) {
+    psp_.ScriptAuthorize(FakePspClient::Declined());
+    Authorize(AuthorizeRequest());
+    WorkDue();
+    psp_.ScriptInquire({PspOutcome::kCaptured, "psp-auth-1", "http 200 CAPTURED", {}});
+
+    clock_.Advance(30s);
+    WorkDue();
+
+    const auto refunds = psp_.CallsOf(PspOperation::kRefund);
+    ASSERT_EQ(refunds.size(), 1U);
+    EXPECT_EQ(refunds[0].capture_key, "refund-" + kPayment.Value());
+    EXPECT_EQ(Attempts().back(), "REFUND REFUNDED");
+}
+
+TEST_F(ProviderHandlerTest, JanitorChecksOnItsScheduleThenStops) {
+    deps_.policy.janitor_checks = {30s, 5min};
+    psp_.ScriptAuthorize(FakePspClient::Declined());
+    Authorize(AuthorizeRequest());
+    WorkDue();
+
+    clock_.Advance(30s);
+    EXPECT_EQ(WorkDue(), 1);
+    clock_.Advance(5min);
+    EXPECT_EQ(WorkDue(), 1);
+
+    EXPECT_FALSE(store_.Get(kPayment).next_attempt_at.has_value());
+    EXPECT_EQ(psp_.Count(PspOperation::kInquire), 2U);
+    EXPECT_EQ(psp_.Count(PspOperation::kVoid), 0U);
+}
+
+TEST_F(ProviderHandlerTest, JanitorKeepsTryingAVoidThatGetsNoAnswer) {
+    TimedOutPayment();
+    psp_.ProcessLate(kKey);
+    psp_.ScriptVoid(FakePspClient::VoidUnanswered());
+
+    clock_.Advance(30s);
+    WorkDue();
+    EXPECT_EQ(store_.Get(kPayment).retries, 1);
+    clock_.Advance(1s);
+    WorkDue();
+
+    EXPECT_EQ(psp_.Inquire(kKey).outcome, PspOutcome::kVoided);
+    EXPECT_EQ(store_.Get(kPayment).retries, 0);
+}
+
+TEST_F(ProviderHandlerTest, ReleaseOfAnAuthorizedPaymentVoidsIt) {
+    AuthorizedPayment();
+
+    Release();
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
+    EXPECT_EQ(psp_.Inquire(kKey).outcome, PspOutcome::kVoided);
+    EXPECT_EQ(outbox_.Size(), 0U);
+}
+
+TEST_F(ProviderHandlerTest, ReleaseOfACapturedPaymentRefundsIt) {
+    AuthorizedPayment();
+    Capture(CaptureRequest());
+    WorkDue();
+
+    Release();
+    WorkDue();
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kRefunded);
+    EXPECT_EQ(psp_.Inquire(kKey).outcome, PspOutcome::kRefunded);
+}
+
+TEST_F(ProviderHandlerTest, ReleaseOfAPaymentThePspNeverSawDoesNothing) {
+    Release();
+
+    EXPECT_EQ(outbox_.Size(), 0U);
+    EXPECT_EQ(WorkDue(), 0);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -17,12 +18,11 @@ std::string_view Env(const char* name) {
 
 }  // namespace
 
-RetryPolicy ParseBackoffMs(std::string_view text) {
-    RetryPolicy policy;
-    if (text.empty()) {
-        return policy;
-    }
-    policy.backoff.clear();
+namespace {
+
+/// "1000,2000,4000": positive milliseconds separated by commas.
+std::vector<std::chrono::milliseconds> ParseMillisList(std::string_view text, const char* name) {
+    std::vector<std::chrono::milliseconds> list;
     std::string item;
     for (std::size_t i = 0; i <= text.size(); ++i) {
         if (i < text.size() && text[i] != ',') {
@@ -34,14 +34,31 @@ RetryPolicy ParseBackoffMs(std::string_view text) {
         if (item.empty() || end == nullptr || *end != '\0' || ms <= 0) {
             throw Exception(
                 ErrorCode::kInvalidArgument,
-                "PROVIDER_BACKOFF_MS must be positive milliseconds separated by commas, e.g. "
-                "1000,2000,4000"
+                std::string(name) +
+                    " must be positive milliseconds separated by commas, e.g. 1000,2000,4000"
             );
         }
-        policy.backoff.emplace_back(ms);
+        list.emplace_back(ms);
         item.clear();
     }
+    return list;
+}
+
+}  // namespace
+
+RetryPolicy ParseBackoffMs(std::string_view text) {
+    RetryPolicy policy;
+    if (!text.empty()) {
+        policy.backoff = ParseMillisList(text, "PROVIDER_BACKOFF_MS");
+    }
     return policy;
+}
+
+std::vector<std::chrono::milliseconds> ParseJanitorChecksMs(std::string_view text) {
+    if (text.empty()) {
+        return RetryPolicy{}.janitor_checks;
+    }
+    return ParseMillisList(text, "PROVIDER_JANITOR_CHECKS_MS");
 }
 
 int ParseWorkerCount(std::string_view text) {
@@ -53,7 +70,10 @@ int ParseWorkerCount(std::string_view text) {
 }
 
 ProviderOptions ProviderOptionsFromEnv() {
-    return {ParseBackoffMs(Env("PROVIDER_BACKOFF_MS")), ParseWorkerCount(Env("PROVIDER_WORKERS"))};
+    ProviderOptions options{
+        ParseBackoffMs(Env("PROVIDER_BACKOFF_MS")), ParseWorkerCount(Env("PROVIDER_WORKERS"))};
+    options.policy.janitor_checks = ParseJanitorChecksMs(Env("PROVIDER_JANITOR_CHECKS_MS"));
+    return options;
 }
 
 std::chrono::milliseconds IdleWait(std::optional<Clock::TimePoint> next_due, Clock::TimePoint now) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "services/provider/retry_policy.hpp"
@@ -11,7 +12,7 @@ namespace sagapay::provider {
 
 /// The provider's own settings, from its environment.
 struct ProviderOptions {
-    RetryPolicy policy;  ///< PROVIDER_BACKOFF_MS
+    RetryPolicy policy;  ///< PROVIDER_BACKOFF_MS, PROVIDER_JANITOR_CHECKS_MS
     int workers = 4;     ///< PROVIDER_WORKERS: threads that call the PSP.
 };
 
@@ -19,6 +20,10 @@ struct ProviderOptions {
 /// Empty: the seed's policy. Throws Exception(kInvalidArgument) saying what is expected.
 [[nodiscard]] RetryPolicy ParseBackoffMs(std::string_view text);
 
+/// PROVIDER_JANITOR_CHECKS_MS, e.g. "30000,300000,3600000": when the janitor asks the PSP again
+/// whether a failed payment holds nothing, each counted from the previous check. Empty: 30 s,
+/// 5 min, 1 h. Throws Exception(kInvalidArgument) saying what is expected.
+[[nodiscard]] std::vector<std::chrono::milliseconds> ParseJanitorChecksMs(std::string_view text);
 /// PROVIDER_WORKERS: from 1 to 64; empty: 4. Like atoi, reads the leading number. Throws
 /// Exception(kInvalidArgument) outside the range.
 [[nodiscard]] int ParseWorkerCount(std::string_view text);

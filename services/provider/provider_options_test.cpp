@@ -26,6 +26,12 @@ TEST(ParseBackoffMs, RefusesWhatIsNotPositiveMillisecondsSeparatedByCommas) {
     }
 }
 
+TEST(ParseJanitorChecksMs, DefaultsToHalfAMinuteFiveMinutesAndAnHour) {
+    EXPECT_EQ(ParseJanitorChecksMs(""), (std::vector<std::chrono::milliseconds>{30s, 5min, 1h}));
+    EXPECT_EQ(ParseJanitorChecksMs("100,200"), (std::vector{100ms, 200ms}));
+    EXPECT_THROW((void)ParseJanitorChecksMs("0"), Exception);
+}
+
 TEST(ParseWorkerCount, DefaultsToFourAndAcceptsOneToSixtyFour) {
     EXPECT_EQ(ParseWorkerCount(""), 4);
     EXPECT_EQ(ParseWorkerCount("1"), 1);

@@ -56,9 +56,16 @@ int RunProvider(const Config& config, const Clock& clock) {
     const ProviderOptions options = ProviderOptionsFromEnv();
     auto bus = PrepareService(config, kService, ProviderMigrations());
     postgres::Pool pool(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size));
-    const auto psp = MakeHttpPspClient(config.psp_url, std::chrono::milliseconds(2000));
+    constexpr std::chrono::milliseconds kPspTimeout(2000);
+    const auto psp = MakeHttpPspClient(config.psp_url, kPspTimeout);
     WakeSignal wake;
-    const ProviderDeps deps{clock, *psp, options.policy, ProcessHooks(config, wake)};
+    // A claim outlasts the longest batch: up to three calls (inquiry, attempt, void) per payment.
+    const ProviderDeps deps{
+        clock,
+        *psp,
+        options.policy,
+        ProcessHooks(config, wake),
+        kPspTimeout * 3 * kDueBatch + std::chrono::seconds(10)};
 
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &pool);
@@ -79,6 +86,15 @@ int RunProvider(const Config& config, const Clock& clock) {
          .order = HandlingOrder::kByPaymentId,
          .prelude = {}},
         Consume(deps, &ProviderHandler::OnCaptureRequested)
+    );
+    host.AddConsumer(
+        *bus,
+        {.topic = topics::kProviderReleaseRequested,
+         .group = "provider-release-requested",
+         .batch_mode = BatchMode::kOneTransaction,
+         .order = HandlingOrder::kByPaymentId,
+         .prelude = {}},
+        Consume(deps, &ProviderHandler::OnReleaseRequested)
     );
     host.AddOutboxRelay(*bus);
     const std::string dsn = config.DsnFor(kService);

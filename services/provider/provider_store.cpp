@@ -6,12 +6,15 @@ namespace sagapay::provider {
 
 namespace {
 
-constexpr EnumNames<ProviderStatus, 5> kStatuses{{{
+constexpr EnumNames<ProviderStatus, 8> kStatuses{{{
     {ProviderStatus::kAuthorizing, "AUTHORIZING"},
     {ProviderStatus::kAuthorized, "AUTHORIZED"},
     {ProviderStatus::kDeclined, "DECLINED"},
     {ProviderStatus::kTimedOut, "TIMED_OUT"},
     {ProviderStatus::kCaptured, "CAPTURED"},
+    {ProviderStatus::kCapturing, "CAPTURING"},
+    {ProviderStatus::kVoided, "VOIDED"},
+    {ProviderStatus::kRefunded, "REFUNDED"},
 }}};
 
 }  // namespace
@@ -22,6 +25,35 @@ std::string_view ToString(ProviderStatus status) noexcept {
 
 std::optional<ProviderStatus> ParseProviderStatus(std::string_view text) noexcept {
     return kStatuses.Parse(text);
+}
+
+bool CanMove(ProviderStatus from, ProviderStatus to) noexcept {
+    using S = ProviderStatus;
+    if (from == to) {
+        return true;
+    }
+    switch (from) {
+        case S::kAuthorizing:
+            return to == S::kAuthorized || to == S::kDeclined || to == S::kTimedOut ||
+                   to == S::kVoided;
+        case S::kAuthorized:
+            return to == S::kCapturing || to == S::kVoided;
+        case S::kCapturing:
+            return to == S::kCaptured || to == S::kVoided;
+        case S::kCaptured:
+            return to == S::kRefunded;
+        case S::kDeclined:
+        case S::kTimedOut:
+        case S::kVoided:
+        case S::kRefunded:
+            return false;
+    }
+    return false;
+}
+
+bool MustHoldNothing(ProviderStatus status) noexcept {
+    return status == ProviderStatus::kDeclined || status == ProviderStatus::kTimedOut ||
+           status == ProviderStatus::kVoided || status == ProviderStatus::kRefunded;
 }
 
 std::string_view ToString(AttemptResult result) noexcept {
@@ -40,6 +72,8 @@ std::string_view ToString(AttemptResult result) noexcept {
             return "REFUSED";
         case AttemptResult::kVoided:
             return "VOIDED";
+        case AttemptResult::kRefunded:
+            return "REFUNDED";
     }
     return "TIMEOUT";
 }
@@ -54,6 +88,8 @@ std::string_view ToString(PspOperation operation) noexcept {
             return "CAPTURE";
         case PspOperation::kVoid:
             return "VOID";
+        case PspOperation::kRefund:
+            return "REFUND";
     }
     return "AUTHORIZE";
 }

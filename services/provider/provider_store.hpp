@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,15 +12,37 @@
 #include "core/messaging/envelope.hpp"
 #include "core/messaging/events.hpp"
 #include "core/money.hpp"
+#include "core/ports/outbox.hpp"
 #include "core/ports/psp_client.hpp"
 #include "core/strong_id.hpp"
 
 namespace sagapay::provider {
 
 /// Where a payment stands at the PSP, as the provider recorded it (`provider_payments.status`).
-enum class ProviderStatus { kAuthorizing, kAuthorized, kDeclined, kTimedOut, kCaptured };
+/// Moves only forward (CanMove):
+///
+///   AUTHORIZING → AUTHORIZED → CAPTURING → CAPTURED → REFUNDED
+///        ↓             ↓            ↓
+///   DECLINED, TIMED_OUT  VOIDED ←───┘
+///
+/// DECLINED, TIMED_OUT, VOIDED and REFUNDED are the failed ones: the PSP must hold nothing for
+/// them, which the janitor checks (and makes true) on its schedule.
+enum class ProviderStatus {
+    kAuthorizing,
+    kAuthorized,
+    kDeclined,
+    kTimedOut,
+    kCaptured,
+    kCapturing,  ///< A worker is to capture (the capture was requested).
+    kVoided,     ///< Released: a refused capture, or the saga ended the payment first.
+    kRefunded,   ///< Captured, then given back: the saga ended the payment first.
+};
 [[nodiscard]] std::string_view ToString(ProviderStatus status) noexcept;
 [[nodiscard]] std::optional<ProviderStatus> ParseProviderStatus(std::string_view text) noexcept;
+/// True when a payment in `from` may be recorded as `to` (the same status included).
+[[nodiscard]] bool CanMove(ProviderStatus from, ProviderStatus to) noexcept;
+/// DECLINED, TIMED_OUT, VOIDED, REFUNDED: the payment failed, the PSP must hold nothing.
+[[nodiscard]] bool MustHoldNothing(ProviderStatus status) noexcept;
 
 /// What one PSP call came to, as `provider_attempts.result` records it.
 enum class AttemptResult {
@@ -29,6 +53,7 @@ enum class AttemptResult {
     kCaptured,
     kRefused,
     kVoided,
+    kRefunded,
 };
 [[nodiscard]] std::string_view ToString(AttemptResult result) noexcept;
 [[nodiscard]] std::string_view ToString(PspOperation operation) noexcept;
@@ -55,6 +80,12 @@ struct ProviderPayment {
     int attempts = 0;                                 ///< Authorization attempts sent so far.
     std::optional<Clock::TimePoint> next_attempt_at;  ///< Set while a worker has work to do.
     std::optional<Envelope> source_event;  ///< nullopt when the stored text is not an envelope.
+    /// Bumped by every write: a worker records what it found only if nobody wrote the payment
+    /// since its claim (a claim that outlived its lease, a release request meanwhile).
+    std::int64_t claim = 0;
+    bool fresh = true;  ///< Work nobody tried yet: claimed before retries and janitor checks.
+    int retries = 0;    ///< Unanswered captures, voids or refunds in a row (the backoff).
+    int checks = 0;     ///< Janitor checks done since the payment failed.
 };
 
 /// One PSP call for the audit trail (`provider_attempts`).
@@ -82,28 +113,31 @@ public:
     /// The payment, locked until the unit of work ends; nullopt when unknown.
     virtual std::optional<ProviderPayment> Lock(const PaymentId& payment_id) = 0;
 
-    /// Up to `limit` payments due at `now`, locked, skipping those another unit of work holds:
-    /// first attempts before retries, each by due time.
-    virtual std::vector<ProviderPayment> ClaimDue(Clock::TimePoint now, int limit) = 0;
+    /// Claims up to `limit` payments due at `now`, skipping those another unit of work holds:
+    /// fresh work before retries, each by due time. Each is due again at `lease_until` (so a
+    /// worker that dies mid-call loses nothing) and its claim is bumped; returned as claimed.
+    virtual std::vector<ProviderPayment> ClaimDue(
+        Clock::TimePoint now, int limit, Clock::TimePoint lease_until
+    ) = 0;
 
     /// When the earliest payment falls due; nullopt when none is waiting.
     virtual std::optional<Clock::TimePoint> NextDue() = 0;
 
-    /// AUTHORIZED by the PSP as `authorization_id` after `attempts` attempts; no longer due.
-    virtual void MarkAuthorized(
-        const PaymentId& payment_id, const std::string& authorization_id, int attempts
-    ) = 0;
-    /// DECLINED after `attempts` attempts; no longer due.
-    virtual void MarkDeclined(const PaymentId& payment_id, int attempts) = 0;
-    /// Still AUTHORIZING after `attempts` attempts; due again at `at`.
-    virtual void Reschedule(const PaymentId& payment_id, int attempts, Clock::TimePoint at) = 0;
-    /// TIMED_OUT (attempts exhausted and voided); no longer due.
-    virtual void MarkTimedOut(const PaymentId& payment_id) = 0;
-    virtual void MarkCaptured(const PaymentId& payment_id) = 0;
-    /// AUTHORIZING again with no attempt, due at `due`: a replay of a timed-out payment.
-    virtual void ResetForReplay(const PaymentId& payment_id, Clock::TimePoint due) = 0;
-
+    /// Writes `after` (status, authorization id, attempts, due time, fresh, retries, checks) over
+    /// the payment if it is still as `before` left it (same status and claim), bumping its claim:
+    /// a compare-and-swap. False, changing nothing, when someone wrote it since.
+    virtual bool Save(const ProviderPayment& before, const ProviderPayment& after) = 0;
     virtual void RecordAttempt(const AttemptRecord& attempt) = 0;
+};
+
+/// Port: opens units of work over the provider database. Run() gives `work` a store and an
+/// outbox bound to one new transaction, commits it when `work` returns and rolls it back
+/// (rethrowing) when `work` throws. Nothing that calls the PSP runs inside one.
+class ProviderUnitsOfWork {
+public:
+    using Work = std::function<void(ProviderStore& store, Outbox& outbox)>;
+    virtual ~ProviderUnitsOfWork() = default;
+    virtual void Run(const Work& work) = 0;
 };
 
 }  // namespace sagapay::provider

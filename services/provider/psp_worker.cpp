@@ -5,28 +5,26 @@
 
 #include "adapters/postgres/connection.hpp"
 #include "runtime/log.hpp"
-#include "runtime/transaction_outbox.hpp"
 #include "runtime/wait.hpp"
 #include "services/provider/pg_provider_store.hpp"
 #include "services/provider/provider_options.hpp"
+#include "services/provider/psp_work.hpp"
 
 namespace sagapay::provider {
 
 namespace {
 
-/// Works one batch of due payments and commits it; when nothing was due, returns how long to
-/// sleep instead.
+/// Works one batch of due payments (claim, commit, call, record); when nothing was due, returns
+/// how long to sleep instead.
 std::optional<std::chrono::milliseconds> WorkOneBatch(
     postgres::Connection& conn, const ProviderDeps& deps
 ) {
-    postgres::Transaction tx(conn);
-    PgProviderStore store(tx);
-    TransactionOutbox outbox(tx);
-    if (ProviderHandler(deps, store, outbox).WorkDue(kDueBatch) > 0) {
-        tx.Commit();
+    PgProviderUnitsOfWork units(conn);
+    PspWork work(deps, units);
+    if (work.WorkDue(kDueBatch) > 0) {
         return std::nullopt;
     }
-    return IdleWait(store.NextDue(), deps.clock.Now());
+    return IdleWait(work.NextDue(), deps.clock.Now());
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ TEST_F(PspWorkerTest, WaitsForTheNextDueTimeByTheInjectedClock) {
     EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 2U);
 }
 
-TEST_F(PspWorkerTest, AFailedBatchIsUndoneAndTriedAgain) {
+TEST_F(PspWorkerTest, AnUnansweredVoidIsRecordedAndTriedAgain) {
     const SystemClock clock;
     psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
     psp_.ScriptVoid(FakePspClient::VoidUnanswered());
@@ -110,9 +110,12 @@ TEST_F(PspWorkerTest, AFailedBatchIsUndoneAndTriedAgain) {
     EXPECT_EQ(psp_.Count(PspOperation::kVoid), 2U);
     EXPECT_EQ(Outbox(PaymentFailed::kTopic), 1);
     EXPECT_EQ(Outbox(DlqRecorded::kTopic), 1);
-    const auto voids = conn_.Exec("SELECT result FROM provider_attempts WHERE operation = 'VOID'");
-    ASSERT_EQ(voids.Size(), 1);  // the unanswered one was undone with its batch
-    EXPECT_EQ(voids.GetString(0, 0), "VOIDED");
+    const auto voids = conn_.Exec(
+        "SELECT result FROM provider_attempts WHERE operation = 'VOID' ORDER BY attempt_id"
+    );
+    ASSERT_EQ(voids.Size(), 2);  // every call is in the audit trail, the unanswered one too
+    EXPECT_EQ(voids.GetString(0, 0), "TIMEOUT");
+    EXPECT_EQ(voids.GetString(1, 0), "VOIDED");
 }
 
 TEST_F(PspWorkerTest, KeepsTryingToConnectUntilStopped) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -13,6 +14,12 @@ namespace sagapay::provider {
 struct RetryPolicy {
     std::vector<std::chrono::milliseconds> backoff{
         std::chrono::seconds(1), std::chrono::seconds(2), std::chrono::seconds(4)};
+    /// When the janitor asks the PSP again whether a failed payment holds nothing, counted from
+    /// the previous check (PROVIDER_JANITOR_CHECKS_MS): late authorizations are found and voided.
+    std::vector<std::chrono::milliseconds> janitor_checks{
+        std::chrono::seconds(30), std::chrono::minutes(5), std::chrono::hours(1)};
+    /// The longest wait between two tries of a capture, void or refund whose outcome is unknown.
+    std::chrono::milliseconds step_retry_cap{std::chrono::minutes(1)};
 };
 
 enum class ActionKind {
@@ -32,6 +39,17 @@ struct Action {
 /// After authorization attempt `attempt` (1-based) answered `outcome` at `now`.
 [[nodiscard]] Action AfterAuthorize(
     int attempt, PspOutcome outcome, Clock::TimePoint now, const RetryPolicy& policy
+);
+
+/// How long to wait before trying again a capture, void or refund that got no answer `retries`
+/// times in a row: the first backoff, doubled for each, at most `step_retry_cap`. Never gives up:
+/// money held for a failed payment must be released.
+[[nodiscard]] std::chrono::milliseconds StepRetryDelay(int retries, const RetryPolicy& policy);
+
+/// When the janitor's next check of a failed payment is due after `checks_done` checks at `now`;
+/// nullopt when the schedule is done.
+[[nodiscard]] std::optional<Clock::TimePoint> NextJanitorCheck(
+    int checks_done, Clock::TimePoint now, const RetryPolicy& policy
 );
 
 /// After a status inquiry, when `attempts` authorization attempts have been sent so far.

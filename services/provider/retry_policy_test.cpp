@@ -32,6 +32,33 @@ TEST(RetryPolicy, InquiryThatFindsTheChargeNeverAuthorizesAgain) {
     EXPECT_EQ(AfterInquiry(2, PspOutcome::kDeclined, kNow, seed).kind, ActionKind::kDeclined);
 }
 
+TEST(RetryPolicy, AVoidedOrRefundedKeyIsNeverReadAsAuthorized) {
+    const RetryPolicy seed;
+
+    EXPECT_EQ(AfterInquiry(1, PspOutcome::kVoided, kNow, seed).kind, ActionKind::kGiveUp);
+    EXPECT_EQ(AfterInquiry(1, PspOutcome::kRefunded, kNow, seed).kind, ActionKind::kGiveUp);
+    EXPECT_EQ(AfterAuthorize(2, PspOutcome::kVoided, kNow, seed).kind, ActionKind::kGiveUp);
+    EXPECT_EQ(AfterInquiry(1, PspOutcome::kCaptured, kNow, seed).kind, ActionKind::kAuthorized);
+}
+
+TEST(RetryPolicy, StepRetriesBackOffExponentiallyUpToTheCap) {
+    const RetryPolicy policy{{100ms}, {}, 1s};
+
+    EXPECT_EQ(StepRetryDelay(0, policy), 100ms);
+    EXPECT_EQ(StepRetryDelay(1, policy), 200ms);
+    EXPECT_EQ(StepRetryDelay(3, policy), 800ms);
+    EXPECT_EQ(StepRetryDelay(4, policy), 1s);
+    EXPECT_EQ(StepRetryDelay(400, policy), 1s);
+}
+
+TEST(RetryPolicy, JanitorChecksFollowTheScheduleThenStop) {
+    const RetryPolicy policy{{1s}, {30s, 5min}, 60s};
+
+    EXPECT_EQ(NextJanitorCheck(0, kNow, policy), kNow + 30s);
+    EXPECT_EQ(NextJanitorCheck(1, kNow, policy), kNow + 5min);
+    EXPECT_EQ(NextJanitorCheck(2, kNow, policy), std::nullopt);
+}
+
 TEST(RetryPolicy, RetriesOnlyWhatTheInquiryProvedNeverHappened) {
     const RetryPolicy seed;
 
