@@ -9,6 +9,7 @@
 #include "adapters/http/http.hpp"
 #include "adapters/redis/client.hpp"
 #include "adapters/redis/streams_event_bus.hpp"
+#include "app/replay_guard.hpp"
 #include "core/ids.hpp"
 #include "core/messaging/envelope.hpp"
 #include "core/messaging/events.hpp"
@@ -65,11 +66,6 @@ std::optional<Parked> Decode(const std::string& topic, const redis::Reply& entry
         return std::nullopt;
     }
     return parked;
-}
-
-bool IsOutcomeTopic(const std::string& topic) {
-    return topic == "payments.settled" || topic == "payments.failed" ||
-           topic == "payments.reversed" || topic == "payments.dlq";
 }
 
 }  // namespace
@@ -144,29 +140,12 @@ int RunReplayDlq(const DlqOptions& options) {
         match->replay_topic.c_str(),
         match->reason.c_str()
     );
-    if (!IsOutcomeTopic(match->replay_topic)) {
-        http::Client orchestrator(options.orchestrator_url);
-        const auto answer = orchestrator.Get("/payments/" + payment_id);
-        if (!answer.has_value()) {
-            std::printf(
-                "Cannot reach the orchestrator at %s to check the payment: %s. Nothing replayed.\n",
-                options.orchestrator_url.c_str(),
-                answer.error().message.c_str()
-            );
-            return 2;
-        }
-        if (answer->status == 200) {
-            const auto payment = nlohmann::json::parse(answer->body, nullptr, false);
-            const std::string status = payment.is_object() ? payment.value("status", "") : "";
-            if (status == "SETTLED" || status == "FAILED" || status == "REVERSED") {
-                std::printf(
-                    "Payment %s is already %s: a replay would not drive it anywhere. Refused.\n",
-                    payment_id.c_str(),
-                    status.c_str()
-                );
-                return 2;
-            }
-        }
+    // Replayed only while the payment provably waits for that step (finding 2).
+    http::Client orchestrator(options.orchestrator_url);
+    if (const auto refusal =
+            ReplayRefusal(match->replay_topic, orchestrator.Get("/payments/" + payment_id))) {
+        std::printf("Payment %s: %s. Refused.\n", payment_id.c_str(), refusal->c_str());
+        return 2;
     }
     if (options.dry_run) {
         std::printf("Dry run only; no publish performed.\n");

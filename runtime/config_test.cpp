@@ -17,6 +17,8 @@ TEST(Config, DefaultsMatchTheSeed) {
     EXPECT_EQ(config->PortFor("gateway"), 8000);
     EXPECT_EQ(config->PortFor("notification"), 8005);
     EXPECT_EQ(config->service_name, "risk");
+    // Not the seed's "never": a review nobody decides is denied after three days (finding 5).
+    EXPECT_EQ(config->risk_review_expiry_seconds, 3 * 86400);
 }
 
 TEST(Config, ServiceDsnWinsOverTheBaseAndPostgresDsn) {

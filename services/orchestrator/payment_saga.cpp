@@ -15,6 +15,19 @@ Plan Ignore(const PaymentSnapshot& payment, std::string_view topic) {
     return plan;
 }
 
+/// An authorization or capture that arrived after the payment ended unpaid: nothing changes,
+/// and the provider is asked to void or refund whatever the PSP holds or took for it.
+Plan ReleaseAfterTheEnd(const PaymentSnapshot& payment, std::string_view topic) {
+    Plan plan;
+    plan.emits.emplace_back(ReleaseRequested{
+        payment.Facts(), std::string(topic) + " after " + std::string(ToString(payment.status))});
+    return plan;
+}
+
+bool EndedUnpaid(PaymentStatus status) noexcept {
+    return status == S::kFailed || status == S::kReversed;
+}
+
 Plan Approved(const PaymentSnapshot& payment, const RiskApproved& event) {
     if (payment.status != S::kCreated && payment.status != S::kRiskReview) {
         return Ignore(payment, RiskApproved::kTopic);
@@ -52,6 +65,9 @@ Plan Denied(const PaymentSnapshot& payment, const RiskDenied& event) {
 }
 
 Plan Authorized(const PaymentSnapshot& payment, const PaymentAuthorized& event) {
+    if (EndedUnpaid(payment.status)) {
+        return ReleaseAfterTheEnd(payment, PaymentAuthorized::kTopic);
+    }
     if (payment.status != S::kApproved) {
         return Ignore(payment, PaymentAuthorized::kTopic);
     }
@@ -62,6 +78,9 @@ Plan Authorized(const PaymentSnapshot& payment, const PaymentAuthorized& event) 
 }
 
 Plan Captured(const PaymentSnapshot& payment) {
+    if (EndedUnpaid(payment.status)) {
+        return ReleaseAfterTheEnd(payment, CaptureCompleted::kTopic);
+    }
     if (payment.status != S::kAuthorized) {
         return Ignore(payment, CaptureCompleted::kTopic);
     }
@@ -137,6 +156,9 @@ Plan PlanFor(const PaymentSnapshot& payment, const SagaEvent& event, const Event
 std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment) {
     switch (payment.status) {
         case S::kCreated:
+        case S::kRiskReview:
+            // In review, risk answers a repeated request with the manual decision once made
+            // (its event may have been lost), and with nothing new while it is pending.
             return PaymentRequested{payment.Facts(), false};
         case S::kApproved:
             return AuthorizeRequested{payment.Facts(), false};
@@ -144,7 +166,6 @@ std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment) {
             return CaptureRequested{payment.Facts(), ""};
         case S::kCaptured:
             return PaymentCaptured{payment.Facts()};
-        case S::kRiskReview:
         case S::kSettled:
         case S::kFailed:
         case S::kReversed:

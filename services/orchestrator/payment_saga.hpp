@@ -52,6 +52,8 @@ struct Plan {
 ///  payments.failed          APPROVED|AUTHORIZED → FAILED; PROVIDER_TIMEOUT adds → REVERSED and
 ///                           emits payments.reversed
 ///  payments.settled         CAPTURED → SETTLED
+///  payments.authorized, provider.capture.completed in FAILED|REVERSED: no change, emit
+///                           provider.release.requested (void or refund what the PSP holds)
 /// Anything else is ignored with the reason (a topic the saga does not consume, a state that
 /// does not fit).
 [[nodiscard]] Plan PlanFor(
@@ -59,7 +61,8 @@ struct Plan {
 );
 
 /// The event the saga is waiting for in `status`, re-emitted by the sweeper when a payment makes
-/// no progress: the pending step's request. Nullopt for states that wait on a person or are final.
+/// no progress: the pending step's request (for RISK_REVIEW, payments.requested: risk answers it
+/// with the manual decision if one was made). Nullopt for final states.
 [[nodiscard]] std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment);
 
 }  // namespace sagapay::orchestrator

@@ -137,6 +137,27 @@ TEST(PaymentSaga, IgnoresEventsThatNoLongerFitTheState) {
     }
 }
 
+TEST(PaymentSaga, AnAuthorizationOrCaptureThatArrivesAfterTheEndIsReleased) {
+    // Finding 2: a payment the customer was told FAILED or REVERSED never keeps a hold or a
+    // capture: the saga changes nothing and asks the provider to void or refund.
+    for (const S final_state : {S::kFailed, S::kReversed}) {
+        for (const SagaEvent& late :
+             {Event("payments.authorized"), Event("provider.capture.completed")}) {
+            const Plan plan = PlanFor(Payment(final_state), late);
+
+            ASSERT_FALSE(plan.Ignored()) << TopicOf(late) << " in " << ToString(final_state);
+            EXPECT_TRUE(plan.steps.empty());
+            ASSERT_EQ(plan.emits.size(), 1U);
+            const auto* release = std::get_if<ReleaseRequested>(&plan.emits[0]);
+            ASSERT_NE(release, nullptr);
+            EXPECT_EQ(release->facts, Payment(final_state).Facts());
+            EXPECT_NE(release->reason.find(TopicOf(late)), std::string::npos);
+        }
+    }
+    // A settled payment's late duplicate is only a duplicate.
+    EXPECT_TRUE(PlanFor(Payment(S::kSettled), Event("payments.authorized")).Ignored());
+}
+
 TEST(PaymentSaga, CarriesThePaymentFactsToTheProvider) {
     const Plan plan = PlanFor(Payment(S::kCreated), Event("risk.approved"));
 
@@ -199,7 +220,7 @@ TEST(PaymentSaga, SweeperReemitsTheStepEachWaitingStateNeeds) {
     EXPECT_EQ(TopicOf(*PendingStepRequest(Payment(S::kApproved))), "provider.authorize.requested");
     EXPECT_EQ(TopicOf(*PendingStepRequest(Payment(S::kAuthorized))), "provider.capture.requested");
     EXPECT_EQ(TopicOf(*PendingStepRequest(Payment(S::kCaptured))), "payments.captured");
-    EXPECT_FALSE(PendingStepRequest(Payment(S::kRiskReview)).has_value());
+    EXPECT_EQ(TopicOf(*PendingStepRequest(Payment(S::kRiskReview))), "payments.requested");
     EXPECT_FALSE(PendingStepRequest(Payment(S::kSettled)).has_value());
     EXPECT_FALSE(PendingStepRequest(Payment(S::kFailed)).has_value());
     EXPECT_FALSE(PendingStepRequest(Payment(S::kReversed)).has_value());

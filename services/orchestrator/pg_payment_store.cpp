@@ -139,8 +139,9 @@ void FlushMoves(postgres::Transaction& tx) {
         to_version.emplace_back(std::to_string(move.to_version));
     }
     const auto updated = tx.Exec(
+        // Progress resets the sweeper's back-off: the next state gets its first re-drive on time.
         "UPDATE payments p SET status = u.to_status, state_version = u.to_version, "
-        "updated_at = now() "
+        "updated_at = now(), redrive_count = 0 "
         "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::int[]) "
         "AS u(id, from_status, to_status, from_version, to_version) "
         "WHERE p.payment_id = u.id AND p.status = u.from_status AND p.state_version = "

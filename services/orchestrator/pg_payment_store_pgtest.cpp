@@ -118,6 +118,24 @@ TEST_F(PgPaymentStoreTest, ApplyWritesEveryStepOfTheTransactionWithItsTimeline) 
     );
 }
 
+TEST_F(PgPaymentStoreTest, ProgressResetsTheSweepersRedriveCount) {
+    // Finding 10: a payment re-driven often in one state must not wait the doubled delay for
+    // its first re-drive in the next.
+    const PaymentId payment = Create();
+    conn_->Exec("UPDATE payments SET redrive_count = 5 WHERE payment_id = $1", {payment.Value()});
+    {
+        postgres::Transaction tx(*conn_);
+        PgPaymentStore store(tx);
+        auto snapshot = store.Lock(payment)->snapshot;
+        store.Apply(snapshot, {S::kApproved, "risk_approved"}, EventId("e-1"));
+        tx.Commit();
+    }
+
+    EXPECT_EQ(
+        Count("SELECT redrive_count FROM payments WHERE payment_id = '" + payment.Value() + "'"), 0
+    );
+}
+
 TEST_F(PgPaymentStoreTest, AForbiddenTransitionThrowsAndWritesNothing) {
     const PaymentId id = Create();
     postgres::Transaction tx(*conn_);

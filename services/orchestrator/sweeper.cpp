@@ -52,7 +52,7 @@ int SweepStuckPayments(
     const auto rows = tx.Exec(
         "SELECT payment_id, customer_id, amount_cents, currency, status, state_version, trace_id, "
         "(extract(epoch FROM updated_at) * 1000000)::bigint FROM payments "
-        "WHERE status IN ('CREATED','APPROVED','AUTHORIZED','CAPTURED') "
+        "WHERE status IN ('CREATED','RISK_REVIEW','APPROVED','AUTHORIZED','CAPTURED') "
         "AND updated_at < now() - make_interval(secs => $1::float8) "
         // IsStuck's back-off: each re-drive doubles the wait before the next.
         "AND updated_at < now() - make_interval(secs => $1::float8 * "

@@ -16,9 +16,10 @@ inline constexpr int kMaxRedriveDoublings = 6;
 /// True when a payment in `status`, last moved (or re-driven) at `updated_at`, has waited on a
 /// service for longer than `stuck_after` at `now`, doubled for each of its `redrive_count`
 /// earlier re-drives (capped): a payment only queued behind a backlog is re-emitted once, not on
-/// every sweep, so an overloaded pipeline is not fed duplicates. RISK_REVIEW waits on a person
-/// and final states wait on nothing: never stuck. Pure; the sweeper's query applies the same
-/// rule.
+/// every sweep, so an overloaded pipeline is not fed duplicates. RISK_REVIEW is re-driven too
+/// (risk answers with the manual decision if its event was lost, nothing new while pending);
+/// final states wait on nothing: never stuck. A state change resets the count. Pure; the
+/// sweeper's query applies the same rule.
 [[nodiscard]] bool IsStuck(
     PaymentStatus status,
     Clock::TimePoint updated_at,

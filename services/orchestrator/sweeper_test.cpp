@@ -29,10 +29,14 @@ TEST(Sweeper, EachRedriveDoublesTheWaitBeforeTheNextUpToACap) {
     EXPECT_TRUE(IsStuck(S::kCaptured, kMoved, kMoved + 31s, 30s, -1));  // treated as 0
 }
 
-TEST(Sweeper, NeverTouchesReviewsOrFinalStates) {
-    for (const S status : {S::kRiskReview, S::kSettled, S::kFailed, S::kReversed}) {
+TEST(Sweeper, NeverTouchesFinalStates) {
+    for (const S status : {S::kSettled, S::kFailed, S::kReversed}) {
         EXPECT_FALSE(IsStuck(status, kMoved, kMoved + 24h, 30s)) << ToString(status);
     }
+}
+
+TEST(Sweeper, ReDrivesAReviewWhoseDecisionMayHaveBeenLost) {
+    EXPECT_TRUE(IsStuck(S::kRiskReview, kMoved, kMoved + 31s, 30s));
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ public:
     }
 
     std::vector<ProviderPayment> ClaimDue(
-        Clock::TimePoint now, int limit, Clock::TimePoint lease_until
+        Clock::TimePoint now, int limit, std::chrono::milliseconds lease
     ) override {
         std::vector<ProviderPayment> due;
         for (const auto& [id, row] : payments_) {
@@ -56,9 +56,10 @@ public:
         if (due.size() > static_cast<std::size_t>(limit)) {
             due.resize(static_cast<std::size_t>(limit));
         }
+        int rank = 0;
         for (ProviderPayment& claimed : due) {
             ProviderPayment& row = Row(claimed.payment_id);
-            row.next_attempt_at = lease_until;
+            row.next_attempt_at = now + lease * ++rank;
             row.claim += 1;
             claimed.claim = row.claim;
         }

@@ -90,27 +90,40 @@ std::optional<ProviderPayment> PgProviderStore::Lock(const PaymentId& payment_id
 }
 
 std::vector<ProviderPayment> PgProviderStore::ClaimDue(
-    Clock::TimePoint now, int limit, Clock::TimePoint lease_until
+    Clock::TimePoint now, int limit, std::chrono::milliseconds lease
 ) {
     // Fresh work (first attempts, captures, releases) before retries and janitor checks: a storm
     // of timeouts never delays a new payment (index ix_provider_payments_claim serves this order).
-    // Each claimed payment is due again when its lease ends, and its claim is bumped.
+    // The k-th claimed payment is due again at now + k * lease (the worker calls the PSP for them
+    // in this order), and each claim is bumped.
+    // Claims of workers whose database session ended (killed, connection lost) are due at once:
+    // the session is the claim's real lease.
+    tx_.ExecDeferred(
+        "UPDATE provider_payments p SET next_attempt_at = $1::timestamptz, claimed_pid = NULL, "
+        "claimed_since = NULL WHERE claimed_pid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        "pg_stat_activity a WHERE a.pid = p.claimed_pid AND a.backend_start = p.claimed_since)",
+        {FormatIsoUtc(now)}
+    );
     const auto rows = tx_.Exec(
-        std::string("WITH due AS (SELECT payment_id, next_attempt_at AS due_at "
+        std::string("WITH due AS (SELECT payment_id, fresh AS was_fresh, next_attempt_at AS due_at "
                     "FROM provider_payments "
                     "WHERE next_attempt_at <= $1::timestamptz AND next_attempt_at IS NOT NULL "
                     "ORDER BY NOT fresh, next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+                    "ranked AS (SELECT payment_id, due_at, row_number() OVER "
+                    "(ORDER BY NOT was_fresh, due_at) AS rank FROM due), "
                     "claimed AS (UPDATE provider_payments p SET next_attempt_at = "
-                    "$3::timestamptz, claim = p.claim + 1 FROM due WHERE p.payment_id = "
-                    "due.payment_id RETURNING p.*, due.due_at) SELECT ") +
-            kRowColumns + " FROM claimed ORDER BY NOT fresh, due_at",
-        {FormatIsoUtc(now), limit, FormatIsoUtc(lease_until)}
+                    "$1::timestamptz + ranked.rank * make_interval(secs => $3::float8 / 1000), "
+                    "claim = p.claim + 1, claimed_pid = pg_backend_pid(), claimed_since = "
+                    "(SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) "
+                    "FROM ranked WHERE p.payment_id = ranked.payment_id "
+                    "RETURNING p.*, ranked.rank) SELECT ") +
+            kRowColumns + " FROM claimed ORDER BY rank",
+        {FormatIsoUtc(now), limit, static_cast<std::int64_t>(lease.count())}
     );
     std::vector<ProviderPayment> due;
     due.reserve(static_cast<std::size_t>(rows.Size()));
     for (int i = 0; i < rows.Size(); ++i) {
-        ProviderPayment row = ReadRow(rows, i);
-        due.push_back(std::move(row));
+        due.push_back(ReadRow(rows, i));
     }
     return due;
 }
@@ -130,7 +143,8 @@ bool PgProviderStore::Save(const ProviderPayment& before, const ProviderPayment&
     const auto saved = tx_.Exec(
         "UPDATE provider_payments SET status = $4, authorization_id = nullif($5, ''), "
         "attempts = $6, next_attempt_at = $7::timestamptz, fresh = $8, retries = $9, "
-        "checks = $10, claim = claim + 1, updated_at = now() "
+        "checks = $10, claim = claim + 1, claimed_pid = NULL, claimed_since = NULL, "
+        "updated_at = now() "
         "WHERE payment_id = $1 AND status = $2 AND claim = $3 RETURNING claim",
         {after.payment_id.Value(),
          ToString(before.status),

@@ -16,7 +16,7 @@ public:
     bool InsertAuthorizing(const NewAuthorization& payment, Clock::TimePoint due) override;
     std::optional<ProviderPayment> Lock(const PaymentId& payment_id) override;
     std::vector<ProviderPayment> ClaimDue(
-        Clock::TimePoint now, int limit, Clock::TimePoint lease_until
+        Clock::TimePoint now, int limit, std::chrono::milliseconds lease
     ) override;
     std::optional<Clock::TimePoint> NextDue() override;
     bool Save(const ProviderPayment& before, const ProviderPayment& after) override;

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -120,7 +122,7 @@ TEST_F(PgProviderStoreTest, LockOfAnUnknownPaymentIsNothing) {
 
 TEST_F(PgProviderStoreTest, ClaimDueTakesWhatIsDueFreshWorkFirstUpToTheLimitAndLeasesIt) {
     const auto now = clock_.Now();
-    const auto lease = now + 2min;
+    const auto lease = 2min;
     Insert(Payment(1), now - 10s);  // a retry, due first
     Update(Payment(1), [&](ProviderPayment& p) {
         p.attempts = 1;
@@ -141,14 +143,44 @@ TEST_F(PgProviderStoreTest, ClaimDueTakesWhatIsDueFreshWorkFirstUpToTheLimitAndL
     ASSERT_EQ(rest.size(), 1U);  // the claimed ones are leased, not due
     EXPECT_EQ(rest[0].payment_id, Payment(1));
     EXPECT_EQ(rest[0].attempts, 1);
-    const ProviderPayment leased = Read(Payment(3));
-    EXPECT_EQ(leased.next_attempt_at, lease);
-    EXPECT_EQ(leased.claim, limited[0].claim);
-    EXPECT_EQ(leased.claim, 1);
+    const ProviderPayment first = Read(Payment(3));
+    EXPECT_EQ(first.next_attempt_at, now + lease);  // the first of its batch
+    EXPECT_EQ(first.claim, limited[0].claim);
+    EXPECT_EQ(first.claim, 1);
+    EXPECT_EQ(Read(Payment(2)).next_attempt_at, now + 2 * lease);  // the second
     EXPECT_EQ(
-        InTransaction([&](ProviderStore& s) { return s.ClaimDue(lease, 16, lease + 1s); }).size(),
+        InTransaction([&](ProviderStore& s) { return s.ClaimDue(now + 2 * lease, 16, 1s); }).size(),
         4U
     );
+}
+
+TEST_F(PgProviderStoreTest, AClaimOfAWorkerWhoseSessionEndedIsReleasedAtOnce) {
+    Insert(Payment(1), clock_.Now());
+    Insert(Payment(2), clock_.Now());
+    {
+        postgres::Connection dying = db_.Connect();  // the worker that is killed
+        postgres::Transaction tx(dying);
+        ASSERT_EQ(PgProviderStore(tx).ClaimDue(clock_.Now(), 1, 1h).size(), 1U);
+        tx.Commit();
+    }                                            // its session ends
+    postgres::Connection alive = db_.Connect();  // a live worker's claim stays
+    {
+        postgres::Transaction tx(alive);
+        ASSERT_EQ(PgProviderStore(tx).ClaimDue(clock_.Now(), 1, 1h).size(), 1U);
+        tx.Commit();
+    }
+    // The backend of a closed connection may take a moment to leave pg_stat_activity.
+    std::vector<ProviderPayment> reclaimed;
+    for (int i = 0; i < 100 && reclaimed.empty(); ++i) {
+        reclaimed =
+            InTransaction([&](ProviderStore& s) { return s.ClaimDue(clock_.Now(), 16, 1h); });
+        if (reclaimed.empty()) {
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+
+    ASSERT_EQ(reclaimed.size(), 1U);  // the dead worker's, long before its hour-long lease
+    EXPECT_EQ(reclaimed[0].payment_id, Payment(1));
 }
 
 TEST_F(PgProviderStoreTest, ClaimDueSkipsPaymentsAnotherUnitOfWorkHolds) {
@@ -157,7 +189,7 @@ TEST_F(PgProviderStoreTest, ClaimDueSkipsPaymentsAnotherUnitOfWorkHolds) {
     postgres::Connection other_conn = db_.Connect();
     auto other = std::make_unique<postgres::Transaction>(other_conn);
     ASSERT_TRUE(PgProviderStore(*other).Lock(Payment(1)).has_value());
-    const auto lease = clock_.Now() + 1min;
+    const auto lease = 1min;
 
     postgres::Transaction worker(conn_);
     const auto claimed = PgProviderStore(worker).ClaimDue(clock_.Now(), 16, lease);

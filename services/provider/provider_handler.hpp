@@ -29,9 +29,11 @@ struct ProviderDeps {
     PspClient& psp;
     RetryPolicy policy;
     ProviderHooks hooks;
-    /// How long a worker's claim on a payment lasts: longer than the PSP calls of one batch take
-    /// (a worker that dies mid-call leaves its payments due again when the lease ends).
-    std::chrono::milliseconds lease{std::chrono::minutes(2)};
+    /// How long a worker's claim lasts per payment: longer than the PSP calls of one payment
+    /// take (the k-th payment of a batch is leased k times this). A worker that dies mid-call
+    /// leaves its payments due again when their leases end; one that outlives a lease only
+    /// repeats keyed calls (its outcome is then not recorded over the other worker's).
+    std::chrono::milliseconds lease{std::chrono::seconds(8)};
 };
 
 /// The provider's consumers, over one unit of work (`store` and `outbox` belong to it; a throw

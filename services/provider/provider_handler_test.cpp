@@ -814,7 +814,7 @@ TEST_F(ProviderHandlerTest, APaymentWhoseRecordFailsDoesNotUndoTheOthersOutcomes
     EXPECT_EQ(outbox_.Only<PaymentAuthorized>().authorization_id, "psp-auth-1");
     // The failed one stays claimed until its lease ends, then is worked again (same key).
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorizing);
-    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + deps_.lease);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + deps_.lease);  // claimed 1st
     store_.FailSavesOf(PaymentId());
     clock_.Advance(deps_.lease);
     EXPECT_EQ(WorkDue(), 1);
@@ -824,13 +824,27 @@ TEST_F(ProviderHandlerTest, APaymentWhoseRecordFailsDoesNotUndoTheOthersOutcomes
 TEST_F(ProviderHandlerTest, AWorkerThatDiesAfterItsClaimLeavesThePaymentDueWhenTheLeaseEnds) {
     Authorize(AuthorizeRequest());
     units_.Run([&](ProviderStore& store, Outbox&) {
-        (void)store.ClaimDue(clock_.Now(), 16, clock_.Now() + deps_.lease);
+        (void)store.ClaimDue(clock_.Now(), 16, deps_.lease);
     });  // claimed, then the worker died
 
     EXPECT_EQ(WorkDue(), 0);
     clock_.Advance(deps_.lease);
     EXPECT_EQ(WorkDue(), 1);
     EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+}
+
+TEST_F(ProviderHandlerTest, EachPaymentOfABatchIsLeasedForItsTurn) {
+    const PaymentId second("00000000-0000-4000-8000-000000000002");
+    Authorize(AuthorizeRequest());
+    Authorize(AuthorizeRequest(second));
+    units_.Run([&](ProviderStore& store, Outbox&) {
+        const auto claimed = store.ClaimDue(clock_.Now(), 16, 8s);
+        ASSERT_EQ(claimed.size(), 2U);
+        EXPECT_EQ(claimed[0].payment_id, kPayment);
+    });
+
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 8s);
+    EXPECT_EQ(store_.Get(second).next_attempt_at, clock_.Now() + 16s);
 }
 
 TEST_F(ProviderHandlerTest, AnOutcomeIsNotRecordedOverAWriteMadeWhileThePspWasCalled) {

@@ -59,13 +59,13 @@ int RunProvider(const Config& config, const Clock& clock) {
     constexpr std::chrono::milliseconds kPspTimeout(2000);
     const auto psp = MakeHttpPspClient(config.psp_url, kPspTimeout);
     WakeSignal wake;
-    // A claim outlasts the longest batch: up to three calls (inquiry, attempt, void) per payment.
+    // A claim outlasts one payment's calls: up to three (inquiry, attempt, void), plus slack.
     const ProviderDeps deps{
         clock,
         *psp,
         options.policy,
         ProcessHooks(config, wake),
-        kPspTimeout * 3 * kDueBatch + std::chrono::seconds(10)};
+        kPspTimeout * 3 + std::chrono::seconds(2)};
 
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &pool);

@@ -114,10 +114,13 @@ public:
     virtual std::optional<ProviderPayment> Lock(const PaymentId& payment_id) = 0;
 
     /// Claims up to `limit` payments due at `now`, skipping those another unit of work holds:
-    /// fresh work before retries, each by due time. Each is due again at `lease_until` (so a
-    /// worker that dies mid-call loses nothing) and its claim is bumped; returned as claimed.
+    /// fresh work before retries, each by due time. The k-th (from 1) is due again at
+    /// now + k * `lease`, so a worker that dies mid-call loses nothing and one that works them in
+    /// order finishes each before its lease ends; each claim is bumped. Returned as claimed, in
+    /// that order. (PgProviderStore also releases at once the claims of workers whose database
+    /// session ended: a killed worker's payments do not wait for their leases.)
     virtual std::vector<ProviderPayment> ClaimDue(
-        Clock::TimePoint now, int limit, Clock::TimePoint lease_until
+        Clock::TimePoint now, int limit, std::chrono::milliseconds lease
     ) = 0;
 
     /// When the earliest payment falls due; nullopt when none is waiting.

@@ -68,7 +68,7 @@ int PspWork::WorkDue(int limit) {
     std::vector<ProviderPayment> claimed;
     const Clock::TimePoint now = deps_.clock.Now();
     units_.Run([&](ProviderStore& store, Outbox&) {
-        claimed = store.ClaimDue(now, limit, now + deps_.lease);
+        claimed = store.ClaimDue(now, limit, deps_.lease);
     });
     if (claimed.empty()) {
         return 0;

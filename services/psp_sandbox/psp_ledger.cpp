@@ -36,6 +36,9 @@ Behaviour BehaviourFor(const std::string& customer_id, Behaviour fallback) noexc
     if (StartsWithNoCase(customer_id, "force-random")) {
         return Behaviour::kRandom;
     }
+    if (StartsWithNoCase(customer_id, "force-late")) {
+        return Behaviour::kLate;
+    }
     return fallback;
 }
 
@@ -66,8 +69,35 @@ nlohmann::json PspLedger::ToJson(const Record& r) {
     };
 }
 
+const Clock& PspLedger::DefaultClock() {
+    static const SystemClock clock;
+    return clock;
+}
+
+PspLedger::Record PspLedger::NewRecord(const AuthorizeRequest& request, bool authorized) {
+    Record record;
+    record.request = request;
+    record.authorization_id = "auth_" + NewUuid();
+    record.status = authorized ? "AUTHORIZED" : "DECLINED";
+    record.authorizations = authorized ? 1 : 0;
+    return record;
+}
+
+void PspLedger::ProcessLate() {
+    const Clock::TimePoint now = clock_.Now();
+    for (auto it = late_.begin(); it != late_.end();) {
+        if (it->second.first > now) {
+            ++it;
+            continue;
+        }
+        records_.emplace(it->first, NewRecord(it->second.second, true));
+        it = late_.erase(it);
+    }
+}
+
 PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
     const std::lock_guard lock(mutex_);
+    ProcessLate();
     const auto existing = records_.find(request.idempotency_key);
     if (existing != records_.end()) {
         const Record& r = existing->second;
@@ -89,6 +119,10 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
         case Behaviour::kDecline:
             outcome = Outcome::kDeclined;
             break;
+        case Behaviour::kLate:
+            // Not processed now; the first request is processed late_delay_ from now.
+            late_.try_emplace(request.idempotency_key, clock_.Now() + late_delay_, request);
+            return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
         case Behaviour::kApprove:
         case Behaviour::kLostResponse:
         case Behaviour::kSlow:
@@ -106,21 +140,19 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
         return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
     }
     unprocessed_attempts_.erase(request.idempotency_key);
-    Record record;
-    record.request = request;
-    record.authorization_id = "auth_" + NewUuid();
-    record.status = outcome == Outcome::kAuthorized ? "AUTHORIZED" : "DECLINED";
-    record.authorizations = outcome == Outcome::kAuthorized ? 1 : 0;
     const Record& stored =
-        records_.emplace(request.idempotency_key, std::move(record)).first->second;
+        records_
+            .emplace(request.idempotency_key, NewRecord(request, outcome == Outcome::kAuthorized))
+            .first->second;
     if (behaviour == Behaviour::kLostResponse) {
         return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
     }
     return {stored.status == "DECLINED" ? 402 : 200, ToJson(stored)};
 }
 
-PspLedger::Answer PspLedger::Find(const std::string& idempotency_key) const {
+PspLedger::Answer PspLedger::Find(const std::string& idempotency_key) {
     const std::lock_guard lock(mutex_);
+    ProcessLate();
     const auto it = records_.find(idempotency_key);
     if (it == records_.end()) {
         return {
@@ -134,6 +166,7 @@ PspLedger::Answer PspLedger::Capture(
     const std::string& authorization_key, const std::string& capture_key
 ) {
     const std::lock_guard lock(mutex_);
+    ProcessLate();
     const auto it = records_.find(authorization_key);
     if (it == records_.end()) {
         return {
@@ -161,6 +194,7 @@ PspLedger::Answer PspLedger::Capture(
 
 PspLedger::Answer PspLedger::Void(const std::string& authorization_key) {
     const std::lock_guard lock(mutex_);
+    ProcessLate();
     const auto it = records_.find(authorization_key);
     if (it == records_.end()) {
         return {404, {{"error", "not_found"}, {"message", "nothing to void: never authorized"}}};
@@ -178,8 +212,33 @@ PspLedger::Answer PspLedger::Void(const std::string& authorization_key) {
     return {200, ToJson(r)};
 }
 
-nlohmann::json PspLedger::Records() const {
+PspLedger::Answer PspLedger::Refund(
+    const std::string& authorization_key, const std::string& refund_key
+) {
     const std::lock_guard lock(mutex_);
+    ProcessLate();
+    const auto it = records_.find(authorization_key);
+    if (it == records_.end()) {
+        return {404, {{"error", "not_found"}, {"message", "nothing to refund: never authorized"}}};
+    }
+    Record& r = it->second;
+    if (r.status == "REFUNDED") {
+        if (r.refund_key == refund_key) {
+            return {200, ToJson(r)};
+        }
+        return {409, {{"error", "already_refunded"}, {"message", "refunded under another key"}}};
+    }
+    if (r.status != "CAPTURED") {
+        return {409, {{"error", "not_refundable"}, {"message", "authorization is " + r.status}}};
+    }
+    r.status = "REFUNDED";
+    r.refund_key = refund_key;
+    return {200, ToJson(r)};
+}
+
+nlohmann::json PspLedger::Records() {
+    const std::lock_guard lock(mutex_);
+    ProcessLate();
     nlohmann::json all = nlohmann::json::array();
     for (const auto& [key, record] : records_) {
         all.push_back(ToJson(record));

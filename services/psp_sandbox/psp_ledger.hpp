@@ -6,8 +6,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
 
 namespace sagapay::psp {
 
@@ -20,9 +23,13 @@ enum class Behaviour {
     kDecline,       ///< force-decline: declined.
     kLostResponse,  ///< force-lost-response: authorized, but the answer is lost (caller times out).
     kSlow,          ///< force-slow: authorized after a delay.
+    kLate,  ///< force-late: answers a timeout and holds nothing yet, then processes the first
+            ///< request `late_delay` later: the authorization appears after the caller has
+            ///< asked (NOT_FOUND), perhaps retried and voided (404) — a real PSP's late charge.
 };
 
-/// force-* prefixes of customer_id, case-insensitive (the seed's two plus lost, slow and random);
+/// force-* prefixes of customer_id, case-insensitive (the seed's two plus lost, slow, random and
+/// late);
 /// any other customer gets `fallback`.
 [[nodiscard]] Behaviour BehaviourFor(
     const std::string& customer_id, Behaviour fallback = Behaviour::kApprove
@@ -48,8 +55,13 @@ struct AuthorizeRequest {
 /// voids. The same key always returns the same result and never charges twice. Thread-safe.
 class PspLedger {
 public:
-    explicit PspLedger(std::uint64_t seed, Behaviour fallback = Behaviour::kApprove)
-        : seed_(seed), fallback_(fallback) {}
+    explicit PspLedger(
+        std::uint64_t seed,
+        Behaviour fallback = Behaviour::kApprove,
+        const Clock& clock = DefaultClock(),
+        std::chrono::milliseconds late_delay = std::chrono::seconds(5)
+    )
+        : seed_(seed), fallback_(fallback), clock_(clock), late_delay_(late_delay) {}
 
     struct Answer {
         int http_status =
@@ -58,27 +70,38 @@ public:
     };
 
     Answer Authorize(const AuthorizeRequest& request);
-    Answer Find(const std::string& idempotency_key) const;
+    Answer Find(const std::string& idempotency_key);
     /// Captures the authorization once; the same capture key replays, another key gets 409.
     Answer Capture(const std::string& authorization_key, const std::string& capture_key);
     /// Voids an authorization that was not captured; voiding what never existed is 404.
     Answer Void(const std::string& authorization_key);
+    /// Refunds a captured authorization in full, once (the same call again answers the same);
+    /// what is not captured is 409, what never existed 404.
+    Answer Refund(const std::string& authorization_key, const std::string& refund_key);
     /// Every record, for tests and `GET /v1/records`.
-    nlohmann::json Records() const;
+    nlohmann::json Records();
 
 private:
     struct Record {
         AuthorizeRequest request;
         std::string authorization_id;
-        std::string status;  ///< AUTHORIZED, DECLINED, CAPTURED, VOIDED
+        std::string status;  ///< AUTHORIZED, DECLINED, CAPTURED, VOIDED, REFUNDED
         std::string capture_key;
+        std::string refund_key;
         int captures = 0;
         int authorizations = 0;
     };
     static nlohmann::json ToJson(const Record& record);
+    static const Clock& DefaultClock();
+    /// Processes the force-late requests whose time has come (called under the lock).
+    void ProcessLate();
+    Record NewRecord(const AuthorizeRequest& request, bool authorized);
 
     std::uint64_t seed_;
     Behaviour fallback_;
+    const Clock& clock_;
+    std::chrono::milliseconds late_delay_;
+    std::map<std::string, std::pair<Clock::TimePoint, AuthorizeRequest>> late_;
     mutable std::mutex mutex_;
     std::map<std::string, Record> records_;
     std::map<std::string, int> unprocessed_attempts_;

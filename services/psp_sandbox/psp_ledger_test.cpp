@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/fake_clock.hpp"
+
 namespace sagapay::psp {
 namespace {
 
@@ -97,6 +99,36 @@ TEST(PspLedger, RefusesTheSameKeyForAnotherAmount) {
     ASSERT_EQ(psp.Authorize(Request("auth-3", "force-slow", 100)).http_status, 200);
 
     EXPECT_EQ(psp.Authorize(Request("auth-3", "force-slow", 999)).http_status, 409);
+}
+
+TEST(PspLedger, ForceLateAnswersATimeoutAndAuthorizesSecondsLater) {
+    testing::FakeClock clock;
+    PspLedger psp(1, Behaviour::kApprove, clock, std::chrono::seconds(5));
+
+    EXPECT_EQ(psp.Authorize(Request("k-late", "force-late-1")).http_status, 504);
+    EXPECT_EQ(psp.Find("k-late").http_status, 404);  // the inquiry: nothing processed
+    EXPECT_EQ(psp.Void("k-late").http_status, 404);  // the void: nothing to void
+    EXPECT_EQ(psp.Authorize(Request("k-late", "force-late-1")).http_status, 504);
+    clock.Advance(std::chrono::seconds(5));
+
+    const auto found = psp.Find("k-late");
+    ASSERT_EQ(found.http_status, 200);
+    EXPECT_EQ(found.body.at("status"), "AUTHORIZED");  // held after all
+    EXPECT_EQ(found.body.at("authorizations"), 1);
+    EXPECT_EQ(psp.Void("k-late").body.at("status"), "VOIDED");
+}
+
+TEST(PspLedger, RefundsACaptureOnceUnderItsKey) {
+    PspLedger psp(1);
+    ASSERT_EQ(psp.Authorize(Request("auth-4", "c")).http_status, 200);
+    EXPECT_EQ(psp.Refund("auth-4", "refund-4").http_status, 409);  // not captured
+    ASSERT_EQ(psp.Capture("auth-4", "cap-4").http_status, 200);
+
+    EXPECT_EQ(psp.Refund("auth-4", "refund-4").http_status, 200);
+    EXPECT_EQ(psp.Refund("auth-4", "refund-4").http_status, 200);  // the same call again
+    EXPECT_EQ(psp.Refund("auth-4", "refund-other").http_status, 409);
+    EXPECT_EQ(psp.Find("auth-4").body.at("status"), "REFUNDED");
+    EXPECT_EQ(psp.Refund("never", "r").http_status, 404);
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ std::int64_t EnvInt(const char* name, std::int64_t fallback) {
 
 }  // namespace
 
-int RunPspSandbox(const Config& config, const Clock& /*clock*/) {
+int RunPspSandbox(const Config& config, const Clock& clock) {
     const auto seed = static_cast<std::uint64_t>(EnvInt("PSP_SEED", 42));
     const auto slow = std::chrono::milliseconds(EnvInt("PSP_SLOW_MS", 300));
     const char* mode = std::getenv("PSP_DEFAULT_BEHAVIOUR");
@@ -38,7 +38,10 @@ int RunPspSandbox(const Config& config, const Clock& /*clock*/) {
     if (fallback != "approve" && fallback != "random") {
         throw std::runtime_error("PSP_DEFAULT_BEHAVIOUR must be approve or random");
     }
-    PspLedger ledger(seed, fallback == "random" ? Behaviour::kRandom : Behaviour::kApprove);
+    const auto late = std::chrono::milliseconds(EnvInt("PSP_LATE_MS", 5000));
+    PspLedger ledger(
+        seed, fallback == "random" ? Behaviour::kRandom : Behaviour::kApprove, clock, late
+    );
     ServiceHost host(config, "psp", config.PortFor("psp"));
     std::stop_source never;
 
@@ -83,6 +86,16 @@ int RunPspSandbox(const Config& config, const Clock& /*clock*/) {
     });
     host.Routes().Add("POST", "/v1/authorizations/{key}/void", [&](http::Request& request) {
         return Answer(ledger.Void(request.path_params.at(0)));
+    });
+    host.Routes().Add("POST", "/v1/authorizations/{key}/refund", [&](http::Request& request) {
+        const auto body = nlohmann::json::parse(request.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
+            !body["idempotency_key"].is_string()) {
+            return http::ErrorResponse(400, "invalid_request", "idempotency_key is required");
+        }
+        return Answer(
+            ledger.Refund(request.path_params.at(0), body["idempotency_key"].get<std::string>())
+        );
     });
     host.Routes().Add("GET", "/v1/records", [&](http::Request&) {
         return http::JsonResponse(200, ledger.Records().dump());

@@ -27,7 +27,16 @@ public:
         if (it == decisions_.end()) {
             return std::nullopt;
         }
-        return KnownDecision{it->second.verdict, it->second.reason};
+        KnownDecision known{it->second.verdict, it->second.reason, std::nullopt};
+        if (const Stored* stored = Find(payment);
+            stored != nullptr && stored->review.status != ReviewStatus::kPending) {
+            known.manual = ManualOutcome{
+                stored->review.status == ReviewStatus::kApproved,
+                stored->review.reviewed_by.value_or(""),
+                stored->review.reviewed_at.value_or(""),
+                stored->decision_event_id};
+        }
+        return known;
     }
 
     void InsertDecision(const DecisionRecord& decision) override {

@@ -33,7 +33,11 @@ ReviewStatus StoredStatus(std::string_view text) {
 
 std::optional<KnownDecision> PgRiskStore::FindDecision(const PaymentId& payment) {
     const auto rows = tx_.Exec(
-        "SELECT decision, reason FROM risk_decisions WHERE payment_id = $1", {payment.Value()}
+        "SELECT d.decision, d.reason, r.status, r.reviewed_by, "
+        "to_char(r.reviewed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
+        "r.decision_event_id FROM risk_decisions d LEFT JOIN risk_reviews r "
+        "ON r.payment_id = d.payment_id AND r.status <> 'PENDING' WHERE d.payment_id = $1",
+        {payment.Value()}
     );
     if (rows.Empty()) {
         return std::nullopt;
@@ -45,7 +49,15 @@ std::optional<KnownDecision> PgRiskStore::FindDecision(const PaymentId& payment)
             ErrorCode::kInternal, "risk_decisions holds unknown decision " + rows.GetString(0, 0)
         );
     }
-    return KnownDecision{*verdict, rows.GetString(0, 1)};
+    KnownDecision known{*verdict, rows.GetString(0, 1), std::nullopt};
+    if (!rows.IsNull(0, 2)) {
+        known.manual = ManualOutcome{
+            rows.Get(0, 2) == "APPROVED",
+            rows.GetOptional(0, 3).value_or(""),
+            rows.GetOptional(0, 4).value_or(""),
+            EventId(rows.GetOptional(0, 5).value_or(""))};
+    }
+    return known;
 }
 
 void PgRiskStore::InsertDecision(const DecisionRecord& decision) {

@@ -22,6 +22,12 @@ void RiskHandler::OnPaymentRequested(RiskStore& store, Outbox& outbox, const Env
     KnownDecision decision;
     if (const auto known = store.FindDecision(payment)) {
         // Re-requested (the orchestrator's sweeper, a redelivery): the decision made stands.
+        if (known->manual) {
+            // A review decided since: its announcement may have been lost; say it again, as the
+            // same event (consumers that had it skip it as a duplicate).
+            AnnounceManualOutcome(outbox, event, payment, facts, *known->manual);
+            return;
+        }
         decision = *known;
     } else {
         const VelocityCounts counts =
@@ -32,7 +38,7 @@ void RiskHandler::OnPaymentRequested(RiskStore& store, Outbox& outbox, const Env
              .failed_attempts = counts.failed_attempts},
             thresholds_
         );
-        decision = {rules.verdict, std::string(rules.reason)};
+        decision = {rules.verdict, std::string(rules.reason), std::nullopt};
         store.InsertDecision(
             {payment, facts.customer_id, facts.amount, decision.verdict, decision.reason, counts}
         );
@@ -55,6 +61,31 @@ void RiskHandler::OnPaymentRequested(RiskStore& store, Outbox& outbox, const Env
     } else {
         outbox.Emit(RiskDenied{decided}, payment, event.trace_id, clock_);
     }
+}
+
+void RiskHandler::AnnounceManualOutcome(
+    Outbox& outbox,
+    const Envelope& request,
+    const PaymentId& payment,
+    const PaymentFacts& facts,
+    const ManualOutcome& manual
+) const {
+    RiskDecided decision;
+    decision.decision = manual.approved ? Verdict::kApprove : Verdict::kDeny;
+    decision.reason = manual.approved ? "manual_approve" : "manual_deny";
+    decision.customer_id = facts.customer_id;
+    decision.review = ManualReview{
+        manual.reviewed_by,
+        manual.reviewed_at,
+        std::string(ToString(manual.approved ? ReviewStatus::kApproved : ReviewStatus::kDenied))};
+    Envelope envelope = manual.approved
+                            ? NewEnvelope(RiskApproved{decision}, payment, request.trace_id, clock_)
+                            : NewEnvelope(RiskDenied{decision}, payment, request.trace_id, clock_);
+    if (!manual.decision_event_id.Empty()) {
+        envelope.event_id = manual.decision_event_id.Value();
+    }
+    log::Info("re-announcing a review's decision", {{"reason", decision.reason}});
+    outbox.Append(std::move(envelope));
 }
 
 void RiskHandler::OnPaymentFailed(const Envelope& event) {

@@ -27,6 +27,14 @@ public:
     void OnPaymentFailed(const Envelope& event);
 
 private:
+    void AnnounceManualOutcome(
+        Outbox& outbox,
+        const Envelope& request,
+        const PaymentId& payment,
+        const PaymentFacts& facts,
+        const ManualOutcome& manual
+    ) const;
+
     const Clock& clock_;
     VelocityCounter& velocity_;
     RiskThresholds thresholds_;

@@ -164,6 +164,52 @@ TEST_F(RiskHandlerTest, ARedeliveredReviewStaysOneReviewAndIsAnnouncedAgain) {
     EXPECT_EQ(DecodeEvent<RiskDenied>(denied[1])->decision, Verdict::kReview);
 }
 
+TEST_F(RiskHandlerTest, AReRequestedReviewThatWasDecidedIsAnsweredWithTheManualDecision) {
+    // Finding 5: the decision's event was lost; the sweeper asks again and must get the
+    // person's decision, with the event id the review row names, not the stored REVIEW.
+    const Envelope event = Requested(kPayment, 150000);
+    Handle(event);
+    const EventId decision_event("0b5c1f7e-0000-4000-8000-0000000000aa");
+    ASSERT_TRUE(std::holds_alternative<DecidedReview>(store_.DecideReview(
+        kPayment,
+        {.status = ReviewStatus::kApproved,
+         .reviewed_by = "ops-anna",
+         .decision_event_id = decision_event}
+    )));
+    outbox_ = testing::RecordingOutbox();
+
+    Handle(event);
+
+    const auto approved = outbox_.On(topics::kRiskApproved);
+    ASSERT_EQ(approved.size(), 1U);
+    EXPECT_EQ(approved[0].event_id, decision_event.Value());
+    const auto decided = DecodeEvent<RiskApproved>(approved[0]);
+    ASSERT_TRUE(decided.has_value());
+    EXPECT_EQ(decided->reason, "manual_approve");
+    ASSERT_TRUE(decided->review.has_value());
+    EXPECT_EQ(decided->review->reviewed_by, "ops-anna");
+    EXPECT_TRUE(outbox_.On(topics::kRiskDenied).empty());
+}
+
+TEST_F(RiskHandlerTest, AReRequestedReviewThatWasDeniedIsAnsweredWithTheDenial) {
+    const Envelope event = Requested(kPayment, 150000);
+    Handle(event);
+    (void)store_.DecideReview(
+        kPayment,
+        {.status = ReviewStatus::kDenied,
+         .reviewed_by = "system:expiry",
+         .decision_event_id = EventId("0b5c1f7e-0000-4000-8000-0000000000bb")}
+    );
+    outbox_ = testing::RecordingOutbox();
+
+    Handle(event);
+
+    const auto denied = outbox_.On(topics::kRiskDenied);
+    ASSERT_EQ(denied.size(), 1U);
+    EXPECT_EQ(DecodeEvent<RiskDenied>(denied[0])->decision, Verdict::kDeny);
+    EXPECT_EQ(DecodeEvent<RiskDenied>(denied[0])->reason, "manual_deny");
+}
+
 TEST_F(RiskHandlerTest, ThreeProviderDeclinesSendTheNextPaymentToReview) {
     handler_.OnPaymentFailed(Failed(NthPayment(1), FailureCode::kProviderDecline, "cust-1"));
     handler_.OnPaymentFailed(Failed(NthPayment(1), FailureCode::kProviderDecline, "cust-1"));

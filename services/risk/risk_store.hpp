@@ -35,10 +35,19 @@ struct DecisionRecord {
     VelocityCounts counts;
 };
 
+/// A person's (or the expiry's) decision on a payment's review.
+struct ManualOutcome {
+    bool approved = false;
+    std::string reviewed_by;
+    std::string reviewed_at;    ///< ISO-8601 UTC.
+    EventId decision_event_id;  ///< The event that announced it (announced again with this id).
+};
+
 /// A decision made before: what a re-requested payment is told again.
 struct KnownDecision {
     Verdict verdict = Verdict::kApprove;
     std::string reason;
+    std::optional<ManualOutcome> manual;  ///< Set once a REVIEW verdict's review is decided.
 };
 
 /// A payment the rules sent to a person.

@@ -115,7 +115,7 @@ TEST_F(Provider, ReplayOfAFinalPaymentIsRefusedAndDryRunAndNoMatchAreReported) {
     );
 
     EXPECT_EQ(refused.first, 2) << refused.second;
-    EXPECT_NE(refused.second.find("already REVERSED"), std::string::npos) << refused.second;
+    EXPECT_NE(refused.second.find("is REVERSED"), std::string::npos) << refused.second;
     EXPECT_EQ(missing.first, 1) << missing.second;
     EXPECT_NE(missing.second.find("No matching DLQ event"), std::string::npos);
 }

@@ -6,7 +6,11 @@ ALTER TABLE provider_payments
     ADD COLUMN claim   bigint  NOT NULL DEFAULT 0,
     ADD COLUMN fresh   boolean NOT NULL DEFAULT true,
     ADD COLUMN retries integer NOT NULL DEFAULT 0,
-    ADD COLUMN checks  integer NOT NULL DEFAULT 0;
+    ADD COLUMN checks  integer NOT NULL DEFAULT 0,
+    -- The database session of the worker that holds the claim: when it ends (the worker died,
+    -- its connection broke) the claim is released at once instead of at the end of the lease.
+    ADD COLUMN claimed_pid   integer,
+    ADD COLUMN claimed_since timestamptz;
 -- Rows written before: retries are those with an attempt made.
 UPDATE provider_payments SET fresh = (attempts = 0);
 ALTER TABLE provider_payments DROP CONSTRAINT provider_payments_status_check;
@@ -19,3 +23,5 @@ ALTER TABLE provider_attempts ADD CONSTRAINT provider_attempts_operation_check
 DROP INDEX ix_provider_payments_due_first;
 CREATE INDEX ix_provider_payments_claim ON provider_payments ((NOT fresh), next_attempt_at)
     WHERE next_attempt_at IS NOT NULL;
+CREATE INDEX ix_provider_payments_claimed ON provider_payments (claimed_pid)
+    WHERE claimed_pid IS NOT NULL;

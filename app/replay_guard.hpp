@@ -1,0 +1,24 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "adapters/http/client.hpp"
+
+namespace sagapay::app {
+
+/// Why `sagapay replay-dlq` must not publish a parked event on `topic` for a payment of which
+/// the orchestrator answered `answer` (GET /payments/{id}); nullopt when the replay may go.
+///
+/// An event that can move money (a request to risk or the provider, an authorization, a capture)
+/// is replayed only while the payment is provably still waiting for that step: the orchestrator
+/// answered 200 and the payment's status is the one the step leaves. No answer, a 404 or any
+/// other status proves nothing and refuses. Outcome topics (payments.failed, payments.settled,
+/// payments.reversed, payments.dlq) move no money and are replayed for their consumers as
+/// before. Pure.
+[[nodiscard]] std::optional<std::string> ReplayRefusal(
+    std::string_view topic, const http::ClientResult& answer
+);
+
+}  // namespace sagapay::app
