@@ -9,7 +9,8 @@ ErrorCode ErrorCodeFromSqlState(std::string_view sql_state) noexcept {
     if (sql_state == "23505") {
         return ErrorCode::kAlreadyExists;
     }
-    if (sql_state == "57014") {
+    // query_canceled (statement_timeout) and lock_not_available (lock_timeout): retry later.
+    if (sql_state == "57014" || sql_state == "55P03") {
         return ErrorCode::kDeadlineExceeded;
     }
     if (sql_state.size() == 5) {
