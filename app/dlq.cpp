@@ -146,7 +146,11 @@ int RunReplayDlq(const DlqOptions& options) {
     );
     if (!IsOutcomeTopic(match->replay_topic)) {
         http::Client orchestrator(options.orchestrator_url);
-        const auto answer = orchestrator.Get("/payments/" + payment_id);
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (!options.internal_token.empty()) {
+            headers.emplace_back("x-internal-token", options.internal_token);
+        }
+        const auto answer = orchestrator.Send("GET", "/payments/" + payment_id, {}, headers);
         if (!answer.has_value()) {
             std::printf(
                 "Cannot reach the orchestrator at %s to check the payment: %s. Nothing replayed.\n",
