@@ -69,7 +69,7 @@ private:
             bool up = false;
             try {
                 up = check();
-            } catch (const std::exception&) {
+            } catch (...) {  // a check that throws reports down, whatever it threw
                 up = false;
             }
             std::unique_lock lock(mutex_);

@@ -398,6 +398,10 @@ void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
         }
         if (!refused) {
             sessions_.emplace(session.get(), session);
+            // Idle from the start, in accept order: a connection that never sends is the first
+            // to go.
+            session->idle_position_ = idle_.insert(idle_.end(), session.get());
+            session->in_idle_list_ = true;
         }
     }
     if (shed) {

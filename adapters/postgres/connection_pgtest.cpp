@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <limits>
 #include <thread>
 
@@ -496,28 +497,23 @@ TEST_F(ConnectionTest, AStatementBlockedOnALockFailsWithinTheLockTimeout) {
 
     Connection waiter = db_.Connect();
     const std::int64_t waiter_pid = BackendPid(waiter);
-    std::atomic<bool> finished{false};
     std::string error;
     ErrorCode code = ErrorCode::kInternal;
     const auto started = std::chrono::steady_clock::now();
-    std::thread blocked([&] {
+    auto blocked = std::async(std::launch::async, [&] {
         try {
             waiter.Exec("UPDATE items SET note = 'waiter' WHERE id = 1");
         } catch (const SqlError& e) {
             error = e.what();
             code = e.Code();
         }
-        finished = true;
     });
     // Without a lock timeout the UPDATE would wait for good: cancel it after a bound instead.
-    while (!finished && std::chrono::steady_clock::now() - started < 10s) {
-        std::this_thread::sleep_for(20ms);
-    }
-    if (!finished) {
+    if (blocked.wait_for(10s) != std::future_status::ready) {
         Connection canceller = db_.Connect();
         canceller.Exec("SELECT pg_cancel_backend($1::int)", {waiter_pid});
     }
-    blocked.join();
+    blocked.get();
     const auto took = std::chrono::steady_clock::now() - started;
     holder.ExecScript("ROLLBACK");
 
