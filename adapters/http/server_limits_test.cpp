@@ -115,6 +115,7 @@ TEST(ServerLimits, AtTheCapTheLongestIdleConnectionMakesRoomForANewClient) {
     server.Start();
 
     std::vector<int> idle;
+    idle.reserve(4);
     for (int i = 0; i < 4; ++i) {
         idle.push_back(ConnectIdle(server.Port()));  // accepted in this order
     }
@@ -212,12 +213,16 @@ private:
             source.sin_family = AF_INET;
             source.sin_addr.s_addr =
                 htonl(INADDR_LOOPBACK + 1 + static_cast<unsigned>((first + i) % 8));
-            ::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source));
             sockaddr_in address{};
             address.sin_family = AF_INET;
             address.sin_port = htons(port);
             address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+            if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0 ||
+                (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 &&
+                 errno != EINPROGRESS)) {
+                ::close(fd);
+                continue;
+            }
             batch.push_back(pollfd{fd, POLLOUT, 0});
             held.push_back(fd);
         }
