@@ -142,8 +142,13 @@ int RunReplayDlq(const DlqOptions& options) {
     );
     // Replayed only while the payment provably waits for that step (finding 2).
     http::Client orchestrator(options.orchestrator_url);
-    if (const auto refusal =
-            ReplayRefusal(match->replay_topic, orchestrator.Get("/payments/" + payment_id))) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!options.internal_token.empty()) {
+        headers.emplace_back("x-internal-token", options.internal_token);
+    }
+    if (const auto refusal = ReplayRefusal(
+            match->replay_topic, orchestrator.Send("GET", "/payments/" + payment_id, {}, headers)
+        )) {
         std::printf("Payment %s: %s. Refused.\n", payment_id.c_str(), refusal->c_str());
         return 2;
     }

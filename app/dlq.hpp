@@ -10,8 +10,9 @@ struct DlqOptions {
     std::string stream_prefix;               ///< EVENT_STREAM_PREFIX
     std::string dlq_topic = "payments.dlq";  ///< --dlq-topic: payments.dlq, or deadletter (bus)
     std::string orchestrator_url = "http://127.0.0.1:8001";
-    std::string event_id;      ///< --event-id: the DLQ envelope's (or the parked event's) id
-    std::string aggregate_id;  ///< --aggregate-id: the payment id
+    std::string internal_token;  ///< INTERNAL_API_TOKEN, sent as X-Internal-Token when set
+    std::string event_id;        ///< --event-id: the DLQ envelope's (or the parked event's) id
+    std::string aggregate_id;    ///< --aggregate-id: the payment id
     bool dry_run = false;
     int timeout_seconds = 30;
     std::int64_t limit = 100;  ///< dlq list

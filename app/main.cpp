@@ -11,6 +11,7 @@
 #include "app/load.hpp"
 #include "app/reconcile.hpp"
 #include "app/supervisor.hpp"
+#include "runtime/bootstrap.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
 #include "runtime/service_host.hpp"
@@ -53,6 +54,7 @@ int RunService(const ServiceCommand& command) {
         return 2;
     }
     sagapay::log::Init(config->service_name, config->log_level);
+    sagapay::ApplyProcessSettings(*config);
     try {
         // The one wall clock of the process; everything that reads time gets it from here.
         const sagapay::SystemClock clock;
@@ -223,6 +225,7 @@ int Main(int argc, char** argv) {
         }
         const auto config = sagapay::LoadConfig(sagapay::ProcessEnvironment(), "tools");
         if (config) {
+            sagapay::ApplyProcessSettings(*config);
             load.orchestrator_dsn = config->DsnFor("orchestrator");
         }
         return sagapay::app::RunLoad(load);
@@ -237,6 +240,7 @@ int Main(int argc, char** argv) {
         dlq.redis_url = config->redis_url;
         dlq.stream_prefix = config->stream_prefix;
         dlq.orchestrator_url = config->orchestrator_url;
+        dlq.internal_token = config->internal_token;
         try {
             return replay->parsed() ? sagapay::app::RunReplayDlq(dlq)
                                     : sagapay::app::RunDlqList(dlq);

@@ -139,6 +139,9 @@ nlohmann::json FetchLedgerReport(const ReconcileOptions& options) {
     if (!options.api_key.empty()) {
         headers.emplace_back("x-api-key", options.api_key);
     }
+    if (!options.internal_token.empty()) {
+        headers.emplace_back("x-internal-token", options.internal_token);
+    }
     const std::string target = "/reconciliation?limit=" + std::to_string(options.limit);
     const http::ClientResult result = client->Send("GET", target, {}, headers);
     const std::string where = "the ledger at " + options.ledger_url;
@@ -418,6 +421,7 @@ ReconcileOptions ReconcileOptionsFromEnvironment(const EnvMap& env) {
     if (options.api_key.empty()) {
         options.api_key = EnvValue(env, "API_KEY");
     }
+    options.internal_token = EnvValue(env, "INTERNAL_API_TOKEN");
     const std::string base = EnvValue(env, "SAGAPAY_PG_BASE_DSN");
     options.orchestrator_dsn = EnvValue(env, "ORCHESTRATOR_POSTGRES_DSN");
     if (options.orchestrator_dsn.empty() && !base.empty()) {

@@ -16,6 +16,7 @@ struct ReconcileOptions {
     std::string ledger_url = "http://localhost:8004";  ///< --ledger-url (the seed's flag)
     std::int64_t limit = 1000;      ///< --limit (the seed's flag); also the most mismatches listed
     std::string api_key;            ///< Sent as x-api-key when not empty
+    std::string internal_token;     ///< INTERNAL_API_TOKEN, sent as x-internal-token when set
     std::string orchestrator_dsn;   ///< ORCHESTRATOR_POSTGRES_DSN
     std::string ledger_dsn;         ///< LEDGER_POSTGRES_DSN
     std::int64_t page_size = 5000;  ///< Most rows read by one query

@@ -46,6 +46,7 @@ protected:
             {
                 const std::lock_guard lock(mutex_);
                 last_limit_ = request.QueryParam("limit").value_or("");
+                last_internal_token_ = std::string(request.Header("x-internal-token"));
                 if (canned_report_) {
                     return http::JsonResponse(200, canned_report_->dump());
                 }
@@ -158,6 +159,7 @@ protected:
     std::string last_stderr_;
     std::mutex mutex_;
     std::string last_limit_;                       // Guarded by mutex_.
+    std::string last_internal_token_;              // Guarded by mutex_.
     std::optional<nlohmann::json> canned_report_;  // Guarded by mutex_.
     int settled_ = 0;
 };
@@ -371,6 +373,17 @@ TEST_F(ReconcileTest, AnUnreachableOrMissingDatabaseGivesExitCodeTwo) {
     EXPECT_EQ(Run(bad_limit).first, 2);
     EXPECT_THAT(last_stderr_, HasSubstr("--limit"));
     EXPECT_EQ(requests_.load(), 1);  // Only `swapped` got as far as the ledger's report.
+}
+
+// A ledger bound beyond loopback requires X-Internal-Token: the tool sends INTERNAL_API_TOKEN.
+TEST_F(ReconcileTest, SendsTheInternalTokenFromTheEnvironment) {
+    ReconcileOptions options = Options();
+    options.internal_token =
+        ReconcileOptionsFromEnvironment({{"INTERNAL_API_TOKEN", "internal-token-0123456789"}}
+        ).internal_token;
+    EXPECT_EQ(Run(options).first, 0) << last_stderr_;
+    const std::lock_guard lock(mutex_);
+    EXPECT_EQ(last_internal_token_, "internal-token-0123456789");
 }
 
 TEST(ReconcileOptionsTest, ReadsDsnsAndTheKeyFromTheEnvironment) {

@@ -1,20 +1,34 @@
 #include "core/ids.hpp"
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
-#include <random>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+
+#include <sys/random.h>
 
 namespace sagapay {
 
 namespace {
 
-std::mt19937_64& ThreadRng() {
-    thread_local std::mt19937_64 rng([] {
-        std::random_device device;
-        std::seed_seq seq{device(), device(), device(), device()};
-        return std::mt19937_64(seq);
-    }());
-    return rng;
+/// Fills `out` from the kernel's CSPRNG (getrandom(2), blocking only until the pool is first
+/// seeded at boot). No per-process state: a forked child never repeats its parent's ids.
+void FillRandom(std::span<std::uint8_t> out) {
+    std::size_t filled = 0;
+    while (filled < out.size()) {
+        const ssize_t got = getrandom(out.data() + filled, out.size() - filled, 0);
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            // No kernel randomness (a pre-3.17 kernel, seccomp): an id must never be guessable.
+            std::fputs("sagapay: getrandom failed, cannot make ids\n", stderr);
+            std::abort();
+        }
+        filled += static_cast<std::size_t>(got);
+    }
 }
 
 constexpr char kHex[] = "0123456789abcdef";
@@ -22,14 +36,8 @@ constexpr char kHex[] = "0123456789abcdef";
 }  // namespace
 
 std::string NewUuid() {
-    auto& rng = ThreadRng();
     std::array<std::uint8_t, 16> bytes{};
-    const std::uint64_t hi = rng();
-    const std::uint64_t lo = rng();
-    for (std::size_t i = 0; i < 8; ++i) {
-        bytes[i] = static_cast<std::uint8_t>(hi >> (56 - 8 * i));
-        bytes[8 + i] = static_cast<std::uint8_t>(lo >> (56 - 8 * i));
-    }
+    FillRandom(bytes);
     bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x40);  // version 4
     bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
     std::string out;

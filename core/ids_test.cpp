@@ -1,9 +1,12 @@
 #include "core/ids.hpp"
 
+#include <array>
 #include <set>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace sagapay {
 namespace {
@@ -16,6 +19,46 @@ TEST(Uuid, IsVersionFourAndUnique) {
         EXPECT_EQ(id[14], '4');
         EXPECT_TRUE(seen.insert(id).second);
     }
+}
+
+TEST(Uuid, CarriesTheRfc4122VariantBits) {
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = NewUuid();
+        ASSERT_NE(std::string_view("89ab").find(id[19]), std::string_view::npos) << id;
+    }
+}
+
+// Ids come from the OS CSPRNG, not from a per-thread generator whose state a fork copies: a
+// forked child (a `sagapay up` worker, a test helper) must not repeat its parent's next ids.
+TEST(Uuid, ForkedChildDoesNotRepeatTheParentsIds) {
+    const std::string before_fork = NewUuid();  // the parent's generator is in use
+    std::array<int, 2> fds{};
+    ASSERT_EQ(pipe(fds.data()), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const std::string id = NewUuid();
+        const auto written = write(fds[1], id.data(), id.size());
+        _exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
+    }
+    close(fds[1]);
+    const std::string parent_id = NewUuid();
+    std::string child_id(36, '\0');
+    std::size_t got = 0;
+    while (got < child_id.size()) {
+        const auto n = read(fds[0], child_id.data() + got, child_id.size() - got);
+        if (n <= 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    close(fds[0]);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_EQ(got, child_id.size());
+    EXPECT_TRUE(IsUuid(child_id)) << child_id;
+    EXPECT_NE(child_id, parent_id) << "the child repeated the parent's next id";
+    EXPECT_NE(child_id, before_fork);
 }
 
 TEST(Uuid, RejectsMalformedText) {

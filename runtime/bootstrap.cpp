@@ -9,6 +9,18 @@
 
 namespace sagapay {
 
+void ApplyProcessSettings(const Config& config) {
+    postgres::SessionSettings settings;
+    settings.statement_timeout = config.pg_statement_timeout;
+    settings.lock_timeout = config.pg_lock_timeout;
+    settings.idle_in_transaction_timeout = config.pg_idle_in_transaction_timeout;
+    settings.keepalives_idle = config.pg_keepalives_idle;
+    settings.keepalives_interval = config.pg_keepalives_interval;
+    settings.keepalives_count = static_cast<int>(config.pg_keepalives_count);
+    settings.tcp_user_timeout = config.pg_tcp_user_timeout;
+    postgres::SetDefaultSessionSettings(settings);
+}
+
 EventBusPtr MakeEventBus(const Config& config) {
     return std::make_unique<redis::RedisStreamsEventBus>(
         redis::ParseRedisUrl(config.redis_url), config.stream_prefix
@@ -83,12 +95,11 @@ http::Handler WithDatabaseErrors(http::Handler handler) {
     };
 }
 
-bool ApiKeyMatches(const http::Request& request, std::string_view expected) noexcept {
-    const std::string_view given = request.Header("x-api-key");
+bool ConstantTimeEquals(std::string_view given, std::string_view expected) noexcept {
     if (expected.empty()) {
         return false;
     }
-    // Constant time in the key's content: every byte of the longer input is looked at.
+    // Constant time in the secret's content: every byte of the longer input is looked at.
     const std::size_t n = std::max(given.size(), expected.size());
     unsigned diff = given.size() == expected.size() ? 0U : 1U;
     for (std::size_t i = 0; i < n; ++i) {
@@ -97,6 +108,14 @@ bool ApiKeyMatches(const http::Request& request, std::string_view expected) noex
         diff |= static_cast<unsigned>(a ^ b);
     }
     return diff == 0;
+}
+
+bool ApiKeyMatches(const http::Request& request, std::string_view expected) noexcept {
+    return ConstantTimeEquals(request.Header("x-api-key"), expected);
+}
+
+bool InternalTokenMatches(const http::Request& request, std::string_view expected) noexcept {
+    return ConstantTimeEquals(request.Header(kInternalTokenHeader), expected);
 }
 
 }  // namespace sagapay

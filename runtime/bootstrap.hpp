@@ -12,6 +12,10 @@
 
 namespace sagapay {
 
+/// Applies the process-wide settings of `config` that live below the services: the PostgreSQL
+/// session limits every connection opened from now on carries (PG_* variables).
+void ApplyProcessSettings(const Config& config);
+
 /// The configured EventBus (EVENT_BUS=redis: Redis Streams at REDIS_URL).
 [[nodiscard]] EventBusPtr MakeEventBus(const Config& config);
 
@@ -31,5 +35,17 @@ void AddStandardHealthChecks(ServiceHost& host, const Config& config, postgres::
 
 /// True when the request carries `expected` in `x-api-key`, compared in constant time.
 [[nodiscard]] bool ApiKeyMatches(const http::Request& request, std::string_view expected) noexcept;
+
+/// The header internal callers send to the services behind the gateway (INTERNAL_API_TOKEN).
+inline constexpr std::string_view kInternalTokenHeader = "x-internal-token";
+
+/// True when the request carries `expected` in `x-internal-token`, compared in constant time.
+[[nodiscard]] bool InternalTokenMatches(
+    const http::Request& request, std::string_view expected
+) noexcept;
+
+/// `given == expected` in time that depends on their lengths only, never on where they differ;
+/// false when `expected` is empty (an unset secret matches nothing).
+[[nodiscard]] bool ConstantTimeEquals(std::string_view given, std::string_view expected) noexcept;
 
 }  // namespace sagapay

@@ -1,10 +1,13 @@
 #include "runtime/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
 #include <fmt/format.h>
 #include <unistd.h>  // environ (declared under _GNU_SOURCE, which g++ and clang++ define)
+
+#include "core/redact.hpp"
 
 namespace sagapay {
 
@@ -28,6 +31,42 @@ std::string Config::DsnFor(std::string_view service) const {
 std::string Config::BindHostFor(std::string_view service) const {
     const auto it = bind_host_override.find(service);
     return it == bind_host_override.end() ? bind_host : it->second;
+}
+
+bool IsInternalService(std::string_view service) noexcept {
+    for (const char* name : kInternalServices) {
+        if (service == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool IsLoopbackHost(std::string_view host) noexcept {
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    if (host == "localhost" || host == "::1") {
+        return true;
+    }
+    // 127.a.b.c, each part a number from 0 to 255.
+    if (!host.starts_with("127.")) {
+        return false;
+    }
+    int parts = 0;
+    std::size_t pos = 0;
+    while (pos <= host.size()) {
+        const std::size_t dot = std::min(host.find('.', pos), host.size());
+        const std::string_view part = host.substr(pos, dot - pos);
+        unsigned value = 0;
+        const auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+        if (part.empty() || ec != std::errc() || ptr != part.data() + part.size() || value > 255) {
+            return false;
+        }
+        ++parts;
+        pos = dot + 1;
+    }
+    return parts == 4;
 }
 
 int Config::PortFor(std::string_view service) const {
@@ -144,8 +183,8 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.String("LOG_LEVEL", c.log_level);
     r.String("BIND_HOST", c.bind_host);
     r.String("API_KEY", c.api_key);
-    c.ops_api_key = c.api_key;
     r.String("OPS_API_KEY", c.ops_api_key);
+    r.String("INTERNAL_API_TOKEN", c.internal_token);
     r.Url("REDIS_URL", c.redis_url, "redis://");
     r.String("EVENT_BUS", c.event_bus);
     if (c.event_bus != "redis") {
@@ -206,6 +245,59 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     std::int64_t pool = c.db_pool_size;
     r.Int("DB_POOL_SIZE", pool, 1, 256);
     c.db_pool_size = static_cast<int>(pool);
+    r.Int("HTTP_MAX_CONNECTIONS", c.http_max_connections, 0, 10'000'000);
+    r.Int("HTTP_FD_HEADROOM", c.http_fd_headroom, 16, 1'000'000);
+    r.Millis("HTTP_FIRST_REQUEST_TIMEOUT_MS", c.http_first_request_timeout, 100, 600'000);
+    r.Millis("HTTP_IDLE_TIMEOUT_MS", c.http_idle_timeout, 100, 3'600'000);
+    r.Millis("HEALTH_CHECK_INTERVAL_MS", c.health_check_interval, 50, 600'000);
+    r.Millis("HEALTH_CHECK_MAX_AGE_MS", c.health_check_max_age, 100, 3'600'000);
+    if (c.health_check_max_age <= c.health_check_interval) {
+        r.Problem("HEALTH_CHECK_MAX_AGE_MS must be larger than HEALTH_CHECK_INTERVAL_MS");
+    }
+    // PostgreSQL session limits; 0 turns one off. A value the DSN sets itself wins.
+    r.Millis("PG_STATEMENT_TIMEOUT_MS", c.pg_statement_timeout, 0, 86'400'000);
+    r.Millis("PG_LOCK_TIMEOUT_MS", c.pg_lock_timeout, 0, 86'400'000);
+    r.Millis("PG_IDLE_IN_TRANSACTION_TIMEOUT_MS", c.pg_idle_in_transaction_timeout, 0, 86'400'000);
+    std::int64_t keepalives_idle = c.pg_keepalives_idle.count();
+    r.Int("PG_KEEPALIVES_IDLE_S", keepalives_idle, 1, 86'400);
+    c.pg_keepalives_idle = std::chrono::seconds(keepalives_idle);
+    std::int64_t keepalives_interval = c.pg_keepalives_interval.count();
+    r.Int("PG_KEEPALIVES_INTERVAL_S", keepalives_interval, 1, 3'600);
+    c.pg_keepalives_interval = std::chrono::seconds(keepalives_interval);
+    r.Int("PG_KEEPALIVES_COUNT", c.pg_keepalives_count, 1, 100);
+    r.Millis("PG_TCP_USER_TIMEOUT_MS", c.pg_tcp_user_timeout, 0, 3'600'000);
+
+    // Keys: the ops key guards reviews and reconciliation, the customer key only payments.
+    bool all_loopback = IsLoopbackHost(c.bind_host);
+    for (const auto& [name, host] : c.bind_host_override) {
+        all_loopback = all_loopback && IsLoopbackHost(host);
+    }
+    if (!c.ops_api_key.empty() && c.ops_api_key == c.api_key) {
+        r.Problem("OPS_API_KEY must differ from API_KEY: give operators their own key");
+    } else if (c.ops_api_key.empty() && !c.api_key.empty()) {
+        if (all_loopback) {
+            c.ops_api_key = c.api_key;  // the dev default: nothing is reachable from outside
+        } else {
+            r.Problem(
+                "OPS_API_KEY is required when a service binds beyond loopback (BIND_HOST or "
+                "<SERVICE>_BIND_HOST): set a key different from API_KEY"
+            );
+        }
+    }
+    if (!c.internal_token.empty() && c.internal_token.size() < kMinInternalTokenLength) {
+        r.Problem(fmt::format(
+            "INTERNAL_API_TOKEN must be at least {} characters", kMinInternalTokenLength
+        ));
+    }
+    if (IsInternalService(service) && c.internal_token.empty() &&
+        !IsLoopbackHost(c.BindHostFor(service))) {
+        r.Problem(fmt::format(
+            "INTERNAL_API_TOKEN is required: {} binds to {}, beyond loopback (every internal "
+            "caller then sends it as X-Internal-Token)",
+            service,
+            c.BindHostFor(service)
+        ));
+    }
 
     if (!r.Problems().empty()) {
         std::string message = "bad configuration, fix these environment variables:";
@@ -220,16 +312,7 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
 namespace {
 
 std::string RedactUrl(const std::string& url) {
-    const auto scheme = url.find("://");
-    const auto at = url.rfind('@');
-    if (scheme == std::string::npos || at == std::string::npos || at < scheme) {
-        return url;
-    }
-    const auto colon = url.find(':', scheme + 3);
-    if (colon == std::string::npos || colon > at) {
-        return url;
-    }
-    return url.substr(0, colon + 1) + "***" + url.substr(at);
+    return RedactUrlPassword(url);
 }
 
 }  // namespace
@@ -241,15 +324,19 @@ std::vector<std::pair<std::string, std::string>> DescribeConfig(const Config& c)
         {"BIND_HOST", c.bind_host},
         {"API_KEY", c.api_key.empty() ? "(unset)" : "***"},
         {"OPS_API_KEY", c.ops_api_key.empty() ? "(unset)" : "***"},
+        {"INTERNAL_API_TOKEN", c.internal_token.empty() ? "(unset)" : "***"},
         {"REDIS_URL", RedactUrl(c.redis_url)},
         {"EVENT_BUS", c.event_bus},
-        {"ORCHESTRATOR_URL", c.orchestrator_url},
-        {"PSP_URL", c.psp_url},
+        {"ORCHESTRATOR_URL", RedactUrl(c.orchestrator_url)},
+        {"PSP_URL", RedactUrl(c.psp_url)},
         {"RATE_LIMIT_PER_MINUTE", std::to_string(c.rate_limit_per_minute)},
         {"RISK_VELOCITY_PER_HOUR", std::to_string(c.risk_velocity_per_hour)},
         {"RISK_REVIEW_AMOUNT_CENTS", std::to_string(c.risk_review_amount_cents)},
         {"RISK_DENY_FREQUENCY_THRESHOLD", std::to_string(c.risk_deny_frequency_threshold)},
     };
+    out.emplace_back("HTTP_MAX_CONNECTIONS", std::to_string(c.http_max_connections));
+    out.emplace_back("PG_STATEMENT_TIMEOUT_MS", std::to_string(c.pg_statement_timeout.count()));
+    out.emplace_back("PG_LOCK_TIMEOUT_MS", std::to_string(c.pg_lock_timeout.count()));
     for (const auto& [service, dsn] : c.dsn) {
         out.emplace_back(Upper(service) + "_POSTGRES_DSN", RedactUrl(dsn));
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,8 +23,13 @@ struct Config {
     std::string log_level = "INFO";
     std::string bind_host = "127.0.0.1";  ///< BIND_HOST
 
-    std::string api_key;      ///< API_KEY (required by gateway and risk ops)
-    std::string ops_api_key;  ///< OPS_API_KEY, default API_KEY
+    std::string api_key;  ///< API_KEY (required by gateway and risk ops)
+    /// OPS_API_KEY. Must differ from API_KEY; unset, it is API_KEY only while every service
+    /// binds to loopback (the `make up` default).
+    std::string ops_api_key;
+    /// INTERNAL_API_TOKEN: sent as X-Internal-Token to, and required by, the services behind the
+    /// gateway; required when any of them binds beyond loopback.
+    std::string internal_token;
     std::string redis_url = "redis://127.0.0.1:6379/0";
     std::string event_bus = "redis";  ///< EVENT_BUS: redis
     std::string stream_prefix;        ///< EVENT_STREAM_PREFIX, default "" (streams named as topics)
@@ -56,6 +62,20 @@ struct Config {
 
     int http_threads = 8;
     int db_pool_size = 16;
+    std::int64_t http_max_connections = 0;  ///< 0: RLIMIT_NOFILE minus http_fd_headroom
+    std::int64_t http_fd_headroom = 256;
+    std::chrono::milliseconds http_first_request_timeout{5000};
+    std::chrono::milliseconds http_idle_timeout{30000};
+    std::chrono::milliseconds health_check_interval{1000};
+    std::chrono::milliseconds health_check_max_age{5000};
+
+    std::chrono::milliseconds pg_statement_timeout{30000};
+    std::chrono::milliseconds pg_lock_timeout{5000};
+    std::chrono::milliseconds pg_idle_in_transaction_timeout{60000};
+    std::chrono::seconds pg_keepalives_idle{30};
+    std::chrono::seconds pg_keepalives_interval{10};
+    std::int64_t pg_keepalives_count = 3;
+    std::chrono::milliseconds pg_tcp_user_timeout{30000};
 
     /// The DSN of `service`, or "" when none was configured.
     [[nodiscard]] std::string DsnFor(std::string_view service) const;
@@ -68,6 +88,17 @@ struct Config {
 /// Services with a database, in start order.
 inline constexpr const char* kDatabaseServices[] = {
     "orchestrator", "risk", "provider", "ledger", "notification"};
+
+/// The services behind the gateway (ports 8001-8005): their APIs are internal.
+inline constexpr const char* kInternalServices[] = {
+    "orchestrator", "risk", "provider", "ledger", "notification"};
+[[nodiscard]] bool IsInternalService(std::string_view service) noexcept;
+
+/// True for 127.0.0.0/8, ::1 and localhost: addresses other machines cannot reach.
+[[nodiscard]] bool IsLoopbackHost(std::string_view host) noexcept;
+
+/// Minimum length of INTERNAL_API_TOKEN.
+inline constexpr std::size_t kMinInternalTokenLength = 16;
 
 /// Reads the settings. Collects every problem (a non-number, a value out of range, a malformed
 /// URL) into one kInvalidArgument error whose message lists each variable and how to fix it.

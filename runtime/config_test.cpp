@@ -89,3 +89,107 @@ TEST(Config, InternalApisListenOnLoopbackUnlessOneServiceIsOpened) {
 
 }  // namespace
 }  // namespace sagapay
+
+namespace sagapay {
+namespace {
+
+std::string Described(const Config& config) {
+    std::string all;
+    for (const auto& [name, value] : DescribeConfig(config)) {
+        all.append(name).append("=").append(value).append("\n");
+    }
+    return all;
+}
+
+TEST(ConfigOpsKey, AnOpsKeyEqualToTheCustomerKeyIsRefused) {
+    const auto config =
+        LoadConfig({{"API_KEY", "customer-key"}, {"OPS_API_KEY", "customer-key"}}, "risk");
+
+    ASSERT_FALSE(config.has_value());
+    EXPECT_NE(
+        config.error().message.find("OPS_API_KEY must differ from API_KEY"), std::string::npos
+    ) << config.error().message;
+}
+
+TEST(ConfigOpsKey, UnsetOpsKeyFallsBackToTheCustomerKeyOnlyWhenEveryBindIsLoopback) {
+    const auto dev = LoadConfig({{"API_KEY", "dev-secret"}}, "risk");
+    ASSERT_TRUE(dev.has_value()) << dev.error().message;
+    EXPECT_EQ(dev->ops_api_key, "dev-secret");
+
+    const auto opened =
+        LoadConfig({{"API_KEY", "customer-key"}, {"GATEWAY_BIND_HOST", "0.0.0.0"}}, "risk");
+    ASSERT_FALSE(opened.has_value());
+    EXPECT_NE(opened.error().message.find("OPS_API_KEY is required"), std::string::npos)
+        << opened.error().message;
+
+    const auto production = LoadConfig(
+        {{"API_KEY", "customer-key"},
+         {"OPS_API_KEY", "ops-key"},
+         {"BIND_HOST", "0.0.0.0"},
+         {"INTERNAL_API_TOKEN", "internal-token-0123456789"}},
+        "risk"
+    );
+    ASSERT_TRUE(production.has_value()) << production.error().message;
+    EXPECT_EQ(production->ops_api_key, "ops-key");
+}
+
+TEST(ConfigInternalToken, AnInternalServiceBoundBeyondLoopbackNeedsAToken) {
+    for (const char* service : {"orchestrator", "risk", "provider", "ledger", "notification"}) {
+        const auto config = LoadConfig({{"BIND_HOST", "10.0.0.5"}}, service);
+        ASSERT_FALSE(config.has_value()) << service;
+        EXPECT_NE(config.error().message.find("INTERNAL_API_TOKEN is required"), std::string::npos)
+            << config.error().message;
+    }
+    const auto with_token = LoadConfig(
+        {{"ORCHESTRATOR_BIND_HOST", "0.0.0.0"}, {"INTERNAL_API_TOKEN", "0123456789abcdef0123"}},
+        "orchestrator"
+    );
+    ASSERT_TRUE(with_token.has_value()) << with_token.error().message;
+    EXPECT_EQ(with_token->internal_token, "0123456789abcdef0123");
+
+    const auto loopback = LoadConfig({{"ORCHESTRATOR_BIND_HOST", "::1"}}, "orchestrator");
+    EXPECT_TRUE(loopback.has_value());
+    const auto public_gateway = LoadConfig({{"GATEWAY_BIND_HOST", "0.0.0.0"}}, "gateway");
+    EXPECT_TRUE(public_gateway.has_value());
+
+    const auto short_token = LoadConfig({{"INTERNAL_API_TOKEN", "short"}}, "ledger");
+    ASSERT_FALSE(short_token.has_value());
+    EXPECT_NE(short_token.error().message.find("at least 16"), std::string::npos);
+}
+
+TEST(ConfigInternalToken, LoopbackHosts) {
+    EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+    EXPECT_TRUE(IsLoopbackHost("127.1.2.3"));
+    EXPECT_TRUE(IsLoopbackHost("localhost"));
+    EXPECT_TRUE(IsLoopbackHost("::1"));
+    EXPECT_TRUE(IsLoopbackHost("[::1]"));
+    EXPECT_FALSE(IsLoopbackHost("0.0.0.0"));
+    EXPECT_FALSE(IsLoopbackHost("::"));
+    EXPECT_FALSE(IsLoopbackHost(""));
+    EXPECT_FALSE(IsLoopbackHost("127.0.0.1.example.com"));
+    EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
+}
+
+TEST(ConfigRedaction, EveryPasswordFormIsRedactedInTheStartupLog) {
+    const auto config = LoadConfig(
+        {{"ORCHESTRATOR_POSTGRES_DSN",
+          "postgresql://finpay@db/orch?password=hunter2&sslmode=require"},
+         {"LEDGER_POSTGRES_DSN", "postgresql://finpay:pass%40word@db/ledger?password=hunter3"},
+         {"REDIS_URL", "redis://default:redispass@cache:6379/0"},
+         {"ORCHESTRATOR_URL", "http://svc:httppass@orchestrator:8001"}},
+        "orchestrator"
+    );
+    ASSERT_TRUE(config.has_value()) << config.error().message;
+
+    const std::string all = Described(*config);
+    for (const char* secret : {"hunter2", "hunter3", "pass%40word", "redispass", "httppass"}) {
+        EXPECT_EQ(all.find(secret), std::string::npos) << secret << " in\n" << all;
+    }
+    EXPECT_NE(
+        all.find("postgresql://finpay@db/orch?password=***&sslmode=require"), std::string::npos
+    ) << all;
+    EXPECT_NE(all.find("redis://default:***@cache:6379/0"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace sagapay

@@ -1,19 +1,100 @@
 #include "runtime/service_host.hpp"
 
+#include <array>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 
+#include "runtime/bootstrap.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 
 namespace sagapay {
 
+/// Runs each check on its own thread every `interval` and keeps the last result, so /health
+/// reads a cache and a check that hangs delays nobody but itself.
+class ServiceHost::HealthMonitor {
+public:
+    using Checks = std::vector<std::pair<std::string, std::function<bool()>>>;
+
+    HealthMonitor(
+        const Checks& checks, std::chrono::milliseconds interval, std::chrono::milliseconds max_age
+    )
+        : results_(checks.size()), interval_(interval), max_age_(max_age) {
+        threads_.reserve(checks.size());
+        for (std::size_t i = 0; i < checks.size(); ++i) {
+            results_[i].name = checks[i].first;
+            threads_.emplace_back([this, i, check = checks[i].second](std::stop_token stop) {
+                Loop(stop, i, check);
+            });
+        }
+    }
+    HealthMonitor(const HealthMonitor&) = delete;
+    HealthMonitor& operator=(const HealthMonitor&) = delete;
+    ~HealthMonitor() {
+        for (auto& thread : threads_) {
+            thread.request_stop();
+        }
+        wake_.notify_all();
+        threads_.clear();  // joins; a check in progress finishes first (its own timeout)
+    }
+
+    /// (all ok, name → "ok"|"down") from the last results.
+    [[nodiscard]] std::pair<bool, nlohmann::json> Current() const {
+        const auto now = std::chrono::steady_clock::now();
+        nlohmann::json checks = nlohmann::json::object();
+        bool ok = true;
+        const std::lock_guard lock(mutex_);
+        for (const Result& result : results_) {
+            const bool up = result.up && now - result.finished <= max_age_;
+            checks[result.name] = up ? "ok" : "down";
+            ok = ok && up;
+        }
+        return {ok, std::move(checks)};
+    }
+
+private:
+    struct Result {
+        std::string name;
+        bool up = false;  // down until the first check answers
+        std::chrono::steady_clock::time_point finished{};
+    };
+
+    void Loop(const std::stop_token& stop, std::size_t index, const std::function<bool()>& check) {
+        while (!stop.stop_requested()) {
+            bool up = false;
+            try {
+                up = check();
+            } catch (...) {  // a check that throws reports down, whatever it threw
+                up = false;
+            }
+            std::unique_lock lock(mutex_);
+            results_[index].up = up;
+            results_[index].finished = std::chrono::steady_clock::now();
+            wake_.wait_for(lock, stop, interval_, [] { return false; });
+        }
+    }
+
+    mutable std::mutex mutex_;
+    std::condition_variable_any wake_;
+    std::vector<Result> results_;
+    std::chrono::milliseconds interval_;
+    std::chrono::milliseconds max_age_;
+    std::vector<std::jthread> threads_;  // last: joined before the rest is destroyed
+};
+
 ServiceHost::ServiceHost(const Config& config, std::string service, int port)
     : config_(config), service_(std::move(service)), port_(port) {}
 
 ServiceHost::~ServiceHost() {
+    if (server_) {
+        server_->Stop();
+    }
+    health_.reset();
     for (auto& thread : threads_) {
         thread.request_stop();
     }
@@ -74,21 +155,79 @@ void ServiceHost::RequestStop() {
     kill(getpid(), SIGTERM);
 }
 
-int ServiceHost::Run() {
-    router_.Add("GET", "/health", [this](http::Request&) {
-        nlohmann::json checks = nlohmann::json::object();
-        bool ok = true;
-        for (const auto& [name, check] : checks_) {
-            bool up = false;
-            try {
-                up = check();
-            } catch (const std::exception&) {
-                up = false;
-            }
-            checks[name] = up ? "ok" : "down";
-            ok = ok && up;
+namespace {
+
+bool IsStandardMethod(std::string_view method) noexcept {
+    static constexpr std::array<std::string_view, 7> kMethods = {
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+    for (const std::string_view known : kMethods) {
+        if (method == known) {
+            return true;
         }
-        nlohmann::json body = {{"ok", ok}, {"service", service_}, {"checks", checks}};
+    }
+    return false;
+}
+
+}  // namespace
+
+std::function<void(const http::Request&, const http::Response&, double)> HttpMetricsObserver(
+    std::string service
+) {
+    auto& requests = metrics::Get().http_requests_total;
+    auto& durations = metrics::Get().http_request_duration_seconds;
+    return [&requests, &durations, service = std::move(service)](
+               const http::Request& request, const http::Response& response, double seconds
+           ) {
+        // Bounded label values whatever the caller sends: the route pattern or "unmatched", a
+        // standard method or "OTHER".
+        const std::string route = request.route.empty() ? std::string("unmatched") : request.route;
+        const std::string method = IsStandardMethod(request.method) ? request.method : "OTHER";
+        requests
+            .Add(
+                {{"service", service},
+                 {"route", route},
+                 {"method", method},
+                 {"status_code", std::to_string(response.status)}}
+            )
+            .Increment();
+        durations
+            .Add(
+                {{"service", service}, {"route", route}, {"method", method}},
+                metrics::LatencyBuckets()
+            )
+            .Observe(seconds);
+    };
+}
+
+void ServiceHost::Start() {
+    const std::string host = config_.BindHostFor(service_);
+    if (IsInternalService(service_) && !IsLoopbackHost(host) && config_.internal_token.empty()) {
+        throw std::runtime_error(
+            service_ + " binds to " + host +
+            ", beyond loopback: set INTERNAL_API_TOKEN (see docs/configuration.md)"
+        );
+    }
+    if (IsInternalService(service_) && !config_.internal_token.empty()) {
+        router_.SetGuard(
+            [token = config_.internal_token](
+                const http::Request& request, std::string_view route
+            ) -> std::optional<http::Response> {
+                if (route == "/health" || route == "/metrics" ||
+                    InternalTokenMatches(request, token)) {
+                    return std::nullopt;
+                }
+                return http::ErrorResponse(
+                    401, "unauthorized", "missing or invalid X-Internal-Token"
+                );
+            }
+        );
+    }
+    health_ = std::make_unique<HealthMonitor>(
+        checks_, config_.health_check_interval, config_.health_check_max_age
+    );
+    router_.Add("GET", "/health", [this](http::Request&) {
+        auto [ok, checks] = health_->Current();
+        nlohmann::json body = {{"ok", ok}, {"service", service_}, {"checks", std::move(checks)}};
         return http::JsonResponse(ok ? 200 : 503, body.dump());
     });
     router_.Add("GET", "/metrics", [](http::Request&) {
@@ -99,51 +238,46 @@ int ServiceHost::Run() {
     });
 
     http::ServerOptions options;
-    options.host = config_.BindHostFor(service_);
+    options.host = host;
     options.body_limit = std::size_t{16} * 1024;  // every body here is a few hundred bytes
     options.port = static_cast<std::uint16_t>(port_);
     options.threads = config_.http_threads;
-    auto& requests = metrics::Get().http_requests_total;
-    auto& durations = metrics::Get().http_request_duration_seconds;
-    const std::string service = config_.service_name;
-    options.observer =
-        [&requests,
-         &durations,
-         service](const http::Request& request, const http::Response& response, double seconds) {
-            // Route templates keep label cardinality bounded: path parameters become "{param}".
-            std::string route = response.status == 404 ? std::string("unmatched") : request.path;
-            for (const auto& param : request.path_params) {
-                const auto at = route.find("/" + param);
-                if (!param.empty() && at != std::string::npos) {
-                    route.replace(at + 1, param.size(), "{param}");
-                }
-            }
-            requests
-                .Add(
-                    {{"service", service},
-                     {"route", route},
-                     {"method", request.method},
-                     {"status_code", std::to_string(response.status)}}
-                )
-                .Increment();
-            durations
-                .Add(
-                    {{"service", service}, {"route", route}, {"method", request.method}},
-                    metrics::LatencyBuckets()
-                )
-                .Observe(seconds);
-        };
-    http::Server server(options, router_);
-    server.Start();
+    options.max_connections = static_cast<std::size_t>(config_.http_max_connections);
+    options.fd_headroom = static_cast<std::size_t>(config_.http_fd_headroom);
+    options.first_request_timeout = config_.http_first_request_timeout;
+    options.idle_timeout = config_.http_idle_timeout;
+    options.observer = HttpMetricsObserver(config_.service_name);
+    server_ = std::make_unique<http::Server>(options, router_);
+    server_->Start();
 
     for (auto& [name, work] : workers_) {
         threads_.emplace_back(work);
     }
     log::Info(
         "service started",
-        {{"port", std::to_string(server.Port())}, {"workers", std::to_string(workers_.size())}}
+        {{"port", std::to_string(server_->Port())},
+         {"workers", std::to_string(workers_.size())},
+         {"max_connections", std::to_string(server_->MaxConnections())}}
     );
+}
 
+std::uint16_t ServiceHost::Port() const noexcept {
+    return server_ ? server_->Port() : std::uint16_t{0};
+}
+
+void ServiceHost::Stop() {
+    if (server_) {
+        server_->Stop();
+    }
+    health_.reset();
+    for (auto& thread : threads_) {
+        thread.request_stop();
+    }
+    threads_.clear();  // joins
+}
+
+int ServiceHost::Run() {
+    Start();
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -151,12 +285,7 @@ int ServiceHost::Run() {
     int signal = 0;
     sigwait(&set, &signal);
     log::Info("stopping", {{"signal", std::to_string(signal)}});
-
-    server.Stop();
-    for (auto& thread : threads_) {
-        thread.request_stop();
-    }
-    threads_.clear();  // joins
+    Stop();
     log::Info("stopped");
     return 0;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stop_token>
@@ -27,7 +28,10 @@ public:
 
     [[nodiscard]] http::Router& Routes() noexcept { return router_; }
 
-    /// A readiness check for /health: name → true when the dependency answers.
+    /// A readiness check for /health: name → true when the dependency answers. Checks run on
+    /// their own threads every HEALTH_CHECK_INTERVAL_MS; /health answers from their last
+    /// results at once (a check that has not finished within HEALTH_CHECK_MAX_AGE_MS is down),
+    /// so a hanging dependency never holds an HTTP thread.
     void AddHealthCheck(std::string name, std::function<bool()> check);
     void AddWorker(std::string name, std::function<void(std::stop_token)> work);
     /// How one consumer runs; the rest (batch size, visibility, …) comes from the config.
@@ -47,6 +51,13 @@ public:
     int Run();
     void RequestStop();
 
+    /// What Run() does around its wait, for tests: Start() adds /health and /metrics, starts the
+    /// HTTP server and the workers; Stop() stops the server, then asks the workers to stop and
+    /// joins them. Port() is the bound port once started.
+    void Start();
+    void Stop();
+    [[nodiscard]] std::uint16_t Port() const noexcept;
+
     /// Blocks SIGINT/SIGTERM in the calling thread (call first thing in main, before any thread
     /// starts) so that Run() can wait for them with sigwait.
     static void BlockStopSignals();
@@ -62,6 +73,16 @@ private:
     std::vector<std::unique_ptr<EventHandler>> handlers_;
     std::unique_ptr<RelayOptions> relay_options_;
     std::vector<std::jthread> threads_;
+    class HealthMonitor;
+    std::unique_ptr<HealthMonitor> health_;
+    std::unique_ptr<http::Server> server_;
 };
+
+/// The HTTP server observer that counts every answer in http_requests_total and
+/// http_request_duration_seconds, labelled with `service`, the route pattern and the method.
+/// Callers choose methods and paths, so neither becomes a label as sent: an unmatched path is
+/// route "unmatched", a method outside GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS is "OTHER".
+[[nodiscard]] std::function<void(const http::Request&, const http::Response&, double)>
+HttpMetricsObserver(std::string service);
 
 }  // namespace sagapay

@@ -16,6 +16,9 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> headers;  ///< Names in lower case.
     std::string body;
     std::vector<std::string> path_params;  ///< Filled by Router for `{name}` segments, in order.
+    /// The matched route pattern ("/payments/{payment_id}"), set by the server for its observer;
+    /// empty when no route matched (404, 405, a malformed request).
+    std::string route;
 
     /// The first header named `name` (lower case), or empty.
     [[nodiscard]] std::string_view Header(std::string_view name) const noexcept;

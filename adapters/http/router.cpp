@@ -154,6 +154,11 @@ Response Router::DispatchRoute(Request& request, std::string& route) const {
     }
 
     try {
+        if (guard_) {
+            if (auto refused = guard_(request, route)) {
+                return std::move(*refused);
+            }
+        }
         return best->handler(request);
     } catch (const std::exception& e) {
         LogHandlerFailure(request, route, e.what());

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "adapters/http/request.hpp"
@@ -10,6 +13,9 @@
 namespace sagapay::http {
 
 using Handler = std::function<Response(Request&)>;
+/// Runs before the handler of every matched route with the request and the route pattern; a
+/// response it returns answers instead of the handler (authentication for a whole service).
+using Guard = std::function<std::optional<Response>(const Request&, std::string_view route)>;
 
 /// Maps (method, path pattern) to handlers. Patterns are literal segments and `{name}` segments:
 /// "/ops/reviews/{payment_id}/approve". Unknown path → 404, known path with another method → 405,
@@ -19,6 +25,7 @@ class Router {
 public:
     void Add(std::string method, const std::string& pattern, Handler handler);
     [[nodiscard]] Response Dispatch(Request& request) const;
+    void SetGuard(Guard guard) { guard_ = std::move(guard); }
 
 private:
     friend class Server;  // Uses DispatchRoute to name the route pattern to the observer.
@@ -33,6 +40,7 @@ private:
     Response DispatchRoute(Request& request, std::string& route) const;
 
     std::vector<Route> routes_;
+    Guard guard_;
 };
 
 }  // namespace sagapay::http

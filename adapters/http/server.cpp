@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/resource.h>
 
 #include "adapters/http/ascii.hpp"
 #include "adapters/http/request.hpp"
@@ -65,7 +67,25 @@ bool IsReservedHeader(std::string_view name) {
     return lower == "content-length" || lower == "transfer-encoding" || lower == "connection";
 }
 
+/// Past the cap with every connection busy, new connections are closed; say so at most this often.
+constexpr std::chrono::seconds kRefusalLogInterval{10};
+
 }  // namespace
+
+std::size_t MaxConnectionsFor(const ServerOptions& options) noexcept {
+    if (options.max_connections > 0) {
+        return options.max_connections;
+    }
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+        return std::size_t{1} << 16;
+    }
+    const auto files = static_cast<std::size_t>(limit.rlim_cur);
+    if (files > options.fd_headroom + 16) {
+        return files - options.fd_headroom;
+    }
+    return std::max<std::size_t>(files / 2, 1);  // a tiny limit: keep half for the rest
+}
 
 struct Server::Impl {
     class Session;
@@ -81,14 +101,25 @@ struct Server::Impl {
     void OnAccept(beast::error_code ec, tcp::socket socket);
     void Run();
     void Unregister(Session* session);
+    /// A session waiting for a request (idle) may be shed when the server is at its cap; the
+    /// longest idle goes first.
+    void MarkIdle(Session* session);
+    void MarkBusy(Session* session);
+    /// Under mutex_: the longest idle session, taken off the idle list, or null.
+    std::shared_ptr<Session> TakeLongestIdleLocked();
     [[nodiscard]] bool Stopping() const noexcept { return stopping_.load(); }
 
     ServerOptions options_;
     Router router_;
-    std::mutex mutex_;  // Guards started_, sessions_ and the transition of stopping_.
+    std::size_t max_connections_ = 0;  // Set by Start().
+    // Guards started_, sessions_, idle_, the sessions' idle positions, last_refusal_log_ and
+    // the transition of stopping_.
+    std::mutex mutex_;
     bool started_ = false;
     std::atomic<bool> stopping_{false};
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+    std::list<Session*> idle_;  // Oldest first.
+    std::chrono::steady_clock::time_point last_refusal_log_{};
     std::atomic<std::uint16_t> port_;
     // Declared after the members above: destroying the io_context destroys pending sessions,
     // which unregister themselves.
@@ -107,6 +138,10 @@ public:
     Session& operator=(const Session&) = delete;
     ~Session() { server_.Unregister(this); }
 
+    // Guarded by the server's mutex_: where this session is in the server's idle list.
+    std::list<Session*>::iterator idle_position_;
+    bool in_idle_list_ = false;
+
     void Start() {
         asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
     }
@@ -124,7 +159,12 @@ private:
         }
         parser_.emplace();
         parser_->body_limit(server_.options_.body_limit);
-        stream_.expires_after(server_.options_.idle_timeout);
+        // A new connection has a short deadline for its first request; a kept-alive one may wait
+        // longer between requests. Either way it is idle, and sheddable, until a request is read.
+        stream_.expires_after(
+            first_request_ ? server_.options_.first_request_timeout : server_.options_.idle_timeout
+        );
+        server_.MarkIdle(this);
         bhttp::async_read(
             stream_,
             buffer_,
@@ -134,7 +174,9 @@ private:
     }
 
     void OnRead(beast::error_code ec, std::size_t /*bytes*/) {
+        server_.MarkBusy(this);
         if (!ec) {
+            first_request_ = false;
             Handle();
             return;
         }
@@ -182,9 +224,7 @@ private:
             response = ErrorResponse(500, "internal", "internal server error");
         }
         const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-        if (!route.empty()) {
-            request.path = std::move(route);  // The observer labels by pattern, not by raw path.
-        }
+        request.route = std::move(route);  // The observer labels by pattern, never by raw path.
         Observe(request, response, elapsed.count());
         Write(response, version, keep_alive && !server_.Stopping());
     }
@@ -310,6 +350,7 @@ private:
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
     std::size_t drained_ = 0;
+    bool first_request_ = true;
 };
 
 void Server::Impl::Accept() {
@@ -336,20 +377,89 @@ void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto session = std::make_shared<Session>(*this, std::move(socket));
+    std::shared_ptr<Session> shed;
+    bool refused = false;
+    bool log_refusal = false;
     {
         const std::lock_guard lock(mutex_);
         if (Stopping()) {
             return;  // Stop() has already closed the others: drop this one too.
         }
-        sessions_.emplace(session.get(), session);
+        if (sessions_.size() >= max_connections_) {
+            // At the cap (kept below the file limit, so accept itself never starts failing):
+            // a client that is not using its connection makes room for one that wants to.
+            shed = TakeLongestIdleLocked();
+            refused = shed == nullptr;
+            const auto now = std::chrono::steady_clock::now();
+            if (refused && now - last_refusal_log_ >= kRefusalLogInterval) {
+                last_refusal_log_ = now;
+                log_refusal = true;
+            }
+        }
+        if (!refused) {
+            sessions_.emplace(session.get(), session);
+            // Idle from the start, in accept order: a connection that never sends is the first
+            // to go.
+            session->idle_position_ = idle_.insert(idle_.end(), session.get());
+            session->in_idle_list_ = true;
+        }
     }
-    session->Start();
+    if (shed) {
+        shed->CloseSoon();
+    }
+    if (refused) {
+        if (log_refusal) {
+            LogLine(
+                "http: at the connection cap (" + std::to_string(max_connections_) +
+                ") with every connection busy: closing new connections"
+            );
+        }
+        session->CloseSoon();  // never started: closing it ends it
+    } else {
+        session->Start();
+    }
     Accept();
 }
 
 void Server::Impl::Unregister(Session* session) {
     const std::lock_guard lock(mutex_);
     sessions_.erase(session);
+    if (session->in_idle_list_) {
+        idle_.erase(session->idle_position_);
+        session->in_idle_list_ = false;
+    }
+}
+
+void Server::Impl::MarkIdle(Session* session) {
+    const std::lock_guard lock(mutex_);
+    if (!session->in_idle_list_) {
+        session->idle_position_ = idle_.insert(idle_.end(), session);
+        session->in_idle_list_ = true;
+    }
+}
+
+void Server::Impl::MarkBusy(Session* session) {
+    const std::lock_guard lock(mutex_);
+    if (session->in_idle_list_) {
+        idle_.erase(session->idle_position_);
+        session->in_idle_list_ = false;
+    }
+}
+
+std::shared_ptr<Server::Impl::Session> Server::Impl::TakeLongestIdleLocked() {
+    while (!idle_.empty()) {
+        Session* candidate = idle_.front();
+        idle_.pop_front();
+        candidate->in_idle_list_ = false;
+        const auto found = sessions_.find(candidate);
+        if (found == sessions_.end()) {
+            continue;
+        }
+        if (auto session = found->second.lock()) {
+            return session;  // else it is being destroyed: it frees its slot by itself
+        }
+    }
+    return nullptr;
 }
 
 void Server::Impl::Run() {
@@ -431,6 +541,7 @@ void Server::Start() {
         fail(ec);
     }
     impl.port_ = bound.port();
+    impl.max_connections_ = MaxConnectionsFor(impl.options_);
     impl.started_ = true;
     impl.Accept();
     const int threads = std::max(1, impl.options_.threads);
@@ -477,6 +588,11 @@ void Server::Stop() {
 
 std::uint16_t Server::Port() const noexcept {
     return impl_->port_.load();
+}
+
+std::size_t Server::MaxConnections() const noexcept {
+    const std::lock_guard lock(impl_->mutex_);
+    return impl_->max_connections_;
 }
 
 }  // namespace sagapay::http

@@ -364,8 +364,9 @@ TEST(ServerClient, CallsTheObserverWithTheRoutePatternStatusAndDuration) {
     options.observer = [&](const Request& request, const Response& response, double seconds) {
         const std::lock_guard lock(mutex);
         seen.push_back(
-            request.method + " " + request.path + " " + std::to_string(response.status) +
-            (seconds >= 0.0 ? "" : " negative")
+            request.method + " " +
+            (request.route.empty() ? "(no route) " + request.path : request.route) + " " +
+            std::to_string(response.status) + (seconds >= 0.0 ? "" : " negative")
         );
     };
     Server server(options, EchoRouter());
@@ -377,7 +378,8 @@ TEST(ServerClient, CallsTheObserverWithTheRoutePatternStatusAndDuration) {
 
     const std::lock_guard lock(mutex);
     EXPECT_EQ(
-        seen, (std::vector<std::string>{"POST /payments/{id}/capture 201", "GET /nowhere 404"})
+        seen,
+        (std::vector<std::string>{"POST /payments/{id}/capture 201", "GET (no route) /nowhere 404"})
     );
 }
 

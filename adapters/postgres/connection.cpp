@@ -1,7 +1,9 @@
 #include "adapters/postgres/connection.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "adapters/postgres/dsn.hpp"
@@ -29,14 +31,102 @@ void OnNotice(void* /*arg*/, const PGresult* result) {
     }
 }
 
+std::mutex& DefaultsMutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+SessionSettings& Defaults() {
+    static SessionSettings settings;
+    return settings;
+}
+
+/// Connects with `conninfo`'s own parameters plus `settings` for what it leaves unset.
+ConnHandle Connect(const std::string& conninfo, const SessionSettings& settings) {
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+    if (parsed == nullptr) {
+        PQfreemem(error);
+        return ConnHandle(PQconnectdb(conninfo.c_str()));  // reports the parse error itself
+    }
+    std::vector<std::string> keys;
+    std::vector<std::string> values;
+    std::string options;
+    for (const PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
+        if (option->val == nullptr) {
+            continue;
+        }
+        if (std::strcmp(option->keyword, "options") == 0) {
+            options = option->val;
+        } else {
+            keys.emplace_back(option->keyword);
+            values.emplace_back(option->val);
+        }
+    }
+    PQconninfoFree(parsed);
+
+    const auto add = [&](const char* key, std::int64_t value) {
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            keys.emplace_back(key);
+            values.push_back(std::to_string(value));
+        }
+    };
+    add("keepalives", 1);
+    add("keepalives_idle", settings.keepalives_idle.count());
+    add("keepalives_interval", settings.keepalives_interval.count());
+    add("keepalives_count", settings.keepalives_count);
+    if (settings.tcp_user_timeout.count() > 0) {
+        add("tcp_user_timeout", settings.tcp_user_timeout.count());
+    }
+    const auto add_setting = [&](std::string_view name, std::chrono::milliseconds value) {
+        if (value.count() > 0 && options.find(name) == std::string::npos) {
+            options += options.empty() ? "" : " ";
+            options += "-c ";
+            options += name;
+            options += "=" + std::to_string(value.count());
+        }
+    };
+    add_setting("statement_timeout", settings.statement_timeout);
+    add_setting("lock_timeout", settings.lock_timeout);
+    add_setting("idle_in_transaction_session_timeout", settings.idle_in_transaction_timeout);
+    if (!options.empty()) {
+        keys.emplace_back("options");
+        values.push_back(std::move(options));
+    }
+
+    std::vector<const char*> key_ptrs;
+    std::vector<const char*> value_ptrs;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        key_ptrs.push_back(keys[i].c_str());
+        value_ptrs.push_back(values[i].c_str());
+    }
+    key_ptrs.push_back(nullptr);
+    value_ptrs.push_back(nullptr);
+    return ConnHandle(PQconnectdbParams(key_ptrs.data(), value_ptrs.data(), 0));
+}
+
 }  // namespace
 
-Connection::Connection(ConnHandle conn, std::string dsn)
-    : conn_(std::move(conn)), dsn_(std::move(dsn)) {}
+void SetDefaultSessionSettings(const SessionSettings& settings) {
+    const std::lock_guard lock(DefaultsMutex());
+    Defaults() = settings;
+}
+
+SessionSettings DefaultSessionSettings() {
+    const std::lock_guard lock(DefaultsMutex());
+    return Defaults();
+}
+
+Connection::Connection(ConnHandle conn, std::string dsn, SessionSettings settings)
+    : conn_(std::move(conn)), dsn_(std::move(dsn)), settings_(settings) {}
 
 Connection Connection::Open(const std::string& dsn) {
+    return Open(dsn, DefaultSessionSettings());
+}
+
+Connection Connection::Open(const std::string& dsn, const SessionSettings& settings) {
     std::string normalized = NormalizeDsn(dsn);
-    ConnHandle conn(PQconnectdb(normalized.c_str()));
+    ConnHandle conn = Connect(normalized, settings);
     if (!conn) {
         throw SqlError(
             ErrorCode::kUnavailable, "", "cannot connect to " + RedactDsn(dsn) + ": out of memory"
@@ -51,7 +141,7 @@ Connection Connection::Open(const std::string& dsn) {
         );
     }
     PQsetNoticeReceiver(conn.get(), &OnNotice, nullptr);
-    return {std::move(conn), std::move(normalized)};
+    return {std::move(conn), std::move(normalized), settings};
 }
 
 Rows Connection::Exec(std::string_view sql, std::initializer_list<Param> params) {
@@ -272,7 +362,7 @@ void Connection::Reconnect() {
     if (conn_) {
         PQreset(conn_.get());
     } else {
-        conn_.reset(PQconnectdb(dsn_.c_str()));
+        conn_ = Connect(dsn_, settings_);
         if (conn_) {
             PQsetNoticeReceiver(conn_.get(), &OnNotice, nullptr);
         }

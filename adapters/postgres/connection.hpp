@@ -24,6 +24,24 @@ namespace sagapay::postgres {
 
 using ConnHandle = UniqueHandle<PGconn, &PQfinish>;
 
+/// Limits every connection carries, so a stuck lock holder or a silent network drop cannot hang
+/// a worker: statement, lock and idle-in-transaction timeouts (sent as startup `options`), and
+/// TCP keepalives with a user timeout (libpq parameters). A value the DSN sets itself wins;
+/// a zero duration leaves that setting to the server (off by default).
+struct SessionSettings {
+    std::chrono::milliseconds statement_timeout{30'000};
+    std::chrono::milliseconds lock_timeout{5'000};
+    std::chrono::milliseconds idle_in_transaction_timeout{60'000};
+    std::chrono::seconds keepalives_idle{30};
+    std::chrono::seconds keepalives_interval{10};
+    int keepalives_count = 3;
+    std::chrono::milliseconds tcp_user_timeout{30'000};
+};
+
+/// The settings Connection::Open(dsn) uses: set once at process start, from the configuration.
+void SetDefaultSessionSettings(const SessionSettings& settings);
+[[nodiscard]] SessionSettings DefaultSessionSettings();
+
 /// One libpq connection. Not thread-safe: one thread uses it at a time.
 /// Statements with parameters are prepared once per connection and reused (the SQL text is the
 /// cache key), so a hot statement costs one round trip and no parse.
@@ -32,6 +50,7 @@ public:
     /// Connects or throws SqlError(kUnavailable) with a message that names host and database but
     /// never the password. Accepts libpq URIs and the seed's `postgresql+psycopg2://` form.
     static Connection Open(const std::string& dsn);
+    static Connection Open(const std::string& dsn, const SessionSettings& settings);
 
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -80,7 +99,7 @@ public:
     [[nodiscard]] static std::string NormalizeDsn(const std::string& dsn);
 
 private:
-    Connection(ConnHandle conn, std::string dsn);
+    Connection(ConnHandle conn, std::string dsn, SessionSettings settings);
 
     struct Queued {
         std::string sql;
@@ -94,6 +113,7 @@ private:
 
     ConnHandle conn_;
     std::string dsn_;
+    SessionSettings settings_;
     std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
     std::size_t next_statement_ = 0;
     bool begin_pending_ = false;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <limits>
 #include <thread>
 
@@ -441,6 +442,84 @@ TEST_F(ConnectionTest, PoolServesManyThreads) {
     }
     EXPECT_EQ(done.load(), 6);
     EXPECT_EQ(CountItems(), 120);
+}
+
+// Every connection carries timeouts, so a lock held by a stuck session or a silent network drop
+// cannot hang a worker for hours; a DSN that sets its own value keeps it.
+TEST_F(ConnectionTest, SessionTimeoutsAreSetOnEveryConnection) {
+    EXPECT_EQ(conn_.Exec("SHOW statement_timeout").Get(0, 0), "30s");
+    EXPECT_EQ(conn_.Exec("SHOW lock_timeout").Get(0, 0), "5s");
+    EXPECT_EQ(conn_.Exec("SHOW idle_in_transaction_session_timeout").Get(0, 0), "1min");
+    std::string keepalives;
+    std::string user_timeout;
+    PQconninfoOption* options = PQconninfo(conn_.Raw());
+    for (PQconninfoOption* option = options; option != nullptr && option->keyword != nullptr;
+         ++option) {
+        const std::string keyword = option->keyword;
+        const std::string value = option->val != nullptr ? option->val : "";
+        keepalives = keyword == "keepalives" ? value : keepalives;
+        user_timeout = keyword == "tcp_user_timeout" ? value : user_timeout;
+    }
+    PQconninfoFree(options);
+    EXPECT_EQ(keepalives, "1");
+    EXPECT_EQ(user_timeout, "30000");
+
+    // A reconnected session keeps them.
+    conn_.Reconnect();
+    EXPECT_EQ(conn_.Exec("SHOW lock_timeout").Get(0, 0), "5s");
+}
+
+TEST_F(ConnectionTest, SessionTimeoutsSetByTheDsnAreKept) {
+    const std::string separator = db_.Dsn().find('?') == std::string::npos ? "?" : "&";
+    Connection own = Connection::Open(
+        db_.Dsn() + separator +
+        "options=-c%20lock_timeout%3D1234%20-c%20search_path%3Dpublic&keepalives_idle=7"
+    );
+    EXPECT_EQ(own.Exec("SHOW lock_timeout").Get(0, 0), "1234ms");
+    EXPECT_EQ(own.Exec("SHOW search_path").Get(0, 0), "public");
+    EXPECT_EQ(own.Exec("SHOW statement_timeout").Get(0, 0), "30s");
+    std::string idle;
+    PQconninfoOption* options = PQconninfo(own.Raw());
+    for (PQconninfoOption* option = options; option != nullptr && option->keyword != nullptr;
+         ++option) {
+        if (std::string(option->keyword) == "keepalives_idle" && option->val != nullptr) {
+            idle = option->val;
+        }
+    }
+    PQconninfoFree(options);
+    EXPECT_EQ(idle, "7");
+}
+
+TEST_F(ConnectionTest, AStatementBlockedOnALockFailsWithinTheLockTimeout) {
+    conn_.Exec("INSERT INTO items (id) VALUES (1)");
+    Connection holder = db_.Connect();
+    holder.ExecScript("BEGIN; UPDATE items SET note = 'held' WHERE id = 1");
+
+    Connection waiter = db_.Connect();
+    const std::int64_t waiter_pid = BackendPid(waiter);
+    std::string error;
+    ErrorCode code = ErrorCode::kInternal;
+    const auto started = std::chrono::steady_clock::now();
+    auto blocked = std::async(std::launch::async, [&] {
+        try {
+            waiter.Exec("UPDATE items SET note = 'waiter' WHERE id = 1");
+        } catch (const SqlError& e) {
+            error = e.what();
+            code = e.Code();
+        }
+    });
+    // Without a lock timeout the UPDATE would wait for good: cancel it after a bound instead.
+    if (blocked.wait_for(10s) != std::future_status::ready) {
+        Connection canceller = db_.Connect();
+        canceller.Exec("SELECT pg_cancel_backend($1::int)", {waiter_pid});
+    }
+    blocked.get();
+    const auto took = std::chrono::steady_clock::now() - started;
+    holder.ExecScript("ROLLBACK");
+
+    EXPECT_LT(took, 7s);
+    EXPECT_THAT(error, HasSubstr("lock timeout"));
+    EXPECT_EQ(code, ErrorCode::kAborted);  // rolled back: safe to run the transaction again
 }
 
 }  // namespace

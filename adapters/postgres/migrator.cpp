@@ -38,10 +38,13 @@ std::string Label(std::string_view scope, const Migration& migration) {
     return std::string(scope) + "/" + migration.version + "_" + migration.name;
 }
 
-/// Holds the session advisory lock; releases it also when a migration throws.
+/// Holds the session advisory lock; releases it also when a migration throws. Waiting for
+/// another process's migrations and running a long one (an index on a big table) are expected:
+/// the session's statement and lock timeouts are lifted while the lock is held.
 class AdvisoryLock {
 public:
     AdvisoryLock(Connection& conn, std::int64_t key) : conn_(conn), key_(key) {
+        conn_.ExecScript("SET statement_timeout = 0; SET lock_timeout = 0");
         conn_.Exec("SELECT pg_advisory_lock($1::bigint)", {key_});
     }
     AdvisoryLock(const AdvisoryLock&) = delete;
@@ -50,6 +53,7 @@ public:
         try {
             if (conn_.IsHealthy()) {
                 conn_.Exec("SELECT pg_advisory_unlock($1::bigint)", {key_});
+                conn_.ExecScript("RESET statement_timeout; RESET lock_timeout");
             }
         } catch (...) {  // the server drops it with the session
         }

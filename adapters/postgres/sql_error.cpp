@@ -3,7 +3,9 @@
 namespace sagapay::postgres {
 
 ErrorCode ErrorCodeFromSqlState(std::string_view sql_state) noexcept {
-    if (sql_state == "40001" || sql_state == "40P01") {
+    // Serialization failure, deadlock, lock_not_available (lock_timeout): the transaction was
+    // rolled back because of another one; running it again may succeed.
+    if (sql_state == "40001" || sql_state == "40P01" || sql_state == "55P03") {
         return ErrorCode::kAborted;
     }
     if (sql_state == "23505") {

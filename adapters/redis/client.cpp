@@ -11,6 +11,8 @@
 
 #include <sys/time.h>
 
+#include "core/redact.hpp"
+
 namespace sagapay::redis {
 namespace {
 
@@ -113,8 +115,9 @@ Reply ConvertReply(const redisReply* reply) {
     return out;
 }
 
+/// The message is logged at start: it quotes the URL with any password masked.
 [[noreturn]] void FailUrl(const std::string& url, const std::string& why) {
-    throw std::invalid_argument("invalid Redis URL '" + url + "': " + why);
+    throw std::invalid_argument("invalid Redis URL '" + RedactUrlPassword(url) + "': " + why);
 }
 
 /// Parses a whole decimal string into `value`; false when it is not one.

@@ -10,6 +10,7 @@ namespace sagapay::redis {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string ParseErrorOf(const std::string& url) {
     try {
@@ -84,6 +85,16 @@ TEST(ParseRedisUrlTest, RejectsADatabaseOtherThanZeroRatherThanIgnoringIt) {
 TEST(ParseRedisUrlTest, RejectsCredentialsAndQueryParameters) {
     EXPECT_THAT(ParseErrorOf("redis://user:secret@localhost:6379"), HasSubstr("credentials"));
     EXPECT_THAT(ParseErrorOf("redis://localhost:6379/0?timeout=1"), HasSubstr("query"));
+}
+
+// The message ends up in the startup log: it shows the URL, never its password.
+TEST(ParseRedisUrlTest, NeverQuotesAPassword) {
+    const std::string userinfo = ParseErrorOf("redis://default:s3cret-pass@cache:6379/0");
+    EXPECT_THAT(userinfo, HasSubstr("'redis://default:***@cache:6379/0'"));
+    EXPECT_THAT(userinfo, Not(HasSubstr("s3cret-pass")));
+    const std::string query = ParseErrorOf("redis://cache:6379/0?password=s3cret-pass");
+    EXPECT_THAT(query, Not(HasSubstr("s3cret-pass")));
+    EXPECT_THAT(query, HasSubstr("password=***"));
 }
 
 TEST(ParseRedisUrlTest, RejectsAnUnbracketedIpv6Host) {

@@ -77,11 +77,14 @@ http::Response GatewayApi::CreatePayment(const http::Request& request) {
     return response;
 }
 
-HttpPaymentCreator::HttpPaymentCreator(const std::string& orchestrator_url)
+HttpPaymentCreator::HttpPaymentCreator(
+    const std::string& orchestrator_url, std::string internal_token
+)
     : client_(
           orchestrator_url,
           http::ClientOptions{256, std::chrono::milliseconds(1000), std::chrono::milliseconds(5000)}
-      ) {}
+      ),
+      internal_token_(std::move(internal_token)) {}
 
 Result<http::Response> HttpPaymentCreator::Create(
     const PaymentRequest& request, const std::string& trace_id
@@ -92,14 +95,14 @@ Result<http::Response> HttpPaymentCreator::Create(
         {"currency", request.amount.currency.CodeString()},
         {"idempotency_key", request.idempotency_key.Value()},
     };
-    return client_.Send(
-        "POST",
-        "/internal/payments",
-        forward.dump(),
-        {{"content-type", "application/json"},
-         {"x-trace-id", trace_id},
-         {"idempotency-key", request.idempotency_key.Value()}}
-    );
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"content-type", "application/json"},
+        {"x-trace-id", trace_id},
+        {"idempotency-key", request.idempotency_key.Value()}};
+    if (!internal_token_.empty()) {
+        headers.emplace_back(std::string(kInternalTokenHeader), internal_token_);
+    }
+    return client_.Send("POST", "/internal/payments", forward.dump(), headers);
 }
 
 }  // namespace sagapay::gateway

@@ -61,7 +61,10 @@ private:
 /// PaymentCreator over the orchestrator's HTTP API with a keep-alive pool.
 class HttpPaymentCreator final : public PaymentCreator {
 public:
-    explicit HttpPaymentCreator(const std::string& orchestrator_url);
+    /// `internal_token` (INTERNAL_API_TOKEN) goes with every call as X-Internal-Token when set.
+    explicit HttpPaymentCreator(
+        const std::string& orchestrator_url, std::string internal_token = {}
+    );
 
     // PaymentCreator
     [[nodiscard]] Result<http::Response> Create(
@@ -70,6 +73,7 @@ public:
 
 private:
     http::Client client_;
+    std::string internal_token_;
 };
 
 }  // namespace sagapay::gateway

@@ -137,5 +137,31 @@ TEST_F(GatewayApiTest, TheOrchestratorsRefusalOfAReusedKeyReachesTheClient) {
     EXPECT_EQ(ErrorCodeOf(response), "idempotency_key_reused");
 }
 
+// The orchestrator bound beyond loopback requires X-Internal-Token: the gateway sends it.
+TEST(HttpPaymentCreatorTest, SendsTheInternalTokenToTheOrchestrator) {
+    std::string seen_token = "(none)";
+    http::Router router;
+    router.Add("POST", "/internal/payments", [&seen_token](http::Request& request) {
+        seen_token = std::string(request.Header("x-internal-token"));
+        return http::JsonResponse(201, R"({"payment_id":"p","status":"CREATED"})");
+    });
+    http::Server server(http::ServerOptions{}, std::move(router));
+    server.Start();
+    HttpPaymentCreator creator(
+        "http://127.0.0.1:" + std::to_string(server.Port()), "internal-token-0123456789"
+    );
+    const auto request = ParsePaymentRequest(
+        R"({"customer_id":"cust-1","amount_cents":100,"currency":"USD","idempotency_key":"order-10001"})"
+    );
+    ASSERT_TRUE(request.has_value());
+
+    const auto answer = creator.Create(*request, "trace-1");
+
+    ASSERT_TRUE(answer.has_value()) << answer.error().message;
+    EXPECT_EQ(answer->status, 201);
+    server.Stop();
+    EXPECT_EQ(seen_token, "internal-token-0123456789");
+}
+
 }  // namespace
 }  // namespace sagapay::gateway

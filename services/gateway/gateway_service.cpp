@@ -15,7 +15,7 @@ int RunGateway(const Config& config, const Clock& /*clock*/) {
     }
     log::Info("startup_config", DescribeConfig(config));
     RateLimiter limiter(redis::ParseRedisUrl(config.redis_url), config.rate_limit_per_minute);
-    HttpPaymentCreator orchestrator(config.orchestrator_url);
+    HttpPaymentCreator orchestrator(config.orchestrator_url, config.internal_token);
     auto& requests = metrics::Get().payment_requests_total.Add({{"service", config.service_name}});
     auto& latency = metrics::Get().payment_latency_seconds.Add(
         {{"service", config.service_name}}, metrics::LatencyBuckets()
