@@ -197,6 +197,7 @@ int Main(int argc, char** argv) {
     const sagapay::app::ReconcileOptions reconcile_defaults;
     std::string reconcile_ledger_url = reconcile_defaults.ledger_url;
     std::int64_t reconcile_limit = reconcile_defaults.limit;
+    std::string reconcile_psp_url;
     auto* reconcile = app.add_subcommand(
         "reconcile",
         "Print the ledger's /reconciliation report and check every payment against the ledger\n"
@@ -205,6 +206,9 @@ int Main(int argc, char** argv) {
     );
     reconcile->add_option("--ledger-url", reconcile_ledger_url, "The ledger's base URL")
         ->capture_default_str();
+    reconcile->add_option(
+        "--psp-url", reconcile_psp_url, "The PSP asked for the provider check (else PSP_URL)"
+    );
     reconcile->add_option("--limit", reconcile_limit, "Most imbalances and mismatches listed")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
@@ -215,6 +219,9 @@ int Main(int argc, char** argv) {
         auto options = sagapay::app::ReconcileOptionsFromEnvironment(sagapay::ProcessEnvironment());
         options.ledger_url = reconcile_ledger_url;
         options.limit = reconcile_limit;
+        if (!reconcile_psp_url.empty()) {
+            options.psp_url = reconcile_psp_url;
+        }
         return sagapay::app::RunReconcile(options);
     }
 

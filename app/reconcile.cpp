@@ -10,6 +10,8 @@
 
 #include "adapters/http/http.hpp"
 #include "adapters/postgres/connection.hpp"
+#include "core/ports/psp_client.hpp"
+#include "services/provider/http_psp_client.hpp"
 
 namespace sagapay::app {
 
@@ -413,6 +415,76 @@ void CheckLedgerPaymentsKnown(
     }
 }
 
+/// Provider payments whose PSP state is known for sure, by payment id, in pages.
+constexpr const char* kProviderFirstPage =
+    "SELECT payment_id::text, status, authorization_key FROM provider_payments "
+    "WHERE status IN ('DECLINED','TIMED_OUT','VOIDED','REFUNDED','CAPTURED') "
+    "ORDER BY payment_id LIMIT $1";
+constexpr const char* kProviderNextPage =
+    "SELECT payment_id::text, status, authorization_key FROM provider_payments "
+    "WHERE status IN ('DECLINED','TIMED_OUT','VOIDED','REFUNDED','CAPTURED') "
+    "AND payment_id > $1::uuid ORDER BY payment_id LIMIT $2";
+
+std::string_view Name(PspOutcome outcome) {
+    switch (outcome) {
+        case PspOutcome::kAuthorized:
+            return "AUTHORIZED";
+        case PspOutcome::kCaptured:
+            return "CAPTURED";
+        case PspOutcome::kDeclined:
+            return "DECLINED";
+        case PspOutcome::kNotFound:
+            return "NOT_FOUND";
+        case PspOutcome::kVoided:
+            return "VOIDED";
+        case PspOutcome::kRefunded:
+            return "REFUNDED";
+        case PspOutcome::kUnknown:
+            return "no answer";
+    }
+    return "no answer";
+}
+
+std::int64_t CheckProviderAgainstPsp(
+    postgres::Connection& provider, PspClient& psp, std::int64_t page_size, MismatchList& mismatches
+) {
+    std::int64_t checked = 0;
+    std::optional<std::string> after;
+    while (true) {
+        postgres::Rows page;
+        try {
+            page = after ? provider.Exec(kProviderNextPage, {*after, page_size})
+                         : provider.Exec(kProviderFirstPage, {page_size});
+        } catch (const postgres::SqlError& error) {
+            throw ReconcileError(std::string("provider database: ") + error.what());
+        }
+        for (int i = 0; i < page.Size(); ++i) {
+            const std::string payment_id = page.GetString(i, 0);
+            const std::string status = page.GetString(i, 1);
+            const PspOutcome at_psp = psp.Inquire(page.GetString(i, 2)).outcome;
+            ++checked;
+            if (at_psp == PspOutcome::kUnknown) {
+                mismatches.Add("payment " + payment_id + ": the PSP did not answer the inquiry");
+            } else if (status == "CAPTURED" && at_psp != PspOutcome::kCaptured) {
+                mismatches.Add(
+                    "payment " + payment_id + " is CAPTURED at the provider but " +
+                    std::string(Name(at_psp)) + " at the PSP"
+                );
+            } else if (status != "CAPTURED" && HoldsMoney(at_psp)) {
+                mismatches.Add(
+                    "payment " + payment_id + " failed (" + status + " at the provider) but is " +
+                    std::string(Name(at_psp)) + " at the PSP: money held for a failed payment"
+                );
+            }
+        }
+        if (page.Size() < page_size) {
+            break;
+        }
+        after = page.GetString(page.Size() - 1, 0);
+    }
+    return checked;
+}
+
 }  // namespace
 
 ReconcileOptions ReconcileOptionsFromEnvironment(const EnvMap& env) {
@@ -430,6 +502,13 @@ ReconcileOptions ReconcileOptionsFromEnvironment(const EnvMap& env) {
     options.ledger_dsn = EnvValue(env, "LEDGER_POSTGRES_DSN");
     if (options.ledger_dsn.empty() && !base.empty()) {
         options.ledger_dsn = base + "/finpay_ledger";
+    }
+    options.provider_dsn = EnvValue(env, "PROVIDER_POSTGRES_DSN");
+    if (options.provider_dsn.empty() && !base.empty()) {
+        options.provider_dsn = base + "/finpay_provider";
+    }
+    if (const std::string psp = EnvValue(env, "PSP_URL"); !psp.empty()) {
+        options.psp_url = psp;
     }
     return options;
 }
@@ -451,6 +530,13 @@ ReconcileReport Reconcile(const ReconcileOptions& options) {
     report.cross_service_checked =
         CheckPayments(orchestrator, ledger, options.page_size, mismatches);
     CheckLedgerPaymentsKnown(orchestrator, ledger, options.page_size, mismatches);
+    if (!options.provider_dsn.empty()) {
+        postgres::Connection provider =
+            OpenDatabase("provider", "PROVIDER_POSTGRES_DSN", options.provider_dsn);
+        const auto psp = provider::MakeHttpPspClient(options.psp_url, kLedgerTimeout);
+        report.provider_psp_checked =
+            CheckProviderAgainstPsp(provider, *psp, options.page_size, mismatches);
+    }
     report.mismatches = mismatches.Lines();
     report.mismatch_count = mismatches.Count();
     return report;
@@ -468,6 +554,7 @@ int RunReconcile(const ReconcileOptions& options) {
     out["mismatches"] = report.mismatches;
     out["mismatch_count"] = report.mismatch_count;
     out["cross_service_checked"] = report.cross_service_checked;
+    out["provider_psp_checked"] = report.provider_psp_checked;
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     std::fflush(stdout);
     return report.mismatch_count == 0 ? 0 : 1;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -20,7 +21,11 @@ public:
             {"RATE_LIMIT_PER_MINUTE", "100000"},
             {"BUS_MAX_DELIVERIES", "2"},
             {"BUS_VISIBILITY_TIMEOUT_MS", "500"},
-            {"SWEEPER_STUCK_AFTER_MS", "600000"}};
+            {"SWEEPER_STUCK_AFTER_MS", "600000"},
+            // force-late: processed 12 s after the first attempt, after the give-up (~7 s);
+            // the janitor looks every 2 s from then on.
+            {"PSP_LATE_MS", "12000"},
+            {"PROVIDER_JANITOR_CHECKS_MS", "2000,2000,2000,2000,2000,2000,2000,2000,2000"}};
     }
 
 protected:
@@ -153,6 +158,41 @@ TEST_F(Provider, ParkedRequestIsReplayedAndReallyDrivesThePayment) {
     EXPECT_EQ(replayed.first, 0) << replayed.second;
 
     EXPECT_EQ(stack_->WaitForStatus(id, {"SETTLED", "FAILED"})["status"], "SETTLED");
+}
+
+TEST_F(Provider, ALateAuthorizationAfterTheVoidIsFoundAndVoidedByTheJanitor) {
+    // Finding 11: the PSP processes the timed-out request after the inquiries said NOT_FOUND
+    // and the void got 404; the customer was told REVERSED and must not keep a hold.
+    const std::string id = PayAndGetId(UniqueName("force-late"));
+
+    const auto payment = stack_->WaitForStatus(id, {"REVERSED", "SETTLED"});
+    ASSERT_EQ(payment["status"], "REVERSED");
+
+    std::string at_psp;
+    EXPECT_TRUE(Eventually(
+        [&] {
+            const auto records = PspRecords();
+            const auto it = records.find(id);
+            at_psp = it == records.end() ? "NONE" : it->second["status"].get<std::string>();
+            return at_psp == "VOIDED";
+        },
+        std::chrono::seconds(40)
+    )) << "the PSP still says "
+       << at_psp;
+    auto db = stack_->Db("provider");
+    const auto calls = db.Exec(
+        "SELECT operation || ' ' || result FROM provider_attempts WHERE payment_id = $1 "
+        "ORDER BY attempt_id",
+        {id}
+    );
+    std::vector<std::string> seen;
+    for (int i = 0; i < calls.Size(); ++i) {
+        seen.push_back(calls.GetString(i, 0));
+    }
+    EXPECT_NE(std::find(seen.begin(), seen.end(), "INQUIRE AUTHORIZED"), seen.end());
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), "VOID VOIDED"), 2) << "the give-up's (404) "
+                                                                         "and the janitor's";
+    EXPECT_EQ(stack_->Payment(id)["status"], "REVERSED");
 }
 
 TEST_F(Provider, AtMostOneAuthorizationAndCaptureWhateverCrashesHappen) {

@@ -54,6 +54,8 @@ TEST(Reconcile, CleanAfterHundredsOfPaymentsOverEveryOutcomeAndNotAfterAPlantedM
     const auto clean = stack.RunTool({"reconcile", "--ledger-url", stack.Url("ledger")});
     EXPECT_EQ(clean.first, 0) << clean.second;
     EXPECT_NE(clean.second.find("\"mismatch_count\": 0"), std::string::npos) << clean.second;
+    EXPECT_EQ(clean.second.find("\"provider_psp_checked\": -1"), std::string::npos)
+        << "the provider ↔ PSP check ran: " << clean.second;
 
     // Plant a balanced settlement for a payment that failed: the ledger accepts it, the
     // cross-service check must not.
@@ -87,9 +89,30 @@ TEST(Reconcile, CleanAfterHundredsOfPaymentsOverEveryOutcomeAndNotAfterAPlantedM
         "COMMIT;"
     );
 
+    // Plant a provider record that says a settled payment timed out: the PSP holds its capture,
+    // the provider ↔ PSP check must see money taken for a payment the provider calls failed.
+    std::string settled;
+    for (const auto& id : ids) {
+        if (stack.Payment(id).value("status", "") == "SETTLED") {
+            settled = id;
+            break;
+        }
+    }
+    ASSERT_FALSE(settled.empty());
+    stack.Db("provider")
+        .Exec("UPDATE provider_payments SET status = 'TIMED_OUT' WHERE payment_id = $1", {settled});
+
     const auto dirty = stack.RunTool({"reconcile", "--ledger-url", stack.Url("ledger")});
     EXPECT_EQ(dirty.first, 1) << dirty.second;
     EXPECT_NE(dirty.second.find(failed), std::string::npos) << dirty.second;
+    EXPECT_NE(
+        dirty.second.find(
+            "payment " + settled +
+            " failed (TIMED_OUT at the provider) but is "
+            "CAPTURED at the PSP"
+        ),
+        std::string::npos
+    ) << dirty.second;
     if (HasFailure()) {
         stack.DumpLogs();
     }
