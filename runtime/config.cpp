@@ -194,7 +194,17 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.Int("RISK_FAILED_ATTEMPTS_THRESHOLD", c.risk_failed_attempts_threshold, 1, 1'000'000);
     r.Int("RISK_REVIEW_EXPIRY_SECONDS", c.risk_review_expiry_seconds, 0, 365LL * 86400);
     r.Millis("BUS_VISIBILITY_TIMEOUT_MS", c.bus_visibility_timeout, 100, 3'600'000);
-    r.Int("BUS_MAX_DELIVERIES", c.bus_max_deliveries, 1, 1000);
+    r.Int("BUS_MAX_DELIVERIES", c.bus_max_deliveries, 1, 1'000'000);
+    r.Millis("BUS_RETRY_INITIAL_DELAY_MS", c.bus_retry_initial_delay, 1, 3'600'000);
+    r.Millis("BUS_RETRY_MAX_DELAY_MS", c.bus_retry_max_delay, 1, 86'400'000);
+    r.Millis("BUS_PARK_AFTER_MS", c.bus_park_after, 0, 30LL * 86'400'000);
+    if (c.bus_retry_max_delay < c.bus_retry_initial_delay) {
+        r.Problem(fmt::format(
+            "BUS_RETRY_MAX_DELAY_MS={} is below BUS_RETRY_INITIAL_DELAY_MS={}",
+            c.bus_retry_max_delay.count(),
+            c.bus_retry_initial_delay.count()
+        ));
+    }
     r.Int("CONSUMER_BATCH", c.consumer_batch, 1, 10'000);
     r.Int("OUTBOX_BATCH", c.outbox_batch, 1, 10'000);
     r.Millis("OUTBOX_POLL_FALLBACK_MS", c.outbox_poll_fallback, 10, 60'000);

@@ -44,7 +44,10 @@ struct Config {
     std::int64_t risk_review_expiry_seconds = 0;  ///< 0: reviews never expire
 
     std::chrono::milliseconds bus_visibility_timeout{std::chrono::seconds(15)};
-    std::int64_t bus_max_deliveries = 5;
+    std::int64_t bus_max_deliveries = 500;  ///< backstop for events with no failure record
+    std::chrono::milliseconds bus_retry_initial_delay{std::chrono::seconds(15)};
+    std::chrono::milliseconds bus_retry_max_delay{std::chrono::minutes(5)};
+    std::chrono::milliseconds bus_park_after{std::chrono::minutes(30)};
     std::int64_t consumer_batch = 100;
     std::int64_t outbox_batch = 500;
     std::chrono::milliseconds outbox_poll_fallback{1000};

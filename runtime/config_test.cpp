@@ -19,6 +19,31 @@ TEST(Config, DefaultsMatchTheSeed) {
     EXPECT_EQ(config->service_name, "risk");
 }
 
+TEST(Config, RedeliveryBacksOffAndParksAfterHalfAnHourByDefault) {
+    using namespace std::chrono_literals;
+    const auto defaults = LoadConfig({}, "ledger");
+    ASSERT_TRUE(defaults.has_value());
+    EXPECT_EQ(defaults->bus_retry_initial_delay, 15s);
+    EXPECT_EQ(defaults->bus_retry_max_delay, 5min);
+    EXPECT_EQ(defaults->bus_park_after, 30min);
+
+    const auto set = LoadConfig(
+        {{"BUS_RETRY_INITIAL_DELAY_MS", "100"},
+         {"BUS_RETRY_MAX_DELAY_MS", "800"},
+         {"BUS_PARK_AFTER_MS", "5000"}},
+        "ledger"
+    );
+    ASSERT_TRUE(set.has_value());
+    EXPECT_EQ(set->bus_retry_initial_delay, 100ms);
+    EXPECT_EQ(set->bus_retry_max_delay, 800ms);
+    EXPECT_EQ(set->bus_park_after, 5s);
+
+    const auto inverted =
+        LoadConfig({{"BUS_RETRY_INITIAL_DELAY_MS", "900"}, {"BUS_RETRY_MAX_DELAY_MS", "800"}}, "x");
+    ASSERT_FALSE(inverted.has_value());
+    EXPECT_NE(inverted.error().message.find("BUS_RETRY_MAX_DELAY_MS"), std::string::npos);
+}
+
 TEST(Config, ServiceDsnWinsOverTheBaseAndPostgresDsn) {
     const auto config = LoadConfig(
         {{"SAGAPAY_PG_BASE_DSN", "postgresql://u@h:1"},

@@ -155,6 +155,7 @@ protected:
         options.group = kGroup;
         options.dsn = WithApplicationName(db_.Dsn(), options.service);
         options.visibility_timeout = 500ms;
+        options.redelivery = RedeliveryPolicy{100ms, 1s, 1min};
         return options;
     }
 
@@ -421,14 +422,14 @@ TEST_F(RuntimeMessagingTest, SameEventPublishedThreeTimesTakesEffectOnce) {
     EXPECT_EQ(CounterValue(metrics::Get().duplicate_events_skipped_total, consumer), 2);
 }
 
-TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterMaxDeliveriesWhileOthersAreHandled) {
+TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterTheParkHorizonWhileOthersAreHandled) {
     const Envelope poison = TestEnvelope("pay-poison");
     const std::vector<Envelope> good = {TestEnvelope("pay-a"), TestEnvelope("pay-b")};
     Publish({Message(good[0]), Message(poison), Message(good[1])});
 
     ConsumerOptions consumer = Consumer();
-    consumer.max_deliveries = 2;
     consumer.visibility_timeout = 300ms;
+    consumer.redelivery = RedeliveryPolicy{100ms, 200ms, 1s};
     StartConsumer(
         consumer,
         [calls = calls_,
@@ -450,12 +451,11 @@ TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterMaxDeliveriesWhileOth
     EXPECT_EQ(parked.fields.at("topic"), kTopic);
     EXPECT_EQ(parked.fields.at("group"), kGroup);
     EXPECT_EQ(parked.fields.at("key"), "pay-poison");
-    EXPECT_EQ(parked.fields.at("delivery_count"), "3");
+    EXPECT_GE(std::stoi(parked.fields.at("delivery_count")), 2);
     EXPECT_THAT(
         parked.fields.at("reason"),
         AllOf(
-            HasSubstr("failed 2 deliveries"),
-            HasSubstr("ledger rejected the entry for " + poison.event_id)
+            HasSubstr(" times over "), HasSubstr("ledger rejected the entry for " + poison.event_id)
         )
     );
     auto value = DecodeEnvelope(parked.fields.at("value"));
@@ -468,9 +468,78 @@ TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterMaxDeliveriesWhileOth
     for (const Envelope& envelope : good) {
         EXPECT_EQ(Applied(envelope.event_id), 1);
     }
-    // Two deliveries tried (the first one in the batch and then alone), the third parked.
-    EXPECT_GE(calls_->Calls(poison.event_id), 2);
-    EXPECT_LE(calls_->Calls(poison.event_id), 3);
+    // Tried on every redelivery until the horizon: about one per visibility timeout.
+    EXPECT_GE(calls_->Calls(poison.event_id), 3);
+    EXPECT_LE(calls_->Calls(poison.event_id), 12);
+}
+
+TEST_F(
+    RuntimeMessagingTest, TransientFailureIsRetriedWithGrowingDelaysAndNotParkedBeforeTheHorizon
+) {
+    const Envelope flaky = TestEnvelope("pay-flaky");
+    Publish({Message(flaky)});
+
+    // The times at which the handler saw the flaky event (the immediate retries of one delivery
+    // come within milliseconds; deliveries are what is spaced out).
+    struct Seen {
+        std::mutex mutex;
+        std::vector<SteadyClock::time_point> at;
+    };
+    auto seen = std::make_shared<Seen>();
+    ConsumerOptions consumer = Consumer();
+    consumer.visibility_timeout = 100ms;
+    consumer.max_deliveries = 5;  // the old rule would park it after ~0.5 s
+    consumer.redelivery = RedeliveryPolicy{200ms, 800ms, 3s};
+    consumer.poll_wait = 20ms;
+    StartConsumer(
+        consumer,
+        [seen, flaky_id = flaky.event_id](postgres::Transaction& tx, const Envelope& envelope) {
+            if (envelope.event_id == flaky_id) {
+                {
+                    const std::lock_guard lock(seen->mutex);
+                    seen->at.push_back(SteadyClock::now());
+                }
+                throw Exception(ErrorCode::kUnavailable, "database is read-only (failover)");
+            }
+            ApplyToBusinessTable(tx, envelope);
+        }
+    );
+    ASSERT_TRUE(Eventually([&] {
+        const std::lock_guard lock(seen->mutex);
+        return !seen->at.empty();
+    }));
+    // Other events keep flowing while the flaky one backs off.
+    const Envelope other = TestEnvelope("pay-other");
+    Publish({Message(other)});
+    ASSERT_TRUE(Eventually([&] { return Applied(other.event_id) == 1; }, 2s));
+
+    ASSERT_TRUE(Eventually([&] { return DeadLetters().size() == 1; }));
+    const auto parked_at = SteadyClock::now();
+
+    std::vector<SteadyClock::time_point> deliveries;
+    {
+        const std::lock_guard lock(seen->mutex);
+        for (const auto at : seen->at) {
+            if (deliveries.empty() || at - deliveries.back() > 50ms) {
+                deliveries.push_back(at);
+            }
+        }
+    }
+    // Parked on the first failure past the horizon, not before.
+    EXPECT_GE(parked_at - deliveries.front(), 3s);
+    EXPECT_THAT(DeadLetters().at(0).fields.at("reason"), HasSubstr("database is read-only"));
+    ASSERT_GE(deliveries.size(), 4U);
+    // The gaps follow 200, 400, 800, 800 ms (each rounded up to the visibility timeout).
+    const RedeliveryPolicy& policy = consumer.redelivery;
+    for (std::size_t i = 1; i < deliveries.size(); ++i) {
+        EXPECT_GE(
+            deliveries[i] - deliveries[i - 1], policy.DelayAfter(static_cast<std::int64_t>(i))
+        ) << "gap "
+          << i;
+    }
+    EXPECT_GT(deliveries[3] - deliveries[2], (deliveries[1] - deliveries[0]) * 3 / 2);
+    EXPECT_LE(deliveries.size(), 8U);
+    EXPECT_EQ(Applied(flaky.event_id), 0);
 }
 
 TEST_F(RuntimeMessagingTest, PermanentEventErrorIsDeadLetteredOnTheFirstDelivery) {

@@ -36,6 +36,9 @@ void ServiceHost::AddConsumer(EventBus& bus, ConsumerSpec spec, EventHandler han
     options->batch = static_cast<std::size_t>(config_.consumer_batch);
     options->max_deliveries = config_.bus_max_deliveries;
     options->visibility_timeout = config_.bus_visibility_timeout;
+    options->redelivery.initial_delay = config_.bus_retry_initial_delay;
+    options->redelivery.max_delay = config_.bus_retry_max_delay;
+    options->redelivery.park_after = config_.bus_park_after;
     options->batch_mode = spec.batch_mode;
     options->order = spec.order;
     options->prelude = std::move(spec.prelude);
