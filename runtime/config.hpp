@@ -51,7 +51,10 @@ struct Config {
     std::int64_t consumer_batch = 100;
     std::int64_t outbox_batch = 500;
     std::chrono::milliseconds outbox_poll_fallback{1000};
-    std::chrono::seconds outbox_retention{3600};
+    std::chrono::seconds outbox_retention{std::chrono::hours(24 * 7)};  ///< cap for SENT rows
+    std::chrono::seconds inbox_retention{std::chrono::hours(24 * 14)};
+    std::chrono::seconds bus_dlq_retention{std::chrono::hours(24 * 30)};
+    std::chrono::milliseconds bus_trim_interval{std::chrono::seconds(30)};
 
     std::chrono::milliseconds sweeper_stuck_after{std::chrono::seconds(30)};
     std::chrono::milliseconds sweeper_interval{std::chrono::seconds(5)};

@@ -218,6 +218,14 @@ protected:
             .GetInt(0, 0);
     }
 
+    std::int64_t SentRows() {
+        return conn_.Exec("SELECT count(*) FROM outbox_events WHERE status = 'SENT'").GetInt(0, 0);
+    }
+
+    std::int64_t StreamLength() {
+        return redis_.Command({"XLEN", bus_.StreamName(kTopic)}).integer;
+    }
+
     std::int64_t Inbox() { return conn_.Exec("SELECT count(*) FROM inbox_events").GetInt(0, 0); }
 
     std::int64_t Inbox(const std::string& event_id) {
@@ -317,6 +325,78 @@ TEST_F(RuntimeMessagingTest, RelayPublishesCommittedRowsInOrderAndNeverARolledBa
     const std::vector<StreamEntry> entries = Entries(bus_.StreamName(kTopic));
     ASSERT_EQ(entries.size(), committed.size());
     EXPECT_EQ(entries.back().fields.at("k"), "pay-0");
+}
+
+TEST_F(RuntimeMessagingTest, RelayRepublishesSentRowsThatRedisLostAndAConsumerGetsThem) {
+    RelayOptions relay = Relay();
+    relay.maintenance_interval = 100ms;
+    StartRelay(relay);
+    const std::vector<Envelope> events = {
+        TestEnvelope("pay-1"), TestEnvelope("pay-2"), TestEnvelope("pay-3")};
+    std::vector<std::string> ids;
+    for (const Envelope& envelope : events) {
+        AppendCommitted(envelope);
+        ids.push_back(envelope.event_id);
+    }
+    ASSERT_TRUE(Eventually([&] { return SentRows() == 3; }));
+    ASSERT_THAT(PublishedEventIds(), ElementsAreArray(ids));
+
+    // Redis loses the whole stream (FLUSHALL, a lost disk, a restart without AOF).
+    (void)redis_.Command({"DEL", bus_.StreamName(kTopic)});
+    ASSERT_TRUE(Eventually([&] { return PublishedEventIds().size() == 3; }));
+    EXPECT_THAT(PublishedEventIds(), ElementsAreArray(ids));
+
+    // Redis loses the tail: the stream ends after the first entry (appendfsync everysec and a
+    // crash). Only what came after it is published again, in order.
+    const StreamEntry first = Entries(bus_.StreamName(kTopic)).at(0);
+    (void)redis_.Command({"DEL", bus_.StreamName(kTopic)});
+    (void)redis_.Command(
+        {"XADD",
+         bus_.StreamName(kTopic),
+         first.id,
+         "k",
+         first.fields.at("k"),
+         "v",
+         first.fields.at("v")}
+    );
+    ASSERT_TRUE(Eventually([&] { return PublishedEventIds().size() == 3; }));
+    EXPECT_THAT(PublishedEventIds(), ElementsAreArray(ids));
+
+    // A consumer whose group is created now gets every event once.
+    StartConsumer(Consumer(), Applying());
+    ASSERT_TRUE(Eventually([&] { return Applied() == 3; }));
+    for (const std::string& id : ids) {
+        EXPECT_EQ(Applied(id), 1);
+    }
+}
+
+TEST_F(RuntimeMessagingTest, SentRowsAreKeptUntilEveryGroupAckedThemThenPurgedAndTrimmed) {
+    // A second group that has not read anything yet (a service that is down).
+    auto lagging = bus_.Subscribe({kTopic, "lagging-group", "lagging-1", 30s});
+    ASSERT_TRUE(lagging) << lagging.error().message;
+    RelayOptions relay = Relay();
+    relay.maintenance_interval = 50ms;
+    StartRelay(relay);
+    StartConsumer(Consumer(), Applying());
+    const std::vector<Envelope> events = {
+        TestEnvelope("pay-1"), TestEnvelope("pay-2"), TestEnvelope("pay-3")};
+    for (const Envelope& envelope : events) {
+        AppendCommitted(envelope);
+    }
+    ASSERT_TRUE(Eventually([&] { return Applied() == 3 && Pending() == 0; }));
+
+    // Many maintenance rounds later the rows and the entries are still there: one group has not
+    // consumed them.
+    EXPECT_FALSE(Eventually([&] { return SentRows() < 3 || StreamLength() < 3; }, 500ms));
+
+    const auto delivered = (*lagging)->Poll(10, 1s);
+    ASSERT_TRUE(delivered);
+    ASSERT_EQ(delivered->size(), 3U);
+    // Delivered but not acked: still kept.
+    EXPECT_FALSE(Eventually([&] { return SentRows() < 3 || StreamLength() < 3; }, 300ms));
+    ASSERT_TRUE((*lagging)->Ack(*delivered));
+
+    EXPECT_TRUE(Eventually([&] { return SentRows() == 0 && StreamLength() == 0; }));
 }
 
 TEST_F(RuntimeMessagingTest, RelayIsWokenByACommitLongBeforeItsPollFallback) {

@@ -59,6 +59,9 @@ void ServiceHost::AddOutboxRelay(EventBus& bus) {
     relay_options_->batch = static_cast<int>(config_.outbox_batch);
     relay_options_->poll_fallback = config_.outbox_poll_fallback;
     relay_options_->retention = config_.outbox_retention;
+    relay_options_->inbox_retention = config_.inbox_retention;
+    relay_options_->dlq_retention = config_.bus_dlq_retention;
+    relay_options_->maintenance_interval = config_.bus_trim_interval;
     const RelayOptions* o = relay_options_.get();
     AddWorker("outbox relay", [&bus, o](std::stop_token stop) {
         RunOutboxRelay(std::move(stop), bus, *o);

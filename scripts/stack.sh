@@ -23,7 +23,9 @@ set -euo pipefail
 
 readonly PGBIN=/usr/lib/postgresql/15/bin
 readonly DB_NAMES=(finpay_orchestrator finpay_risk finpay_provider finpay_ledger finpay_notification)
-readonly REDIS_FSYNC=${SAGAPAY_REDIS_FSYNC:-always}
+# everysec is safe: the outbox keeps SENT rows until every consumer group acked them and the
+# relay re-publishes what Redis lost (docs/operations.md, "Redis data loss and appendfsync").
+readonly REDIS_FSYNC=${SAGAPAY_REDIS_FSYNC:-everysec}
 # Redis refuses writes (OOM error, retried by the callers) rather than evict stream entries.
 readonly REDIS_MAXMEMORY=${SAGAPAY_REDIS_MAXMEMORY:-256mb}
 readonly CONF_BEGIN='# BEGIN sagapay-stack'
@@ -41,7 +43,7 @@ usage: scripts/stack.sh start|stop|status|env|destroy|psql [args]
   env      print export lines:  eval "$(scripts/stack.sh env)"
   destroy  stop and delete all data of this stack
   psql     run psql against the stack (extra args are passed through)
-env: SAGAPAY_VAR_DIR, SAGAPAY_PG_PORT, SAGAPAY_REDIS_PORT, SAGAPAY_REDIS_FSYNC (always),
+env: SAGAPAY_VAR_DIR, SAGAPAY_PG_PORT, SAGAPAY_REDIS_PORT, SAGAPAY_REDIS_FSYNC (everysec),
      SAGAPAY_REDIS_MAXMEMORY (256mb)
 EOF
 }
@@ -399,7 +401,8 @@ redis_password() {
   cat -- "$RPASS_FILE"
 }
 
-# A Redis of this stack started before it had a password or a memory limit gets them live.
+# A Redis of this stack started before it had a password or a memory limit gets them live (and
+# the fsync policy asked for now).
 redis_harden() {
   local pass; pass=$(redis_password)
   if [[ "$(rcli --raw config get requirepass 2>/dev/null | sed -n 2p)" != "$pass" ]]; then
@@ -409,6 +412,7 @@ redis_harden() {
   rcli config set protected-mode yes >/dev/null
   rcli config set maxmemory "$REDIS_MAXMEMORY" >/dev/null
   rcli config set maxmemory-policy noeviction >/dev/null
+  rcli config set appendfsync "$REDIS_FSYNC" >/dev/null
 }
 
 redis_answers() { [[ "$(rcli ping 2>/dev/null)" == PONG ]]; }
