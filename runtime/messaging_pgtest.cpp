@@ -328,9 +328,6 @@ TEST_F(RuntimeMessagingTest, RelayPublishesCommittedRowsInOrderAndNeverARolledBa
 }
 
 TEST_F(RuntimeMessagingTest, RelayRepublishesSentRowsThatRedisLostAndAConsumerGetsThem) {
-    RelayOptions relay = Relay();
-    relay.maintenance_interval = 100ms;
-    StartRelay(relay);
     const std::vector<Envelope> events = {
         TestEnvelope("pay-1"), TestEnvelope("pay-2"), TestEnvelope("pay-3")};
     std::vector<std::string> ids;
@@ -338,6 +335,10 @@ TEST_F(RuntimeMessagingTest, RelayRepublishesSentRowsThatRedisLostAndAConsumerGe
         AppendCommitted(envelope);
         ids.push_back(envelope.event_id);
     }
+    // Started after the commits: the rows go the claim way only, once each, in outbox order.
+    RelayOptions relay = Relay();
+    relay.maintenance_interval = 100ms;
+    StartRelay(relay);
     ASSERT_TRUE(Eventually([&] { return SentRows() == 3; }));
     ASSERT_THAT(PublishedEventIds(), ElementsAreArray(ids));
 
@@ -374,15 +375,16 @@ TEST_F(RuntimeMessagingTest, SentRowsAreKeptUntilEveryGroupAckedThemThenPurgedAn
     // A second group that has not read anything yet (a service that is down).
     auto lagging = bus_.Subscribe({kTopic, "lagging-group", "lagging-1", 30s});
     ASSERT_TRUE(lagging) << lagging.error().message;
-    RelayOptions relay = Relay();
-    relay.maintenance_interval = 50ms;
-    StartRelay(relay);
-    StartConsumer(Consumer(), Applying());
     const std::vector<Envelope> events = {
         TestEnvelope("pay-1"), TestEnvelope("pay-2"), TestEnvelope("pay-3")};
     for (const Envelope& envelope : events) {
         AppendCommitted(envelope);
     }
+    // Started after the commits: each row is published once (the claim way).
+    RelayOptions relay = Relay();
+    relay.maintenance_interval = 50ms;
+    StartRelay(relay);
+    StartConsumer(Consumer(), Applying());
     ASSERT_TRUE(Eventually([&] { return Applied() == 3 && Pending() == 0; }));
 
     // Many maintenance rounds later the rows and the entries are still there: one group has not
