@@ -202,11 +202,12 @@ protected:
     RedisAuthTest() : user_(sagapay::testing::UniqueName("client-test-user-")) {
         (void)conn_.Command({"ACL", "SETUSER", user_, "on", ">right-pass", "~*", "&*", "+@all"});
     }
-    ~RedisAuthTest() override {
+    void TearDown() override {
         try {
             (void)conn_.Command({"ACL", "DELUSER", user_});
         } catch (const RedisError&) {  // Best effort: the server is throwaway.
         }
+        ConnectionRedisTest::TearDown();
     }
 
     [[nodiscard]] Endpoint As(const std::string& password) const {
