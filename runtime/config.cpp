@@ -123,6 +123,14 @@ public:
         out = std::chrono::milliseconds(value);
     }
 
+    void Seconds(
+        std::string_view name, std::chrono::seconds& out, std::int64_t min, std::int64_t max
+    ) {
+        std::int64_t value = out.count();
+        Int(name, value, min, max);
+        out = std::chrono::seconds(value);
+    }
+
     void Url(std::string_view name, std::string& out, std::string_view scheme) {
         const auto* value = Find(name);
         if (value == nullptr) {
@@ -233,10 +241,34 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.Int("RISK_FAILED_ATTEMPTS_THRESHOLD", c.risk_failed_attempts_threshold, 1, 1'000'000);
     r.Int("RISK_REVIEW_EXPIRY_SECONDS", c.risk_review_expiry_seconds, 0, 365LL * 86400);
     r.Millis("BUS_VISIBILITY_TIMEOUT_MS", c.bus_visibility_timeout, 100, 3'600'000);
-    r.Int("BUS_MAX_DELIVERIES", c.bus_max_deliveries, 1, 1000);
+    r.Int("BUS_MAX_DELIVERIES", c.bus_max_deliveries, 1, 1'000'000);
+    r.Millis("BUS_RETRY_INITIAL_DELAY_MS", c.bus_retry_initial_delay, 1, 3'600'000);
+    r.Millis("BUS_RETRY_MAX_DELAY_MS", c.bus_retry_max_delay, 1, 86'400'000);
+    r.Millis("BUS_PARK_AFTER_MS", c.bus_park_after, 0, 30LL * 86'400'000);
+    if (c.bus_retry_max_delay < c.bus_retry_initial_delay) {
+        r.Problem(fmt::format(
+            "BUS_RETRY_MAX_DELAY_MS={} is below BUS_RETRY_INITIAL_DELAY_MS={}",
+            c.bus_retry_max_delay.count(),
+            c.bus_retry_initial_delay.count()
+        ));
+    }
     r.Int("CONSUMER_BATCH", c.consumer_batch, 1, 10'000);
     r.Int("OUTBOX_BATCH", c.outbox_batch, 1, 10'000);
     r.Millis("OUTBOX_POLL_FALLBACK_MS", c.outbox_poll_fallback, 10, 60'000);
+    r.Seconds("OUTBOX_RETENTION_SECONDS", c.outbox_retention, 60, 365LL * 86400);
+    r.Seconds("INBOX_RETENTION_SECONDS", c.inbox_retention, 60, 3650LL * 86400);
+    r.Seconds("BUS_DLQ_RETENTION_SECONDS", c.bus_dlq_retention, 3600, 3650LL * 86400);
+    r.Millis("BUS_TRIM_INTERVAL_MS", c.bus_trim_interval, 10, 3'600'000);
+    if (c.inbox_retention <= c.outbox_retention ||
+        c.inbox_retention <= std::chrono::duration_cast<std::chrono::seconds>(c.bus_park_after)) {
+        r.Problem(fmt::format(
+            "INBOX_RETENTION_SECONDS={} must be longer than OUTBOX_RETENTION_SECONDS={} and "
+            "BUS_PARK_AFTER_MS: an event can be redelivered (re-published from the outbox) until "
+            "then, and the inbox is what drops the duplicate",
+            c.inbox_retention.count(),
+            c.outbox_retention.count()
+        ));
+    }
     r.Millis("SWEEPER_STUCK_AFTER_MS", c.sweeper_stuck_after, 100, 86'400'000);
     r.Millis("SWEEPER_INTERVAL_MS", c.sweeper_interval, 50, 3'600'000);
     std::int64_t threads = c.http_threads;

@@ -51,11 +51,17 @@ struct Config {
     std::int64_t risk_review_expiry_seconds = 3 * 86400;
 
     std::chrono::milliseconds bus_visibility_timeout{std::chrono::seconds(15)};
-    std::int64_t bus_max_deliveries = 5;
+    std::int64_t bus_max_deliveries = 500;  ///< backstop for events with no failure record
+    std::chrono::milliseconds bus_retry_initial_delay{std::chrono::seconds(15)};
+    std::chrono::milliseconds bus_retry_max_delay{std::chrono::minutes(5)};
+    std::chrono::milliseconds bus_park_after{std::chrono::minutes(30)};
     std::int64_t consumer_batch = 100;
     std::int64_t outbox_batch = 500;
     std::chrono::milliseconds outbox_poll_fallback{1000};
-    std::chrono::seconds outbox_retention{3600};
+    std::chrono::seconds outbox_retention{std::chrono::hours(24 * 7)};  ///< cap for SENT rows
+    std::chrono::seconds inbox_retention{std::chrono::hours(24 * 14)};
+    std::chrono::seconds bus_dlq_retention{std::chrono::hours(24 * 30)};
+    std::chrono::milliseconds bus_trim_interval{std::chrono::seconds(30)};
 
     std::chrono::milliseconds sweeper_stuck_after{std::chrono::seconds(30)};
     std::chrono::milliseconds sweeper_interval{std::chrono::seconds(5)};

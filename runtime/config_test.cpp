@@ -21,6 +21,62 @@ TEST(Config, DefaultsMatchTheSeed) {
     EXPECT_EQ(config->risk_review_expiry_seconds, 3 * 86400);
 }
 
+TEST(Config, RedeliveryBacksOffAndParksAfterHalfAnHourByDefault) {
+    using namespace std::chrono_literals;
+    const auto defaults = LoadConfig({}, "ledger");
+    ASSERT_TRUE(defaults.has_value());
+    EXPECT_EQ(defaults->bus_retry_initial_delay, 15s);
+    EXPECT_EQ(defaults->bus_retry_max_delay, 5min);
+    EXPECT_EQ(defaults->bus_park_after, 30min);
+
+    const auto set = LoadConfig(
+        {{"BUS_RETRY_INITIAL_DELAY_MS", "100"},
+         {"BUS_RETRY_MAX_DELAY_MS", "800"},
+         {"BUS_PARK_AFTER_MS", "5000"}},
+        "ledger"
+    );
+    ASSERT_TRUE(set.has_value());
+    EXPECT_EQ(set->bus_retry_initial_delay, 100ms);
+    EXPECT_EQ(set->bus_retry_max_delay, 800ms);
+    EXPECT_EQ(set->bus_park_after, 5s);
+
+    const auto inverted =
+        LoadConfig({{"BUS_RETRY_INITIAL_DELAY_MS", "900"}, {"BUS_RETRY_MAX_DELAY_MS", "800"}}, "x");
+    ASSERT_FALSE(inverted.has_value());
+    EXPECT_NE(inverted.error().message.find("BUS_RETRY_MAX_DELAY_MS"), std::string::npos);
+}
+
+TEST(Config, RetentionsDefaultToAWeekOfOutboxTwoWeeksOfInboxAndAMonthOfDeadLetters) {
+    using namespace std::chrono_literals;
+    const auto defaults = LoadConfig({}, "ledger");
+    ASSERT_TRUE(defaults.has_value());
+    EXPECT_EQ(defaults->outbox_retention, std::chrono::hours(24 * 7));
+    EXPECT_EQ(defaults->inbox_retention, std::chrono::hours(24 * 14));
+    EXPECT_EQ(defaults->bus_dlq_retention, std::chrono::hours(24 * 30));
+    EXPECT_EQ(defaults->bus_trim_interval, 30s);
+
+    const auto set = LoadConfig(
+        {{"OUTBOX_RETENTION_SECONDS", "3600"},
+         {"INBOX_RETENTION_SECONDS", "7200"},
+         {"BUS_DLQ_RETENTION_SECONDS", "86400"},
+         {"BUS_TRIM_INTERVAL_MS", "1000"}},
+        "ledger"
+    );
+    ASSERT_TRUE(set.has_value()) << set.error().message;
+    EXPECT_EQ(set->outbox_retention, 1h);
+    EXPECT_EQ(set->inbox_retention, 2h);
+    EXPECT_EQ(set->bus_dlq_retention, 24h);
+    EXPECT_EQ(set->bus_trim_interval, 1s);
+}
+
+TEST(Config, RefusesAnInboxShorterThanTheOutboxItDeduplicates) {
+    const auto config = LoadConfig(
+        {{"OUTBOX_RETENTION_SECONDS", "86400"}, {"INBOX_RETENTION_SECONDS", "3600"}}, "ledger"
+    );
+    ASSERT_FALSE(config.has_value());
+    EXPECT_NE(config.error().message.find("INBOX_RETENTION_SECONDS=3600"), std::string::npos);
+}
+
 TEST(Config, ServiceDsnWinsOverTheBaseAndPostgresDsn) {
     const auto config = LoadConfig(
         {{"SAGAPAY_PG_BASE_DSN", "postgresql://u@h:1"},

@@ -125,7 +125,7 @@ private:
     }
 
     void PollOnce() {
-        auto polled = subscription_->Poll(options_.batch, std::chrono::milliseconds(1000));
+        auto polled = subscription_->Poll(options_.batch, options_.poll_wait);
         if (!polled) {
             throw std::runtime_error("poll failed: " + polled.error().message);
         }
@@ -134,21 +134,23 @@ private:
         }
         std::vector<Item> items;
         items.reserve(polled->size());
-        const auto now = std::chrono::system_clock::now();
+        const auto now = Now();
         for (auto& delivery : *polled) {
             auto envelope = DecodeEnvelope(delivery.value);
             if (!envelope) {
                 Park(delivery, "malformed envelope: " + envelope.error().message);
                 continue;
             }
-            if (delivery.delivery_count > options_.max_deliveries) {
-                const auto it = last_error_.find(envelope->event_id);
+            const auto failed = failures_.find(envelope->event_id);
+            if (failed != failures_.end() && now < failed->second.not_before) {
+                // Backing off: left pending, handed out again after the visibility timeout.
+                continue;
+            }
+            if (failed == failures_.end() && delivery.delivery_count > options_.max_deliveries) {
                 Park(
                     delivery,
-                    "failed " + std::to_string(delivery.delivery_count - 1) +
-                        " deliveries; last error: " +
-                        (it == last_error_.end() ? std::string("unknown (consumer died)")
-                                                 : it->second),
+                    "delivered " + std::to_string(delivery.delivery_count) +
+                        " times without an outcome (consumer crashed or restarted each time)",
                     &*envelope
                 );
                 continue;
@@ -220,7 +222,7 @@ private:
         done.reserve(items.size());
         for (const auto& item : items) {
             done.push_back(item.delivery);
-            last_error_.erase(item.envelope.event_id);
+            failures_.erase(item.envelope.event_id);
         }
         AckOrThrow(done);
         counters_.handled.Increment(
@@ -243,7 +245,7 @@ private:
                     tx.Commit();  // runs the transaction's after-commit hooks
                 }
                 (fresh ? counters_.handled : counters_.duplicates).Increment();
-                last_error_.erase(item.envelope.event_id);
+                failures_.erase(item.envelope.event_id);
                 AckOrThrow({&item.delivery, 1});
                 return;
             } catch (const Exception& e) {
@@ -258,29 +260,63 @@ private:
                 Park(item.delivery, "not processable: " + error, &item.envelope);
                 return;
             }
-            Remember(item, error);
+            const bool last_attempt =
+                action != FailureAction::kRetryNow || attempt + 1 == kImmediateAttempts;
             if (!conn_->IsHealthy()) {
+                if (RecordFailure(item, error)) {
+                    return;
+                }
                 throw std::runtime_error("database connection lost: " + error);
             }
-            if (action != FailureAction::kRetryNow) {
-                break;
+            if (last_attempt) {
+                (void)RecordFailure(item, error);
+                return;
             }
         }
-        // Left unacked: redelivered after the visibility timeout, parked after max_deliveries.
     }
 
-    void Remember(const Item& item, const std::string& error) {
+    /// Records a failed try of an event left for redelivery and sets when it may run again;
+    /// parks it instead when it has been failing for longer than the park horizon. Returns true
+    /// when it was parked.
+    bool RecordFailure(const Item& item, const std::string& error) {
         const log::ScopedContext context(
             item.envelope.trace_id, item.envelope.event_id, item.envelope.aggregate_id
         );
+        const auto now = Now();
+        if (failures_.size() > 10'000 && !failures_.contains(item.envelope.event_id)) {
+            failures_.clear();  // bounded memory; a forgotten event starts its horizon again
+        }
+        auto [it, added] = failures_.try_emplace(item.envelope.event_id);
+        Failure& failure = it->second;
+        if (added) {
+            failure.first = now;
+        }
+        ++failure.count;
+        failure.last_error = error;
+        if (options_.redelivery.ParkNow(failure.first, now)) {
+            const auto seconds =
+                std::chrono::duration_cast<std::chrono::seconds>(now - failure.first).count();
+            const std::string reason = "failed " + std::to_string(failure.count) + " times over " +
+                                       std::to_string(seconds) + " s; last error: " + error;
+            failures_.erase(it);
+            Park(item.delivery, reason, &item.envelope);
+            return true;
+        }
+        const auto delay = options_.redelivery.DelayAfter(failure.count);
+        failure.not_before = now + delay;
         log::Warn(
             "handler_error",
-            {{"topic", options_.topic}, {"group", options_.group}, {"error", error}}
+            {{"topic", options_.topic},
+             {"group", options_.group},
+             {"error", error},
+             {"failures", std::to_string(failure.count)},
+             {"retry_in_ms", std::to_string(delay.count())}}
         );
-        if (last_error_.size() > 10'000) {
-            last_error_.clear();
-        }
-        last_error_[item.envelope.event_id] = error;
+        return false;
+    }
+
+    [[nodiscard]] Clock::TimePoint Now() const {
+        return options_.clock != nullptr ? options_.clock->Now() : std::chrono::system_clock::now();
     }
 
     void Park(
@@ -317,10 +353,31 @@ private:
     Counters counters_;
     std::unique_ptr<postgres::Connection> conn_;
     std::unique_ptr<EventSubscription> subscription_;
-    std::unordered_map<std::string, std::string> last_error_;
+    /// Events of this consumer whose handling failed and that wait for redelivery, by event id.
+    struct Failure {
+        Clock::TimePoint first;
+        Clock::TimePoint not_before;
+        std::int64_t count = 0;
+        std::string last_error;
+    };
+    std::unordered_map<std::string, Failure> failures_;
 };
 
 }  // namespace
+
+std::chrono::milliseconds RedeliveryPolicy::DelayAfter(std::int64_t failures) const noexcept {
+    std::chrono::milliseconds delay = initial_delay;
+    for (std::int64_t i = 1; i < failures && delay < max_delay; ++i) {
+        delay *= 2;
+    }
+    return std::min(delay, max_delay);
+}
+
+bool RedeliveryPolicy::ParkNow(
+    std::chrono::system_clock::time_point first_failure, std::chrono::system_clock::time_point now
+) const noexcept {
+    return now - first_failure >= park_after;
+}
 
 FailureAction ActionForFailure(ErrorCode code) noexcept {
     if (IsRetryable(code)) {

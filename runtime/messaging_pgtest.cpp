@@ -155,6 +155,7 @@ protected:
         options.group = kGroup;
         options.dsn = WithApplicationName(db_.Dsn(), options.service);
         options.visibility_timeout = 500ms;
+        options.redelivery = RedeliveryPolicy{100ms, 1s, 1min};
         return options;
     }
 
@@ -215,6 +216,14 @@ protected:
     std::int64_t Applied(const std::string& event_id) {
         return conn_.Exec("SELECT count(*) FROM applied_events WHERE event_id = $1", {event_id})
             .GetInt(0, 0);
+    }
+
+    std::int64_t SentRows() {
+        return conn_.Exec("SELECT count(*) FROM outbox_events WHERE status = 'SENT'").GetInt(0, 0);
+    }
+
+    std::int64_t StreamLength() {
+        return redis_.Command({"XLEN", bus_.StreamName(kTopic)}).integer;
     }
 
     std::int64_t Inbox() { return conn_.Exec("SELECT count(*) FROM inbox_events").GetInt(0, 0); }
@@ -316,6 +325,80 @@ TEST_F(RuntimeMessagingTest, RelayPublishesCommittedRowsInOrderAndNeverARolledBa
     const std::vector<StreamEntry> entries = Entries(bus_.StreamName(kTopic));
     ASSERT_EQ(entries.size(), committed.size());
     EXPECT_EQ(entries.back().fields.at("k"), "pay-0");
+}
+
+TEST_F(RuntimeMessagingTest, RelayRepublishesSentRowsThatRedisLostAndAConsumerGetsThem) {
+    const std::vector<Envelope> events = {
+        TestEnvelope("pay-1"), TestEnvelope("pay-2"), TestEnvelope("pay-3")};
+    std::vector<std::string> ids;
+    for (const Envelope& envelope : events) {
+        AppendCommitted(envelope);
+        ids.push_back(envelope.event_id);
+    }
+    // Started after the commits: the rows go the claim way only, once each, in outbox order.
+    RelayOptions relay = Relay();
+    relay.maintenance_interval = 100ms;
+    StartRelay(relay);
+    ASSERT_TRUE(Eventually([&] { return SentRows() == 3; }));
+    ASSERT_THAT(PublishedEventIds(), ElementsAreArray(ids));
+
+    // Redis loses the whole stream (FLUSHALL, a lost disk, a restart without AOF).
+    (void)redis_.Command({"DEL", bus_.StreamName(kTopic)});
+    ASSERT_TRUE(Eventually([&] { return PublishedEventIds().size() == 3; }));
+    EXPECT_THAT(PublishedEventIds(), ElementsAreArray(ids));
+
+    // Redis loses the tail: the stream ends after the first entry (appendfsync everysec and a
+    // crash). Only what came after it is published again, in order.
+    const StreamEntry first = Entries(bus_.StreamName(kTopic)).at(0);
+    (void)redis_.Command({"DEL", bus_.StreamName(kTopic)});
+    (void)redis_.Command(
+        {"XADD",
+         bus_.StreamName(kTopic),
+         first.id,
+         "k",
+         first.fields.at("k"),
+         "v",
+         first.fields.at("v")}
+    );
+    ASSERT_TRUE(Eventually([&] { return PublishedEventIds().size() == 3; }));
+    EXPECT_THAT(PublishedEventIds(), ElementsAreArray(ids));
+
+    // A consumer whose group is created now gets every event once.
+    StartConsumer(Consumer(), Applying());
+    ASSERT_TRUE(Eventually([&] { return Applied() == 3; }));
+    for (const std::string& id : ids) {
+        EXPECT_EQ(Applied(id), 1);
+    }
+}
+
+TEST_F(RuntimeMessagingTest, SentRowsAreKeptUntilEveryGroupAckedThemThenPurgedAndTrimmed) {
+    // A second group that has not read anything yet (a service that is down).
+    auto lagging = bus_.Subscribe({kTopic, "lagging-group", "lagging-1", 30s});
+    ASSERT_TRUE(lagging) << lagging.error().message;
+    const std::vector<Envelope> events = {
+        TestEnvelope("pay-1"), TestEnvelope("pay-2"), TestEnvelope("pay-3")};
+    for (const Envelope& envelope : events) {
+        AppendCommitted(envelope);
+    }
+    // Started after the commits: each row is published once (the claim way).
+    RelayOptions relay = Relay();
+    relay.maintenance_interval = 50ms;
+    StartRelay(relay);
+    StartConsumer(Consumer(), Applying());
+    ASSERT_TRUE(Eventually([&] { return Applied() == 3 && Pending() == 0; }));
+
+    // Many maintenance rounds later the rows and the entries are still there: one group has not
+    // consumed them.
+    EXPECT_FALSE(Eventually([&] { return SentRows() < 3 || StreamLength() < 3; }, 500ms));
+
+    const auto delivered = (*lagging)->Poll(10, 1s);
+    ASSERT_TRUE(delivered);
+    ASSERT_EQ(delivered->size(), 3U);
+    // Delivered but not acked: still kept.
+    EXPECT_FALSE(Eventually([&] { return SentRows() < 3 || StreamLength() < 3; }, 300ms));
+    ASSERT_TRUE((*lagging)->Ack(*delivered));
+
+    EXPECT_TRUE(Eventually([&] { return SentRows() == 0 && StreamLength() == 0; }));
 }
 
 TEST_F(RuntimeMessagingTest, RelayIsWokenByACommitLongBeforeItsPollFallback) {
@@ -421,14 +504,14 @@ TEST_F(RuntimeMessagingTest, SameEventPublishedThreeTimesTakesEffectOnce) {
     EXPECT_EQ(CounterValue(metrics::Get().duplicate_events_skipped_total, consumer), 2);
 }
 
-TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterMaxDeliveriesWhileOthersAreHandled) {
+TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterTheParkHorizonWhileOthersAreHandled) {
     const Envelope poison = TestEnvelope("pay-poison");
     const std::vector<Envelope> good = {TestEnvelope("pay-a"), TestEnvelope("pay-b")};
     Publish({Message(good[0]), Message(poison), Message(good[1])});
 
     ConsumerOptions consumer = Consumer();
-    consumer.max_deliveries = 2;
     consumer.visibility_timeout = 300ms;
+    consumer.redelivery = RedeliveryPolicy{100ms, 200ms, 1s};
     StartConsumer(
         consumer,
         [calls = calls_,
@@ -450,12 +533,11 @@ TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterMaxDeliveriesWhileOth
     EXPECT_EQ(parked.fields.at("topic"), kTopic);
     EXPECT_EQ(parked.fields.at("group"), kGroup);
     EXPECT_EQ(parked.fields.at("key"), "pay-poison");
-    EXPECT_EQ(parked.fields.at("delivery_count"), "3");
+    EXPECT_GE(std::stoi(parked.fields.at("delivery_count")), 2);
     EXPECT_THAT(
         parked.fields.at("reason"),
         AllOf(
-            HasSubstr("failed 2 deliveries"),
-            HasSubstr("ledger rejected the entry for " + poison.event_id)
+            HasSubstr(" times over "), HasSubstr("ledger rejected the entry for " + poison.event_id)
         )
     );
     auto value = DecodeEnvelope(parked.fields.at("value"));
@@ -468,9 +550,78 @@ TEST_F(RuntimeMessagingTest, PoisonEventIsDeadLetteredAfterMaxDeliveriesWhileOth
     for (const Envelope& envelope : good) {
         EXPECT_EQ(Applied(envelope.event_id), 1);
     }
-    // Two deliveries tried (the first one in the batch and then alone), the third parked.
-    EXPECT_GE(calls_->Calls(poison.event_id), 2);
-    EXPECT_LE(calls_->Calls(poison.event_id), 3);
+    // Tried on every redelivery until the horizon: about one per visibility timeout.
+    EXPECT_GE(calls_->Calls(poison.event_id), 3);
+    EXPECT_LE(calls_->Calls(poison.event_id), 12);
+}
+
+TEST_F(
+    RuntimeMessagingTest, TransientFailureIsRetriedWithGrowingDelaysAndNotParkedBeforeTheHorizon
+) {
+    const Envelope flaky = TestEnvelope("pay-flaky");
+    Publish({Message(flaky)});
+
+    // The times at which the handler saw the flaky event (the immediate retries of one delivery
+    // come within milliseconds; deliveries are what is spaced out).
+    struct Seen {
+        std::mutex mutex;
+        std::vector<SteadyClock::time_point> at;
+    };
+    auto seen = std::make_shared<Seen>();
+    ConsumerOptions consumer = Consumer();
+    consumer.visibility_timeout = 100ms;
+    consumer.max_deliveries = 5;  // the old rule would park it after ~0.5 s
+    consumer.redelivery = RedeliveryPolicy{200ms, 800ms, 3s};
+    consumer.poll_wait = 20ms;
+    StartConsumer(
+        consumer,
+        [seen, flaky_id = flaky.event_id](postgres::Transaction& tx, const Envelope& envelope) {
+            if (envelope.event_id == flaky_id) {
+                {
+                    const std::lock_guard lock(seen->mutex);
+                    seen->at.push_back(SteadyClock::now());
+                }
+                throw Exception(ErrorCode::kUnavailable, "database is read-only (failover)");
+            }
+            ApplyToBusinessTable(tx, envelope);
+        }
+    );
+    ASSERT_TRUE(Eventually([&] {
+        const std::lock_guard lock(seen->mutex);
+        return !seen->at.empty();
+    }));
+    // Other events keep flowing while the flaky one backs off.
+    const Envelope other = TestEnvelope("pay-other");
+    Publish({Message(other)});
+    ASSERT_TRUE(Eventually([&] { return Applied(other.event_id) == 1; }, 2s));
+
+    ASSERT_TRUE(Eventually([&] { return DeadLetters().size() == 1; }));
+    const auto parked_at = SteadyClock::now();
+
+    std::vector<SteadyClock::time_point> deliveries;
+    {
+        const std::lock_guard lock(seen->mutex);
+        for (const auto at : seen->at) {
+            if (deliveries.empty() || at - deliveries.back() > 50ms) {
+                deliveries.push_back(at);
+            }
+        }
+    }
+    // Parked on the first failure past the horizon, not before.
+    EXPECT_GE(parked_at - deliveries.front(), 3s);
+    EXPECT_THAT(DeadLetters().at(0).fields.at("reason"), HasSubstr("database is read-only"));
+    ASSERT_GE(deliveries.size(), 4U);
+    // The gaps follow 200, 400, 800, 800 ms (each rounded up to the visibility timeout).
+    const RedeliveryPolicy& policy = consumer.redelivery;
+    for (std::size_t i = 1; i < deliveries.size(); ++i) {
+        EXPECT_GE(
+            deliveries[i] - deliveries[i - 1], policy.DelayAfter(static_cast<std::int64_t>(i))
+        ) << "gap "
+          << i;
+    }
+    EXPECT_GT(deliveries[3] - deliveries[2], (deliveries[1] - deliveries[0]) * 3 / 2);
+    EXPECT_LE(deliveries.size(), 8U);
+    EXPECT_EQ(Applied(flaky.event_id), 0);
 }
 
 TEST_F(RuntimeMessagingTest, PermanentEventErrorIsDeadLetteredOnTheFirstDelivery) {

@@ -1,5 +1,7 @@
 #include "runtime/outbox_relay.hpp"
 
+#include <algorithm>
+#include <set>
 #include <span>
 
 #include "adapters/postgres/connection.hpp"
@@ -30,6 +32,12 @@ public:
         while (!stop_.stop_requested()) {
             try {
                 EnsureReady();
+                if (recover_due_) {
+                    // At start and after an error (a Redis restart breaks the connection): before
+                    // anything new is published, put back what the bus may have lost.
+                    Recover();
+                    recover_due_ = false;
+                }
                 bool busy = RelayFed();
                 if (claim_due) {
                     claim_due = RelayOnce();  // loops while batches are full
@@ -51,6 +59,7 @@ public:
                 conn_.reset();
                 publisher_.reset();
                 claim_due = true;  // fed rows that failed are still PENDING in the database
+                recover_due_ = true;
                 WaitFor(
                     stop_, std::chrono::milliseconds(std::min(2000, 25 << std::min(failures, 7)))
                 );
@@ -100,9 +109,9 @@ private:
         }
     }
 
-    /// Publishes the rows in one bus call; throws when the bus refuses them (they stay PENDING in
-    /// the database and a later round publishes them).
-    void Publish(std::span<const postgres::ClaimedEvent> rows) {
+    /// Publishes the rows in one bus call and sets the position each got; throws when the bus
+    /// refuses them (they stay PENDING in the database and a later round publishes them).
+    void Publish(std::span<postgres::ClaimedEvent> rows) {
         std::vector<OutgoingMessage> batch;
         batch.reserve(rows.size());
         for (const auto& row : rows) {
@@ -115,12 +124,99 @@ private:
                 " (rows left pending): " + published.error().message
             );
         }
+        if (published->size() != rows.size()) {
+            throw std::runtime_error("outbox relay: the bus returned fewer positions than rows");
+        }
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            rows[i].position = std::move((*published)[i]);
+            topics_.insert(rows[i].topic);
+        }
+    }
+
+    /// Re-publishes the kept rows of every topic whose stream lost entries: the stream is gone,
+    /// or it ends before the highest position recorded in the outbox. Rows already consumed are
+    /// dropped again by the consumers' inboxes.
+    void Recover() {
+        for (const postgres::KeptTopic& kept : postgres::ReadKeptTopics(*conn_)) {
+            topics_.insert(kept.topic);
+            auto progress = publisher_->Progress(kept.topic);
+            if (!progress) {
+                throw std::runtime_error(
+                    "outbox relay: cannot read stream of " + kept.topic + ": " +
+                    progress.error().message
+                );
+            }
+            if (progress->exists &&
+                CompareBusPositions(progress->last_position, kept.last_position) >= 0) {
+                continue;
+            }
+            const std::string from = progress->exists ? progress->last_position : "0-0";
+            std::int64_t after_seq = 0;
+            std::int64_t republished = 0;
+            while (!stop_.stop_requested()) {
+                auto rows = postgres::ReadRepublishable(
+                    *conn_, kept.topic, from, after_seq, options_.batch
+                );
+                if (rows.empty()) {
+                    break;
+                }
+                Publish(rows);
+                postgres::RecordOutboxPositions(*conn_, rows);
+                after_seq = rows.back().seq;
+                republished += static_cast<std::int64_t>(rows.size());
+            }
+            log::Warn(
+                "bus lost events: re-published them from the outbox",
+                {{"topic", kept.topic},
+                 {"stream", progress->exists ? "ends at " + from : "missing"},
+                 {"highest_recorded", kept.last_position},
+                 {"republished", std::to_string(republished)}}
+            );
+        }
+    }
+
+    /// Trims every known stream to what all its consumer groups acked and purges the outbox rows
+    /// they acked; streams no group reads (the dead-letter streams) are trimmed by age.
+    void TrimAndPurge() {
+        std::vector<std::string> topics(topics_.begin(), topics_.end());
+        topics.push_back(options_.dead_letter_topic);
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()
+        )
+                                .count();
+        const std::int64_t dlq_horizon =
+            now_ms -
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.dlq_retention).count();
+        for (const std::string& topic : topics) {
+            auto progress = publisher_->Progress(topic);
+            if (!progress) {
+                throw std::runtime_error(
+                    "outbox relay: cannot read stream of " + topic + ": " + progress.error().message
+                );
+            }
+            if (!progress->exists) {
+                continue;
+            }
+            const std::string before =
+                progress->groups == 0
+                    ? std::to_string(std::max<std::int64_t>(dlq_horizon, 0)) + "-0"
+                    : progress->consumed_before;
+            auto trimmed = publisher_->TrimBefore(topic, before);
+            if (!trimmed) {
+                throw std::runtime_error(
+                    "outbox relay: cannot trim stream of " + topic + ": " + trimmed.error().message
+                );
+            }
+            if (progress->groups > 0) {
+                postgres::PurgeConsumedOutbox(*conn_, topic, before);
+            }
+        }
     }
 
     /// Publishes rows this process committed, handed over in memory: no claim round trip before
     /// the publish. Returns true when a full batch was taken (more may wait).
     bool RelayFed() {
-        const auto fed = feed_->Take(static_cast<std::size_t>(options_.batch));
+        auto fed = feed_->Take(static_cast<std::size_t>(options_.batch));
         if (fed.empty()) {
             return false;
         }
@@ -147,16 +243,24 @@ private:
 
     void MaybeHousekeep() {
         const auto now = std::chrono::steady_clock::now();
-        if (now - last_housekeeping_ < std::chrono::seconds(5)) {
+        if (now - last_housekeeping_ < std::min<std::chrono::milliseconds>(
+                                           std::chrono::seconds(5), options_.maintenance_interval
+                                       )) {
             return;
         }
         last_housekeeping_ = now;
         const auto backlog = postgres::ReadOutboxBacklog(*conn_);
         pending_.Set(static_cast<double>(backlog.pending));
         oldest_.Set(backlog.oldest_age_seconds);
+        if (now - last_maintenance_ >= options_.maintenance_interval) {
+            last_maintenance_ = now;
+            Recover();
+            TrimAndPurge();
+        }
         if (now - last_purge_ > std::chrono::minutes(1)) {
             last_purge_ = now;
             postgres::PurgeOutbox(*conn_, options_.retention);
+            postgres::PurgeInbox(*conn_, options_.inbox_retention);
         }
     }
 
@@ -172,6 +276,10 @@ private:
     std::chrono::steady_clock::time_point last_housekeeping_{};
     std::chrono::steady_clock::time_point last_claim_{};
     std::chrono::steady_clock::time_point last_purge_{};
+    std::chrono::steady_clock::time_point last_maintenance_ = std::chrono::steady_clock::now();
+    bool recover_due_ = true;
+    /// The topics this relay published to or keeps rows of: the streams it maintains.
+    std::set<std::string> topics_;
 };
 
 }  // namespace

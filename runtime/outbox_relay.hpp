@@ -16,7 +16,21 @@ struct RelayOptions {
     /// after this.
     std::chrono::milliseconds reclaim_after{std::chrono::seconds(30)};
     std::chrono::milliseconds poll_fallback{1000};  ///< Poll this often if a wake-up is missed.
-    std::chrono::seconds retention{3600};           ///< SENT rows are deleted after this.
+    /// SENT rows are kept until every consumer group of their topic acked them, and at most this
+    /// long (OUTBOX_RETENTION_SECONDS).
+    std::chrono::seconds retention{std::chrono::hours(24 * 7)};
+    /// Inbox rows are deleted after this (INBOX_RETENTION_SECONDS): longer than any redelivery,
+    /// i.e. than `retention` (a kept row can be re-published until then) and BUS_PARK_AFTER_MS.
+    std::chrono::seconds inbox_retention{std::chrono::hours(24 * 14)};
+    /// Entries of streams no consumer group reads (the `deadletter` and `payments.dlq` streams)
+    /// are deleted after this (BUS_DLQ_RETENTION_SECONDS).
+    std::chrono::seconds dlq_retention{std::chrono::hours(24 * 30)};
+    /// How often the relay checks its topics for a Redis data loss, trims the streams and purges
+    /// consumed outbox rows (BUS_TRIM_INTERVAL_MS).
+    std::chrono::milliseconds maintenance_interval{std::chrono::seconds(30)};
+    /// The stream parked messages go to (RedisStreamsEventBus::DeadLetterStream without the
+    /// prefix), bounded by dlq_retention.
+    std::string dead_letter_topic = "deadletter";
 };
 
 /// Moves committed outbox rows to the bus until `stop` is requested. Woken in-process the moment a
@@ -26,6 +40,16 @@ struct RelayOptions {
 /// one bus call, mark them sent, commit; a full batch loops at once. A crash between publish and
 /// commit leaves the rows pending and they are published again at once (consumers deduplicate by
 /// event id).
+///
+/// The outbox stays the source of truth until consumption: each SENT row records the bus
+/// position it got, and is kept until every consumer group of its topic has acked past it (then
+/// purged, at most `retention` after sending). At start, after any error (a Redis restart breaks
+/// the connection) and every `maintenance_interval`, the relay compares each topic's stream with
+/// the highest position recorded for it: when the stream is gone or ends before that position,
+/// Redis lost data, and the relay re-publishes, in order, every kept row after the stream's end.
+/// The same round trims each stream to what all its groups have acked (never a pending or
+/// undelivered entry), trims streams without a group by age (`dlq_retention`), and purges inbox
+/// rows older than `inbox_retention`.
 void RunOutboxRelay(std::stop_token stop, EventBus& bus, const RelayOptions& options);
 
 }  // namespace sagapay

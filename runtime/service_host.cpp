@@ -117,6 +117,9 @@ void ServiceHost::AddConsumer(EventBus& bus, ConsumerSpec spec, EventHandler han
     options->batch = static_cast<std::size_t>(config_.consumer_batch);
     options->max_deliveries = config_.bus_max_deliveries;
     options->visibility_timeout = config_.bus_visibility_timeout;
+    options->redelivery.initial_delay = config_.bus_retry_initial_delay;
+    options->redelivery.max_delay = config_.bus_retry_max_delay;
+    options->redelivery.park_after = config_.bus_park_after;
     options->batch_mode = spec.batch_mode;
     options->order = spec.order;
     options->prelude = std::move(spec.prelude);
@@ -137,6 +140,9 @@ void ServiceHost::AddOutboxRelay(EventBus& bus) {
     relay_options_->batch = static_cast<int>(config_.outbox_batch);
     relay_options_->poll_fallback = config_.outbox_poll_fallback;
     relay_options_->retention = config_.outbox_retention;
+    relay_options_->inbox_retention = config_.inbox_retention;
+    relay_options_->dlq_retention = config_.bus_dlq_retention;
+    relay_options_->maintenance_interval = config_.bus_trim_interval;
     const RelayOptions* o = relay_options_.get();
     AddWorker("outbox relay", [&bus, o](std::stop_token stop) {
         RunOutboxRelay(std::move(stop), bus, *o);

@@ -9,6 +9,9 @@
 #                  (a symlink to /var/tmp/sagapay-pg-<hash> when the postgres
 #                  user cannot traverse VAR, e.g. a checkout under /root)
 #   redis/         Redis dir: appendonlydir/, redis.pid, redis.log
+#   redis.password generated on first start (mode 600); Redis runs with
+#                  requirepass and protected mode on, and `env` puts the
+#                  password into REDIS_URL (redis://:<password>@127.0.0.1:<port>/0)
 #
 # Ports: SAGAPAY_PG_PORT / SAGAPAY_REDIS_PORT if set (and then saved), else
 # the saved choice, else free ports probed upward from a base derived from a
@@ -20,7 +23,11 @@ set -euo pipefail
 
 readonly PGBIN=/usr/lib/postgresql/15/bin
 readonly DB_NAMES=(finpay_orchestrator finpay_risk finpay_provider finpay_ledger finpay_notification)
-readonly REDIS_FSYNC=${SAGAPAY_REDIS_FSYNC:-always}
+# everysec is safe: the outbox keeps SENT rows until every consumer group acked them and the
+# relay re-publishes what Redis lost (docs/operations.md, "Redis data loss and appendfsync").
+readonly REDIS_FSYNC=${SAGAPAY_REDIS_FSYNC:-everysec}
+# Redis refuses writes (OOM error, retried by the callers) rather than evict stream entries.
+readonly REDIS_MAXMEMORY=${SAGAPAY_REDIS_MAXMEMORY:-256mb}
 readonly CONF_BEGIN='# BEGIN sagapay-stack'
 readonly CONF_END='# END sagapay-stack'
 
@@ -36,7 +43,8 @@ usage: scripts/stack.sh start|stop|status|env|destroy|psql [args]
   env      print export lines:  eval "$(scripts/stack.sh env)"
   destroy  stop and delete all data of this stack
   psql     run psql against the stack (extra args are passed through)
-env: SAGAPAY_VAR_DIR, SAGAPAY_PG_PORT, SAGAPAY_REDIS_PORT, SAGAPAY_REDIS_FSYNC
+env: SAGAPAY_VAR_DIR, SAGAPAY_PG_PORT, SAGAPAY_REDIS_PORT, SAGAPAY_REDIS_FSYNC (everysec),
+     SAGAPAY_REDIS_MAXMEMORY (256mb)
 EOF
 }
 
@@ -53,7 +61,7 @@ PG_PORT=""
 REDIS_PORT=""
 PGDIR=""          # physical PostgreSQL folder (may be the /var/tmp fallback)
 PGDATA="" PGSOCK="" PGLOG=""
-RDIR="" RPID="" RLOG=""
+RDIR="" RPID="" RLOG="" RPASS_FILE=""
 LOCKED=0
 
 # ---------------------------------------------------------------- helpers --
@@ -201,6 +209,7 @@ set_paths() {
   RDIR="$VAR/redis"
   RPID="$RDIR/redis.pid"
   RLOG="$RDIR/redis.log"
+  RPASS_FILE="$VAR/redis.password"
 }
 
 pg_chown() { ((EUID == 0)) && chown "$PG_USER:" "$@"; return 0; }
@@ -375,7 +384,36 @@ pg_create_dbs() {
 
 # ------------------------------------------------------------------ redis --
 
-rcli() { timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# The password reaches redis-cli through its environment, never its command line (ps).
+rcli() {
+  local pass=""
+  [[ -n "$RPASS_FILE" && -r "$RPASS_FILE" ]] && pass=$(<"$RPASS_FILE")
+  REDISCLI_AUTH="$pass" timeout 3 redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+# The stack's Redis password, generated once (48 hex digits) and kept in VAR (mode 600).
+redis_password() {
+  if [[ ! -s "$RPASS_FILE" ]]; then
+    (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$RPASS_FILE.tmp.$$") ||
+      die "cannot write $RPASS_FILE"
+    mv -f -- "$RPASS_FILE.tmp.$$" "$RPASS_FILE"
+  fi
+  cat -- "$RPASS_FILE"
+}
+
+# A Redis of this stack started before it had a password or a memory limit gets them live (and
+# the fsync policy asked for now).
+redis_harden() {
+  local pass; pass=$(redis_password)
+  if [[ "$(rcli --raw config get requirepass 2>/dev/null | sed -n 2p)" != "$pass" ]]; then
+    REDISCLI_AUTH="" timeout 3 redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" \
+      config set requirepass "$pass" >/dev/null 2>&1 || true
+  fi
+  rcli config set protected-mode yes >/dev/null
+  rcli config set maxmemory "$REDIS_MAXMEMORY" >/dev/null
+  rcli config set maxmemory-policy noeviction >/dev/null
+  rcli config set appendfsync "$REDIS_FSYNC" >/dev/null
+}
 
 redis_answers() { [[ "$(rcli ping 2>/dev/null)" == PONG ]]; }
 
@@ -398,7 +436,7 @@ redis_pid() {
 }
 
 redis_start() {
-  if redis_up; then return 0; fi
+  if redis_up; then redis_harden; return 0; fi
   if redis_pid >/dev/null; then
     info "Redis from $RDIR is running but not answering on port $REDIS_PORT: restarting it"
     redis_stop
@@ -408,10 +446,13 @@ redis_start() {
   fi
   rm -f -- "$RPID"   # stale pid file (crash / reboot)
   info "starting Redis on 127.0.0.1:$REDIS_PORT"
-  if ! redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RDIR" \
+  # The password goes in through stdin (a config file read from "-"), not the command line.
+  if ! printf 'requirepass %s\n' "$(redis_password)" |
+      redis-server - --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RDIR" \
       --appendonly yes --appendfsync "$REDIS_FSYNC" --save "" \
+      --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy noeviction \
       --daemonize yes --pidfile "$RPID" --logfile "$RLOG" \
-      --protected-mode no </dev/null >/dev/null 9>&-; then
+      --protected-mode yes >/dev/null 9>&-; then
     tail -n 20 "$RLOG" >&2 2>/dev/null || true
     die "redis-server failed to start (log: $RLOG)"
   fi
@@ -494,7 +535,7 @@ cmd_start() {
   print_status || true
   echo "postgres log: $PGLOG"
   echo "redis log:    $RLOG"
-  echo "dsn:          $(base_dsn)/<db>   redis://127.0.0.1:$REDIS_PORT/0"
+  echo "dsn:          $(base_dsn)/<db>   redis://:***@127.0.0.1:$REDIS_PORT/0 (password in $RPASS_FILE)"
   echo "env:          eval \"\$($SCRIPT_DIR/stack.sh env)\""
 }
 
@@ -519,7 +560,7 @@ cmd_env() {
   load_config 1
   ensure_layout
   local base; base=$(base_dsn)
-  local redis_url="redis://127.0.0.1:$REDIS_PORT/0"
+  local redis_url; redis_url="redis://:$(redis_password)@127.0.0.1:$REDIS_PORT/0"
   printf 'export %s=%q\n' \
     SAGAPAY_PG_PORT "$PG_PORT" \
     SAGAPAY_REDIS_PORT "$REDIS_PORT" \
@@ -559,7 +600,7 @@ cmd_destroy() {
     rm -rf -- "$VAR/pg"
   fi
   rm -rf -- "$VAR/redis"
-  rm -f -- "$STACK_ENV" "$VAR/.stack.lock"
+  rm -f -- "$STACK_ENV" "$VAR/.stack.lock" "$VAR/redis.password"
   rmdir -- "$VAR" 2>/dev/null || true   # only if nothing else lives there
   echo "stack destroyed ($VAR)"
 }

@@ -238,14 +238,66 @@ std::vector<ClaimedEvent> ClaimOutbox(
     return events;
 }
 
+namespace {
+
+/// The positions of `events`, in order, as a text[] literal ("" for none).
+std::string PositionsLiteral(std::span<const ClaimedEvent> events) {
+    std::vector<std::string> positions;
+    positions.reserve(events.size());
+    for (const ClaimedEvent& event : events) {
+        positions.push_back(event.position);
+    }
+    return TextArray(positions);
+}
+
+/// `ms-seq` split for the row comparison (stream_ms, stream_seq); (0, 0) when malformed.
+std::pair<std::int64_t, std::int64_t> SplitPosition(std::string_view position) {
+    const std::size_t dash = position.find('-');
+    std::int64_t ms = 0;
+    std::int64_t seq = 0;
+    if (dash == std::string_view::npos) {
+        return {0, 0};
+    }
+    const auto first = std::from_chars(position.data(), position.data() + dash, ms);
+    const auto second =
+        std::from_chars(position.data() + dash + 1, position.data() + position.size(), seq);
+    if (first.ec != std::errc() || second.ec != std::errc()) {
+        return {0, 0};
+    }
+    return {ms, seq};
+}
+
+// The UPDATE for a batch: ids and positions as two arrays of the same length, so the statement
+// text is the same (and prepared once) whatever the batch size.
+constexpr std::string_view kSetSent =
+    "UPDATE outbox_events o SET status = 'SENT', sent_at = now(),"
+    " stream_ms = NULLIF(split_part(u.pos, '-', 1), '')::bigint,"
+    " stream_seq = NULLIF(split_part(u.pos, '-', 2), '')::bigint"
+    " FROM unnest($1::uuid[], $2::text[]) AS u(id, pos) WHERE o.id = u.id";
+
+/// Runs `statement` (a DELETE of at most $N rows) until it deletes fewer than `batch`.
+std::int64_t DeleteInBatches(
+    Connection& conn, std::string_view statement, std::vector<Param> params, int batch
+) {
+    std::int64_t total = 0;
+    while (true) {
+        const std::int64_t deleted = conn.Exec(statement, params).Affected();
+        total += deleted;
+        if (deleted < batch) {
+            return total;
+        }
+    }
+}
+
+}  // namespace
+
 void MarkOutboxSent(Connection& conn, std::span<const ClaimedEvent> events) {
     if (events.empty()) {
         return;
     }
     conn.Exec(
-        "UPDATE outbox_events SET status = 'SENT', sent_at = now() "
-        "WHERE id = ANY($1::uuid[]) AND status <> 'SENT'",
-        {ArrayLiteral(events)}
+        std::string(kSetSent) + " AND o.status <> 'SENT'",
+        {ArrayLiteral(events), PositionsLiteral(events)}
     );
 }
 
@@ -254,19 +306,103 @@ void MarkOutboxSent(Transaction& tx, std::span<const ClaimedEvent> events) {
         return;
     }
     tx.ExecDeferred(  // with the COMMIT, one round trip
-        "UPDATE outbox_events SET status = 'SENT', sent_at = now() WHERE id = ANY($1::uuid[])",
-        {ArrayLiteral(events)}
+        kSetSent,
+        {ArrayLiteral(events), PositionsLiteral(events)}
     );
 }
 
-std::int64_t PurgeOutbox(Connection& conn, std::chrono::seconds retention) {
-    return conn
-        .Exec(
-            "DELETE FROM outbox_events "
-            "WHERE status = 'SENT' AND sent_at < now() - make_interval(secs => $1::float8)",
-            {static_cast<std::int64_t>(retention.count())}
-        )
-        .Affected();
+void RecordOutboxPositions(Connection& conn, std::span<const ClaimedEvent> events) {
+    if (events.empty()) {
+        return;
+    }
+    conn.Exec(kSetSent, {ArrayLiteral(events), PositionsLiteral(events)});
+}
+
+std::vector<KeptTopic> ReadKeptTopics(Connection& conn) {
+    // One skip per topic down the (topic, stream_ms, stream_seq) index.
+    const Rows rows = conn.Exec(
+        "WITH RECURSIVE t(topic) AS ("
+        "  (SELECT topic FROM outbox_events WHERE status = 'SENT' AND stream_ms IS NOT NULL"
+        "   ORDER BY topic LIMIT 1)"
+        "  UNION ALL"
+        "  SELECT (SELECT o.topic FROM outbox_events o WHERE o.status = 'SENT'"
+        "          AND o.stream_ms IS NOT NULL AND o.topic > t.topic ORDER BY o.topic LIMIT 1)"
+        "  FROM t WHERE t.topic IS NOT NULL)"
+        " SELECT t.topic, m.stream_ms, m.stream_seq FROM t CROSS JOIN LATERAL ("
+        "  SELECT stream_ms, stream_seq FROM outbox_events o WHERE o.status = 'SENT'"
+        "  AND o.topic = t.topic AND o.stream_ms IS NOT NULL"
+        "  ORDER BY stream_ms DESC, stream_seq DESC LIMIT 1) m"
+        " WHERE t.topic IS NOT NULL"
+    );
+    std::vector<KeptTopic> topics;
+    topics.reserve(static_cast<std::size_t>(rows.Size()));
+    for (int row = 0; row < rows.Size(); ++row) {
+        topics.push_back(KeptTopic{
+            rows.GetString(row, 0), rows.GetString(row, 1) + "-" + rows.GetString(row, 2)});
+    }
+    return topics;
+}
+
+std::vector<ClaimedEvent> ReadRepublishable(
+    Connection& conn,
+    std::string_view topic,
+    std::string_view position,
+    std::int64_t after_seq,
+    int limit
+) {
+    const auto [ms, seq] = SplitPosition(position);
+    const Rows rows = conn.Exec(
+        "SELECT id, topic, aggregate_id, payload::text, seq FROM outbox_events"
+        " WHERE status = 'SENT' AND topic = $1 AND (stream_ms, stream_seq) > ($2, $3)"
+        " AND seq > $4 ORDER BY seq LIMIT $5",
+        {topic, ms, seq, after_seq, limit}
+    );
+    std::vector<ClaimedEvent> events;
+    events.reserve(static_cast<std::size_t>(rows.Size()));
+    for (int row = 0; row < rows.Size(); ++row) {
+        ClaimedEvent event{
+            rows.GetString(row, 0),
+            rows.GetString(row, 1),
+            rows.GetString(row, 2),
+            rows.GetString(row, 3),
+        };
+        event.seq = rows.GetInt(row, 4);
+        events.push_back(std::move(event));
+    }
+    return events;
+}
+
+std::int64_t PurgeConsumedOutbox(
+    Connection& conn, std::string_view topic, std::string_view position, int batch
+) {
+    const auto [ms, seq] = SplitPosition(position);
+    return DeleteInBatches(
+        conn,
+        "DELETE FROM outbox_events WHERE id IN (SELECT id FROM outbox_events"
+        " WHERE status = 'SENT' AND topic = $1 AND (stream_ms, stream_seq) < ($2, $3) LIMIT $4)",
+        {topic, ms, seq, batch},
+        batch
+    );
+}
+
+std::int64_t PurgeOutbox(Connection& conn, std::chrono::seconds retention, int batch) {
+    return DeleteInBatches(
+        conn,
+        "DELETE FROM outbox_events WHERE id IN (SELECT id FROM outbox_events"
+        " WHERE status = 'SENT' AND sent_at < now() - make_interval(secs => $1::float8) LIMIT $2)",
+        {static_cast<std::int64_t>(retention.count()), batch},
+        batch
+    );
+}
+
+std::int64_t PurgeInbox(Connection& conn, std::chrono::seconds retention, int batch) {
+    return DeleteInBatches(
+        conn,
+        "DELETE FROM inbox_events WHERE ctid = ANY(ARRAY(SELECT ctid FROM inbox_events"
+        " WHERE consumed_at < now() - make_interval(secs => $1::float8) LIMIT $2))",
+        {static_cast<std::int64_t>(retention.count()), batch},
+        batch
+    );
 }
 
 OutboxBacklog ReadOutboxBacklog(Connection& conn) {

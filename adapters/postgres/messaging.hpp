@@ -23,6 +23,9 @@ struct ClaimedEvent {
     std::string topic;
     std::string aggregate_id;
     std::string envelope_json;
+    /// The bus position (stream entry id) the row got when published; "" before.
+    std::string position = {};
+    std::int64_t seq = 0;  ///< Insertion order (set by the reads that page by it).
 };
 
 /// `host:port/database` of a connection: which relay a commit's rows belong to.
@@ -96,12 +99,45 @@ void AppendOutbox(
 std::vector<ClaimedEvent> ClaimOutbox(
     Transaction& tx, int limit, std::chrono::milliseconds reclaim_after
 );
-/// Marks claimed rows SENT (one statement for the batch; one row version per event).
+/// Marks claimed rows SENT with the bus position each got (one statement for the batch; one row
+/// version per event).
 void MarkOutboxSent(Transaction& tx, std::span<const ClaimedEvent> events);
-/// Marks fed rows SENT (autocommit; rows already SENT are left alone).
+/// Marks fed rows SENT with their positions (autocommit; rows already SENT are left alone).
 void MarkOutboxSent(Connection& conn, std::span<const ClaimedEvent> events);
-/// Deletes SENT rows older than `retention`; returns how many.
-std::int64_t PurgeOutbox(Connection& conn, std::chrono::seconds retention);
+/// Records the new positions of SENT rows published again (RepublishableAfter).
+void RecordOutboxPositions(Connection& conn, std::span<const ClaimedEvent> events);
+
+/// A topic with SENT rows kept in the outbox, and the highest bus position recorded for it.
+struct KeptTopic {
+    std::string topic;
+    std::string last_position;
+};
+/// Every topic with kept SENT rows that have a position (one index scan).
+[[nodiscard]] std::vector<KeptTopic> ReadKeptTopics(Connection& conn);
+
+/// Up to `limit` kept SENT rows of `topic` whose position is after `position`, with seq above
+/// `after_seq`, in insertion order: what the bus lost when its stream ends at `position`.
+[[nodiscard]] std::vector<ClaimedEvent> ReadRepublishable(
+    Connection& conn,
+    std::string_view topic,
+    std::string_view position,
+    std::int64_t after_seq,
+    int limit
+);
+
+/// Deletes, `batch` rows per statement, the SENT rows of `topic` before `position` (every
+/// consumer group has consumed and acked them); returns how many.
+std::int64_t PurgeConsumedOutbox(
+    Connection& conn, std::string_view topic, std::string_view position, int batch = 5000
+);
+/// Deletes, `batch` rows per statement, SENT rows older than `retention` whatever their
+/// consumption (the cap for topics no group reads, rows from before positions were recorded,
+/// and groups that stopped); returns how many.
+std::int64_t PurgeOutbox(Connection& conn, std::chrono::seconds retention, int batch = 5000);
+/// Deletes, `batch` rows per statement, inbox rows recorded more than `retention` ago; returns
+/// how many. `retention` must be longer than any redelivery of an event (see
+/// INBOX_RETENTION_SECONDS in docs/configuration.md).
+std::int64_t PurgeInbox(Connection& conn, std::chrono::seconds retention, int batch = 5000);
 
 struct OutboxBacklog {
     std::int64_t pending = 0;

@@ -39,7 +39,7 @@ class MessagingTest : public ::testing::Test {
 protected:
     MessagingTest() : conn_(db_.Connect()) {
         const MigrationReport report = Migrate(conn_, "messaging_test", MessagingMigrations());
-        EXPECT_EQ(report.applied, 2);
+        EXPECT_EQ(report.applied, 3);
     }
 
     /// One relay round that publishes nothing anywhere: claim and mark sent, committed.
@@ -73,11 +73,12 @@ protected:
 };
 
 TEST_F(MessagingTest, SchemaMigrationIsEmbeddedAsVersion0001) {
-    ASSERT_EQ(MessagingMigrations().size(), 2U);
+    ASSERT_EQ(MessagingMigrations().size(), 3U);
     EXPECT_STREQ(MessagingMigrations()[0].version, "0001");
     EXPECT_STREQ(MessagingMigrations()[0].name, "messaging");
     EXPECT_STREQ(MessagingMigrations()[1].version, "0004");
-    EXPECT_EQ(Migrate(conn_, "messaging_test", MessagingMigrations()).already_applied, 2);
+    EXPECT_STREQ(MessagingMigrations()[2].version, "0006");
+    EXPECT_EQ(Migrate(conn_, "messaging_test", MessagingMigrations()).already_applied, 3);
 }
 
 TEST_F(MessagingTest, AppendInARolledBackTransactionLeavesNothing) {
@@ -351,6 +352,74 @@ TEST_F(MessagingTest, RelayWaitReturnsOnTheFeedOrANotify) {
     // A writer outside the process (no trigger since 0004) says so with NOTIFY.
     conn_.ExecScript("NOTIFY sagapay_outbox");
     EXPECT_TRUE(listener.WaitForNotification(5s, feed.Fd()));
+}
+
+TEST_F(MessagingTest, InboxPurgeDeletesOnlyRowsOlderThanTheRetentionInBatches) {
+    {
+        Transaction tx(conn_);
+        const std::vector<std::string> old_ids = {"old-1", "old-2", "old-3", "old-4", "old-5"};
+        (void)RecordInboxBatch(tx, old_ids, "ledger");
+        (void)RecordInbox(tx, "recent-1", "ledger");
+        (void)RecordInbox(tx, "recent-2", "notification");
+        tx.Commit();
+    }
+    conn_.Exec(
+        "UPDATE inbox_events SET consumed_at = now() - interval '15 days' "
+        "WHERE event_id LIKE 'old-%'"
+    );
+    conn_.Exec(
+        "UPDATE inbox_events SET consumed_at = now() - interval '13 days' "
+        "WHERE event_id = 'recent-2'"
+    );
+
+    EXPECT_EQ(PurgeInbox(conn_, std::chrono::hours(24 * 14), 2), 5);  // three batches: 2, 2, 1
+
+    const Rows left = conn_.Exec("SELECT event_id FROM inbox_events ORDER BY event_id");
+    ASSERT_EQ(left.Size(), 2);
+    EXPECT_EQ(left.GetString(0, 0), "recent-1");
+    EXPECT_EQ(left.GetString(1, 0), "recent-2");
+    // A redelivery of a kept event is still a duplicate.
+    Transaction tx(conn_);
+    EXPECT_FALSE(RecordInbox(tx, "recent-2", "notification"));
+}
+
+TEST_F(MessagingTest, SentRowsKeepTheirBusPositionUntilConsumedAndThenArePurged) {
+    for (int i = 1; i <= 4; ++i) {
+        Append(MakeTestEnvelope("pay-" + std::to_string(i)));
+    }
+    std::vector<ClaimedEvent> claimed;
+    {
+        Transaction tx(conn_);
+        claimed = ClaimOutbox(tx, 10, kLongAgo);
+        ASSERT_EQ(claimed.size(), 4U);
+        // Positions as Redis hands them out: ms-seq, compared numerically (9 < 10).
+        claimed[0].position = "1700000000000-9";
+        claimed[1].position = "1700000000000-10";
+        claimed[2].position = "1700000000001-0";
+        claimed[3].position = "1700000000002-0";
+        MarkOutboxSent(tx, claimed);
+        tx.Commit();
+    }
+    const std::string topic = claimed[0].topic;
+
+    const std::vector<KeptTopic> kept = ReadKeptTopics(conn_);
+    ASSERT_EQ(kept.size(), 1U);
+    EXPECT_EQ(kept[0].topic, topic);
+    EXPECT_EQ(kept[0].last_position, "1700000000002-0");
+
+    // The stream lost everything after ...000-10: the last two are to be published again.
+    const auto lost = ReadRepublishable(conn_, topic, "1700000000000-10", 0, 10);
+    ASSERT_EQ(lost.size(), 2U);
+    EXPECT_EQ(lost[0].id, claimed[2].id);
+    EXPECT_EQ(lost[1].id, claimed[3].id);
+    EXPECT_EQ(ReadRepublishable(conn_, topic, "1700000000000-10", lost[0].seq, 10).size(), 1U);
+    EXPECT_EQ(ReadRepublishable(conn_, topic, "0-0", 0, 10).size(), 4U);  // stream gone
+
+    // Every group acked up to (not including) ...001-0: the first two go, the rest stays.
+    EXPECT_EQ(PurgeConsumedOutbox(conn_, topic, "1700000000001-0", 1), 2);
+    EXPECT_EQ(PurgeConsumedOutbox(conn_, "another.topic", "9999999999999-0"), 0);
+    EXPECT_EQ(CountWithStatus("SENT"), 2);
+    EXPECT_EQ(ReadKeptTopics(conn_).at(0).last_position, "1700000000002-0");
 }
 
 TEST_F(MessagingTest, InboxDetectsDuplicatesPerConsumer) {

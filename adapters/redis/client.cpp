@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -78,6 +79,27 @@ private:
     throw RedisError(ErrorCode::kUnavailable, message);
 }
 
+/// The code of an error reply, from its prefix. Replies that clear by themselves are retryable:
+/// OOM (`maxmemory` reached with `noeviction`: Redis refuses the write rather than evict data,
+/// and the caller keeps the data and retries), LOADING (restart), BUSY (a script), TRYAGAIN,
+/// MASTERDOWN, READONLY (a failover).
+ErrorCode ErrorCodeOfReply(std::string_view text) {
+    constexpr std::string_view kTransient[] = {
+        "OOM ", "LOADING ", "BUSY ", "TRYAGAIN ", "MASTERDOWN ", "READONLY "};
+    constexpr std::string_view kAccess[] = {"NOAUTH ", "WRONGPASS ", "NOPERM "};
+    for (const std::string_view prefix : kTransient) {
+        if (text.starts_with(prefix)) {
+            return ErrorCode::kUnavailable;
+        }
+    }
+    for (const std::string_view prefix : kAccess) {
+        if (text.starts_with(prefix)) {
+            return ErrorCode::kFailedPrecondition;
+        }
+    }
+    return ErrorCode::kInternal;
+}
+
 /// Reply conversion, throwing RedisError(kInternal, <Redis's text>) for an error reply at any
 /// depth (EXEC returns the errors of its commands inside its array).
 Reply ConvertReply(const redisReply* reply) {
@@ -106,7 +128,10 @@ Reply ConvertReply(const redisReply* reply) {
             }
             break;
         case REDIS_REPLY_ERROR:
-            throw RedisError(ErrorCode::kInternal, std::string(reply->str, reply->len));
+            throw RedisError(
+                ErrorCodeOfReply(std::string_view(reply->str, reply->len)),
+                std::string(reply->str, reply->len)
+            );
         default:
             throw RedisError(
                 ErrorCode::kInternal, "unexpected reply type " + std::to_string(reply->type)
@@ -115,9 +140,58 @@ Reply ConvertReply(const redisReply* reply) {
     return out;
 }
 
-/// The message is logged at start: it quotes the URL with any password masked.
+/// What an operator should do about an error reply, or "".
+std::string Hint(const RedisError& e) {
+    const std::string_view text(e.what());
+    if (text.starts_with("NOAUTH")) {
+        return " (Hint: the server requires a password: put it in REDIS_URL, "
+               "redis://[user]:password@host:port/db)";
+    }
+    if (text.starts_with("OOM")) {
+        return " (Hint: Redis reached maxmemory; nothing was written and the caller retries. "
+               "Check that streams are trimmed and consumers keep up, or raise maxmemory)";
+    }
+    return {};
+}
+
 [[noreturn]] void FailUrl(const std::string& url, const std::string& why) {
-    throw std::invalid_argument("invalid Redis URL '" + RedactUrlPassword(url) + "': " + why);
+    throw std::invalid_argument("invalid Redis URL '" + RedactUrlPassword(RedactRedisUrl(url)) + "': " + why);
+}
+
+int HexDigit(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/// Percent-decodes a user or password (`%40` is `@`); nullopt for a broken escape.
+std::optional<std::string> PercentDecode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out.push_back(text[i]);
+            continue;
+        }
+        if (i + 2 >= text.size()) {
+            return std::nullopt;
+        }
+        const int high = HexDigit(text[i + 1]);
+        const int low = HexDigit(text[i + 2]);
+        if (high < 0 || low < 0) {
+            return std::nullopt;
+        }
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+    }
+    return out;
 }
 
 /// Parses a whole decimal string into `value`; false when it is not one.
@@ -145,8 +219,13 @@ Endpoint ParseRedisUrl(const std::string& url) {
     if (rest.find_first_of("?#") != std::string_view::npos) {
         FailUrl(url, "query parameters and fragments are not supported");
     }
-    if (rest.find('@') != std::string_view::npos) {
-        FailUrl(url, "credentials (user:password@) are not supported");
+    std::string_view userinfo;
+    bool has_userinfo = false;
+    if (const std::size_t at = rest.substr(0, rest.find('/')).rfind('@');
+        at != std::string_view::npos) {
+        userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        has_userinfo = true;
     }
 
     std::string_view authority = rest;
@@ -192,6 +271,22 @@ Endpoint ParseRedisUrl(const std::string& url) {
     }
 
     Endpoint endpoint;
+    if (has_userinfo) {
+        const std::size_t colon = userinfo.find(':');
+        if (colon == std::string_view::npos) {
+            FailUrl(url, "credentials need a password: redis://[user]:password@host");
+        }
+        auto user = PercentDecode(userinfo.substr(0, colon));
+        auto password = PercentDecode(userinfo.substr(colon + 1));
+        if (!user || !password) {
+            FailUrl(url, "broken %-escape in the credentials");
+        }
+        if (password->empty()) {
+            FailUrl(url, "empty password: leave out 'user:@' or give the password");
+        }
+        endpoint.user = std::move(*user);
+        endpoint.password = std::move(*password);
+    }
     endpoint.host = std::string(host);
     if (has_port) {
         int number = 0;
@@ -205,12 +300,27 @@ Endpoint ParseRedisUrl(const std::string& url) {
         if (!ParseInt(path, db) || db < 0) {
             FailUrl(url, "database must be a non-negative number, got '" + std::string(path) + "'");
         }
-        if (db != 0) {
-            // Endpoint cannot carry a database; silently using 0 would mix data.
-            FailUrl(url, "only database 0 is supported");
-        }
+        endpoint.database = db;
     }
     return endpoint;
+}
+
+std::string RedactRedisUrl(const std::string& url) {
+    const std::size_t scheme = url.find("://");
+    if (scheme == std::string::npos) {
+        return url;
+    }
+    const std::size_t start = scheme + 3;
+    const std::size_t slash = url.find('/', start);
+    const std::size_t at = url.rfind('@', slash == std::string::npos ? std::string::npos : slash);
+    if (at == std::string::npos || at < start) {
+        return url;
+    }
+    const std::size_t colon = url.find(':', start);
+    if (colon == std::string::npos || colon > at) {
+        return url.substr(0, start) + "***" + url.substr(at);  // no colon: all of it may be secret
+    }
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
 Connection::Connection(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
@@ -236,7 +346,42 @@ void Connection::EnsureConnected() {
     if (redisSetTimeout(ctx.get(), tv) != REDIS_OK) {
         FailIo(ctx, endpoint_, "connect");
     }
+    Handshake(ctx);
     ctx_ = std::move(ctx);
+}
+
+void Connection::Handshake(ContextHandle& ctx) {
+    /// Runs one handshake command; `what` names it in messages (never with the password).
+    auto run = [&](const std::vector<std::string>& args, const std::string& what) {
+        Argv argv(args);
+        ReplyHandle reply(static_cast<redisReply*>(
+            redisCommandArgv(ctx.get(), argv.Count(), argv.Pointers(), argv.Lengths())
+        ));
+        if (!reply) {
+            FailIo(ctx, endpoint_, what);
+        }
+        try {
+            (void)ConvertReply(reply.get());
+        } catch (const RedisError& e) {
+            ctx.reset();
+            throw RedisError(
+                e.Code() == ErrorCode::kInternal ? ErrorCode::kFailedPrecondition : e.Code(),
+                "redis " + what + " (" + Describe(endpoint_) + "): " + e.what()
+            );
+        }
+    };
+    if (!endpoint_.password.empty()) {
+        if (endpoint_.user.empty()) {
+            run({"AUTH", endpoint_.password}, "AUTH");
+        } else {
+            run({"AUTH", endpoint_.user, endpoint_.password},
+                "AUTH as user '" + endpoint_.user + "'");
+        }
+    }
+    if (endpoint_.database != 0) {
+        run({"SELECT", std::to_string(endpoint_.database)},
+            "SELECT " + std::to_string(endpoint_.database));
+    }
 }
 
 Reply Connection::Convert(redisReply* reply) {
@@ -256,7 +401,7 @@ Reply Connection::Command(const std::vector<std::string>& args) {
     try {
         return Convert(reply.get());
     } catch (const RedisError& e) {
-        throw RedisError(e.Code(), "redis " + name + ": " + e.what());
+        throw RedisError(e.Code(), "redis " + name + ": " + e.what() + Hint(e));
     }
 }
 
@@ -317,7 +462,9 @@ std::vector<Reply> Connection::Pipeline(const std::vector<std::vector<std::strin
         try {
             replies.push_back(Convert(raw[i].get()));
         } catch (const RedisError& e) {
-            throw RedisError(e.Code(), "redis " + CommandName(commands[i]) + ": " + e.what());
+            throw RedisError(
+                e.Code(), "redis " + CommandName(commands[i]) + ": " + e.what() + Hint(e)
+            );
         }
     }
     return replies;

@@ -14,8 +14,10 @@
 
 namespace sagapay::redis {
 
-/// A Redis failure: kUnavailable for I/O (connection lost, timeout), kInternal for an error
-/// reply such as a wrong type. Thrown by Connection.
+/// A Redis failure: kUnavailable for I/O (connection lost, timeout) and for error replies that
+/// clear on retry (OOM under `maxmemory` with `noeviction`, LOADING, BUSY, TRYAGAIN, MASTERDOWN,
+/// READONLY), kFailedPrecondition for a refused AUTH or a missing one (NOAUTH, WRONGPASS,
+/// NOPERM), kInternal for any other error reply such as a wrong type. Thrown by Connection.
 class RedisError : public std::runtime_error {
 public:
     RedisError(ErrorCode code, const std::string& message)
@@ -48,13 +50,24 @@ struct Endpoint {
     std::string host = "127.0.0.1";
     int port = 6379;
     std::chrono::milliseconds timeout{2000};  ///< Connect and per-command socket timeout.
+    /// ACL user for AUTH; empty: `AUTH <password>` (the `default` user).
+    std::string user = {};
+    /// Sent with AUTH on every (re)connect when not empty. Never logged.
+    std::string password = {};
+    int database = 0;  ///< SELECTed on every (re)connect when not 0.
 };
 
-/// Parses `redis://host:port[/db]`; throws std::invalid_argument saying what is wrong.
+/// Parses `redis://[[user]:password@]host[:port][/db]` (user and password percent-decoded);
+/// throws std::invalid_argument saying what is wrong, with the password masked.
 [[nodiscard]] Endpoint ParseRedisUrl(const std::string& url);
 
+/// `url` with the password replaced by `***`, for logs and messages.
+[[nodiscard]] std::string RedactRedisUrl(const std::string& url);
+
 /// One synchronous hiredis connection. Not thread-safe. After an I/O error the connection is
-/// reopened on the next command.
+/// reopened on the next command; every (re)connect sends AUTH (when the endpoint has a password)
+/// and SELECT (when its database is not 0) before anything else. A refused AUTH throws
+/// RedisError(kFailedPrecondition) naming the user, never the password.
 class Connection {
 public:
     explicit Connection(Endpoint endpoint);
@@ -74,6 +87,7 @@ public:
 private:
     void EnsureConnected();
     Reply Convert(redisReply* reply);
+    void Handshake(ContextHandle& ctx);
 
     Endpoint endpoint_;
     ContextHandle ctx_;

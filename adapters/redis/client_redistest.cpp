@@ -196,5 +196,81 @@ TEST_F(ConnectionRedisTest, CommandWithTimeoutAllowsALongerBlockOnlyForThatCall)
     );
 }
 
+/// An ACL user with its own password, deleted afterwards.
+class RedisAuthTest : public ConnectionRedisTest {
+protected:
+    RedisAuthTest() : user_(sagapay::testing::UniqueName("client-test-user-")) {
+        (void)conn_.Command({"ACL", "SETUSER", user_, "on", ">right-pass", "~*", "&*", "+@all"});
+    }
+    void TearDown() override {
+        try {
+            (void)conn_.Command({"ACL", "DELUSER", user_});
+        } catch (const RedisError&) {  // Best effort: the server is throwaway.
+        }
+        ConnectionRedisTest::TearDown();
+    }
+
+    [[nodiscard]] Endpoint As(const std::string& password) const {
+        Endpoint endpoint = endpoint_;
+        endpoint.user = user_;
+        endpoint.password = password;
+        return endpoint;
+    }
+
+    std::string user_;
+};
+
+TEST_F(RedisAuthTest, TheRightPasswordWorksAndIsSentAgainOnReconnect) {
+    Connection conn(As("right-pass"));
+    EXPECT_EQ(conn.Command({"ACL", "WHOAMI"}).str, user_);
+
+    const std::int64_t id = conn.Command({"CLIENT", "ID"}).integer;
+    (void)conn_.Command({"CLIENT", "KILL", "ID", std::to_string(id)});
+    EXPECT_EQ(ErrorOf([&] { (void)conn.Command({"PING"}); }).Code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(conn.Command({"ACL", "WHOAMI"}).str, user_);
+}
+
+TEST_F(RedisAuthTest, AWrongPasswordFailsWithAClearErrorThatHidesIt) {
+    Connection conn(As("wrong-pass"));
+
+    const RedisError error = ErrorOf([&] { (void)conn.Command({"PING"}); });
+
+    EXPECT_EQ(error.Code(), ErrorCode::kFailedPrecondition);
+    EXPECT_THAT(error.what(), HasSubstr("AUTH as user '" + user_ + "'"));
+    EXPECT_THAT(error.what(), HasSubstr("WRONGPASS"));
+    EXPECT_THAT(std::string(error.what()), ::testing::Not(HasSubstr("wrong-pass")));
+}
+
+TEST_F(RedisAuthTest, AUrlWithUserPasswordAndDatabaseAuthenticatesAndSelects) {
+    Endpoint endpoint = ParseRedisUrl(
+        "redis://" + user_ + ":right-pass@" + endpoint_.host + ":" +
+        std::to_string(endpoint_.port) + "/7"
+    );
+    Connection conn(endpoint);
+    const std::string key = prefix_ + "in-db-7";
+
+    (void)conn.Command({"SET", key, "x"});
+
+    EXPECT_EQ(conn.Command({"GET", key}).str, "x");
+    EXPECT_TRUE(conn_.Command({"GET", key}).IsNil());  // database 0 does not see it
+    (void)conn.Command({"DEL", key});
+}
+
+TEST_F(ConnectionRedisTest, AnOutOfMemoryReplyIsRetryable) {
+    // What Redis answers a write under maxmemory with noeviction.
+    const RedisError error = ErrorOf([&] {
+        (void)conn_.Command(
+            {"EVAL",
+             "return redis.error_reply('OOM command not allowed when used memory > "
+             "\"maxmemory\".')",
+             "0"}
+        );
+    });
+
+    EXPECT_EQ(error.Code(), ErrorCode::kUnavailable) << error.what();
+    EXPECT_TRUE(IsRetryable(error.Code()));
+    EXPECT_THAT(error.what(), HasSubstr("maxmemory"));
+}
+
 }  // namespace
 }  // namespace sagapay::redis

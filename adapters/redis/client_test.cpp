@@ -78,23 +78,52 @@ TEST(ParseRedisUrlTest, RejectsABadDatabase) {
     EXPECT_THAT(ParseErrorOf("redis://localhost:6379/0/1"), HasSubstr("database"));
 }
 
-TEST(ParseRedisUrlTest, RejectsADatabaseOtherThanZeroRatherThanIgnoringIt) {
-    EXPECT_THAT(ParseErrorOf("redis://localhost:6379/2"), HasSubstr("only database 0"));
+TEST(ParseRedisUrlTest, ReadsADatabaseOtherThanZero) {
+    EXPECT_EQ(ParseRedisUrl("redis://localhost:6379/2").database, 2);
+    EXPECT_EQ(ParseRedisUrl("redis://localhost:6379").database, 0);
 }
 
-TEST(ParseRedisUrlTest, RejectsCredentialsAndQueryParameters) {
-    EXPECT_THAT(ParseErrorOf("redis://user:secret@localhost:6379"), HasSubstr("credentials"));
+TEST(ParseRedisUrlTest, ReadsUserAndPassword) {
+    const Endpoint endpoint = ParseRedisUrl("redis://sagapay:s3cr%40t%3A@cache.internal:6380/1");
+    EXPECT_EQ(endpoint.user, "sagapay");
+    EXPECT_EQ(endpoint.password, "s3cr@t:");
+    EXPECT_EQ(endpoint.host, "cache.internal");
+    EXPECT_EQ(endpoint.port, 6380);
+    EXPECT_EQ(endpoint.database, 1);
+}
+
+TEST(ParseRedisUrlTest, ReadsAPasswordWithoutUser) {
+    const Endpoint endpoint = ParseRedisUrl("redis://:secret@localhost");
+    EXPECT_EQ(endpoint.user, "");
+    EXPECT_EQ(endpoint.password, "secret");
+    EXPECT_EQ(endpoint.host, "localhost");
+}
+
+TEST(ParseRedisUrlTest, RejectsCredentialsWithoutPasswordAndQueryParameters) {
+    EXPECT_THAT(ParseErrorOf("redis://secret@localhost:6379"), HasSubstr("need a password"));
+    EXPECT_THAT(ParseErrorOf("redis://user:@localhost:6379"), HasSubstr("empty password"));
+    EXPECT_THAT(ParseErrorOf("redis://u:bad%4@localhost:6379"), HasSubstr("escape"));
     EXPECT_THAT(ParseErrorOf("redis://localhost:6379/0?timeout=1"), HasSubstr("query"));
 }
 
 // The message ends up in the startup log: it shows the URL, never its password.
-TEST(ParseRedisUrlTest, NeverQuotesAPassword) {
-    const std::string userinfo = ParseErrorOf("redis://default:s3cret-pass@cache:6379/0");
-    EXPECT_THAT(userinfo, HasSubstr("'redis://default:***@cache:6379/0'"));
-    EXPECT_THAT(userinfo, Not(HasSubstr("s3cret-pass")));
+TEST(ParseRedisUrlTest, NeverQuotesAPasswordGivenAsAQueryParameter) {
     const std::string query = ParseErrorOf("redis://cache:6379/0?password=s3cret-pass");
     EXPECT_THAT(query, Not(HasSubstr("s3cret-pass")));
     EXPECT_THAT(query, HasSubstr("password=***"));
+}
+
+TEST(ParseRedisUrlTest, NeverQuotesThePassword) {
+    const std::string message = ParseErrorOf("redis://user:hunter2@localhost:99999");
+    EXPECT_THAT(message, Not(HasSubstr("hunter2")));
+    EXPECT_THAT(message, HasSubstr("redis://user:***@localhost:99999"));
+    EXPECT_THAT(ParseErrorOf("redis://hunter2@localhost:1"), Not(HasSubstr("hunter2")));
+}
+
+TEST(RedactRedisUrlTest, MasksThePasswordOnly) {
+    EXPECT_EQ(RedactRedisUrl("redis://u:p@h:1/0"), "redis://u:***@h:1/0");
+    EXPECT_EQ(RedactRedisUrl("redis://:p@h:1/0"), "redis://:***@h:1/0");
+    EXPECT_EQ(RedactRedisUrl("redis://h:1/0"), "redis://h:1/0");
 }
 
 TEST(ParseRedisUrlTest, RejectsAnUnbracketedIpv6Host) {

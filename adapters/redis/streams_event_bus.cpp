@@ -1,6 +1,7 @@
 #include "adapters/redis/streams_event_bus.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string_view>
@@ -77,15 +78,40 @@ bool IsNoGroup(const RedisError& e) {
     return std::string_view(e.what()).find("NOGROUP") != std::string_view::npos;
 }
 
+/// A flat `[name, value, name, value, ...]` reply (XINFO) as a lookup.
+const Reply* FieldOf(const Reply& flat, std::string_view name) {
+    for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
+        if (flat.elements[i].str == name) {
+            return &flat.elements[i + 1];
+        }
+    }
+    return nullptr;
+}
+
+/// The position right after `position` (`ms-(seq+1)`).
+std::string NextPosition(const std::string& position) {
+    const std::size_t dash = position.find('-');
+    if (dash == std::string::npos) {
+        return position;
+    }
+    const std::uint64_t seq = std::stoull(position.substr(dash + 1));
+    return position.substr(0, dash + 1) + std::to_string(seq + 1);
+}
+
+bool IsNoSuchKey(const RedisError& e) {
+    return std::string_view(e.what()).find("no such key") != std::string_view::npos;
+}
+
 class StreamsPublisher final : public EventPublisher {
 public:
     StreamsPublisher(Endpoint endpoint, std::string prefix)
         : conn_(std::move(endpoint)), prefix_(std::move(prefix)) {}
 
-    Result<void> Publish(std::span<const OutgoingMessage> batch) override {
-        return Guarded("publish", [&]() -> Result<void> {
+    Result<std::vector<std::string>> Publish(std::span<const OutgoingMessage> batch) override {
+        return Guarded("publish", [&]() -> Result<std::vector<std::string>> {
+            std::vector<std::string> positions;
             if (batch.empty()) {
-                return {};
+                return positions;
             }
             std::vector<std::vector<std::string>> commands;
             commands.reserve(batch.size());
@@ -103,8 +129,84 @@ public:
                      message.value}
                 );
             }
-            conn_.Pipeline(commands);
-            return {};
+            const std::vector<Reply> replies = conn_.Pipeline(commands);
+            positions.reserve(replies.size());
+            for (const Reply& reply : replies) {
+                if (reply.type != Reply::Type::kString) {
+                    FailReply("XADD", "expected the entry id");
+                }
+                positions.push_back(reply.str);
+            }
+            return positions;
+        });
+    }
+
+    Result<TopicProgress> Progress(std::string_view topic) override {
+        return Guarded("progress", [&]() -> Result<TopicProgress> {
+            const std::string stream = MakeStreamName(prefix_, topic);
+            TopicProgress progress;
+            std::vector<Reply> info;
+            try {
+                info = conn_.Pipeline({{"XINFO", "STREAM", stream}, {"XINFO", "GROUPS", stream}});
+            } catch (const RedisError& e) {
+                if (IsNoSuchKey(e)) {
+                    return progress;  // exists = false
+                }
+                throw;
+            }
+            progress.exists = true;
+            if (const Reply* last = FieldOf(info[0], "last-generated-id")) {
+                progress.last_position = last->str;
+            }
+            // Per group: the oldest pending entry if any (XPENDING summary), else the entry after
+            // the last delivered one. Read after XINFO GROUPS, so it can only be later (safe).
+            std::vector<std::string> bounds;
+            std::vector<std::vector<std::string>> pending_queries;
+            std::vector<std::size_t> pending_index;
+            for (const Reply& group : info[1].elements) {
+                const Reply* name = FieldOf(group, "name");
+                const Reply* delivered = FieldOf(group, "last-delivered-id");
+                const Reply* pending = FieldOf(group, "pending");
+                if (name == nullptr || delivered == nullptr || pending == nullptr) {
+                    FailReply("XINFO GROUPS", "expected name, pending, last-delivered-id");
+                }
+                bounds.push_back(NextPosition(delivered->str));
+                if (pending->integer > 0) {
+                    pending_queries.push_back({"XPENDING", stream, name->str});
+                    pending_index.push_back(bounds.size() - 1);
+                }
+            }
+            const std::vector<Reply> pending = conn_.Pipeline(pending_queries);
+            for (std::size_t i = 0; i < pending.size(); ++i) {
+                // [count, oldest id, newest id, consumers]; count 0 once all were acked meanwhile.
+                const Reply& summary = pending[i];
+                if (summary.elements.size() >= 2 && summary.elements[0].integer > 0 &&
+                    summary.elements[1].type == Reply::Type::kString) {
+                    std::string& bound = bounds[pending_index[i]];
+                    if (CompareBusPositions(summary.elements[1].str, bound) < 0) {
+                        bound = summary.elements[1].str;
+                    }
+                }
+            }
+            progress.groups = bounds.size();
+            for (const std::string& bound : bounds) {
+                if (progress.consumed_before.empty() ||
+                    CompareBusPositions(bound, progress.consumed_before) < 0) {
+                    progress.consumed_before = bound;
+                }
+            }
+            return progress;
+        });
+    }
+
+    Result<std::int64_t> TrimBefore(std::string_view topic, std::string_view position) override {
+        return Guarded("trim", [&]() -> Result<std::int64_t> {
+            // MINID deletes the entries with an id below `position` (exact, not `~`: the caller
+            // states exactly what every group is done with).
+            const Reply reply = conn_.Command(
+                {"XTRIM", MakeStreamName(prefix_, topic), "MINID", "=", std::string(position)}
+            );
+            return reply.integer;
         });
     }
 

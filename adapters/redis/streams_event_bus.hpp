@@ -9,7 +9,11 @@
 namespace sagapay::redis {
 
 /// EventBus over Redis Streams. A topic is the stream `<prefix><topic>`; a group is a Redis
-/// consumer group created on first Subscribe (from the start of the stream, MKSTREAM).
+/// consumer group created on first Subscribe at `0` (MKSTREAM): the start of what the stream
+/// still holds, which the outbox relay trims to what every existing group has acked, so a new
+/// group reads the unconsumed window, not all history (to start one at "now", create it with
+/// `XGROUP CREATE ... $` before deploying; docs/operations.md). A publisher also reports a
+/// topic's progress (XINFO STREAM/GROUPS + XPENDING) and trims it (XTRIM MINID).
 /// Poll() first reclaims, with XAUTOCLAIM, entries idle longer than the visibility timeout (their
 /// consumer died or failed them), then reads new entries with XREADGROUP BLOCK. Redelivered entries
 /// carry their delivery count (from XPENDING). DeadLetter() copies the entry with the reason to

@@ -92,7 +92,7 @@ protected:
     void Publish(const std::vector<OutgoingMessage>& batch) {
         auto publisher = bus_.CreatePublisher();
         ASSERT_TRUE(publisher) << ErrorText(publisher);
-        const Result<void> published = (*publisher)->Publish(batch);
+        const auto published = (*publisher)->Publish(batch);
         ASSERT_TRUE(published) << ErrorText(published);
     }
 
@@ -457,12 +457,101 @@ TEST(StreamsEventBusUnreachableTest, AnUnreachableServerGivesUnavailableResultsN
     auto publisher = bus.CreatePublisher();
     ASSERT_TRUE(publisher) << ErrorText(publisher);
     const OutgoingMessage message{kTopic, "k", "v"};
-    const Result<void> published = (*publisher)->Publish({&message, 1});
+    const auto published = (*publisher)->Publish({&message, 1});
 
     ASSERT_FALSE(subscription);
     EXPECT_EQ(subscription.error().code, ErrorCode::kUnavailable);
     ASSERT_FALSE(published);
     EXPECT_EQ(published.error().code, ErrorCode::kUnavailable);
+}
+
+std::vector<std::string> Positions(const std::vector<Delivery>& deliveries) {
+    std::vector<std::string> positions;
+    positions.reserve(deliveries.size());
+    for (const Delivery& delivery : deliveries) {
+        positions.push_back(delivery.position);
+    }
+    return positions;
+}
+
+TEST_F(StreamsEventBusRedisTest, PublishReturnsThePositionOfEachMessageInOrder) {
+    auto publisher = bus_.CreatePublisher();
+    ASSERT_TRUE(publisher) << ErrorText(publisher);
+    const std::vector<OutgoingMessage> batch = {{kTopic, "pay-0", "a"}, {kTopic, "pay-1", "b"}};
+
+    const auto published = (*publisher)->Publish(batch);
+
+    ASSERT_TRUE(published) << ErrorText(published);
+    const Reply entries = admin_.Command({"XRANGE", bus_.StreamName(kTopic), "-", "+"});
+    ASSERT_EQ(published->size(), 2U);
+    EXPECT_EQ((*published)[0], entries.elements.at(0).elements.at(0).str);
+    EXPECT_EQ((*published)[1], entries.elements.at(1).elements.at(0).str);
+}
+
+TEST_F(StreamsEventBusRedisTest, TrimmingNeverRemovesAnEntryAGroupHasNotAcknowledged) {
+    auto fast = Subscribe("fast", "f1");
+    auto slow = Subscribe("slow", "s1");
+    PublishNumbered(6);
+    // fast: all six delivered, the first four acked, two pending.
+    const std::vector<Delivery> fast_got = PollUntil(*fast, 6, 2s);
+    ASSERT_EQ(fast_got.size(), 6U);
+    ASSERT_TRUE(fast->Ack(std::span(fast_got).first(4)));
+    // slow: three delivered, only the first acked (the second is its oldest pending entry).
+    const std::vector<Delivery> slow_got = PollUntil(*slow, 3, 2s);
+    ASSERT_EQ(slow_got.size(), 3U);
+    ASSERT_TRUE(slow->Ack(std::span(slow_got).first(1)));
+    auto publisher = bus_.CreatePublisher();
+    ASSERT_TRUE(publisher);
+
+    auto progress = (*publisher)->Progress(kTopic);
+    ASSERT_TRUE(progress) << ErrorText(progress);
+    EXPECT_TRUE(progress->exists);
+    EXPECT_EQ(progress->groups, 2U);
+    EXPECT_EQ(progress->last_position, fast_got[5].position);
+    EXPECT_EQ(progress->consumed_before, slow_got[1].position);  // slow's oldest pending
+    auto trimmed = (*publisher)->TrimBefore(kTopic, progress->consumed_before);
+    ASSERT_TRUE(trimmed) << ErrorText(trimmed);
+    EXPECT_EQ(*trimmed, 1);
+
+    // slow acks its two and reads the rest: now both groups are done up to fast's pending ones.
+    ASSERT_TRUE(slow->Ack(std::span(slow_got).subspan(1)));
+    const std::vector<Delivery> slow_rest = PollUntil(*slow, 3, 2s);
+    ASSERT_EQ(slow_rest.size(), 3U);
+    EXPECT_EQ(slow_rest[0].value, "value-3");
+    ASSERT_TRUE(slow->Ack(slow_rest));
+    progress = (*publisher)->Progress(kTopic);
+    ASSERT_TRUE(progress);
+    EXPECT_EQ(progress->consumed_before, fast_got[4].position);  // fast's oldest pending
+    trimmed = (*publisher)->TrimBefore(kTopic, progress->consumed_before);
+    ASSERT_TRUE(trimmed);
+    EXPECT_EQ(*trimmed, 3);
+    const Reply left = admin_.Command({"XRANGE", bus_.StreamName(kTopic), "-", "+"});
+    ASSERT_EQ(left.elements.size(), 2U);
+    EXPECT_EQ(left.elements[0].elements.at(0).str, fast_got[4].position);
+
+    // fast acks the rest: everything is consumed, the stream empties, its ids go on.
+    ASSERT_TRUE(fast->Ack(std::span(fast_got).subspan(4)));
+    progress = (*publisher)->Progress(kTopic);
+    ASSERT_TRUE(progress);
+    ASSERT_TRUE((*publisher)->TrimBefore(kTopic, progress->consumed_before));
+    EXPECT_EQ(admin_.Command({"XLEN", bus_.StreamName(kTopic)}).integer, 0);
+    PublishNumbered(1);
+    EXPECT_EQ(Positions(PollUntil(*slow, 1, 2s)).size(), 1U);
+}
+
+TEST_F(StreamsEventBusRedisTest, ProgressOfAMissingStreamSaysSoAndAStreamWithoutGroupsHasNoBound) {
+    auto publisher = bus_.CreatePublisher();
+    ASSERT_TRUE(publisher);
+    auto missing = (*publisher)->Progress(kTopic);
+    ASSERT_TRUE(missing) << ErrorText(missing);
+    EXPECT_FALSE(missing->exists);
+
+    PublishNumbered(2);
+    auto ungrouped = (*publisher)->Progress(kTopic);
+    ASSERT_TRUE(ungrouped);
+    EXPECT_TRUE(ungrouped->exists);
+    EXPECT_EQ(ungrouped->groups, 0U);
+    EXPECT_TRUE(ungrouped->consumed_before.empty());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -28,13 +29,39 @@ struct Delivery {
     std::int64_t delivery_count = 1;  ///< 1 on first delivery; grows on each redelivery.
 };
 
+/// Where a topic's consumer groups are, for trimming the bus and the outbox. Positions are the
+/// bus's (Redis stream ids `ms-seq`); CompareBusPositions orders them.
+struct TopicProgress {
+    bool exists = false;                ///< false: the topic's stream is gone (or never was).
+    std::string last_position = "0-0";  ///< The newest position the bus ever handed out.
+    std::size_t groups = 0;             ///< Consumer groups of the topic.
+    /// Every group has consumed and acknowledged every message before this position (nothing
+    /// before it is pending or undelivered). Empty when the topic has no group.
+    std::string consumed_before;
+};
+
+/// <0, 0, >0 as `a` is before, at, after `b`; a malformed position counts as "0-0".
+[[nodiscard]] int CompareBusPositions(std::string_view a, std::string_view b) noexcept;
+
 /// Port: publishes batches. One publisher belongs to one thread.
 class EventPublisher {
 public:
     virtual ~EventPublisher() = default;
-    /// Returns once the bus has accepted every message of the batch; on error none or some may
-    /// have been accepted (callers republish; consumers deduplicate).
-    [[nodiscard]] virtual Result<void> Publish(std::span<const OutgoingMessage> batch) = 0;
+    /// Returns once the bus has accepted every message of the batch, with the position each got
+    /// (in batch order); on error none or some may have been accepted (callers republish;
+    /// consumers deduplicate).
+    [[nodiscard]] virtual Result<std::vector<std::string>> Publish(
+        std::span<const OutgoingMessage> batch
+    ) = 0;
+
+    /// Where the consumer groups of `topic` are (see TopicProgress).
+    [[nodiscard]] virtual Result<TopicProgress> Progress(std::string_view topic) = 0;
+
+    /// Deletes the messages of `topic` before `position`, never one at or after it; returns how
+    /// many were deleted.
+    [[nodiscard]] virtual Result<std::int64_t> TrimBefore(
+        std::string_view topic, std::string_view position
+    ) = 0;
 };
 
 struct SubscriptionOptions {

@@ -20,6 +20,8 @@ public:
         return {
             {"RATE_LIMIT_PER_MINUTE", "100000"},
             {"BUS_MAX_DELIVERIES", "2"},
+            {"BUS_RETRY_INITIAL_DELAY_MS", "100"},
+            {"BUS_PARK_AFTER_MS", "1000"},
             {"BUS_VISIBILITY_TIMEOUT_MS", "500"},
             {"SWEEPER_STUCK_AFTER_MS", "600000"},
             // force-late: processed 12 s after the first attempt, after the give-up (~7 s);
