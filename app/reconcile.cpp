@@ -466,15 +466,17 @@ std::int64_t CheckProviderAgainstPsp(
             if (at_psp == PspOutcome::kUnknown) {
                 mismatches.Add("payment " + payment_id + ": the PSP did not answer the inquiry");
             } else if (status == "CAPTURED" && at_psp != PspOutcome::kCaptured) {
-                mismatches.Add(
-                    "payment " + payment_id + " is CAPTURED at the provider but " +
-                    std::string(Name(at_psp)) + " at the PSP"
-                );
+                std::string line = "payment " + payment_id;
+                line += " is CAPTURED at the provider but ";
+                line += Name(at_psp);
+                line += " at the PSP";
+                mismatches.Add(std::move(line));
             } else if (status != "CAPTURED" && HoldsMoney(at_psp)) {
-                mismatches.Add(
-                    "payment " + payment_id + " failed (" + status + " at the provider) but is " +
-                    std::string(Name(at_psp)) + " at the PSP: money held for a failed payment"
-                );
+                std::string line = "payment " + payment_id;
+                line += " failed (" + status + " at the provider) but is ";
+                line += Name(at_psp);
+                line += " at the PSP: money held for a failed payment";
+                mismatches.Add(std::move(line));
             }
         }
         if (page.Size() < page_size) {

@@ -48,7 +48,7 @@ struct Config {
     std::int64_t risk_deny_frequency_threshold = 50;
     std::int64_t risk_failed_attempts_threshold = 3;
     /// Pending reviews older than this are denied (system:expiry); 0: never (not advised).
-    std::int64_t risk_review_expiry_seconds = 3 * 86400;
+    std::int64_t risk_review_expiry_seconds = std::int64_t{3} * 86400;
 
     std::chrono::milliseconds bus_visibility_timeout{std::chrono::seconds(15)};
     std::int64_t bus_max_deliveries = 500;  ///< backstop for events with no failure record

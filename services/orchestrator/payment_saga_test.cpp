@@ -90,6 +90,11 @@ TEST(PaymentSaga, DrivesEveryPath) {
          Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}}),
          {S::kFailed, S::kReversed},
          {"payments.reversed"}},
+        // The PSP refused the capture and the provider released the authorization.
+        {S::kAuthorized,
+         Event("payments.failed", {{"error_code", "PROVIDER_CAPTURE_REFUSED"}}),
+         {S::kFailed},
+         {}},
     };
     for (const Case& c : cases) {
         const Plan plan = PlanFor(Payment(c.from), c.event);

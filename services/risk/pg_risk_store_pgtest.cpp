@@ -130,6 +130,31 @@ TEST_F(PgRiskStoreTest, EveryVerdictRoundTrips) {
     }
 }
 
+TEST_F(PgRiskStoreTest, AKnownDecisionCarriesItsReviewsOutcomeOnceDecided) {
+    InTx([&](RiskStore& store) {
+        store.InsertDecision(
+            {NthPayment(1), CustomerId("cust-1"), Eur(1), Verdict::kReview, "r", {}}
+        );
+    });
+    OpenReviews(1, 1);
+    EXPECT_FALSE(InTx([&](RiskStore& store) { return store.FindDecision(NthPayment(1)); }
+    )->manual.has_value());  // pending: nothing to announce
+    const EventId event_id(NewUuid());
+    InTx([&](RiskStore& store) {
+        (void)store.DecideReview(NthPayment(1), {ReviewStatus::kApproved, "ops-anna", event_id});
+    });
+
+    const auto known = InTx([&](RiskStore& store) { return store.FindDecision(NthPayment(1)); });
+
+    ASSERT_TRUE(known.has_value());
+    EXPECT_EQ(known->verdict, Verdict::kReview);
+    ASSERT_TRUE(known->manual.has_value());
+    EXPECT_TRUE(known->manual->approved);
+    EXPECT_EQ(known->manual->reviewed_by, "ops-anna");
+    EXPECT_EQ(known->manual->decision_event_id, event_id);
+    EXPECT_TRUE(ParseIsoUtc(known->manual->reviewed_at).has_value()) << known->manual->reviewed_at;
+}
+
 TEST_F(PgRiskStoreTest, OpensOneReviewPerPaymentWhateverTheRedeliveries) {
     OpenReviews(1, 1);
     InTx([](RiskStore& store) { store.InsertReview(ReviewFor(1, "another_reason")); });
