@@ -10,7 +10,7 @@ TEST(ErrorCodeFromSqlStateTest, FollowsTheDocumentedTable) {
     EXPECT_EQ(ErrorCodeFromSqlState("40P01"), ErrorCode::kAborted);  // deadlock_detected
     EXPECT_EQ(ErrorCodeFromSqlState("23505"), ErrorCode::kAlreadyExists);
     EXPECT_EQ(ErrorCodeFromSqlState("57014"), ErrorCode::kDeadlineExceeded);  // query_canceled
-    EXPECT_EQ(ErrorCodeFromSqlState("55P03"), ErrorCode::kAborted);  // lock_timeout
+    EXPECT_EQ(ErrorCodeFromSqlState("55P03"), ErrorCode::kAborted);           // lock_timeout
     EXPECT_EQ(ErrorCodeFromSqlState("08000"), ErrorCode::kUnavailable);
     EXPECT_EQ(ErrorCodeFromSqlState("08006"), ErrorCode::kUnavailable);
     EXPECT_EQ(ErrorCodeFromSqlState("08P01"), ErrorCode::kUnavailable);

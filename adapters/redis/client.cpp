@@ -155,7 +155,9 @@ std::string Hint(const RedisError& e) {
 }
 
 [[noreturn]] void FailUrl(const std::string& url, const std::string& why) {
-    throw std::invalid_argument("invalid Redis URL '" + RedactUrlPassword(RedactRedisUrl(url)) + "': " + why);
+    throw std::invalid_argument(
+        "invalid Redis URL '" + RedactUrlPassword(RedactRedisUrl(url)) + "': " + why
+    );
 }
 
 int HexDigit(char c) {
