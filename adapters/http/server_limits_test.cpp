@@ -244,38 +244,79 @@ private:
     _exit(0);
 }
 
+/// Reads all of `size` bytes from `fd` within `timeout`; false on timeout, error or EOF.
+bool ReadWithin(int fd, void* data, std::size_t size, std::chrono::milliseconds timeout) {
+    auto* out = static_cast<char*>(data);
+    const auto deadline = Clock::now() + timeout;
+    std::size_t got = 0;
+    while (got < size) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        pollfd entry{fd, POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&entry, 1, static_cast<int>(left.count())) <= 0) {
+            return false;
+        }
+        const ssize_t n = ::read(fd, out + got, size - got);
+        if (n <= 0) {
+            return false;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
 TEST(ServerLimits, FreshClientIsServedFastWhile25000IdleSocketsAreOpen) {
     constexpr int kChildren = 3;  // each under the 20,000 file limit
     constexpr int kPerChild = 8'334;
     const SoftFileLimit limit(20'000);  // the gateway's limit in the report
-    ServerOptions options;              // the gateway's settings: the defaults
-    options.threads = 2;
-    Server server(options, PaymentsRouter());
-    server.Start();
 
+    // The children are forked before the server starts any thread: a child of a threaded
+    // process may deadlock on a lock (the allocator's) that another thread held at fork. Each
+    // waits for the port on its own pipe.
     std::array<int, 2> hold{};
     ASSERT_EQ(::pipe(hold.data()), 0);
     std::vector<int> reports;
+    std::vector<int> ports;
     std::vector<pid_t> children;
     for (int c = 0; c < kChildren; ++c) {
         std::array<int, 2> report{};
+        std::array<int, 2> port{};
         ASSERT_EQ(::pipe(report.data()), 0);
+        ASSERT_EQ(::pipe(port.data()), 0);
         const pid_t child = ::fork();
         ASSERT_GE(child, 0);
         if (child == 0) {
             ::close(report[0]);
+            ::close(port[1]);
             ::close(hold[1]);
-            HoldIdleSockets(server.Port(), kPerChild, c * kPerChild, report[1], hold[0]);
+            std::uint16_t server_port = 0;
+            if (::read(port[0], &server_port, sizeof(server_port)) !=
+                static_cast<ssize_t>(sizeof(server_port))) {
+                _exit(1);
+            }
+            HoldIdleSockets(server_port, kPerChild, c * kPerChild, report[1], hold[0]);
         }
         ::close(report[1]);
+        ::close(port[0]);
         reports.push_back(report[0]);
+        ports.push_back(port[1]);
         children.push_back(child);
     }
     ::close(hold[0]);
+
+    ServerOptions options;  // the gateway's settings: the defaults
+    options.threads = 2;
+    Server server(options, PaymentsRouter());
+    server.Start();
+    const std::uint16_t server_port = server.Port();
+    for (const int fd : ports) {
+        (void)!::write(fd, &server_port, sizeof(server_port));
+        ::close(fd);
+    }
     int connected = 0;
     for (const int fd : reports) {
         int count = 0;
-        if (::read(fd, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count))) {
+        if (ReadWithin(fd, &count, sizeof(count), 60s)) {
             connected += count;
         }
         ::close(fd);
