@@ -188,6 +188,7 @@ TEST_F(Provider, ALateAuthorizationAfterTheVoidIsFoundAndVoidedByTheJanitor) {
         {id}
     );
     std::vector<std::string> seen;
+    seen.reserve(static_cast<std::size_t>(calls.Size()));
     for (int i = 0; i < calls.Size(); ++i) {
         seen.push_back(calls.GetString(i, 0));
     }
