@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstddef>
 
 namespace sagapay {
 namespace {
@@ -13,42 +12,44 @@ bool IsSpace(char c) noexcept {
     return std::isspace(static_cast<unsigned char>(c)) != 0;
 }
 
-std::string RedactUri(std::string_view url, std::size_t scheme_end) {
-    std::string out;
+/// Where `scheme://` ends when `text` is a URI rather than `key=value ...`; npos otherwise.
+std::size_t UriSchemeEnd(std::string_view text) {
+    const std::size_t end = text.find("://");
+    if (end == std::string_view::npos ||
+        text.substr(0, end).find_first_of(" ='") != std::string_view::npos) {
+        return std::string_view::npos;
+    }
+    return end;
+}
+
+void UriPasswordRanges(std::string_view url, std::size_t scheme_end, std::vector<TextRange>& out) {
     const std::size_t authority = scheme_end + 3;
     const std::size_t query = std::min(url.find_first_of("?#", authority), url.size());
     // The last '@' before the query: a raw '@' or '/' in a password is masked too.
     const std::size_t at = url.substr(authority, query - authority).rfind('@');
-    std::size_t copied = 0;
     if (at != std::string_view::npos) {
         const std::size_t colon = url.substr(authority, at).find(':');
         if (colon != std::string_view::npos) {
-            out.append(url.substr(0, authority + colon + 1));
-            out.append(kMask);
-            copied = authority + at;
+            out.push_back({authority + colon + 1, authority + at});
         }
     }
-    if (query < url.size() && url[query] == '?') {
-        std::size_t pos = query + 1;
-        while (pos < url.size() && url[pos] != '#') {
-            const std::size_t end = std::min(url.find_first_of("&#", pos), url.size());
-            const std::string_view pair = url.substr(pos, end - pos);
-            const std::size_t eq = pair.find('=');
-            if (eq != std::string_view::npos && pair.substr(0, eq) == "password") {
-                out.append(url.substr(copied, pos + eq + 1 - copied));
-                out.append(kMask);
-                copied = end;
-            }
-            pos = end < url.size() && url[end] == '&' ? end + 1 : end;
-        }
+    if (query >= url.size() || url[query] != '?') {
+        return;
     }
-    out.append(url.substr(copied));
-    return out;
+    std::size_t pos = query + 1;
+    while (pos < url.size() && url[pos] != '#') {
+        const std::size_t end = std::min(url.find_first_of("&#", pos), url.size());
+        const std::string_view pair = url.substr(pos, end - pos);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == "password") {
+            out.push_back({pos + eq + 1, end});
+        }
+        pos = end < url.size() && url[end] == '&' ? end + 1 : end;
+    }
 }
 
-std::string RedactKeywords(std::string_view text) {
-    std::string out;
-    std::size_t copied = 0;
+/// keyword = value pairs; values may be single-quoted with backslash escapes.
+void KeywordPasswordRanges(std::string_view text, std::vector<TextRange>& out) {
     std::size_t pos = 0;
     while (pos < text.size()) {
         while (pos < text.size() && IsSpace(text[pos])) {
@@ -84,24 +85,34 @@ std::string RedactKeywords(std::string_view text) {
             pos = std::min(pos, text.size());
         }
         if (key == "password") {
-            out.append(text.substr(copied, value_begin - copied));
-            out.append(kMask);
-            copied = pos;
+            out.push_back({value_begin, pos});
         }
     }
-    out.append(text.substr(std::min(copied, text.size())));
-    return out;
 }
 
 }  // namespace
 
-std::string RedactUrlPassword(std::string_view url) {
-    const std::size_t scheme_end = url.find("://");
-    if (scheme_end != std::string_view::npos &&
-        url.substr(0, scheme_end).find_first_of(" ='") == std::string_view::npos) {
-        return RedactUri(url, scheme_end);
+std::vector<TextRange> PasswordRanges(std::string_view url) {
+    std::vector<TextRange> ranges;
+    const std::size_t scheme_end = UriSchemeEnd(url);
+    if (scheme_end != std::string_view::npos) {
+        UriPasswordRanges(url, scheme_end, ranges);
+    } else {
+        KeywordPasswordRanges(url, ranges);
     }
-    return RedactKeywords(url);
+    return ranges;
+}
+
+std::string RedactUrlPassword(std::string_view url) {
+    std::string out;
+    std::size_t copied = 0;
+    for (const TextRange& range : PasswordRanges(url)) {
+        out.append(url.substr(copied, range.begin - copied));
+        out.append(kMask);
+        copied = range.end;
+    }
+    out.append(url.substr(std::min(copied, url.size())));
+    return out;
 }
 
 }  // namespace sagapay

@@ -6,25 +6,9 @@
 #include <string_view>
 
 #include "adapters/http/ascii.hpp"
+#include "core/percent_decode.hpp"
 
 namespace sagapay::http {
-namespace {
-
-int HexValue(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-}  // namespace
-
 std::string_view Request::Header(std::string_view name) const noexcept {
     return detail::FindHeader(headers, name);
 }
@@ -59,8 +43,8 @@ std::string UrlDecode(std::string_view text) {
         if (c == '+') {
             out.push_back(' ');
         } else if (c == '%' && i + 2 < text.size()) {
-            const int high = HexValue(text[i + 1]);
-            const int low = HexValue(text[i + 2]);
+            const int high = HexDigitValue(text[i + 1]);
+            const int low = HexDigitValue(text[i + 2]);
             if (high < 0 || low < 0) {
                 out.push_back(c);  // Not an escape: keep it literally.
                 continue;

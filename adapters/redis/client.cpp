@@ -12,6 +12,7 @@
 
 #include <sys/time.h>
 
+#include "core/percent_decode.hpp"
 #include "core/redact.hpp"
 
 namespace sagapay::redis {
@@ -158,42 +159,6 @@ std::string Hint(const RedisError& e) {
     throw std::invalid_argument(
         "invalid Redis URL '" + RedactUrlPassword(RedactRedisUrl(url)) + "': " + why
     );
-}
-
-int HexDigit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/// Percent-decodes a user or password (`%40` is `@`); nullopt for a broken escape.
-std::optional<std::string> PercentDecode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out.push_back(text[i]);
-            continue;
-        }
-        if (i + 2 >= text.size()) {
-            return std::nullopt;
-        }
-        const int high = HexDigit(text[i + 1]);
-        const int low = HexDigit(text[i + 2]);
-        if (high < 0 || low < 0) {
-            return std::nullopt;
-        }
-        out.push_back(static_cast<char>(high * 16 + low));
-        i += 2;
-    }
-    return out;
 }
 
 /// Parses a whole decimal string into `value`; false when it is not one.

@@ -55,23 +55,11 @@ public:
 
     CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
         override {
-        const nlohmann::json body = {{"idempotency_key", capture_key}};
-        const Stopwatch watch;
-        const auto result = client_.Send(
-            "POST",
-            "/v1/authorizations/" + authorization_key + "/capture",
-            body.dump(),
-            {{"content-type", "application/json"}, {"idempotency-key", capture_key}}
-        );
-        CaptureAnswer answer;
-        answer.latency = watch.Elapsed();
-        if (!result.has_value() || result->status >= 500) {
-            answer.outcome = CaptureOutcome::kUnknown;
-        } else {
-            answer.outcome =
-                result->status == 200 ? CaptureOutcome::kCaptured : CaptureOutcome::kRefused;
-        }
-        return answer;
+        const Keyed call = PostKeyed(authorization_key, "capture", capture_key);
+        return {
+            call.unknown ? CaptureOutcome::kUnknown
+                         : (call.ok ? CaptureOutcome::kCaptured : CaptureOutcome::kRefused),
+            call.latency};
     }
 
     VoidAnswer Void(const std::string& authorization_key) override {
@@ -93,26 +81,39 @@ public:
 
     RefundAnswer Refund(const std::string& authorization_key, const std::string& refund_key)
         override {
-        const nlohmann::json body = {{"idempotency_key", refund_key}};
-        const Stopwatch watch;
-        const auto result = client_.Send(
-            "POST",
-            "/v1/authorizations/" + authorization_key + "/refund",
-            body.dump(),
-            {{"content-type", "application/json"}, {"idempotency-key", refund_key}}
-        );
-        RefundAnswer answer;
-        answer.latency = watch.Elapsed();
-        if (!result.has_value() || result->status >= 500) {
-            answer.outcome = RefundOutcome::kUnknown;
-        } else {
-            answer.outcome =
-                result->status == 200 ? RefundOutcome::kRefunded : RefundOutcome::kRefused;
-        }
-        return answer;
+        const Keyed call = PostKeyed(authorization_key, "refund", refund_key);
+        return {
+            call.unknown ? RefundOutcome::kUnknown
+                         : (call.ok ? RefundOutcome::kRefunded : RefundOutcome::kRefused),
+            call.latency};
     }
 
 private:
+    /// A keyed POST /v1/authorizations/{key}/{action}: 200 is done, another 4xx refused, no
+    /// answer or a 5xx unknown.
+    struct Keyed {
+        bool ok = false;
+        bool unknown = true;
+        std::chrono::milliseconds latency{0};
+    };
+    Keyed PostKeyed(
+        const std::string& authorization_key, std::string_view action, const std::string& key
+    ) {
+        const nlohmann::json body = {{"idempotency_key", key}};
+        const Stopwatch watch;
+        const auto result = client_.Send(
+            "POST",
+            "/v1/authorizations/" + authorization_key + "/" + std::string(action),
+            body.dump(),
+            {{"content-type", "application/json"}, {"idempotency-key", key}}
+        );
+        Keyed call;
+        call.latency = watch.Elapsed();
+        call.unknown = !result.has_value() || result->status >= 500;
+        call.ok = !call.unknown && result->status == 200;
+        return call;
+    }
+
     static PspAnswer Classify(const http::ClientResult& result) {
         PspAnswer answer;
         if (!result.has_value()) {

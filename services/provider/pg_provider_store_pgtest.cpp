@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -162,22 +161,20 @@ TEST_F(PgProviderStoreTest, AClaimOfAWorkerWhoseSessionEndedIsReleasedAtOnce) {
         postgres::Transaction tx(dying);
         ASSERT_EQ(PgProviderStore(tx).ClaimDue(clock_.Now(), 1, 1h).size(), 1U);
         tx.Commit();
-    }                                            // its session ends
+        // Its session ends: pg_terminate_backend with a timeout returns once the backend is
+        // gone (from pg_stat_activity too), as when the worker's process is killed.
+        const auto pid = dying.Exec("SELECT pg_backend_pid()").GetInt(0, 0);
+        ASSERT_TRUE(conn_.Exec("SELECT pg_terminate_backend($1::int, 10000)", {pid}).GetBool(0, 0));
+    }
     postgres::Connection alive = db_.Connect();  // a live worker's claim stays
     {
         postgres::Transaction tx(alive);
         ASSERT_EQ(PgProviderStore(tx).ClaimDue(clock_.Now(), 1, 1h).size(), 1U);
         tx.Commit();
     }
-    // The backend of a closed connection may take a moment to leave pg_stat_activity.
-    std::vector<ProviderPayment> reclaimed;
-    for (int i = 0; i < 100 && reclaimed.empty(); ++i) {
-        reclaimed =
-            InTransaction([&](ProviderStore& s) { return s.ClaimDue(clock_.Now(), 16, 1h); });
-        if (reclaimed.empty()) {
-            std::this_thread::sleep_for(20ms);
-        }
-    }
+
+    const auto reclaimed =
+        InTransaction([&](ProviderStore& s) { return s.ClaimDue(clock_.Now(), 16, 1h); });
 
     ASSERT_EQ(reclaimed.size(), 1U);  // the dead worker's, long before its hour-long lease
     EXPECT_EQ(reclaimed[0].payment_id, Payment(1));

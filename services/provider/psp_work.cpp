@@ -192,15 +192,7 @@ void PspWork::Authorizing(Outcome& out) {
             return;
         case ActionKind::kGiveUp: {
             // Release anything the PSP might still hold before telling the saga it failed.
-            const VoidAnswer voided = psp.Void(row.authorization_key);
-            const bool released = voided.outcome == VoidOutcome::kReleased;
-            out.calls.push_back(Audit(
-                row,
-                PspOperation::kVoid,
-                released ? AttemptResult::kVoided : AttemptResult::kTimeout,
-                voided.latency
-            ));
-            if (!released) {
+            if (!VoidHeld(out)) {
                 log::Warn("void at the PSP got no answer; will try again");
                 RetryLater(out);
                 return;
@@ -249,19 +241,9 @@ void PspWork::Capturing(Outcome& out) {
                 RetryLater(out);
                 return;
             }
-            if (held.outcome == PspOutcome::kAuthorized) {
-                const VoidAnswer voided = psp.Void(row.authorization_key);
-                const bool released = voided.outcome == VoidOutcome::kReleased;
-                out.calls.push_back(Audit(
-                    row,
-                    PspOperation::kVoid,
-                    released ? AttemptResult::kVoided : AttemptResult::kTimeout,
-                    voided.latency
-                ));
-                if (!released) {
-                    RetryLater(out);
-                    return;
-                }
+            if (held.outcome == PspOutcome::kAuthorized && !VoidHeld(out)) {
+                RetryLater(out);
+                return;
             }
             log::Warn("the PSP refused the capture; released and failed");
             row.status = ProviderStatus::kVoided;
@@ -287,15 +269,7 @@ void PspWork::Janitor(Outcome& out) {
         return;
     }
     if (held.outcome == PspOutcome::kAuthorized) {
-        const VoidAnswer voided = psp.Void(row.authorization_key);
-        const bool released = voided.outcome == VoidOutcome::kReleased;
-        out.calls.push_back(Audit(
-            row,
-            PspOperation::kVoid,
-            released ? AttemptResult::kVoided : AttemptResult::kTimeout,
-            voided.latency
-        ));
-        if (!released) {
+        if (!VoidHeld(out)) {
             RetryLater(out);
             return;
         }
@@ -328,6 +302,18 @@ void PspWork::Janitor(Outcome& out) {
     row.retries = 0;
     row.checks += 1;
     row.next_attempt_at = NextJanitorCheck(row.checks, deps_.clock.Now(), deps_.policy);
+}
+
+bool PspWork::VoidHeld(Outcome& out) {
+    const VoidAnswer voided = deps_.psp.Void(out.after.authorization_key);
+    const bool released = voided.outcome == VoidOutcome::kReleased;
+    out.calls.push_back(Audit(
+        out.after,
+        PspOperation::kVoid,
+        released ? AttemptResult::kVoided : AttemptResult::kTimeout,
+        voided.latency
+    ));
+    return released;
 }
 
 void PspWork::RetryLater(Outcome& out) {

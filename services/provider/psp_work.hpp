@@ -56,6 +56,9 @@ private:
     void Authorizing(Outcome& out);
     void Capturing(Outcome& out);
     void Janitor(Outcome& out);
+    /// Voids what the PSP holds under the payment's key and records the call; false when the
+    /// void got no answer.
+    [[nodiscard]] bool VoidHeld(Outcome& out);
     void RetryLater(Outcome& out);
     void Record(ProviderStore& store, Outbox& outbox, const Outcome& out);
     void CountRetry();
