@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 STACK := scripts/stack.sh
 
-.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench
+.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench simulate
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
@@ -16,6 +16,8 @@ help:
 	@echo "                 COVERAGE_ENFORCE=1 fails below 85 % of services/ or 90 % of core/"
 	@echo "make stop        stop the private PostgreSQL and Redis"
 	@echo "make bench       the benchmarks (docs/benchmarks.md)"
+	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
+	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
 	@echo "make format      clang-format every C++ file"
 
 deps:
@@ -68,6 +70,15 @@ format:
 
 format-check:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
+# The deterministic simulation over many seeds (make test runs 10,000 under ASan), or one seed
+# with its every step: a failing seed prints `make simulate SEED=…`.
+SEEDS ?= 10000
+FIRST ?= 1
+simulate: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target simulate -j $(JOBS)
+	./build/release/tests/sim/simulate $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --first $(FIRST))
 
 # Stop `make up` first: the benchmark starts its own services on 8000-8006.
 bench: deps

@@ -156,14 +156,8 @@ int RunReplayDlq(const DlqOptions& options) {
         std::printf("Dry run only; no publish performed.\n");
         return 0;
     }
-    nlohmann::json replay = match->failed_event;
-    const std::string original = replay.value("event_id", "");
-    replay["event_id"] = NewUuid();
-    if (!replay.contains("payload") || !replay["payload"].is_object()) {
-        replay["payload"] = nlohmann::json::object();
-    }
-    replay["payload"]["replay"] = true;
-    replay["payload"]["replay_of"] = original;
+    const nlohmann::json replay = ReplayEnvelope(match->failed_event);
+    const std::string original = match->failed_event.value("event_id", "");
     redis::RedisStreamsEventBus bus(redis::ParseRedisUrl(options.redis_url), options.stream_prefix);
     auto publisher = bus.CreatePublisher();
     if (!publisher) {

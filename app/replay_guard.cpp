@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ids.hpp"
+
 namespace sagapay::app {
 
 namespace {
@@ -74,6 +76,18 @@ std::optional<std::string> ReplayRefusal(std::string_view topic, const http::Cli
     }
     return "the payment is " + (status.empty() ? std::string("of unknown status") : status) + "; " +
            std::string(topic) + " is replayed only while it is " + expected;
+}
+
+nlohmann::json ReplayEnvelope(const nlohmann::json& failed_event) {
+    nlohmann::json replay = failed_event.is_object() ? failed_event : nlohmann::json::object();
+    const std::string original = replay.value("event_id", "");
+    replay["event_id"] = NewUuid();
+    if (!replay.contains("payload") || !replay["payload"].is_object()) {
+        replay["payload"] = nlohmann::json::object();
+    }
+    replay["payload"]["replay"] = true;
+    replay["payload"]["replay_of"] = original;
+    return replay;
 }
 
 }  // namespace sagapay::app

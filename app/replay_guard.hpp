@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "adapters/http/client.hpp"
 
 namespace sagapay::app {
@@ -20,5 +22,10 @@ namespace sagapay::app {
 [[nodiscard]] std::optional<std::string> ReplayRefusal(
     std::string_view topic, const http::ClientResult& answer
 );
+
+/// What `sagapay replay-dlq` publishes for a parked event: the event again under a new event id
+/// (so the consumers' inboxes take it), its payload marked `replay: true` and `replay_of` the
+/// original event id. Pure but for the new id (NewUuid).
+[[nodiscard]] nlohmann::json ReplayEnvelope(const nlohmann::json& failed_event);
 
 }  // namespace sagapay::app

@@ -50,5 +50,19 @@ TEST(ReplayRefusal, OutcomeTopicsMoveNoMoneyAndNeedNoCheck) {
     EXPECT_EQ(ReplayRefusal("payments.settled", Payment("SETTLED")), std::nullopt);
 }
 
+TEST(ReplayEnvelope, IsTheEventAgainUnderANewIdMarkedAsAReplay) {
+    const nlohmann::json parked = {
+        {"event_id", "11111111-1111-4111-8111-111111111111"},
+        {"event_type", "provider.authorize.requested"},
+        {"payload", {{"amount_cents", 5}}}};
+    const nlohmann::json replay = ReplayEnvelope(parked);
+    EXPECT_NE(replay["event_id"], parked["event_id"]);
+    EXPECT_EQ(replay["event_type"], parked["event_type"]);
+    EXPECT_EQ(replay["payload"]["amount_cents"], 5);
+    EXPECT_EQ(replay["payload"]["replay"], true);
+    EXPECT_EQ(replay["payload"]["replay_of"], parked["event_id"]);
+    EXPECT_EQ(ReplayEnvelope(nlohmann::json::array())["payload"]["replay_of"], "");
+}
+
 }  // namespace
 }  // namespace sagapay::app

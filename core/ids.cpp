@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <span>
+#include <utility>
 
 #include <sys/random.h>
 
@@ -33,11 +34,25 @@ void FillRandom(std::span<std::uint8_t> out) {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+thread_local ScopedUuidSource* t_uuid_source = nullptr;
+
 }  // namespace
+
+ScopedUuidSource::ScopedUuidSource(Source next) : next_(std::move(next)), outer_(t_uuid_source) {
+    t_uuid_source = this;
+}
+
+ScopedUuidSource::~ScopedUuidSource() {
+    t_uuid_source = outer_;
+}
 
 std::string NewUuid() {
     std::array<std::uint8_t, 16> bytes{};
-    FillRandom(bytes);
+    if (t_uuid_source != nullptr) {
+        bytes = t_uuid_source->next_();
+    } else {
+        FillRandom(bytes);
+    }
     bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x40);  // version 4
     bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
     std::string out;

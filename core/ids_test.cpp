@@ -90,3 +90,33 @@ TEST(Fnv1a64, IsStableAndSensitive) {
 
 }  // namespace
 }  // namespace sagapay
+
+namespace sagapay {
+namespace {
+
+TEST(ScopedUuidSource, ReplacesTheKernelOnThisThreadUntilItEnds) {
+    std::uint8_t counter = 0;
+    const auto next = [&counter] {
+        std::array<std::uint8_t, 16> bytes{};
+        bytes.fill(counter++);
+        return bytes;
+    };
+    {
+        const ScopedUuidSource outer(next);
+        EXPECT_EQ(NewUuid(), "00000000-0000-4000-8000-000000000000");
+        {
+            const ScopedUuidSource inner([] {
+                std::array<std::uint8_t, 16> bytes{};
+                bytes.fill(0xff);
+                return bytes;
+            });
+            EXPECT_EQ(NewUuid(), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        }
+        EXPECT_EQ(NewUuid(), "01010101-0101-4101-8101-010101010101");
+    }
+    EXPECT_NE(NewUuid(), NewUuid());  // the kernel again
+    EXPECT_TRUE(IsUuid(NewUuid()));
+}
+
+}  // namespace
+}  // namespace sagapay

@@ -36,125 +36,149 @@ public:
             {"currency", call.amount.currency.CodeString()},
         };
         const Stopwatch watch;
-        PspAnswer answer = Classify(client_.Send(
+        PspAnswer answer = ClassifyAuthorization(ReplyOf(client_.Send(
             "POST",
             "/v1/authorizations",
             body.dump(),
             {{"content-type", "application/json"}, {"idempotency-key", call.key}}
-        ));
+        )));
         answer.latency = watch.Elapsed();
         return answer;
     }
 
     PspAnswer Inquire(const std::string& key) override {
         const Stopwatch watch;
-        PspAnswer answer = Classify(client_.Get("/v1/authorizations/" + key));
+        PspAnswer answer = ClassifyAuthorization(ReplyOf(client_.Get("/v1/authorizations/" + key)));
         answer.latency = watch.Elapsed();
         return answer;
     }
 
     CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
         override {
-        const Keyed call = PostKeyed(authorization_key, "capture", capture_key);
-        return {
-            call.unknown ? CaptureOutcome::kUnknown
-                         : (call.ok ? CaptureOutcome::kCaptured : CaptureOutcome::kRefused),
-            call.latency};
+        const Stopwatch watch;
+        const PspReply reply = PostKeyed(authorization_key, "capture", capture_key);
+        return {ClassifyCapture(reply), watch.Elapsed()};
     }
 
     VoidAnswer Void(const std::string& authorization_key) override {
         const Stopwatch watch;
-        const auto result = client_.Send(
+        const PspReply reply = ReplyOf(client_.Send(
             "POST",
             "/v1/authorizations/" + authorization_key + "/void",
             "{}",
             {{"content-type", "application/json"}, {"idempotency-key", "void-" + authorization_key}}
-        );
-        VoidAnswer answer;
-        answer.latency = watch.Elapsed();
-        // 404: the PSP never processed the key, so nothing is held.
-        answer.outcome = result.has_value() && (result->status == 200 || result->status == 404)
-                             ? VoidOutcome::kReleased
-                             : VoidOutcome::kUnknown;
-        return answer;
+        ));
+        return {ClassifyVoid(reply), watch.Elapsed()};
     }
 
     RefundAnswer Refund(const std::string& authorization_key, const std::string& refund_key)
         override {
-        const Keyed call = PostKeyed(authorization_key, "refund", refund_key);
-        return {
-            call.unknown ? RefundOutcome::kUnknown
-                         : (call.ok ? RefundOutcome::kRefunded : RefundOutcome::kRefused),
-            call.latency};
+        const Stopwatch watch;
+        const PspReply reply = PostKeyed(authorization_key, "refund", refund_key);
+        return {ClassifyRefund(reply), watch.Elapsed()};
     }
 
 private:
-    /// A keyed POST /v1/authorizations/{key}/{action}: 200 is done, another 4xx refused, no
-    /// answer or a 5xx unknown.
-    struct Keyed {
-        bool ok = false;
-        bool unknown = true;
-        std::chrono::milliseconds latency{0};
-    };
-    Keyed PostKeyed(
+    /// A keyed POST /v1/authorizations/{key}/{action}.
+    PspReply PostKeyed(
         const std::string& authorization_key, std::string_view action, const std::string& key
     ) {
         const nlohmann::json body = {{"idempotency_key", key}};
-        const Stopwatch watch;
-        const auto result = client_.Send(
+        return ReplyOf(client_.Send(
             "POST",
             "/v1/authorizations/" + authorization_key + "/" + std::string(action),
             body.dump(),
             {{"content-type", "application/json"}, {"idempotency-key", key}}
-        );
-        Keyed call;
-        call.latency = watch.Elapsed();
-        call.unknown = !result.has_value() || result->status >= 500;
-        call.ok = !call.unknown && result->status == 200;
-        return call;
+        ));
     }
 
-    static PspAnswer Classify(const http::ClientResult& result) {
-        PspAnswer answer;
+    static PspReply ReplyOf(const http::ClientResult& result) {
         if (!result.has_value()) {
-            answer.outcome = PspOutcome::kUnknown;
-            answer.detail = result.error().message;
-            return answer;
+            return {std::nullopt, "", result.error().message};
         }
-        const int status = result->status;
-        answer.detail = "http " + std::to_string(status);
-        const auto body = nlohmann::json::parse(result->body, nullptr, false);
-        const std::string state =
-            body.is_object() && body.contains("status") && body["status"].is_string()
-                ? body["status"].get<std::string>()
-                : "";
-        if (body.is_object() && body.contains("authorization_id") &&
-            body["authorization_id"].is_string()) {
-            answer.authorization_id = body["authorization_id"].get<std::string>();
-        }
-        if (status == 404) {
-            answer.outcome = PspOutcome::kNotFound;
-        } else if (status == 402 || state == "DECLINED") {
-            answer.outcome = PspOutcome::kDeclined;
-        } else if (status == 200 && state == "AUTHORIZED") {
-            answer.outcome = PspOutcome::kAuthorized;
-        } else if (status == 200 && state == "CAPTURED") {
-            answer.outcome = PspOutcome::kCaptured;
-        } else if (status == 200 && state == "VOIDED") {
-            // Released: whatever was authorized under the key is gone and cannot be captured.
-            answer.outcome = PspOutcome::kVoided;
-        } else if (status == 200 && state == "REFUNDED") {
-            answer.outcome = PspOutcome::kRefunded;
-        } else {
-            answer.outcome = PspOutcome::kUnknown;
-        }
-        return answer;
+        return {result->status, result->body, ""};
     }
 
     http::Client client_;
 };
 
+/// 200 done, another answer below 500 refused, no answer or a 5xx unknown.
+enum class KeyedResult { kDone, kRefused, kUnknown };
+KeyedResult ClassifyKeyed(const PspReply& reply) noexcept {
+    if (!reply.status || *reply.status >= 500) {
+        return KeyedResult::kUnknown;
+    }
+    return *reply.status == 200 ? KeyedResult::kDone : KeyedResult::kRefused;
+}
+
 }  // namespace
+
+PspAnswer ClassifyAuthorization(const PspReply& reply) {
+    PspAnswer answer;
+    if (!reply.status) {
+        answer.outcome = PspOutcome::kUnknown;
+        answer.detail = reply.error;
+        return answer;
+    }
+    const int status = *reply.status;
+    answer.detail = "http " + std::to_string(status);
+    const auto body = nlohmann::json::parse(reply.body, nullptr, false);
+    const std::string state =
+        body.is_object() && body.contains("status") && body["status"].is_string()
+            ? body["status"].get<std::string>()
+            : "";
+    if (body.is_object() && body.contains("authorization_id") &&
+        body["authorization_id"].is_string()) {
+        answer.authorization_id = body["authorization_id"].get<std::string>();
+    }
+    if (status == 404) {
+        answer.outcome = PspOutcome::kNotFound;
+    } else if (status == 402 || state == "DECLINED") {
+        answer.outcome = PspOutcome::kDeclined;
+    } else if (status == 200 && state == "AUTHORIZED") {
+        answer.outcome = PspOutcome::kAuthorized;
+    } else if (status == 200 && state == "CAPTURED") {
+        answer.outcome = PspOutcome::kCaptured;
+    } else if (status == 200 && state == "VOIDED") {
+        // Released: whatever was authorized under the key is gone and cannot be captured.
+        answer.outcome = PspOutcome::kVoided;
+    } else if (status == 200 && state == "REFUNDED") {
+        answer.outcome = PspOutcome::kRefunded;
+    } else {
+        answer.outcome = PspOutcome::kUnknown;
+    }
+    return answer;
+}
+
+CaptureOutcome ClassifyCapture(const PspReply& reply) noexcept {
+    switch (ClassifyKeyed(reply)) {
+        case KeyedResult::kDone:
+            return CaptureOutcome::kCaptured;
+        case KeyedResult::kRefused:
+            return CaptureOutcome::kRefused;
+        case KeyedResult::kUnknown:
+            break;
+    }
+    return CaptureOutcome::kUnknown;
+}
+
+VoidOutcome ClassifyVoid(const PspReply& reply) noexcept {
+    // 404: the PSP never processed the key, so nothing is held.
+    return reply.status && (*reply.status == 200 || *reply.status == 404) ? VoidOutcome::kReleased
+                                                                          : VoidOutcome::kUnknown;
+}
+
+RefundOutcome ClassifyRefund(const PspReply& reply) noexcept {
+    switch (ClassifyKeyed(reply)) {
+        case KeyedResult::kDone:
+            return RefundOutcome::kRefunded;
+        case KeyedResult::kRefused:
+            return RefundOutcome::kRefused;
+        case KeyedResult::kUnknown:
+            break;
+    }
+    return RefundOutcome::kUnknown;
+}
 
 std::unique_ptr<PspClient> MakeHttpPspClient(
     const std::string& base_url, std::chrono::milliseconds timeout

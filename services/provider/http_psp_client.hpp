@@ -2,11 +2,32 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/ports/psp_client.hpp"
 
 namespace sagapay::provider {
+
+/// What the PSP's HTTP API answered: a status and a body, or nothing (no answer in time, a broken
+/// connection). The classifiers below are what HttpPspClient makes of it, kept pure so that the
+/// deterministic simulation reads the sandbox's answers exactly as the service does.
+struct PspReply {
+    std::optional<int> status;  ///< Empty: no answer.
+    std::string body;
+    std::string error;  ///< Why there was no answer.
+};
+
+/// An authorization or a status inquiry: 404 not found, 402 or DECLINED declined, 200 with
+/// AUTHORIZED, CAPTURED, VOIDED or REFUNDED that state; anything else (no answer, a 5xx, an
+/// unreadable body) unknown.
+[[nodiscard]] PspAnswer ClassifyAuthorization(const PspReply& reply);
+/// A keyed capture: 200 captured, another 4xx refused, no answer or a 5xx unknown.
+[[nodiscard]] CaptureOutcome ClassifyCapture(const PspReply& reply) noexcept;
+/// A void: 200 or 404 (never processed: nothing held) released, anything else unknown.
+[[nodiscard]] VoidOutcome ClassifyVoid(const PspReply& reply) noexcept;
+/// A keyed refund: 200 refunded, another 4xx refused, no answer or a 5xx unknown.
+[[nodiscard]] RefundOutcome ClassifyRefund(const PspReply& reply) noexcept;
 
 /// PspClient over the sandbox PSP's HTTP API (services/psp_sandbox), with a keep-alive pool.
 /// Each answer carries the call's latency on the steady clock.
