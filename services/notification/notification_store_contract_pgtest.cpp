@@ -31,6 +31,7 @@ public:
             conn_.Exec("SELECT payment_id::text, outcome, message, event_id FROM notification_logs"
             );
         std::vector<RecordedRow> recorded;
+        recorded.reserve(static_cast<std::size_t>(rows.Size()));
         for (int i = 0; i < rows.Size(); ++i) {
             recorded.emplace_back(
                 rows.GetString(i, 0),

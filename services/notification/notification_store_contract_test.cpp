@@ -23,7 +23,7 @@ public:
         }
     }
 
-    std::vector<RecordedRow> Recorded() const {
+    [[nodiscard]] std::vector<RecordedRow> Recorded() const {
         std::vector<RecordedRow> rows;
         for (const auto& [key, n] : store_.Recorded()) {
             rows.emplace_back(

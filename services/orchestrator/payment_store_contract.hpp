@@ -177,7 +177,7 @@ TYPED_TEST_P(PaymentStoreContract, AForbiddenTransitionThrowsInternalAndChangesN
 
     const struct {
         PaymentId id;
-        S to;
+        S to = S::kCreated;
     } forbidden[] = {
         {created, S::kSettled},
         {created, S::kCreated},  // never a self-transition

@@ -45,6 +45,7 @@ public:
             {payment.Value()}
         );
         std::vector<TimelineEntry> timeline;
+        timeline.reserve(static_cast<std::size_t>(rows.Size()));
         for (int i = 0; i < rows.Size(); ++i) {
             timeline.push_back(
                 {*ParsePaymentStatus(rows.Get(i, 0)),

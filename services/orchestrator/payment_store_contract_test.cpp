@@ -23,7 +23,7 @@ public:
         }
     }
 
-    std::vector<TimelineEntry> Timeline(const PaymentId& payment) const {
+    [[nodiscard]] std::vector<TimelineEntry> Timeline(const PaymentId& payment) const {
         std::vector<TimelineEntry> rows;
         for (const auto& row : store_.Timeline()) {
             if (row.payment_id == payment) {

@@ -121,6 +121,7 @@ protected:
 
     static std::vector<PaymentId> IdsOf(const std::vector<ProviderPayment>& rows) {
         std::vector<PaymentId> ids;
+        ids.reserve(rows.size());
         for (const ProviderPayment& row : rows) {
             ids.push_back(row.payment_id);
         }

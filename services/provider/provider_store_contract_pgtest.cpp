@@ -25,6 +25,7 @@ public:
             "coalesce(error_code, '') FROM provider_attempts ORDER BY attempt_id"
         );
         std::vector<AttemptRow> attempts;
+        attempts.reserve(static_cast<std::size_t>(rows.Size()));
         for (int i = 0; i < rows.Size(); ++i) {
             attempts.emplace_back(
                 rows.GetString(i, 0),

@@ -73,7 +73,7 @@ protected:
     }
 
     std::vector<Review> List(
-        ReviewStatus status, std::int64_t limit, std::optional<ReviewId> after
+        ReviewStatus status, std::int64_t limit, const std::optional<ReviewId>& after
     ) {
         std::vector<Review> page;
         Run([&](RiskStore& store) { page = store.ListReviews({status, limit, after}); });
@@ -101,6 +101,7 @@ protected:
 
     static std::vector<PaymentId> PaymentsOf(const std::vector<Review>& page) {
         std::vector<PaymentId> ids;
+        ids.reserve(page.size());
         for (const Review& review : page) {
             ids.push_back(review.payment_id);
         }
