@@ -5,12 +5,16 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/ids.hpp"
 #include "services/orchestrator/payment_store.hpp"
 
 namespace sagapay::orchestrator {
 
-/// PaymentStore in memory, for handler tests: the same rules as PgPaymentStore (unknown ids are
-/// nullopt, forbidden transitions throw kInternal) without a database.
+/// PaymentStore in memory, for handler tests and the simulation: the same rules as PgPaymentStore
+/// (payment_store_contract.hpp: unknown and malformed ids are nullopt, forbidden transitions throw
+/// kInternal, a stale snapshot fails with kAborted) without a database. Where PgPaymentStore
+/// finds a lost compare-and-swap at COMMIT, this throws at Apply and changes nothing; the owner of
+/// the unit of work restores a copy taken before it (it is copyable) to roll back.
 class InMemoryPaymentStore final : public PaymentStore {
 public:
     struct TimelineRow {
@@ -27,6 +31,9 @@ public:
 
     // PaymentStore
     [[nodiscard]] std::optional<LockedPayment> Lock(const PaymentId& payment_id) override {
+        if (!IsUuid(payment_id.Value())) {
+            return std::nullopt;  // as PgPaymentStore: never a payment id
+        }
         const auto found = payments_.find(payment_id);
         if (found == payments_.end()) {
             return std::nullopt;
@@ -38,12 +45,27 @@ public:
     }
     void Apply(PaymentSnapshot& payment, const Step& step, const EventId& event_id) override {
         if (!CanTransition(payment.status, step.to)) {
-            throw Exception(ErrorCode::kInternal, "invalid transition");
+            throw Exception(
+                ErrorCode::kInternal,
+                "saga planned an invalid transition " + std::string(ToString(payment.status)) +
+                    " -> " + std::string(ToString(step.to))
+            );
+        }
+        // PgPaymentStore's compare-and-swap on (status, state_version): an unknown payment or a
+        // stale snapshot updates no row, and the unit of work fails with kAborted.
+        const auto stored = payments_.find(payment.payment_id);
+        if (stored == payments_.end() || stored->second.snapshot.status != payment.status ||
+            stored->second.snapshot.state_version != payment.state_version) {
+            throw Exception(
+                ErrorCode::kAborted,
+                "compare-and-swap conflict: " + payment.payment_id.Value() +
+                    " was not in the state it was read in; the events will be retried"
+            );
         }
         timeline_.push_back({payment.payment_id, payment.status, step.to, step.reason, event_id});
         payment.status = step.to;
         payment.state_version += 1;
-        payments_[payment.payment_id].snapshot = payment;
+        stored->second.snapshot = payment;
     }
 
     [[nodiscard]] PaymentStatus StatusOf(const PaymentId& id) const {

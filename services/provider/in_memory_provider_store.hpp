@@ -8,18 +8,23 @@
 #include <tuple>
 #include <vector>
 
+#include "core/error.hpp"
+#include "core/ids.hpp"
 #include "services/provider/provider_store.hpp"
 #include "testing/recording_outbox.hpp"
 
 namespace sagapay::provider {
 
-/// ProviderStore in memory, for handler tests: the same rules as PgProviderStore without the
-/// locks (one unit of work at a time). Copyable, so a test can undo a unit of work that threw by
+/// ProviderStore in memory, for handler tests and the simulation: the same rules as
+/// PgProviderStore (provider_store_contract.hpp) without the locks (one unit of work at a time):
+/// times kept to the microsecond as timestamptz keeps them, ids that are not UUIDs and negative
+/// limits refused with kInvalidArgument. Copyable, so a test can undo a unit of work that threw by
 /// restoring a copy taken before it.
 class InMemoryProviderStore final : public ProviderStore {
 public:
     // ProviderStore
     bool InsertAuthorizing(const NewAuthorization& payment, Clock::TimePoint due) override {
+        RequireUuid(payment.payment_id);
         if (payments_.contains(payment.payment_id)) {
             return false;
         }
@@ -29,13 +34,14 @@ public:
         row.amount = payment.amount;
         row.trace_id = payment.trace_id;
         row.authorization_key = payment.authorization_key;
-        row.next_attempt_at = due;
+        row.next_attempt_at = Micros(due);
         row.source_event = payment.source_event;
         payments_.emplace(payment.payment_id, std::move(row));
         return true;
     }
 
     std::optional<ProviderPayment> Lock(const PaymentId& payment_id) override {
+        RequireUuid(payment_id);
         const auto it = payments_.find(payment_id);
         return it == payments_.end() ? std::nullopt : std::optional(it->second);
     }
@@ -43,6 +49,10 @@ public:
     std::vector<ProviderPayment> ClaimDue(
         Clock::TimePoint now, int limit, std::chrono::milliseconds lease
     ) override {
+        if (limit < 0) {
+            throw Exception(ErrorCode::kInvalidArgument, "LIMIT must not be negative");
+        }
+        now = Micros(now);
         std::vector<ProviderPayment> due;
         for (const auto& [id, row] : payments_) {
             if (row.next_attempt_at && *row.next_attempt_at <= now) {
@@ -61,7 +71,9 @@ public:
             ProviderPayment& row = Row(claimed.payment_id);
             row.next_attempt_at = now + lease * ++rank;
             row.claim += 1;
+            // Returned as claimed (RETURNING p.*): bumped and due again at the end of its lease.
             claimed.claim = row.claim;
+            claimed.next_attempt_at = row.next_attempt_at;
         }
         return due;
     }
@@ -80,14 +92,20 @@ public:
         if (before.payment_id == failing_) {
             throw std::runtime_error("injected failure saving " + failing_.Value());
         }
-        ProviderPayment& row = Row(before.payment_id);
+        RequireUuid(before.payment_id);
+        const auto found = payments_.find(before.payment_id);
+        if (found == payments_.end()) {
+            return false;  // the UPDATE finds no row
+        }
+        ProviderPayment& row = found->second;
         if (row.status != before.status || row.claim != before.claim) {
             return false;
         }
         row.status = after.status;
         row.authorization_id = after.authorization_id;
         row.attempts = after.attempts;
-        row.next_attempt_at = after.next_attempt_at;
+        row.next_attempt_at =
+            after.next_attempt_at ? std::optional(Micros(*after.next_attempt_at)) : std::nullopt;
         row.fresh = after.fresh;
         row.retries = after.retries;
         row.checks = after.checks;
@@ -95,7 +113,10 @@ public:
         return true;
     }
 
-    void RecordAttempt(const AttemptRecord& attempt) override { attempts_.push_back(attempt); }
+    void RecordAttempt(const AttemptRecord& attempt) override {
+        RequireUuid(attempt.payment_id);
+        attempts_.push_back(attempt);
+    }
 
     // For tests.
     [[nodiscard]] const ProviderPayment& Get(const PaymentId& payment_id) const {
@@ -111,6 +132,21 @@ public:
     }
 
 private:
+    /// What a uuid column refuses (SQLSTATE 22P02, mapped to kInvalidArgument).
+    static void RequireUuid(const PaymentId& id) {
+        if (!IsUuid(id.Value())) {
+            throw Exception(
+                ErrorCode::kInvalidArgument, "invalid input syntax for type uuid: " + id.Value()
+            );
+        }
+    }
+    /// A time as timestamptz keeps it: whole microseconds.
+    static Clock::TimePoint Micros(Clock::TimePoint t) {
+        return Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(
+            std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch())
+        ));
+    }
+
     ProviderPayment& Row(const PaymentId& payment_id) {
         const auto it = payments_.find(payment_id);
         if (it == payments_.end()) {

@@ -14,15 +14,18 @@
 
 namespace sagapay::risk {
 
-/// RiskStore in memory for tests, with PgRiskStore's semantics (pending reviews listed oldest
-/// first by (created_at, review_id); an unknown `after` gives an empty page; a second decision for
-/// a payment throws). Timestamps come from `clock`. Copyable, so a unit of work can roll back.
+/// RiskStore in memory for tests, with PgRiskStore's semantics (risk_store_contract.hpp: pending
+/// reviews listed oldest first by (created_at, review_id); an unknown `after` gives an empty page;
+/// a second decision for a payment throws kAlreadyExists; ids that are not UUIDs and negative
+/// limits throw kInvalidArgument, as the uuid columns and LIMIT do). Timestamps come from
+/// `clock`, where PostgreSQL uses now(). Copyable, so a unit of work can roll back.
 class InMemoryRiskStore final : public RiskStore {
 public:
     explicit InMemoryRiskStore(const Clock& clock) noexcept : clock_(&clock) {}
 
     // RiskStore
     [[nodiscard]] std::optional<KnownDecision> FindDecision(const PaymentId& payment) override {
+        RequireUuid(payment.Value());
         const auto it = decisions_.find(payment);
         if (it == decisions_.end()) {
             return std::nullopt;
@@ -40,6 +43,7 @@ public:
     }
 
     void InsertDecision(const DecisionRecord& decision) override {
+        RequireUuid(decision.payment_id.Value());
         if (!decisions_.emplace(decision.payment_id, decision).second) {
             throw Exception(
                 ErrorCode::kAlreadyExists, "risk decision exists for " + decision.payment_id.Value()
@@ -48,6 +52,7 @@ public:
     }
 
     void InsertReview(const NewReview& review) override {
+        RequireUuid(review.payment_id.Value());
         if (Find(review.payment_id) != nullptr) {
             return;
         }
@@ -69,6 +74,10 @@ public:
     }
 
     [[nodiscard]] std::vector<Review> ListReviews(const ReviewPageQuery& query) override {
+        RequireLimit(query.limit);
+        if (query.after) {
+            RequireUuid(query.after->Value());
+        }
         std::vector<const Stored*> ordered = Ordered();
         std::optional<std::tuple<Clock::TimePoint, ReviewId>> after;
         if (query.after) {
@@ -94,6 +103,7 @@ public:
 
     DecideReviewOutcome DecideReview(const PaymentId& payment, const ReviewVerdict& verdict)
         override {
+        RequireUuid(payment.Value());
         Stored* stored = Find(payment);
         if (stored == nullptr) {
             return ReviewNotFound{};
@@ -108,6 +118,7 @@ public:
 
     std::vector<ExpiredReview> ExpireReviews(std::chrono::seconds older_than, std::int64_t limit)
         override {
+        RequireLimit(limit);
         std::vector<ExpiredReview> expired;
         for (const Stored* s : Ordered()) {
             if (static_cast<std::int64_t>(expired.size()) >= limit) {
@@ -150,6 +161,21 @@ private:
         std::string trace_id;
         EventId decision_event_id;
     };
+
+    /// What a uuid column refuses (SQLSTATE 22P02, mapped to kInvalidArgument).
+    static void RequireUuid(const std::string& id) {
+        if (!IsUuid(id)) {
+            throw Exception(
+                ErrorCode::kInvalidArgument, "invalid input syntax for type uuid: " + id
+            );
+        }
+    }
+    /// What LIMIT refuses (SQLSTATE 2201W).
+    static void RequireLimit(std::int64_t limit) {
+        if (limit < 0) {
+            throw Exception(ErrorCode::kInvalidArgument, "LIMIT must not be negative");
+        }
+    }
 
     static std::tuple<Clock::TimePoint, ReviewId> Key(const Stored& s) {
         return {s.created, s.review.review_id};
