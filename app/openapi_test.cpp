@@ -114,7 +114,9 @@ std::set<Route> DocumentedRoutes(const std::string& yaml, std::vector<std::strin
         if (indent == 2) {
             flush();
             if (line[2] != '/' || line.back() != ':') {
-                problems.push_back(where + "a key under paths: that is not a path: " + line);
+                problems.push_back(std::string(where)
+                                       .append("a key under paths: that is not a path: ")
+                                       .append(line));
                 continue;
             }
             path = line.substr(2, line.size() - 3);
@@ -124,12 +126,16 @@ std::set<Route> DocumentedRoutes(const std::string& yaml, std::vector<std::strin
                 methods.push_back(key);
             } else if (key != "servers" && key != "parameters" && key != "summary" &&
                        key != "description") {
-                problems.push_back(where + "unexpected path-level key " + key);
+                problems.push_back(
+                    std::string(where).append("unexpected path-level key ").append(key)
+                );
             }
         } else if (indent == 6 && line.rfind("      - url:", 0) == 0) {
             std::smatch match;
             if (!std::regex_match(line, match, kServer)) {
-                problems.push_back(where + "a server url the reader cannot take: " + line);
+                problems.push_back(
+                    std::string(where).append("a server url the reader cannot take: ").append(line)
+                );
                 continue;
             }
             ports.push_back(std::stoi(match[1].str()));
