@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 STACK := scripts/stack.sh
 
-.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench simulate
+.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench simulate apifuzz
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
@@ -14,6 +14,9 @@ help:
 	@echo "make tidy        clang-tidy (.clang-tidy) over every source; fails on any finding"
 	@echo "make coverage    line coverage per folder of the non-e2e tests (docs/coverage.md);"
 	@echo "                 COVERAGE_ENFORCE=1 fails below 85 % of services/ or 90 % of core/"
+	@echo "make apifuzz     schemathesis against the live services per docs/openapi.yaml (no 5xx,"
+	@echo "                 answers as documented, nothing written by a refused request);"
+	@echo "                 APIFUZZ_MAX_EXAMPLES (100) cases per operation, docs/api-fuzzing.md"
 	@echo "make stop        stop the private PostgreSQL and Redis"
 	@echo "make bench       the benchmarks (docs/benchmarks.md)"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
@@ -79,6 +82,11 @@ simulate: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release --target simulate -j $(JOBS)
 	./build/release/tests/sim/simulate $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --first $(FIRST))
+
+# Property-based API fuzzing (scripts/apifuzz.sh): a venv in var/apifuzz, the `ci` build (built
+# if missing; APIFUZZ_PRESET to change), services on ports 18000-18006 with their own databases.
+apifuzz: deps
+	scripts/apifuzz.sh
 
 # Stop `make up` first: the benchmark starts its own services on 8000-8006.
 bench: deps

@@ -205,6 +205,23 @@ std::function<void(const http::Request&, const http::Response&, double)> HttpMet
     };
 }
 
+void ServiceHost::AddStandardRoutes() {
+    router_.Add("GET", "/health", [this](http::Request&) {
+        if (!health_) {
+            return http::ErrorResponse(503, "service_unavailable", "not started");
+        }
+        auto [ok, checks] = health_->Current();
+        nlohmann::json body = {{"ok", ok}, {"service", service_}, {"checks", std::move(checks)}};
+        return http::JsonResponse(ok ? 200 : 503, body.dump());
+    });
+    router_.Add("GET", "/metrics", [](http::Request&) {
+        http::Response response;
+        response.content_type = "text/plain; version=0.0.4";
+        response.body = metrics::Serialize();
+        return response;
+    });
+}
+
 void ServiceHost::Start() {
     const std::string host = config_.BindHostFor(service_);
     if (IsInternalService(service_) && !IsLoopbackHost(host) && config_.internal_token.empty()) {
@@ -231,17 +248,7 @@ void ServiceHost::Start() {
     health_ = std::make_unique<HealthMonitor>(
         checks_, config_.health_check_interval, config_.health_check_max_age
     );
-    router_.Add("GET", "/health", [this](http::Request&) {
-        auto [ok, checks] = health_->Current();
-        nlohmann::json body = {{"ok", ok}, {"service", service_}, {"checks", std::move(checks)}};
-        return http::JsonResponse(ok ? 200 : 503, body.dump());
-    });
-    router_.Add("GET", "/metrics", [](http::Request&) {
-        http::Response response;
-        response.content_type = "text/plain; version=0.0.4";
-        response.body = metrics::Serialize();
-        return response;
-    });
+    AddStandardRoutes();
 
     http::ServerOptions options;
     options.host = host;

@@ -28,6 +28,10 @@ public:
 
     [[nodiscard]] http::Router& Routes() noexcept { return router_; }
 
+    /// Adds GET /health and GET /metrics to Routes(); Start() calls it. Public so that a test can
+    /// list a service's whole route table without starting anything (app/openapi_test.cpp).
+    void AddStandardRoutes();
+
     /// A readiness check for /health: name → true when the dependency answers. Checks run on
     /// their own threads every HEALTH_CHECK_INTERVAL_MS; /health answers from their last
     /// results at once (a check that has not finished within HEALTH_CHECK_MAX_AGE_MS is down),

@@ -99,6 +99,15 @@ void Router::Add(std::string method, const std::string& pattern, Handler handler
     routes_.push_back(Route{std::move(method), std::move(segments), std::move(handler)});
 }
 
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+    std::vector<std::pair<std::string, std::string>> routes;
+    routes.reserve(routes_.size());
+    for (const Route& route : routes_) {
+        routes.emplace_back(route.method, JoinPattern(route.segments));
+    }
+    return routes;
+}
+
 Response Router::Dispatch(Request& request) const {
     std::string route;
     return DispatchRoute(request, route);

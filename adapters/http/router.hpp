@@ -26,6 +26,9 @@ public:
     void Add(std::string method, const std::string& pattern, Handler handler);
     [[nodiscard]] Response Dispatch(Request& request) const;
     void SetGuard(Guard guard) { guard_ = std::move(guard); }
+    /// Every route added, as (method, pattern) in the order added: what docs/openapi.yaml must
+    /// list (app/openapi_test.cpp).
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> Routes() const;
 
 private:
     friend class Server;  // Uses DispatchRoute to name the route pattern to the observer.

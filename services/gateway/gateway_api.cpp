@@ -77,6 +77,10 @@ http::Response GatewayApi::CreatePayment(const http::Request& request) {
     return response;
 }
 
+void GatewayApi::AddRoutes(http::Router& router) {
+    router.Add("POST", "/payments", [this](http::Request& r) { return CreatePayment(r); });
+}
+
 HttpPaymentCreator::HttpPaymentCreator(
     const std::string& orchestrator_url, std::string internal_token
 )

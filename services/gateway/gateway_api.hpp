@@ -52,6 +52,9 @@ public:
 
     http::Response CreatePayment(const http::Request& request);
 
+    /// Adds `POST /payments`.
+    void AddRoutes(http::Router& router);
+
 private:
     GatewayOptions options_;
     RateLimit& limit_;

@@ -28,9 +28,7 @@ int RunGateway(const Config& config, const Clock& /*clock*/) {
 
     ServiceHost host(config, "gateway", config.PortFor("gateway"));
     AddStandardHealthChecks(host, config, nullptr);
-    host.Routes().Add("POST", "/payments", [&api](http::Request& r) {
-        return api.CreatePayment(r);
-    });
+    api.AddRoutes(host.Routes());
     return host.Run();
 }
 

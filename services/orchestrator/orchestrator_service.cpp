@@ -70,12 +70,7 @@ int RunOrchestrator(const Config& config, const Clock& clock) {
 
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &pool);
-    host.Routes().Add("POST", "/internal/payments", WithDatabaseErrors([&api](http::Request& r) {
-                          return api.Create(r);
-                      }));
-    host.Routes().Add("GET", "/payments/{payment_id}", WithDatabaseErrors([&api](http::Request& r) {
-                          return api.Get(r);
-                      }));
+    api.AddRoutes(host.Routes());
 
     const auto handler = [&saga](postgres::Transaction& tx, const Envelope& event) {
         PgPaymentStore store(tx);

@@ -4,6 +4,7 @@
 
 #include "core/ids.hpp"
 #include "core/payments/payment_request.hpp"
+#include "runtime/bootstrap.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "services/orchestrator/pg_payment_store.hpp"
@@ -12,6 +13,15 @@ namespace sagapay::orchestrator {
 
 PaymentApi::PaymentApi(postgres::Pool& pool, const Clock& clock, std::string service_label)
     : pool_(pool), clock_(clock), labels_{{"service", std::move(service_label)}} {}
+
+void PaymentApi::AddRoutes(http::Router& router) {
+    router.Add("POST", "/internal/payments", WithDatabaseErrors([this](http::Request& r) {
+                   return Create(r);
+               }));
+    router.Add("GET", "/payments/{payment_id}", WithDatabaseErrors([this](http::Request& r) {
+                   return Get(r);
+               }));
+}
 
 http::Response PaymentApi::Create(const http::Request& request) {
     metrics::Get().payment_requests_total.Add(labels_).Increment();

@@ -22,6 +22,9 @@ public:
     /// 200 with the payment and its timeline; 404 payment_not_found.
     http::Response Get(const http::Request& request);
 
+    /// Adds both routes (with database failures answered 503/500, see WithDatabaseErrors).
+    void AddRoutes(http::Router& router);
+
 private:
     postgres::Pool& pool_;
     const Clock& clock_;

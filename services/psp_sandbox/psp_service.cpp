@@ -30,22 +30,8 @@ std::int64_t EnvInt(const char* name, std::int64_t fallback) {
 
 }  // namespace
 
-int RunPspSandbox(const Config& config, const Clock& clock) {
-    const auto seed = static_cast<std::uint64_t>(EnvInt("PSP_SEED", 42));
-    const auto slow = std::chrono::milliseconds(EnvInt("PSP_SLOW_MS", 300));
-    const char* mode = std::getenv("PSP_DEFAULT_BEHAVIOUR");
-    const std::string fallback = mode == nullptr || *mode == '\0' ? "approve" : mode;
-    if (fallback != "approve" && fallback != "random") {
-        throw std::runtime_error("PSP_DEFAULT_BEHAVIOUR must be approve or random");
-    }
-    const auto late = std::chrono::milliseconds(EnvInt("PSP_LATE_MS", 5000));
-    PspLedger ledger(
-        seed, fallback == "random" ? Behaviour::kRandom : Behaviour::kApprove, clock, late
-    );
-    ServiceHost host(config, "psp", config.PortFor("psp"));
-    std::stop_source never;
-
-    host.Routes().Add("POST", "/v1/authorizations", [&](http::Request& request) {
+void AddPspRoutes(http::Router& router, PspLedger& ledger, std::chrono::milliseconds slow) {
+    router.Add("POST", "/v1/authorizations", [&ledger, slow](http::Request& request) {
         const auto body = nlohmann::json::parse(request.body, nullptr, false);
         if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
             !body["idempotency_key"].is_string() || !body.contains("amount_cents") ||
@@ -54,6 +40,14 @@ int RunPspSandbox(const Config& config, const Clock& clock) {
             return http::ErrorResponse(
                 400, "invalid_request", "idempotency_key, amount_cents and currency are required"
             );
+        }
+        // Optional, but strings when present (json::value throws on another type: a 500).
+        for (const char* optional : {"payment_id", "customer_id"}) {
+            if (body.contains(optional) && !body[optional].is_string()) {
+                return http::ErrorResponse(
+                    400, "invalid_request", std::string(optional) + " must be a string", optional
+                );
+            }
         }
         AuthorizeRequest a;
         a.idempotency_key = body["idempotency_key"].get<std::string>();
@@ -67,14 +61,15 @@ int RunPspSandbox(const Config& config, const Clock& clock) {
             );
         }
         if (BehaviourFor(a.customer_id) == Behaviour::kSlow) {
+            const std::stop_source never;
             WaitFor(never.get_token(), slow);  // the simulated slow PSP
         }
         return Answer(ledger.Authorize(a));
     });
-    host.Routes().Add("GET", "/v1/authorizations/{key}", [&](http::Request& request) {
+    router.Add("GET", "/v1/authorizations/{key}", [&ledger](http::Request& request) {
         return Answer(ledger.Find(request.path_params.at(0)));
     });
-    host.Routes().Add("POST", "/v1/authorizations/{key}/capture", [&](http::Request& request) {
+    router.Add("POST", "/v1/authorizations/{key}/capture", [&ledger](http::Request& request) {
         const auto body = nlohmann::json::parse(request.body, nullptr, false);
         if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
             !body["idempotency_key"].is_string()) {
@@ -84,10 +79,10 @@ int RunPspSandbox(const Config& config, const Clock& clock) {
             ledger.Capture(request.path_params.at(0), body["idempotency_key"].get<std::string>())
         );
     });
-    host.Routes().Add("POST", "/v1/authorizations/{key}/void", [&](http::Request& request) {
+    router.Add("POST", "/v1/authorizations/{key}/void", [&ledger](http::Request& request) {
         return Answer(ledger.Void(request.path_params.at(0)));
     });
-    host.Routes().Add("POST", "/v1/authorizations/{key}/refund", [&](http::Request& request) {
+    router.Add("POST", "/v1/authorizations/{key}/refund", [&ledger](http::Request& request) {
         const auto body = nlohmann::json::parse(request.body, nullptr, false);
         if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
             !body["idempotency_key"].is_string()) {
@@ -97,9 +92,26 @@ int RunPspSandbox(const Config& config, const Clock& clock) {
             ledger.Refund(request.path_params.at(0), body["idempotency_key"].get<std::string>())
         );
     });
-    host.Routes().Add("GET", "/v1/records", [&](http::Request&) {
+    router.Add("GET", "/v1/records", [&ledger](http::Request&) {
         return http::JsonResponse(200, ledger.Records().dump());
     });
+}
+
+int RunPspSandbox(const Config& config, const Clock& clock) {
+    const auto seed = static_cast<std::uint64_t>(EnvInt("PSP_SEED", 42));
+    const auto slow = std::chrono::milliseconds(EnvInt("PSP_SLOW_MS", 300));
+    const char* mode = std::getenv("PSP_DEFAULT_BEHAVIOUR");
+    const std::string fallback = mode == nullptr || *mode == '\0' ? "approve" : mode;
+    if (fallback != "approve" && fallback != "random") {
+        throw std::runtime_error("PSP_DEFAULT_BEHAVIOUR must be approve or random");
+    }
+    const auto late = std::chrono::milliseconds(EnvInt("PSP_LATE_MS", 5000));
+    PspLedger ledger(
+        seed, fallback == "random" ? Behaviour::kRandom : Behaviour::kApprove, clock, late
+    );
+    ServiceHost host(config, "psp", config.PortFor("psp"));
+
+    AddPspRoutes(host.Routes(), ledger, slow);
     log::Info("sandbox PSP ready", {{"seed", std::to_string(seed)}});
     return host.Run();
 }

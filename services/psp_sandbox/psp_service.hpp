@@ -1,7 +1,11 @@
 #pragma once
 
+#include <chrono>
+
+#include "adapters/http/router.hpp"
 #include "core/clock.hpp"
 #include "runtime/config.hpp"
+#include "services/psp_sandbox/psp_ledger.hpp"
 
 namespace sagapay::psp {
 
@@ -12,5 +16,8 @@ namespace sagapay::psp {
 /// PSP_SLOW_MS is force-slow's delay; PSP_DEFAULT_BEHAVIOUR (approve | random) is what customers
 /// without a force-* prefix get.
 int RunPspSandbox(const Config& config, const Clock& clock);
+
+/// Adds the sandbox's routes over `ledger`; `slow` is force-slow's delay.
+void AddPspRoutes(http::Router& router, PspLedger& ledger, std::chrono::milliseconds slow);
 
 }  // namespace sagapay::psp

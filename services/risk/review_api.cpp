@@ -66,6 +66,22 @@ std::variant<std::int64_t, http::Response> ParseLimit(const std::optional<std::s
     return limit;
 }
 
+/// True when `text` (valid UTF-8, as the JSON parser leaves it) is 1 to kMaxReviewerLength
+/// characters, none of them a control character. A NUL would be cut off by PostgreSQL's text
+/// parameters (the review would record another name than the answer and the event give), and a
+/// length in bytes refused 128 accented letters.
+bool IsUsableReviewer(std::string_view text) noexcept {
+    std::size_t characters = 0;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F) {
+            return false;
+        }
+        characters += (byte & 0xC0U) != 0x80U ? 1 : 0;  // continuation bytes add nothing
+    }
+    return characters >= 1 && characters <= kMaxReviewerLength;
+}
+
 /// The `reviewed_by` of a decision body, or the response that refuses the body.
 std::variant<std::string, http::Response> ParseReviewer(const std::string& body) {
     const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
@@ -73,12 +89,12 @@ std::variant<std::string, http::Response> ParseReviewer(const std::string& body)
         return http::ErrorResponse(400, "malformed_json", "request body must be a JSON object");
     }
     const auto by = json.find("reviewed_by");
-    if (by == json.end() || !by->is_string() || by->get_ref<const std::string&>().empty() ||
-        by->get_ref<const std::string&>().size() > kMaxReviewerLength) {
+    if (by == json.end() || !by->is_string() ||
+        !IsUsableReviewer(by->get_ref<const std::string&>())) {
         return http::ErrorResponse(
             422,
             "validation_error",
-            "reviewed_by must be a string of 1 to 128 characters",
+            "reviewed_by must be a string of 1 to 128 characters, none a control character",
             "reviewed_by"
         );
     }

@@ -317,6 +317,38 @@ TEST_F(ReviewApiTest, AnUnknownOrMalformedPaymentIsNotFound) {
     EXPECT_EQ(units_.Events().Size(), 0U);
 }
 
+// Found while writing docs/openapi.yaml for `make apifuzz` (whose database check compares the
+// reviewed_by on record with the 200's): a reviewed_by with a NUL was answered 200 with the full
+// name while PostgreSQL's text parameter kept only what came before the NUL (an empty reviewer
+// on record); and the length was counted in bytes, so 128 accented letters were refused.
+TEST_F(ReviewApiTest, ReviewerIsCountedInCharactersAndHasNoControlCharacters) {
+    OpenReview(1);
+    OpenReview(2);
+    for (const char* body :
+         {R"({"reviewed_by":"ops\u0000user"})",
+          R"({"reviewed_by":"\u0000"})",
+          R"({"reviewed_by":"ops\nuser"})",
+          R"({"reviewed_by":"ops\u007f"})"}) {
+        SCOPED_TRACE(body);
+        const auto response = Decide(1, "approve", body);
+        EXPECT_EQ(response.status, 422);
+        EXPECT_EQ(ErrorField(response), "reviewed_by");
+    }
+    EXPECT_EQ(Decide(1, "deny").status, 200);  // still pending: the refusals decided nothing
+
+    std::string accented;
+    for (int i = 0; i < 128; ++i) {
+        accented += "\xc3\xa9";  // é: 128 characters, 256 bytes
+    }
+    const auto response = Decide(2, "approve", nlohmann::json{{"reviewed_by", accented}}.dump());
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(Json(response)["reviewed_by"], accented);
+    EXPECT_EQ(
+        Decide(2, "approve", nlohmann::json{{"reviewed_by", accented + "\xc3\xa9"}}.dump()).status,
+        422
+    );
+}
+
 TEST_F(ReviewApiTest, RefusesABodyWithoutAUsableReviewer) {
     OpenReview(1);
     struct Case {
