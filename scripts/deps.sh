@@ -16,6 +16,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libexpected-dev
   clang-format clang-tidy gcovr
   util-linux procps iproute2
+  python3 python3-venv
 )
 
 die() { echo "deps: error: $*" >&2; exit 1; }
