@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
 
     using sagapay::sim::Simulate;
     if (one != 0) {
-        const auto r = Simulate({.seed = one, .faults = !no_faults, .trace = true});
+        const auto r =
+            Simulate({.seed = one, .faults = !no_faults, .trace = true, .max_payments = 12});
         for (const auto& line : r.trace) {
             std::cout << line << '\n';
         }
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
     std::int64_t steps = 0;
     std::int64_t failed = 0;
     for (std::uint64_t seed = first; seed < first + static_cast<std::uint64_t>(seeds); ++seed) {
-        const auto r = Simulate({.seed = seed, .faults = !no_faults});
+        const auto r =
+            Simulate({.seed = seed, .faults = !no_faults, .trace = false, .max_payments = 12});
         payments += r.payments;
         steps += r.steps;
         for (const auto& [kind, count] : r.faults) {

@@ -532,13 +532,13 @@ private:
         return out;
     }
 
-    std::optional<TimePoint> ProviderNextDue() {
-        return provider::PspWork(provider_deps_, provider_units_).NextDue();
-    }
+    /// When the provider's earliest payment falls due (what PspWork::NextDue reads, without the
+    /// unit of work's copy of the store: this is asked at every step).
+    std::optional<TimePoint> ProviderNextDue() { return provider_units_.Store().NextDue(); }
 
     std::vector<risk::Review> PendingReviews() {
         return risk_units_.Store().ListReviews(
-            {.status = risk::ReviewStatus::kPending, .limit = 1000}
+            {.status = risk::ReviewStatus::kPending, .limit = 1000, .after = std::nullopt}
         );
     }
 
@@ -855,7 +855,9 @@ private:
     void Expire() {
         next_expiry_ = clock_.Now() + kExpiryInterval;
         risk::ReviewExpiry expiry(
-            risk_units_, clock_, {.expire_after = review_expiry_, .interval = kExpiryInterval}
+            risk_units_,
+            clock_,
+            {.expire_after = review_expiry_, .interval = kExpiryInterval, .batch = 100}
         );
         if (const std::int64_t expired = expiry.RunOnce(); expired > 0) {
             Trace(fmt::format("review expiry denied {}", expired));

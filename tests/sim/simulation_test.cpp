@@ -26,6 +26,12 @@ std::int64_t SeedsToRun() {
     return seeds > 0 ? seeds : 10'000;
 }
 
+Options Seed(std::uint64_t seed) {
+    Options options;
+    options.seed = seed;
+    return options;
+}
+
 TEST(Simulation, ReplaysASeedExactly) {
     Options options;
     options.seed = 42;
@@ -40,7 +46,8 @@ TEST(Simulation, ReplaysASeedExactly) {
 
 TEST(Simulation, WithoutFaultsEveryPaymentEndsAndEveryPromiseHolds) {
     for (std::uint64_t seed = 1; seed <= 50; ++seed) {
-        const Result r = Simulate({.seed = seed, .faults = false, .trace = false});
+        const Result r =
+            Simulate({.seed = seed, .faults = false, .trace = false, .max_payments = 12});
         EXPECT_TRUE(r.Ok()) << r.Summary();
         EXPECT_TRUE(r.faults.empty() || r.faults.size() == r.faults.count("sweeper_redrive"))
             << "seed " << seed;
@@ -50,7 +57,7 @@ TEST(Simulation, WithoutFaultsEveryPaymentEndsAndEveryPromiseHolds) {
 TEST(Simulation, FaultsAreInjectedOfEveryKind) {
     std::map<std::string, std::int64_t> seen;
     for (std::uint64_t seed = 1; seed <= 200; ++seed) {
-        for (const auto& [kind, count] : Simulate({.seed = seed}).faults) {
+        for (const auto& [kind, count] : Simulate(Seed(seed)).faults) {
             seen[kind] += count;
         }
     }
@@ -83,7 +90,7 @@ TEST_P(SimulationShard, EverySeedKeepsEveryPromise) {
     const int shard = GetParam();
     int failures = 0;
     for (std::int64_t s = shard; s < seeds; s += SAGAPAY_SIM_SHARDS) {
-        const Result r = Simulate({.seed = static_cast<std::uint64_t>(s) + 1});
+        const Result r = Simulate(Seed(static_cast<std::uint64_t>(s) + 1));
         if (!r.Ok()) {
             ADD_FAILURE() << r.Summary();
             if (++failures >= 5) {
