@@ -185,6 +185,7 @@ Order LoadMix::Next(std::int64_t index) const {
 
 std::vector<std::string> LoadMix::Kinds() {
     std::vector<std::string> kinds;
+    kinds.reserve(kMix.size());
     for (const MixKind& k : kMix) {
         kinds.emplace_back(k.name);
     }
@@ -231,6 +232,9 @@ std::map<std::string, std::string> ServiceEnvironment(milliseconds visibility) {
 // The thin layer: processes, HTTP, shell commands.
 
 namespace {
+
+/// RISK_REVIEW_AMOUNT_CENTS's default: the mix's review orders are above it.
+constexpr std::int64_t kReviewAmount = 100'000;
 
 const std::vector<std::string> kServices = {
     "orchestrator", "risk", "provider", "ledger", "notification", "gateway"};
@@ -589,6 +593,7 @@ int RunChaos(const ChaosOptions& o) {
     std::atomic<std::int64_t> next{0};
     std::stop_source stop_load;
     std::vector<std::jthread> load;
+    load.reserve(static_cast<std::size_t>(o.concurrency));
     for (int w = 0; w < o.concurrency; ++w) {
         load.emplace_back([&] {
             while (!stop_load.stop_requested()) {
@@ -612,7 +617,9 @@ int RunChaos(const ChaosOptions& o) {
                 stats.sent += 1;
                 {
                     const std::lock_guard lock(stats.mutex);
-                    ++stats.sent_by_kind[LoadMix::KindOf(order.customer_id)];
+                    ++stats.sent_by_kind
+                          [order.amount_minor > kReviewAmount ? std::string("review")
+                                                              : LoadMix::KindOf(order.customer_id)];
                 }
                 const PostResult r =
                     SendWithRetries(gateway, api_key, order, stats, never.get_token());

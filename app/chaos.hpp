@@ -100,7 +100,7 @@ struct ChaosOptions {
     int concurrency = 16;  ///< Requests in flight at most.
     int kills_per_service = 0;
     std::chrono::milliseconds visibility{3000};
-    std::chrono::seconds quiesce_timeout{240};
+    std::chrono::seconds quiesce_timeout{120};
     std::string log_dir;       ///< Service logs, the accepted file.
     std::string self_exe;      ///< This binary (services are `<self_exe> <service>`).
     std::string pg_crash_cmd;  ///< Empty: PostgreSQL is not crashed.

@@ -248,14 +248,14 @@ int Main(int argc, char** argv) {
     verify->add_option(
         "--accepted",
         verify_accepted,
-        "JSON lines {\"idempotency_key\",\"payment_id\"} of the POSTs the gateway accepted"
+        R"(JSON lines {"idempotency_key","payment_id"} of the POSTs the gateway accepted)"
     );
     verify->add_flag("--json", verify_json, "Machine-readable report");
 
     sagapay::app::chaos::ChaosOptions chaos_options;
     std::int64_t chaos_duration = 120;
     std::int64_t chaos_visibility_ms = 3000;
-    std::int64_t chaos_quiesce_s = 240;
+    std::int64_t chaos_quiesce_s = 120;
     std::string chaos_seed;
     auto* chaos = app.add_subcommand(
         "chaos",

@@ -61,7 +61,7 @@ protected:
             std::filesystem::temp_directory_path() / ("verify-accepted-" + NewUuid() + ".jsonl");
     }
 
-    ~VerifyTest() override {
+    void TearDown() override {
         std::error_code ignored;
         std::filesystem::remove(accepted_path_, ignored);
     }
