@@ -233,6 +233,11 @@ std::map<std::string, std::string> ServiceEnvironment(milliseconds visibility) {
 
 namespace {
 
+/// Waits `duration` (no one cancels the driver's waits; a token without a stop state never stops).
+void Pause(milliseconds duration) {
+    WaitFor(std::stop_token{}, duration);
+}
+
 /// RISK_REVIEW_AMOUNT_CENTS's default: the mix's review orders are above it.
 constexpr std::int64_t kReviewAmount = 100'000;
 
@@ -301,7 +306,6 @@ public:
             }
         }
         const auto deadline = SteadyClock::now() + std::chrono::seconds(15);
-        std::stop_source never;
         for (auto& [name, pid] : pids_) {
             int status = 0;
             while (pid > 0 && waitpid(pid, &status, WNOHANG) == 0) {
@@ -310,7 +314,7 @@ public:
                     waitpid(pid, &status, 0);
                     break;
                 }
-                WaitFor(never.get_token(), milliseconds(20));
+                Pause(milliseconds(20));
             }
             pid = -1;
         }
@@ -504,7 +508,6 @@ std::string Env(const char* name, const std::string& fallback = {}) {
 }  // namespace
 
 int RunChaos(const ChaosOptions& o) {
-    std::stop_source never;
     std::filesystem::create_directories(o.log_dir);
     for (const auto& [key, value] : ServiceEnvironment(o.visibility)) {
         setenv(key.c_str(), value.c_str(), 0);  // what the caller set wins
@@ -572,7 +575,7 @@ int RunChaos(const ChaosOptions& o) {
                 processes.StopAll();
                 return 2;
             }
-            WaitFor(never.get_token(), milliseconds(100));
+            Pause(milliseconds(100));
         }
     }
 
@@ -622,14 +625,14 @@ int RunChaos(const ChaosOptions& o) {
                                                               : LoadMix::KindOf(order.customer_id)];
                 }
                 const PostResult r =
-                    SendWithRetries(gateway, api_key, order, stats, never.get_token());
+                    SendWithRetries(gateway, api_key, order, stats, std::stop_token{});
                 if (!r.payment_id.empty()) {
                     stats.accepted += 1;
                     accepted.Add(order.idempotency_key, r.payment_id);
                     if (order.resend) {
                         stats.resent += 1;
                         const PostResult again =
-                            SendWithRetries(gateway, api_key, order, stats, never.get_token());
+                            SendWithRetries(gateway, api_key, order, stats, std::stop_token{});
                         if (!again.payment_id.empty()) {
                             accepted.Add(order.idempotency_key, again.payment_id);
                             stats.resent_other += again.payment_id != r.payment_id ? 1 : 0;
@@ -656,14 +659,11 @@ int RunChaos(const ChaosOptions& o) {
     const auto wait_until = [&](SteadyClock::time_point when) {
         while (SteadyClock::now() < when) {
             processes.Reap();
-            WaitFor(
-                never.get_token(),
-                std::min(
-                    milliseconds(200),
-                    std::chrono::duration_cast<milliseconds>(when - SteadyClock::now()) +
-                        milliseconds(1)
-                )
-            );
+            Pause(std::min(
+                milliseconds(200),
+                std::chrono::duration_cast<milliseconds>(when - SteadyClock::now()) +
+                    milliseconds(1)
+            ));
         }
     };
     for (const Fault& f : plan) {
@@ -686,7 +686,7 @@ int RunChaos(const ChaosOptions& o) {
                 break;
             case FaultKind::kPause:
                 processes.Signal(f.target, SIGSTOP);
-                WaitFor(never.get_token(), f.down);
+                Pause(f.down);
                 processes.Signal(f.target, SIGCONT);
                 break;
             case FaultKind::kPostgresCrash:
@@ -749,7 +749,7 @@ int RunChaos(const ChaosOptions& o) {
         if (SteadyClock::now() > give_up) {
             break;
         }
-        WaitFor(never.get_token(), milliseconds(2000));
+        Pause(milliseconds(2000));
     }
     const auto quiesced_after =
         std::chrono::duration<double>(SteadyClock::now() - faults_over).count();
