@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 STACK := scripts/stack.sh
 
-.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench simulate apifuzz
+.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench simulate apifuzz chaos
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
@@ -21,6 +21,8 @@ help:
 	@echo "make bench       the benchmarks (docs/benchmarks.md)"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
 	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
+	@echo "make chaos       load + killed services, crashed PostgreSQL/Redis on a private stack, then"
+	@echo "                 the invariants (docs/chaos.md); DURATION=120 SEED=… RATE=15"
 	@echo "make format      clang-format every C++ file"
 
 deps:
@@ -91,3 +93,11 @@ apifuzz: deps
 # Stop `make up` first: the benchmark starts its own services on 8000-8006.
 bench: deps
 	scripts/bench.sh
+
+# Chaos under load on a private stack (var/chaos) with its own ports: never the dev stack. Uses
+# the ASan+UBSan `ci` build (built by `make test` already in CI); CHAOS_PRESET=release for speed.
+CHAOS_PRESET ?= ci
+chaos: deps
+	cmake --preset $(CHAOS_PRESET) >/dev/null
+	cmake --build --preset $(CHAOS_PRESET) --target sagapay -j $(JOBS)
+	CHAOS_PRESET=$(CHAOS_PRESET) DURATION=$(DURATION) SEED=$(SEED) RATE=$(RATE) scripts/chaos.sh

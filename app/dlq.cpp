@@ -1,5 +1,6 @@
 #include "app/dlq.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -24,6 +25,7 @@ struct Parked {
     std::string replay_topic;     ///< "" when not replayable
     nlohmann::json failed_event;  ///< What a replay publishes.
     std::string reason;
+    std::string error_type;  ///< payments.dlq only
 };
 
 std::string Field(const redis::Reply& fields, const std::string& name) {
@@ -56,6 +58,7 @@ std::optional<Parked> Decode(const std::string& topic, const redis::Reply& entry
                                      : Result<DlqRecorded>(tl::unexpected(envelope.error()));
         if (record) {
             parked.reason = record->reason;
+            parked.error_type = record->error_type;
             parked.replay_topic = record->replay_topic;
             if (record->failed_event) {
                 parked.failed_event = nlohmann::json::parse(EncodeEnvelope(*record->failed_event));
@@ -70,23 +73,58 @@ std::optional<Parked> Decode(const std::string& topic, const redis::Reply& entry
 
 }  // namespace
 
+std::vector<ParkedMessage> ReadParked(
+    redis::Connection& conn,
+    const std::string& stream_prefix,
+    const std::string& dlq_topic,
+    std::int64_t limit
+) {
+    constexpr std::int64_t kPage = 500;
+    const std::string stream = stream_prefix + dlq_topic;
+    std::vector<ParkedMessage> parked;
+    std::string cursor = "-";
+    while (true) {
+        const std::int64_t want =
+            limit > 0 ? std::min(kPage, limit - static_cast<std::int64_t>(parked.size())) : kPage;
+        if (want <= 0) {
+            break;
+        }
+        const auto page =
+            conn.Command({"XRANGE", stream, cursor, "+", "COUNT", std::to_string(want)});
+        for (const auto& entry : page.elements) {
+            const auto decoded = Decode(dlq_topic, entry);
+            if (!decoded) {
+                continue;
+            }
+            parked.push_back({
+                .position = decoded->position,
+                .event_id = decoded->envelope.value("event_id", ""),
+                .aggregate_id = decoded->envelope.value("aggregate_id", ""),
+                .reason = decoded->reason,
+                .error_type = decoded->error_type,
+                .replay_topic = decoded->replay_topic,
+                .replayable = !decoded->replay_topic.empty() && decoded->failed_event.is_object(),
+            });
+        }
+        if (static_cast<std::int64_t>(page.elements.size()) < want || page.elements.empty()) {
+            break;
+        }
+        cursor = "(" + page.elements.back().elements[0].str;
+    }
+    return parked;
+}
+
 int RunDlqList(const DlqOptions& options) {
     redis::Connection conn(redis::ParseRedisUrl(options.redis_url));
-    const std::string stream = options.stream_prefix + options.dlq_topic;
-    const auto entries =
-        conn.Command({"XRANGE", stream, "-", "+", "COUNT", std::to_string(options.limit)});
-    for (const auto& entry : entries.elements) {
-        const auto parked = Decode(options.dlq_topic, entry);
-        if (!parked) {
-            continue;
-        }
+    for (const ParkedMessage& parked :
+         ReadParked(conn, options.stream_prefix, options.dlq_topic, options.limit)) {
         const nlohmann::json line = {
-            {"position", parked->position},
-            {"event_id", parked->envelope.value("event_id", "")},
-            {"aggregate_id", parked->envelope.value("aggregate_id", "")},
-            {"reason", parked->reason},
-            {"replay_topic", parked->replay_topic},
-            {"replayable", !parked->replay_topic.empty() && parked->failed_event.is_object()},
+            {"position", parked.position},
+            {"event_id", parked.event_id},
+            {"aggregate_id", parked.aggregate_id},
+            {"reason", parked.reason},
+            {"replay_topic", parked.replay_topic},
+            {"replayable", parked.replayable},
         };
         std::printf("%s\n", line.dump().c_str());
     }

@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "adapters/redis/client.hpp"
 
 namespace sagapay::app {
 
@@ -17,6 +20,27 @@ struct DlqOptions {
     int timeout_seconds = 30;
     std::int64_t limit = 100;  ///< dlq list
 };
+
+/// One parked message as `sagapay dlq list` shows it.
+struct ParkedMessage {
+    std::string position;      ///< The stream entry id.
+    std::string event_id;      ///< The DLQ envelope's (payments.dlq) or the parked event's id.
+    std::string aggregate_id;  ///< The payment id.
+    std::string reason;        ///< The park reason (deadletter) or the DLQ record's reason.
+    std::string error_type;    ///< payments.dlq: NON_RETRYABLE or RETRY_EXHAUSTED; else empty.
+    std::string replay_topic;
+    bool replayable = false;
+};
+
+/// The parked messages of `dlq_topic` (payments.dlq or deadletter), oldest first: at most
+/// `limit`, or every one (read in pages) when `limit` is 0. Entries that do not decode are
+/// skipped. Throws redis::RedisError when Redis cannot be read.
+[[nodiscard]] std::vector<ParkedMessage> ReadParked(
+    redis::Connection& conn,
+    const std::string& stream_prefix,
+    const std::string& dlq_topic,
+    std::int64_t limit
+);
 
 /// `sagapay dlq list`: one JSON line per parked message, oldest first.
 int RunDlqList(const DlqOptions& options);

@@ -3,14 +3,17 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <random>
 
 #include <CLI/CLI.hpp>
 #include <pthread.h>
 
+#include "app/chaos.hpp"
 #include "app/dlq.hpp"
 #include "app/load.hpp"
 #include "app/reconcile.hpp"
 #include "app/supervisor.hpp"
+#include "app/verify.hpp"
 #include "runtime/bootstrap.hpp"
 #include "runtime/config.hpp"
 #include "runtime/log.hpp"
@@ -213,7 +216,124 @@ int Main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
 
+    std::string verify_psp_url;
+    std::string verify_stuck_after = "5m";
+    std::string verify_outbox_after = "1m";
+    std::string verify_accepted;
+    bool verify_json = false;
+    bool verify_no_psp = false;
+    auto* verify = app.add_subcommand(
+        "verify",
+        "Check SagaPay's invariants over a live system: payments, PSP books, ledger, "
+        "notifications,\n"
+        "outboxes, dead letters (DSNs, PSP_URL, REDIS_URL as the services read them);\n"
+        "exit 0 ok, 1 violations, 2 could not read"
+    );
+    verify->add_option(
+        "--psp-url", verify_psp_url, "The sandbox PSP (GET /v1/records; else PSP_URL)"
+    );
+    verify->add_flag("--no-psp", verify_no_psp, "Do not read the PSP (a PSP without /v1/records)");
+    verify
+        ->add_option(
+            "--stuck-after",
+            verify_stuck_after,
+            "A payment not final this long after its last change is stuck (0: all must be final)"
+        )
+        ->capture_default_str();
+    verify
+        ->add_option(
+            "--outbox-after", verify_outbox_after, "An outbox row unsent this long is a violation"
+        )
+        ->capture_default_str();
+    verify->add_option(
+        "--accepted",
+        verify_accepted,
+        R"(JSON lines {"idempotency_key","payment_id"} of the POSTs the gateway accepted)"
+    );
+    verify->add_flag("--json", verify_json, "Machine-readable report");
+
+    sagapay::app::chaos::ChaosOptions chaos_options;
+    std::int64_t chaos_duration = 120;
+    std::int64_t chaos_visibility_ms = 3000;
+    std::int64_t chaos_quiesce_s = 120;
+    std::string chaos_seed;
+    auto* chaos = app.add_subcommand(
+        "chaos",
+        "Start the services (on the ports the environment names), send load with PSP faults,\n"
+        "kill and stop services, crash PostgreSQL and Redis, then wait for quiescence and verify\n"
+        "(scripts/chaos.sh and `make chaos` run it on a private stack); exit 0 ok, 1 violation"
+    );
+    chaos->add_option("--duration", chaos_duration, "Seconds of load and faults")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{20}, std::int64_t{86'400}));
+    chaos->add_option("--seed", chaos_seed, "The run's seed (default: random, printed)");
+    chaos->add_option("--rate", chaos_options.rate, "POST /payments per second")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 10'000.0));
+    chaos->add_option("--concurrency", chaos_options.concurrency, "Requests in flight at most")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000));
+    chaos->add_option(
+        "--kills-per-service", chaos_options.kills_per_service, "SIGKILLs of each service (0: auto)"
+    );
+    chaos->add_option("--visibility-ms", chaos_visibility_ms, "BUS_VISIBILITY_TIMEOUT_MS")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{100}, std::int64_t{60'000}));
+    chaos->add_option("--quiesce-timeout", chaos_quiesce_s, "Seconds to wait for quiescence")
+        ->capture_default_str();
+    chaos->add_option("--log-dir", chaos_options.log_dir, "Service logs and accepted.jsonl")
+        ->required();
+    chaos->add_option("--pg-crash-cmd", chaos_options.pg_crash_cmd, "Crashes PostgreSQL");
+    chaos->add_option("--pg-start-cmd", chaos_options.pg_start_cmd, "Starts it again");
+    chaos->add_option("--redis-kill-cmd", chaos_options.redis_kill_cmd, "SIGKILLs Redis");
+    chaos->add_option("--redis-start-cmd", chaos_options.redis_start_cmd, "Starts it again");
+
     CLI11_PARSE(app, argc, argv);
+
+    if (chaos->parsed()) {
+        chaos_options.duration = std::chrono::seconds(chaos_duration);
+        chaos_options.visibility = std::chrono::milliseconds(chaos_visibility_ms);
+        chaos_options.quiesce_timeout = std::chrono::seconds(chaos_quiesce_s);
+        if (chaos_seed.empty()) {
+            chaos_options.seed = (std::uint64_t{std::random_device{}()} << 32U) |
+                                 std::uint64_t{std::random_device{}()};
+        } else {
+            try {
+                chaos_options.seed = std::stoull(chaos_seed);
+            } catch (const std::exception&) {
+                std::fprintf(stderr, "chaos: --seed must be a number\n");
+                return 2;
+            }
+        }
+        chaos_options.self_exe = std::filesystem::canonical("/proc/self/exe").string();
+        return sagapay::app::chaos::RunChaos(chaos_options);
+    }
+
+    if (verify->parsed()) {
+        sagapay::app::VerifyOptions options;
+        try {
+            options = sagapay::app::VerifyOptionsFromEnvironment(sagapay::ProcessEnvironment());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "sagapay verify: %s\n", e.what());
+            return 2;
+        }
+        const auto stuck = sagapay::app::ParseDuration(verify_stuck_after);
+        const auto outbox = sagapay::app::ParseDuration(verify_outbox_after);
+        if (!stuck || !outbox) {
+            std::fprintf(stderr, "sagapay verify: durations look like 250ms, 30s, 5m or 2h\n");
+            return 2;
+        }
+        options.stuck_after = *stuck;
+        options.outbox_after = *outbox;
+        options.accepted_file = verify_accepted;
+        if (!verify_psp_url.empty()) {
+            options.psp_url = verify_psp_url;
+        }
+        if (verify_no_psp) {
+            options.psp_url.clear();
+        }
+        return sagapay::app::RunVerify(options, verify_json);
+    }
 
     if (reconcile->parsed()) {
         auto options = sagapay::app::ReconcileOptionsFromEnvironment(sagapay::ProcessEnvironment());

@@ -39,6 +39,9 @@ Behaviour BehaviourFor(const std::string& customer_id, Behaviour fallback) noexc
     if (StartsWithNoCase(customer_id, "force-late")) {
         return Behaviour::kLate;
     }
+    if (StartsWithNoCase(customer_id, "force-error")) {
+        return Behaviour::kError;
+    }
     return fallback;
 }
 
@@ -53,6 +56,40 @@ Outcome Draw(std::uint64_t seed, const std::string& idempotency_key, int attempt
         return Outcome::kTimeout;
     }
     return Outcome::kDeclined;
+}
+
+ErrorDraw DrawError(
+    std::uint64_t seed, const std::string& idempotency_key, std::string_view operation, int call
+) noexcept {
+    const std::uint64_t bucket = Fnv1a64(
+                                     std::to_string(seed) + "|error|" + std::string(operation) +
+                                     "|" + idempotency_key + "|" + std::to_string(call)
+                                 ) %
+                                 100;
+    if (bucket < 35) {
+        return ErrorDraw::kUnprocessed503;
+    }
+    if (bucket < 70) {
+        return ErrorDraw::kProcessed500;
+    }
+    return ErrorDraw::kNone;
+}
+
+namespace {
+
+PspLedger::Answer Unavailable() {
+    return {503, {{"error", "unavailable"}, {"message", "the PSP is unavailable, try again"}}};
+}
+
+PspLedger::Answer InternalError() {
+    return {500, {{"error", "internal"}, {"message", "the PSP failed to answer"}}};
+}
+
+}  // namespace
+
+ErrorDraw PspLedger::NextError(const std::string& key, std::string_view operation) {
+    int& calls = error_calls_[std::string(operation) + "|" + key];
+    return DrawError(seed_, key, operation, calls++);
 }
 
 nlohmann::json PspLedger::ToJson(const Record& r) {
@@ -108,9 +145,20 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
                 {{"error", "idempotency_key_reused"},
                  {"message", "another request used this key"}}};
         }
+        if (BehaviourFor(r.request.customer_id, fallback_) == Behaviour::kError) {
+            switch (NextError(request.idempotency_key, "authorize")) {
+                case ErrorDraw::kUnprocessed503:
+                    return Unavailable();
+                case ErrorDraw::kProcessed500:
+                    return InternalError();
+                case ErrorDraw::kNone:
+                    break;
+            }
+        }
         return {r.status == "DECLINED" ? 402 : 200, ToJson(r)};
     }
     const Behaviour behaviour = BehaviourFor(request.customer_id, fallback_);
+    ErrorDraw error = ErrorDraw::kNone;
     Outcome outcome = Outcome::kAuthorized;
     switch (behaviour) {
         case Behaviour::kTimeout:
@@ -123,6 +171,13 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
             // Not processed now; the first request is processed late_delay_ from now.
             late_.try_emplace(request.idempotency_key, clock_.Now() + late_delay_, request);
             return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
+        case Behaviour::kError:
+            error = NextError(request.idempotency_key, "authorize");
+            if (error == ErrorDraw::kUnprocessed503) {
+                return Unavailable();  // refused before anything happened: nothing recorded
+            }
+            outcome = Outcome::kAuthorized;
+            break;
         case Behaviour::kApprove:
         case Behaviour::kLostResponse:
         case Behaviour::kSlow:
@@ -146,6 +201,9 @@ PspLedger::Answer PspLedger::Authorize(const AuthorizeRequest& request) {
             .first->second;
     if (behaviour == Behaviour::kLostResponse) {
         return {504, {{"error", "timeout"}, {"message", "the PSP did not answer in time"}}};
+    }
+    if (error == ErrorDraw::kProcessed500) {
+        return InternalError();  // authorized, but the caller only sees a 500
     }
     return {stored.status == "DECLINED" ? 402 : 200, ToJson(stored)};
 }
@@ -174,7 +232,17 @@ PspLedger::Answer PspLedger::Capture(
             {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
     }
     Record& r = it->second;
+    ErrorDraw error = ErrorDraw::kNone;
+    if (BehaviourFor(r.request.customer_id, fallback_) == Behaviour::kError) {
+        error = NextError(authorization_key, "capture");
+        if (error == ErrorDraw::kUnprocessed503) {
+            return Unavailable();
+        }
+    }
     if (r.status == "CAPTURED") {
+        if (error == ErrorDraw::kProcessed500) {
+            return InternalError();
+        }
         if (r.capture_key == capture_key) {
             return {200, ToJson(r)};
         }
@@ -189,6 +257,9 @@ PspLedger::Answer PspLedger::Capture(
     r.status = "CAPTURED";
     r.capture_key = capture_key;
     r.captures += 1;
+    if (error == ErrorDraw::kProcessed500) {
+        return InternalError();  // captured, but the caller only sees a 500
+    }
     return {200, ToJson(r)};
 }
 

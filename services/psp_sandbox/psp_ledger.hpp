@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -23,9 +24,11 @@ enum class Behaviour {
     kDecline,       ///< force-decline: declined.
     kLostResponse,  ///< force-lost-response: authorized, but the answer is lost (caller times out).
     kSlow,          ///< force-slow: authorized after a delay.
-    kLate,  ///< force-late: answers a timeout and holds nothing yet, then processes the first
-            ///< request `late_delay` later: the authorization appears after the caller has
-            ///< asked (NOT_FOUND), perhaps retried and voided (404) — a real PSP's late charge.
+    kLate,   ///< force-late: answers a timeout and holds nothing yet, then processes the first
+             ///< request `late_delay` later: the authorization appears after the caller has
+             ///< asked (NOT_FOUND), perhaps retried and voided (404) — a real PSP's late charge.
+    kError,  ///< force-error: authorizations and captures answer 503 (not processed) or 500
+             ///< (processed, answer lost) on a seeded share of attempts: a failing PSP's 5xx.
 };
 
 /// force-* prefixes of customer_id, case-insensitive (the seed's two plus lost, slow, random and
@@ -36,6 +39,17 @@ enum class Behaviour {
 ) noexcept;
 
 enum class Outcome { kAuthorized, kDeclined, kTimeout };
+
+/// What a force-error call does: answer normally, refuse it unprocessed (503), or process it and
+/// answer 500.
+enum class ErrorDraw { kNone, kUnprocessed503, kProcessed500 };
+
+/// The seeded draw for the `call`-th `operation` ("authorize", "capture") under
+/// `idempotency_key` of a force-error customer: 35% 503 unprocessed, 35% processed and 500, 30%
+/// answered normally. Deterministic for a given seed.
+[[nodiscard]] ErrorDraw DrawError(
+    std::uint64_t seed, const std::string& idempotency_key, std::string_view operation, int call
+) noexcept;
 
 /// The seeded draw for attempt `attempt` of `idempotency_key`: deterministic for a given seed,
 /// with the seed's weights (success 0.70, timeout 0.20, decline 0.10).
@@ -96,6 +110,8 @@ private:
     /// Processes the force-late requests whose time has come (called under the lock).
     void ProcessLate();
     Record NewRecord(const AuthorizeRequest& request, bool authorized);
+    /// The draw for the next force-error `operation` call under `key` (called under the lock).
+    ErrorDraw NextError(const std::string& key, std::string_view operation);
 
     std::uint64_t seed_;
     Behaviour fallback_;
@@ -105,6 +121,8 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, Record> records_;
     std::map<std::string, int> unprocessed_attempts_;
+    /// force-error calls so far, per operation and key (the draw's counter).
+    std::map<std::string, int> error_calls_;
 };
 
 }  // namespace sagapay::psp

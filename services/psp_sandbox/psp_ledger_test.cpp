@@ -131,5 +131,71 @@ TEST(PspLedger, RefundsACaptureOnceUnderItsKey) {
     EXPECT_EQ(psp.Refund("never", "r").http_status, 404);
 }
 
+TEST(PspLedger, ForceErrorAnswers503UnprocessedOr500ProcessedAndConvergesOnRetry) {
+    EXPECT_EQ(BehaviourFor("Force-Error-7"), Behaviour::kError);
+    PspLedger psp(7);
+    int unprocessed = 0;
+    int processed_500 = 0;
+    int answered = 0;
+    for (int i = 0; i < 200; ++i) {
+        const std::string key = "auth-e" + std::to_string(i);
+        const auto first = psp.Authorize(Request(key, "force-error-" + std::to_string(i)));
+        if (first.http_status == 503) {
+            ++unprocessed;
+            EXPECT_EQ(psp.Find(key).http_status, 404) << "a 503 leaves nothing behind";
+        } else if (first.http_status == 500) {
+            ++processed_500;
+            EXPECT_EQ(psp.Find(key).body.at("status"), "AUTHORIZED") << "a 500 was processed";
+        } else {
+            ++answered;
+            EXPECT_EQ(first.http_status, 200);
+        }
+        // The caller retries under the same key: it ends authorized, once.
+        int status = first.http_status;
+        for (int attempt = 0; attempt < 30 && status != 200; ++attempt) {
+            status = psp.Authorize(Request(key, "force-error-" + std::to_string(i))).http_status;
+        }
+        EXPECT_EQ(status, 200) << key;
+        EXPECT_EQ(psp.Find(key).body.at("authorizations"), 1);
+    }
+    // The seeded shares: 35 % / 35 % / 30 %.
+    EXPECT_GT(unprocessed, 45);
+    EXPECT_GT(processed_500, 45);
+    EXPECT_GT(answered, 35);
+}
+
+TEST(PspLedger, ForceErrorCapturesAtMostOnceWhateverItAnswers) {
+    PspLedger psp(11);
+    int captured_behind_500 = 0;
+    for (int i = 0; i < 100; ++i) {
+        const std::string key = "auth-c" + std::to_string(i);
+        const auto request = Request(key, "force-error-c");
+        for (int attempt = 0; attempt < 30 && psp.Authorize(request).http_status != 200;
+             ++attempt) {
+        }
+        const std::string capture_key = "cap-c" + std::to_string(i);
+        int status = psp.Capture(key, capture_key).http_status;
+        if (status == 500) {
+            EXPECT_EQ(psp.Find(key).body.at("status"), "CAPTURED");
+            ++captured_behind_500;
+        } else if (status == 503) {
+            EXPECT_EQ(psp.Find(key).body.at("status"), "AUTHORIZED");
+        }
+        for (int attempt = 0; attempt < 30 && status != 200; ++attempt) {
+            status = psp.Capture(key, capture_key).http_status;
+        }
+        EXPECT_EQ(status, 200);
+        EXPECT_EQ(psp.Find(key).body.at("captures"), 1);
+    }
+    EXPECT_GT(captured_behind_500, 15);
+    // Deterministic for a seed, different across seeds.
+    int same = 0;
+    for (int call = 0; call < 50; ++call) {
+        EXPECT_EQ(DrawError(3, "k", "capture", call), DrawError(3, "k", "capture", call));
+        same += DrawError(3, "k", "capture", call) == DrawError(4, "k", "capture", call) ? 1 : 0;
+    }
+    EXPECT_LT(same, 50);
+}
+
 }  // namespace
 }  // namespace sagapay::psp

@@ -1,0 +1,826 @@
+#include "app/chaos.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <stop_token>
+#include <thread>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "adapters/http/http.hpp"
+#include "app/verify.hpp"
+#include "runtime/config.hpp"
+#include "runtime/wait.hpp"
+
+namespace sagapay::app::chaos {
+
+namespace {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+/// SplitMix64: one well-mixed number from (seed, index, salt), so order `index` is the same
+/// whichever thread draws it.
+std::uint64_t Mix(std::uint64_t seed, std::uint64_t index, std::uint64_t salt) noexcept {
+    std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1) + 0xD1B54A32D192ED03ULL * salt;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+milliseconds Uniform(std::mt19937_64& rng, milliseconds low, milliseconds high) {
+    return milliseconds(std::uniform_int_distribution<std::int64_t>(low.count(), high.count())(rng)
+    );
+}
+
+struct MixKind {
+    const char* prefix;  ///< The customer prefix ("cust" for plain customers).
+    const char* name;    ///< The kind in the summary.
+    int per_mille;       ///< Share of the orders.
+    bool review_amount;  ///< Over RISK_REVIEW_AMOUNT_CENTS: goes to a person.
+};
+
+constexpr std::array<MixKind, 9> kMix{{
+    {"cust", "plain", 400, false},
+    {"cust", "review", 40, true},
+    {"force-timeout", "force-timeout", 70, false},
+    {"force-decline", "force-decline", 70, false},
+    {"force-lost-response", "force-lost-response", 70, false},
+    {"force-slow", "force-slow", 60, false},
+    {"force-late", "force-late", 70, false},
+    {"force-random", "force-random", 90, false},
+    {"force-error", "force-error", 130, false},
+}};
+
+}  // namespace
+
+std::string_view ToString(FaultKind kind) noexcept {
+    switch (kind) {
+        case FaultKind::kKill:
+            return "sigkill";
+        case FaultKind::kPause:
+            return "sigstop";
+        case FaultKind::kPostgresCrash:
+            return "postgres_crash";
+        case FaultKind::kRedisKill:
+            return "redis_kill";
+    }
+    return "unknown";
+}
+
+int KillsPerService(milliseconds duration) noexcept {
+    const auto per_40s = static_cast<int>(duration.count() / 40'000);
+    return std::clamp(per_40s, 2, 10);
+}
+
+std::vector<Fault> PlanFaults(const PlanOptions& o) {
+    std::mt19937_64 rng(o.seed);
+    const int kills = o.kills_per_service > 0 ? o.kills_per_service : KillsPerService(o.duration);
+    std::vector<Fault> faults;
+    for (const auto& service : o.services) {
+        for (int k = 0; k < kills; ++k) {
+            faults.push_back(
+                {milliseconds(0),
+                 FaultKind::kKill,
+                 service,
+                 Uniform(rng, milliseconds(300), milliseconds(2000))}
+            );
+        }
+    }
+    if (!o.pausable.empty()) {
+        const auto which =
+            std::uniform_int_distribution<std::size_t>(0, o.pausable.size() - 1)(rng);
+        faults.push_back({milliseconds(0), FaultKind::kPause, o.pausable[which], o.pause_for});
+    }
+    if (o.postgres) {
+        faults.push_back(
+            {milliseconds(0),
+             FaultKind::kPostgresCrash,
+             "postgres",
+             Uniform(rng, milliseconds(1000), milliseconds(4000))}
+        );
+    }
+    if (o.redis) {
+        faults.push_back(
+            {milliseconds(0),
+             FaultKind::kRedisKill,
+             "redis",
+             Uniform(rng, milliseconds(1000), milliseconds(4000))}
+        );
+    }
+    std::shuffle(faults.begin(), faults.end(), rng);
+    const milliseconds window = o.duration - o.warmup - o.cooldown;
+    milliseconds busy{0};
+    for (const Fault& f : faults) {
+        busy += f.down + o.settle;
+    }
+    if (window <= milliseconds(0) || busy > window) {
+        throw std::invalid_argument(fmt::format(
+            "{} faults need {} s but the run leaves {} s for them: run longer or kill less",
+            faults.size(),
+            busy.count() / 1000,
+            std::max<std::int64_t>(0, window.count() / 1000)
+        ));
+    }
+    // The time left over is cut into gaps before each fault, in random proportions.
+    const milliseconds free = window - busy;
+    std::vector<std::int64_t> weights(faults.size() + 1);
+    for (auto& w : weights) {
+        w = std::uniform_int_distribution<std::int64_t>(1, 1000)(rng);
+    }
+    const std::int64_t total = std::accumulate(weights.begin(), weights.end(), std::int64_t{0});
+    milliseconds t = o.warmup;
+    for (std::size_t i = 0; i < faults.size(); ++i) {
+        t += milliseconds(free.count() * weights[i] / total);
+        faults[i].at = t;
+        t += faults[i].down + o.settle;
+    }
+    return faults;
+}
+
+LoadMix::LoadMix(std::uint64_t seed, std::string run_id)
+    : seed_(seed), run_id_(std::move(run_id)) {}
+
+Order LoadMix::Next(std::int64_t index) const {
+    const auto i = static_cast<std::uint64_t>(index);
+    const auto pick = static_cast<int>(Mix(seed_, i, 1) % 1000);
+    const MixKind* kind = &kMix.back();
+    int upto = 0;
+    for (const MixKind& k : kMix) {
+        upto += k.per_mille;
+        if (pick < upto) {
+            kind = &k;
+            break;
+        }
+    }
+    Order order;
+    order.customer_id = fmt::format("{}-{}-{}", kind->prefix, run_id_, index / 5);
+    const std::uint64_t amount_draw = Mix(seed_, i, 2);
+    order.amount_minor = kind->review_amount
+                             ? 100'001 + static_cast<std::int64_t>(amount_draw % 400'000)
+                             : 100 + static_cast<std::int64_t>(amount_draw % 99'900);
+    const std::uint64_t currency = Mix(seed_, i, 3) % 10;
+    order.currency = currency < 6 ? "USD" : currency < 9 ? "EUR" : "JPY";
+    order.idempotency_key = fmt::format("chaos-{}-{}", run_id_, index);
+    order.resend = Mix(seed_, i, 4) % 100 < 3;
+    return order;
+}
+
+std::vector<std::string> LoadMix::Kinds() {
+    std::vector<std::string> kinds;
+    kinds.reserve(kMix.size());
+    for (const MixKind& k : kMix) {
+        kinds.emplace_back(k.name);
+    }
+    return kinds;
+}
+
+std::string LoadMix::KindOf(std::string_view customer_id) {
+    for (const MixKind& k : kMix) {
+        if (std::string_view(k.prefix) != "cust" && customer_id.starts_with(k.prefix)) {
+            return k.name;
+        }
+    }
+    return "plain";
+}
+
+bool ApproveReview(std::uint64_t seed, std::string_view payment_id) noexcept {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (const char c : payment_id) {
+        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    return Mix(seed, h, 5) % 100 < 70;
+}
+
+std::map<std::string, std::string> ServiceEnvironment(milliseconds visibility) {
+    return {
+        {"BUS_VISIBILITY_TIMEOUT_MS", std::to_string(visibility.count())},
+        {"BUS_RETRY_INITIAL_DELAY_MS", "1000"},
+        {"BUS_RETRY_MAX_DELAY_MS", "5000"},
+        {"BUS_TRIM_INTERVAL_MS", "5000"},
+        {"SWEEPER_STUCK_AFTER_MS", "3000"},
+        {"SWEEPER_INTERVAL_MS", "1000"},
+        {"PROVIDER_BACKOFF_MS", "300,600,1200"},
+        {"PROVIDER_JANITOR_CHECKS_MS", "2000,5000,15000"},
+        {"RISK_REVIEW_EXPIRY_SECONDS", "60"},
+        {"PSP_LATE_MS", "2000"},
+        {"PSP_SLOW_MS", "300"},
+        {"RATE_LIMIT_PER_MINUTE", "1000000"},
+        {"OUTBOX_POLL_FALLBACK_MS", "500"},
+        {"HEALTH_CHECK_INTERVAL_MS", "500"},
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The thin layer: processes, HTTP, shell commands.
+
+namespace {
+
+/// Waits `duration` (no one cancels the driver's waits; a token without a stop state never stops).
+void Pause(milliseconds duration) {
+    WaitFor(std::stop_token{}, duration);
+}
+
+/// RISK_REVIEW_AMOUNT_CENTS's default: the mix's review orders are above it.
+constexpr std::int64_t kReviewAmount = 100'000;
+
+const std::vector<std::string> kServices = {
+    "orchestrator", "risk", "provider", "ledger", "notification", "gateway"};
+const std::vector<std::string> kConsumers = {
+    "orchestrator", "risk", "provider", "ledger", "notification"};
+
+/// The service processes, started and restarted by this process so it can signal them by pid.
+class Processes {
+public:
+    Processes(std::string exe, std::string log_dir)
+        : exe_(std::move(exe)), log_dir_(std::move(log_dir)) {}
+
+    void Start(const std::string& name) {
+        const std::lock_guard lock(mutex_);
+        StartLocked(name);
+    }
+
+    void Kill(const std::string& name) {
+        const std::lock_guard lock(mutex_);
+        const pid_t pid = pids_[name];
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            int status = 0;
+            waitpid(pid, &status, 0);
+            pids_[name] = -1;
+        }
+    }
+
+    void Signal(const std::string& name, int signal) {
+        const std::lock_guard lock(mutex_);
+        if (pids_[name] > 0) {
+            kill(pids_[name], signal);
+        }
+    }
+
+    /// Restarts every service that died on its own (not one we killed and will restart);
+    /// returns how many.
+    int Reap() {
+        const std::lock_guard lock(mutex_);
+        int reaped = 0;
+        for (auto& [name, pid] : pids_) {
+            int status = 0;
+            if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+                std::fprintf(
+                    stderr,
+                    "chaos: %s exited by itself (status %d); restarting it\n",
+                    name.c_str(),
+                    status
+                );
+                ++unexpected_[name];
+                ++reaped;
+                StartLocked(name);
+            }
+        }
+        return reaped;
+    }
+
+    void StopAll() {
+        const std::lock_guard lock(mutex_);
+        for (auto& [name, pid] : pids_) {
+            if (pid > 0) {
+                kill(pid, SIGCONT);
+                kill(pid, SIGTERM);
+            }
+        }
+        const auto deadline = SteadyClock::now() + std::chrono::seconds(15);
+        for (auto& [name, pid] : pids_) {
+            int status = 0;
+            while (pid > 0 && waitpid(pid, &status, WNOHANG) == 0) {
+                if (SteadyClock::now() > deadline) {
+                    kill(pid, SIGKILL);
+                    waitpid(pid, &status, 0);
+                    break;
+                }
+                Pause(milliseconds(20));
+            }
+            pid = -1;
+        }
+    }
+
+    std::map<std::string, int> Unexpected() {
+        const std::lock_guard lock(mutex_);
+        return unexpected_;
+    }
+
+private:
+    void StartLocked(const std::string& name) {
+        const std::string log_path = log_dir_ + "/" + name + ".log";
+        const pid_t parent = getpid();
+        const pid_t pid = fork();
+        if (pid == 0) {
+            sigset_t none;
+            sigemptyset(&none);
+            pthread_sigmask(SIG_SETMASK, &none, nullptr);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // a driver that dies takes its services along
+            if (getppid() != parent) {
+                _exit(1);
+            }
+            setpgid(0, 0);
+            const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+            execl(exe_.c_str(), exe_.c_str(), name.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        pids_[name] = pid;
+    }
+
+    std::string exe_;
+    std::string log_dir_;
+    std::mutex mutex_;
+    std::map<std::string, pid_t> pids_;      // Guarded by mutex_.
+    std::map<std::string, int> unexpected_;  // Guarded by mutex_.
+};
+
+bool Shell(const std::string& command) {
+    if (command.empty()) {
+        return true;
+    }
+    const int status = std::system((command + " >/dev/null 2>&1").c_str());
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool Healthy(int port) {
+    http::Client client(
+        "http://127.0.0.1:" + std::to_string(port),
+        http::ClientOptions{1, milliseconds(300), milliseconds(1000)}
+    );
+    const auto result = client.Get("/health");
+    return result.has_value() && result->status == 200;
+}
+
+struct LoadStats {
+    std::atomic<std::int64_t> sent{0};          ///< Orders issued.
+    std::atomic<std::int64_t> accepted{0};      ///< Answered 2xx (perhaps after retries).
+    std::atomic<std::int64_t> retried{0};       ///< POSTs sent again after no answer or a 5xx.
+    std::atomic<std::int64_t> rejected{0};      ///< Answered 4xx.
+    std::atomic<std::int64_t> abandoned{0};     ///< No 2xx after every retry.
+    std::atomic<std::int64_t> resent{0};        ///< Accepted orders sent again on purpose.
+    std::atomic<std::int64_t> resent_other{0};  ///< …answered with another payment id.
+    std::mutex mutex;
+    std::map<std::string, std::int64_t> sent_by_kind;  // Guarded by mutex.
+};
+
+/// Appends {"idempotency_key","payment_id"} lines, flushed one by one.
+class AcceptedFile {
+public:
+    explicit AcceptedFile(const std::string& path) : out_(path, std::ios::trunc) {
+        if (!out_) {
+            throw std::runtime_error("cannot write " + path);
+        }
+    }
+    void Add(const std::string& key, const std::string& payment_id) {
+        const std::lock_guard lock(mutex_);
+        out_ << nlohmann::json{{"idempotency_key", key}, {"payment_id", payment_id}}.dump() << '\n';
+        out_.flush();
+    }
+
+private:
+    std::mutex mutex_;
+    std::ofstream out_;  // Guarded by mutex_.
+};
+
+struct PostResult {
+    int status = 0;  ///< 0: no answer.
+    std::string payment_id;
+};
+
+PostResult PostPayment(http::Client& gateway, const std::string& api_key, const Order& o) {
+    const nlohmann::json body = {
+        {"customer_id", o.customer_id},
+        {"amount_cents", o.amount_minor},
+        {"currency", o.currency},
+        {"idempotency_key", o.idempotency_key}};
+    const auto result = gateway.Send(
+        "POST",
+        "/payments",
+        body.dump(),
+        {{"content-type", "application/json"}, {"x-api-key", api_key}}
+    );
+    PostResult out;
+    if (!result.has_value()) {
+        return out;
+    }
+    out.status = result->status;
+    if (out.status >= 200 && out.status < 300) {
+        const auto json = nlohmann::json::parse(result->body, nullptr, false);
+        if (json.is_object() && json.contains("payment_id") && json["payment_id"].is_string()) {
+            out.payment_id = json["payment_id"].get<std::string>();
+        } else {
+            out.status = 0;  // a 2xx without a payment: treat as no answer
+        }
+    }
+    return out;
+}
+
+/// Sends `o` until it is answered 2xx or 4xx (not 429), up to 8 tries over about 20 s: a client
+/// that retries with the same idempotency key through crashes.
+PostResult SendWithRetries(
+    http::Client& gateway,
+    const std::string& api_key,
+    const Order& o,
+    LoadStats& stats,
+    std::stop_token stop
+) {
+    PostResult r;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        if (attempt > 0) {
+            stats.retried += 1;
+            WaitFor(stop, milliseconds(500 * attempt));
+        }
+        r = PostPayment(gateway, api_key, o);
+        if ((r.status >= 200 && r.status < 300) ||
+            (r.status >= 400 && r.status < 500 && r.status != 429)) {
+            return r;
+        }
+    }
+    return r;
+}
+
+/// Decides every pending review it finds (approve or deny by the seed); returns how many.
+int DecideReviews(
+    http::Client& risk,
+    const std::string& ops_key,
+    std::uint64_t seed,
+    std::map<std::string, int>& decided
+) {
+    const auto list =
+        risk.Send("GET", "/ops/reviews?status=PENDING&limit=500", {}, {{"x-api-key", ops_key}});
+    if (!list.has_value() || list->status != 200) {
+        return 0;
+    }
+    const auto reviews = nlohmann::json::parse(list->body, nullptr, false);
+    if (!reviews.is_array()) {
+        return 0;
+    }
+    int count = 0;
+    for (const auto& review : reviews) {
+        const std::string id = review.value("payment_id", "");
+        if (id.empty()) {
+            continue;
+        }
+        const bool approve = ApproveReview(seed, id);
+        const auto answer = risk.Send(
+            "POST",
+            "/ops/reviews/" + id + (approve ? "/approve" : "/deny"),
+            R"({"reviewed_by":"chaos"})",
+            {{"content-type", "application/json"}, {"x-api-key", ops_key}}
+        );
+        if (answer.has_value() && answer->status == 200) {
+            ++decided[approve ? "approved" : "denied"];
+            ++count;
+        }
+    }
+    return count;
+}
+
+std::string Env(const char* name, const std::string& fallback = {}) {
+    const char* value = std::getenv(name);
+    return value == nullptr || *value == '\0' ? fallback : std::string(value);
+}
+
+}  // namespace
+
+int RunChaos(const ChaosOptions& o) {
+    std::filesystem::create_directories(o.log_dir);
+    for (const auto& [key, value] : ServiceEnvironment(o.visibility)) {
+        setenv(key.c_str(), value.c_str(), 0);  // what the caller set wins
+    }
+    if (Env("API_KEY").empty()) {
+        setenv("API_KEY", "chaos-secret", 1);
+    }
+    const auto config = LoadConfig(ProcessEnvironment(), "tools");
+    if (!config) {
+        std::fprintf(stderr, "chaos: %s\n", config.error().message.c_str());
+        return 2;
+    }
+    const auto url = [&](const char* service) {
+        return "http://127.0.0.1:" + std::to_string(config->PortFor(service));
+    };
+    setenv("ORCHESTRATOR_URL", url("orchestrator").c_str(), 1);
+    setenv("PSP_URL", url("psp").c_str(), 1);
+    const std::string api_key = Env("API_KEY");
+    const std::string ops_key = Env("OPS_API_KEY", api_key);
+
+    PlanOptions plan_options;
+    plan_options.seed = o.seed;
+    plan_options.duration = o.duration;
+    plan_options.services = kServices;
+    plan_options.pausable = kConsumers;
+    plan_options.kills_per_service = o.kills_per_service;
+    plan_options.pause_for = o.visibility + std::chrono::seconds(2);
+    plan_options.postgres = !o.pg_crash_cmd.empty();
+    plan_options.redis = !o.redis_kill_cmd.empty();
+    std::vector<Fault> plan;
+    try {
+        plan = PlanFaults(plan_options);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "chaos: %s\n", e.what());
+        return 2;
+    }
+    const std::string rerun =
+        fmt::format("make chaos DURATION={} SEED={}", o.duration.count(), o.seed);
+    std::printf(
+        "chaos: seed %llu, %lld s, %zu faults planned (rerun: %s)\n",
+        static_cast<unsigned long long>(o.seed),
+        static_cast<long long>(o.duration.count()),
+        plan.size(),
+        rerun.c_str()
+    );
+    std::fflush(stdout);
+
+    Processes processes(o.self_exe, o.log_dir);
+    processes.Start("psp-sandbox");  // the PSP keeps its books in memory: never killed
+    for (const auto& service : kServices) {
+        processes.Start(service);
+    }
+    const auto ready_by = SteadyClock::now() + std::chrono::seconds(90);
+    for (const char* service :
+         {"psp", "orchestrator", "risk", "provider", "ledger", "notification", "gateway"}) {
+        while (!Healthy(config->PortFor(service))) {
+            processes.Reap();
+            if (SteadyClock::now() > ready_by) {
+                std::fprintf(
+                    stderr,
+                    "chaos: %s is not healthy after 90 s; see %s\n",
+                    service,
+                    o.log_dir.c_str()
+                );
+                processes.StopAll();
+                return 2;
+            }
+            Pause(milliseconds(100));
+        }
+    }
+
+    const std::string accepted_path = o.log_dir + "/accepted.jsonl";
+    AcceptedFile accepted(accepted_path);
+    LoadStats stats;
+    const std::string run_id = fmt::format("{:x}", o.seed & 0xFFFFFFFFULL);
+    const LoadMix mix(o.seed, run_id + "-" + std::to_string(std::time(nullptr) % 100000));
+    http::Client gateway(
+        url("gateway"),
+        http::ClientOptions{
+            static_cast<std::size_t>(o.concurrency) + 4, milliseconds(1000), milliseconds(10000)}
+    );
+    http::Client risk(url("risk"), http::ClientOptions{2, milliseconds(1000), milliseconds(5000)});
+
+    const auto start = SteadyClock::now();
+    const auto load_until = start + o.duration;
+    std::atomic<std::int64_t> next{0};
+    std::stop_source stop_load;
+    std::vector<std::jthread> load;
+    load.reserve(static_cast<std::size_t>(o.concurrency));
+    for (int w = 0; w < o.concurrency; ++w) {
+        load.emplace_back([&] {
+            while (!stop_load.stop_requested()) {
+                const std::int64_t i = next.fetch_add(1);
+                const auto due =
+                    start + std::chrono::duration_cast<SteadyClock::duration>(
+                                std::chrono::duration<double>(static_cast<double>(i) / o.rate)
+                            );
+                if (due >= load_until) {
+                    return;
+                }
+                if (const auto now = SteadyClock::now(); due > now) {
+                    if (WaitFor(
+                            stop_load.get_token(),
+                            std::chrono::duration_cast<milliseconds>(due - now)
+                        )) {
+                        return;
+                    }
+                }
+                const Order order = mix.Next(i);
+                stats.sent += 1;
+                {
+                    const std::lock_guard lock(stats.mutex);
+                    ++stats.sent_by_kind
+                          [order.amount_minor > kReviewAmount ? std::string("review")
+                                                              : LoadMix::KindOf(order.customer_id)];
+                }
+                const PostResult r =
+                    SendWithRetries(gateway, api_key, order, stats, std::stop_token{});
+                if (!r.payment_id.empty()) {
+                    stats.accepted += 1;
+                    accepted.Add(order.idempotency_key, r.payment_id);
+                    if (order.resend) {
+                        stats.resent += 1;
+                        const PostResult again =
+                            SendWithRetries(gateway, api_key, order, stats, std::stop_token{});
+                        if (!again.payment_id.empty()) {
+                            accepted.Add(order.idempotency_key, again.payment_id);
+                            stats.resent_other += again.payment_id != r.payment_id ? 1 : 0;
+                        }
+                    }
+                } else if (r.status >= 400 && r.status < 500) {
+                    stats.rejected += 1;
+                } else {
+                    stats.abandoned += 1;
+                }
+            }
+        });
+    }
+    std::map<std::string, int> decided;  // the reviewer's until it is joined
+    std::jthread reviewer([&](std::stop_token stop) {
+        while (!WaitFor(stop, milliseconds(1000))) {
+            DecideReviews(risk, ops_key, o.seed, decided);
+        }
+    });
+
+    // The faults, one at a time, on the plan's schedule; dead services restarted meanwhile.
+    std::map<std::string, int> injected;
+    std::map<std::string, int> infra_failures;
+    const auto wait_until = [&](SteadyClock::time_point when) {
+        while (SteadyClock::now() < when) {
+            processes.Reap();
+            Pause(std::min(
+                milliseconds(200),
+                std::chrono::duration_cast<milliseconds>(when - SteadyClock::now()) +
+                    milliseconds(1)
+            ));
+        }
+    };
+    for (const Fault& f : plan) {
+        wait_until(start + f.at);
+        const auto elapsed = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
+        std::printf(
+            "chaos: %6.1f s %s %s for %lld ms\n",
+            static_cast<double>(elapsed.count()) / 1000.0,
+            std::string(ToString(f.kind)).c_str(),
+            f.target.c_str(),
+            static_cast<long long>(f.down.count())
+        );
+        std::fflush(stdout);
+        ++injected[std::string(ToString(f.kind))];
+        switch (f.kind) {
+            case FaultKind::kKill:
+                processes.Kill(f.target);
+                wait_until(SteadyClock::now() + f.down);
+                processes.Start(f.target);
+                break;
+            case FaultKind::kPause:
+                processes.Signal(f.target, SIGSTOP);
+                Pause(f.down);
+                processes.Signal(f.target, SIGCONT);
+                break;
+            case FaultKind::kPostgresCrash:
+                if (!Shell(o.pg_crash_cmd)) {
+                    ++infra_failures["postgres_crash"];
+                }
+                wait_until(SteadyClock::now() + f.down);
+                if (!Shell(o.pg_start_cmd)) {
+                    ++infra_failures["postgres_start"];
+                }
+                break;
+            case FaultKind::kRedisKill:
+                if (!Shell(o.redis_kill_cmd)) {
+                    ++infra_failures["redis_kill"];
+                }
+                wait_until(SteadyClock::now() + f.down);
+                if (!Shell(o.redis_start_cmd)) {
+                    ++infra_failures["redis_start"];
+                }
+                break;
+        }
+    }
+    wait_until(load_until);
+    load.clear();  // joins: every order answered or given up
+    const auto faults_over = SteadyClock::now();
+    std::printf(
+        "chaos: faults and load over after %.1f s; waiting for quiescence\n",
+        std::chrono::duration<double>(faults_over - start).count()
+    );
+    std::fflush(stdout);
+
+    // Quiescence: every payment final, every hold released, every outbox row sent.
+    VerifyOptions verify;
+    try {
+        verify = VerifyOptionsFromEnvironment(ProcessEnvironment());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "chaos: %s\n", e.what());
+        processes.StopAll();
+        return 2;
+    }
+    verify.accepted_file = accepted_path;
+    verify.stuck_after = milliseconds(0);
+    verify.outbox_after = std::chrono::seconds(5);
+    std::optional<Verified> last;
+    std::string last_error;
+    bool quiet = false;
+    const auto give_up = faults_over + o.quiesce_timeout;
+    while (true) {
+        processes.Reap();
+        try {
+            last = Verify(verify);
+            last_error.clear();
+            if (last->report.Ok()) {
+                quiet = true;
+                break;
+            }
+        } catch (const std::exception& e) {
+            last_error = e.what();
+        }
+        if (SteadyClock::now() > give_up) {
+            break;
+        }
+        Pause(milliseconds(2000));
+    }
+    const auto quiesced_after =
+        std::chrono::duration<double>(SteadyClock::now() - faults_over).count();
+    reviewer.request_stop();
+    reviewer.join();
+    processes.StopAll();
+
+    // The summary.
+    nlohmann::json summary = {
+        {"seed", o.seed},
+        {"duration_s", o.duration.count()},
+        {"rate_per_s", o.rate},
+        {"orders_sent", stats.sent.load()},
+        {"accepted", stats.accepted.load()},
+        {"rejected_4xx", stats.rejected.load()},
+        {"abandoned", stats.abandoned.load()},
+        {"post_retries", stats.retried.load()},
+        {"resent_same_key", stats.resent.load()},
+        {"resent_other_payment", stats.resent_other.load()},
+        {"sent_by_kind", stats.sent_by_kind},
+        {"reviews_decided", decided},
+        {"faults", injected},
+        {"fault_command_failures", infra_failures},
+        {"unexpected_exits", processes.Unexpected()},
+        {"quiescent", quiet},
+        {"time_to_quiescence_s", quiesced_after},
+    };
+    if (last) {
+        const nlohmann::json report = ReportJson(*last);
+        summary["payments"] = report.at("payments");
+        summary["by_status"] = report.at("by_status");
+        summary["longest_to_final_ms"] = report.at("longest_to_final_ms");
+        summary["p99_to_final_ms"] = report.at("p99_to_final_ms");
+        summary["violation_count"] = report.at("violation_count");
+        summary["violations_by_kind"] = report.at("violations_by_kind");
+    }
+    std::printf("%s\n", summary.dump(2).c_str());
+    if (last) {
+        std::size_t shown = 0;
+        for (const auto& v : last->report.violations) {
+            if (++shown > 50) {
+                std::printf("... and %zu more\n", last->report.violations.size() - 50);
+                break;
+            }
+            std::printf("violation: %s\n", invariants::Describe(v).c_str());
+        }
+    }
+    const bool ok = quiet && last && last->report.Ok();
+    if (ok) {
+        std::printf(
+            "chaos: OK — seed %llu, %lld payments, every invariant holds %.1f s after the faults "
+            "stopped\n",
+            static_cast<unsigned long long>(o.seed),
+            static_cast<long long>(last->payments),
+            quiesced_after
+        );
+    } else {
+        if (!last_error.empty()) {
+            std::printf(
+                "chaos: the last check could not read the system: %s\n", last_error.c_str()
+            );
+        }
+        std::printf(
+            "chaos: FAILED — seed %llu; logs in %s; rerun with: %s\n",
+            static_cast<unsigned long long>(o.seed),
+            o.log_dir.c_str(),
+            rerun.c_str()
+        );
+    }
+    std::fflush(stdout);
+    return ok ? 0 : 1;
+}
+
+}  // namespace sagapay::app::chaos

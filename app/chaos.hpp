@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sagapay::app::chaos {
+
+/// `sagapay chaos`: sustained load with PSP faults and review decisions against the real
+/// processes, while services are SIGKILLed and SIGSTOPped and PostgreSQL and Redis crash; then
+/// quiescence and the invariants (`sagapay verify`). Everything a run does is drawn from one
+/// seed by the pure functions below; the process control and HTTP are a thin layer
+/// (RunChaos). scripts/chaos.sh sets up the private stack and runs it (`make chaos`).
+
+enum class FaultKind {
+    kKill,           ///< SIGKILL a service process, restart it `down` later.
+    kPause,          ///< SIGSTOP a service process past the visibility timeout, then SIGCONT.
+    kPostgresCrash,  ///< `pg_ctl -m immediate stop`, start again `down` later.
+    kRedisKill,      ///< SIGKILL redis-server, start again `down` later.
+};
+/// sigkill, sigstop, postgres_crash, redis_kill
+[[nodiscard]] std::string_view ToString(FaultKind kind) noexcept;
+
+struct Fault {
+    std::chrono::milliseconds at{0};  ///< From the start of the run.
+    FaultKind kind = FaultKind::kKill;
+    std::string target;                 ///< The service, or "postgres" / "redis".
+    std::chrono::milliseconds down{0};  ///< Until it is restarted (resumed).
+};
+
+struct PlanOptions {
+    std::uint64_t seed = 0;
+    std::chrono::milliseconds duration{std::chrono::seconds(120)};
+    std::vector<std::string> services;  ///< Each is SIGKILLed `kills_per_service` times.
+    std::vector<std::string> pausable;  ///< One of them is SIGSTOPped once.
+    int kills_per_service = 0;          ///< 0: KillsPerService(duration).
+    std::chrono::milliseconds pause_for{std::chrono::seconds(5)};  ///< Past the visibility timeout.
+    bool postgres = true;
+    bool redis = true;
+    std::chrono::milliseconds warmup{std::chrono::seconds(5)};    ///< No fault before.
+    std::chrono::milliseconds cooldown{std::chrono::seconds(5)};  ///< Every fault over by then.
+    /// Allowed for a restart to take (a service, `stack.sh start`) before the next fault.
+    std::chrono::milliseconds settle{std::chrono::milliseconds(1500)};
+};
+
+/// "Several times each": one kill per 40 s of run, at least 2 and at most 10.
+[[nodiscard]] int KillsPerService(std::chrono::milliseconds duration) noexcept;
+
+/// The faults of a run, in time order, one at a time (a fault is over, and `settle` has passed,
+/// before the next begins), all between `warmup` and `duration - cooldown`; their order, the gaps
+/// between them and their down times are drawn from the seed. Throws std::invalid_argument when
+/// they do not fit in the run.
+[[nodiscard]] std::vector<Fault> PlanFaults(const PlanOptions& options);
+
+/// One POST /payments of the load.
+struct Order {
+    std::string customer_id;  ///< Its force-* prefix picks the sandbox PSP's behaviour.
+    std::int64_t amount_minor = 0;
+    std::string currency;
+    std::string idempotency_key;
+    bool resend = false;  ///< Once accepted, sent again with the same key and body.
+};
+
+/// The seed's mix plus PSP faults: plain customers (some over the review amount), and
+/// force-timeout, force-decline, force-lost-response, force-slow, force-late, force-random and
+/// force-error customers; USD, EUR and JPY; a few orders sent twice. Order `index` of a run is
+/// the same for a seed and run id. Each customer places about five orders (risk velocity stays
+/// below its thresholds).
+class LoadMix {
+public:
+    LoadMix(std::uint64_t seed, std::string run_id);
+    [[nodiscard]] Order Next(std::int64_t index) const;
+    /// The customer prefixes the mix uses, for the summary.
+    [[nodiscard]] static std::vector<std::string> Kinds();
+    /// The kind of `customer_id` ("plain", "force-timeout", …).
+    [[nodiscard]] static std::string KindOf(std::string_view customer_id);
+
+private:
+    std::uint64_t seed_;
+    std::string run_id_;
+};
+
+/// A pending review's decision: approved about 70 % of the time, drawn from the seed.
+[[nodiscard]] bool ApproveReview(std::uint64_t seed, std::string_view payment_id) noexcept;
+
+/// Settings that make a chaos run settle quickly: short visibility timeout, redelivery, sweeper,
+/// provider back-off and janitor, review expiry, late PSP authorizations; a rate limit that
+/// never throttles the load. `visibility` is BUS_VISIBILITY_TIMEOUT_MS.
+[[nodiscard]] std::map<std::string, std::string> ServiceEnvironment(
+    std::chrono::milliseconds visibility
+);
+
+struct ChaosOptions {
+    std::uint64_t seed = 0;
+    std::chrono::seconds duration{120};
+    double rate = 15;      ///< POST /payments per second (open loop).
+    int concurrency = 16;  ///< Requests in flight at most.
+    int kills_per_service = 0;
+    std::chrono::milliseconds visibility{3000};
+    std::chrono::seconds quiesce_timeout{120};
+    std::string log_dir;       ///< Service logs, the accepted file.
+    std::string self_exe;      ///< This binary (services are `<self_exe> <service>`).
+    std::string pg_crash_cmd;  ///< Empty: PostgreSQL is not crashed.
+    std::string pg_start_cmd;
+    std::string redis_kill_cmd;  ///< Empty: Redis is not killed.
+    std::string redis_start_cmd;
+};
+
+/// Runs the whole experiment and prints its summary. Returns 0 when every invariant held after
+/// quiescence, 1 on a violation (or no quiescence), 2 when it could not run.
+int RunChaos(const ChaosOptions& options);
+
+}  // namespace sagapay::app::chaos

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Chaos under load on the real stack (`make chaos`): a private PostgreSQL + Redis (never the dev
+# stack of `make up` or `make test`), the services on their own ports, and `sagapay chaos`, which
+# starts the services, sends load, kills and stops them, crashes PostgreSQL and Redis through the
+# commands below, waits for quiescence and checks the invariants (docs/chaos.md).
+#
+#   scripts/chaos.sh [run]       DURATION (s, default 120), SEED (default random), RATE (15/s)
+#   scripts/chaos.sh pg-crash    pg_ctl -m immediate stop of the chaos stack's PostgreSQL
+#   scripts/chaos.sh redis-kill  SIGKILL of the chaos stack's redis-server
+#   scripts/chaos.sh restart     scripts/stack.sh start of the chaos stack (starts what is down)
+#
+# Env: CHAOS_VAR_DIR (default <checkout>/var/chaos: the stack, wiped at every run),
+#      CHAOS_LOG_DIR (default <checkout>/var/chaos-log: service logs, accepted.jsonl, summary),
+#      SAGAPAY_BIN (default build/${CHAOS_PRESET:-ci}/app/sagapay), CHAOS_ARGS (extra flags).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(dirname -- "$SCRIPT_DIR")
+export SAGAPAY_VAR_DIR=${CHAOS_VAR_DIR:-$ROOT/var/chaos}
+LOG_DIR=${CHAOS_LOG_DIR:-$ROOT/var/chaos-log}
+STACK="$ROOT/scripts/stack.sh"
+readonly PGBIN=/usr/lib/postgresql/15/bin
+
+as_pg() {
+  if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else (cd / && "$@"); fi
+}
+
+case "${1:-run}" in
+  pg-crash)
+    pgdata="$(cd -- "$SAGAPAY_VAR_DIR/pg" && pwd -P)/data"  # the /var/tmp folder when a link
+    as_pg "$PGBIN/pg_ctl" -D "$pgdata" -m immediate -w -t 30 stop
+    exit 0 ;;
+  redis-kill)
+    pid=$(<"$SAGAPAY_VAR_DIR/redis/redis.pid")
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == redis-server* ]] || { echo "chaos: no redis at pid $pid" >&2; exit 1; }
+    kill -KILL "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    exit 0 ;;
+  restart)
+    exec "$STACK" start ;;
+  run) ;;
+  *) echo "usage: scripts/chaos.sh [run|pg-crash|redis-kill|restart]" >&2; exit 2 ;;
+esac
+
+BIN=${SAGAPAY_BIN:-$ROOT/build/${CHAOS_PRESET:-ci}/app/sagapay}
+[[ -x "$BIN" ]] || { echo "chaos: $BIN not built (make chaos builds it)" >&2; exit 2; }
+DURATION=${DURATION:-120}
+RATE=${RATE:-15}
+
+# A fresh private stack for every run: verify then speaks of this run only.
+"$STACK" destroy >/dev/null 2>&1 || true
+"$STACK" start >/dev/null
+trap '"$STACK" stop >/dev/null 2>&1 || true' EXIT
+eval "$("$STACK" env)"
+
+# Free ports for the seven processes, above the stack's (never 8000-8006 of `make up`).
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=$((SAGAPAY_REDIS_PORT + 100))
+for name in GATEWAY ORCHESTRATOR RISK PROVIDER LEDGER NOTIFICATION PSP; do
+  while ! port_free "$port"; do port=$((port + 1)); done
+  export "${name}_PORT=$port"
+  port=$((port + 1))
+done
+export API_KEY=chaos-secret OPS_API_KEY=chaos-ops-secret LOG_LEVEL=${LOG_LEVEL:-INFO}
+unset EVENT_STREAM_PREFIX INTERNAL_API_TOKEN ORCHESTRATOR_URL PSP_URL POSTGRES_DSN || true
+# The sanitizer build reports leaks of the services it SIGTERMs at the end: not what runs here.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+
+rm -rf -- "$LOG_DIR"
+mkdir -p -- "$LOG_DIR"
+seed_args=()
+[[ -n "${SEED:-}" ]] && seed_args=(--seed "$SEED")
+set +e
+# shellcheck disable=SC2086
+"$BIN" chaos --duration "$DURATION" --rate "$RATE" "${seed_args[@]}" --log-dir "$LOG_DIR" \
+  --pg-crash-cmd "'$SCRIPT_DIR/chaos.sh' pg-crash" --pg-start-cmd "'$SCRIPT_DIR/chaos.sh' restart" \
+  --redis-kill-cmd "'$SCRIPT_DIR/chaos.sh' redis-kill" \
+  --redis-start-cmd "'$SCRIPT_DIR/chaos.sh' restart" ${CHAOS_ARGS:-} | tee "$LOG_DIR/summary.txt"
+status=${PIPESTATUS[0]}
+set -e
+exit "$status"
