@@ -729,6 +729,7 @@ int RunChaos(const ChaosOptions& o) {
     }
     verify.accepted_file = accepted_path;
     verify.stuck_after = milliseconds(0);
+    verify.grace = milliseconds(0);
     verify.outbox_after = std::chrono::seconds(5);
     std::optional<Verified> last;
     std::string last_error;

@@ -219,6 +219,7 @@ int Main(int argc, char** argv) {
     std::string verify_psp_url;
     std::string verify_stuck_after = "5m";
     std::string verify_outbox_after = "1m";
+    std::string verify_grace = "1m";
     std::string verify_accepted;
     bool verify_json = false;
     bool verify_no_psp = false;
@@ -243,6 +244,14 @@ int Main(int argc, char** argv) {
     verify
         ->add_option(
             "--outbox-after", verify_outbox_after, "An outbox row unsent this long is a violation"
+        )
+        ->capture_default_str();
+    verify
+        ->add_option(
+            "--grace",
+            verify_grace,
+            "A payment that ended less than this ago is not yet checked for its notification and "
+            "the release of its PSP hold (0 on a system at rest)"
         )
         ->capture_default_str();
     verify->add_option(
@@ -319,12 +328,14 @@ int Main(int argc, char** argv) {
         }
         const auto stuck = sagapay::app::ParseDuration(verify_stuck_after);
         const auto outbox = sagapay::app::ParseDuration(verify_outbox_after);
-        if (!stuck || !outbox) {
+        const auto grace = sagapay::app::ParseDuration(verify_grace);
+        if (!stuck || !outbox || !grace) {
             std::fprintf(stderr, "sagapay verify: durations look like 250ms, 30s, 5m or 2h\n");
             return 2;
         }
         options.stuck_after = *stuck;
         options.outbox_after = *outbox;
+        options.grace = *grace;
         options.accepted_file = verify_accepted;
         if (!verify_psp_url.empty()) {
             options.psp_url = verify_psp_url;

@@ -495,6 +495,7 @@ Verified Verify(const VerifyOptions& options) {
             .now = out.now,
             .stuck_after = options.stuck_after,
             .outbox_after = options.outbox_after,
+            .grace = options.grace,
             .checks = parts}
     );
     return out;
@@ -520,6 +521,7 @@ nlohmann::json ReportJson(const Verified& v) {
         {"payments", v.payments},
         {"by_status", by_status},
         {"awaiting_review", v.report.awaiting_review},
+        {"settling", v.report.settling},
         {"longest_to_final_ms", Millis(v.report.longest_to_final)},
         {"p99_to_final_ms", Millis(v.report.p99_to_final)},
         {"oldest_in_flight_ms", Millis(v.report.oldest_in_flight)},
@@ -547,8 +549,10 @@ std::string ReportText(const Verified& v) {
         text += fmt::format(" {} {}", ToString(status), count);
     }
     text += fmt::format(
-        "\nawaiting review {}; to final: longest {} ms, p99 {} ms; oldest in flight {} ms\n",
+        "\nawaiting review {}; ended within the grace {}; to final: longest {} ms, p99 {} ms; "
+        "oldest in flight {} ms\n",
         v.report.awaiting_review,
+        v.report.settling,
         Millis(v.report.longest_to_final),
         Millis(v.report.p99_to_final),
         Millis(v.report.oldest_in_flight)

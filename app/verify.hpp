@@ -42,6 +42,9 @@ struct VerifyOptions {
     std::string accepted_file;
     std::chrono::milliseconds stuck_after{std::chrono::minutes(5)};
     std::chrono::milliseconds outbox_after{std::chrono::minutes(1)};
+    /// --grace: a payment that ended less than this ago is not yet checked for its notification
+    /// and the release of a PSP hold (invariants::Options::grace).
+    std::chrono::milliseconds grace{std::chrono::minutes(1)};
     std::chrono::milliseconds psp_timeout{std::chrono::seconds(10)};
 };
 

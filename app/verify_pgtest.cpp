@@ -77,6 +77,7 @@ protected:
         };
         o.psp_url = "http://127.0.0.1:" + std::to_string(psp_->Port());
         o.accepted_file = accepted_path_.string();
+        o.grace = std::chrono::milliseconds(0);  // the planted rows are at rest
         return o;
     }
 

@@ -66,13 +66,15 @@ public:
             } else {
                 InFlight(p);
             }
+            const bool settling = IsFinal(p.status) && o_.now - p.updated_at < o_.grace;
+            report_.settling += settling ? 1 : 0;
             if (o_.checks.psp) {
-                CheckPsp(p, facts);
+                CheckPsp(p, facts, settling);
             }
             if (o_.checks.ledger) {
                 CheckPostings(p, facts);
             }
-            if (o_.checks.notices) {
+            if (o_.checks.notices && !settling) {
                 CheckNotices(p, facts);
             }
         }
@@ -183,7 +185,8 @@ private:
         }
     }
 
-    void CheckPsp(const Payment& p, const Facts& facts) {
+    /// `settling`: the payment ended within the grace; what the PSP holds may still be released.
+    void CheckPsp(const Payment& p, const Facts& facts, bool settling) {
         int captures = 0;
         std::vector<const PspRecord*> standing_captures;
         std::vector<const PspRecord*> holds;
@@ -213,7 +216,7 @@ private:
                         Amount(p.amount_minor, p.currency)
                     ));
             }
-        } else if (EndedUnpaid(p.status)) {
+        } else if (EndedUnpaid(p.status) && !settling) {
             for (const PspRecord* r : standing_captures) {
                 Add(Kind::kCaptureStanding,
                     p.payment_id,

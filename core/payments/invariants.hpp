@@ -126,6 +126,10 @@ struct Options {
     std::chrono::milliseconds stuck_after{std::chrono::minutes(5)};
     /// An unsent outbox row older than this is a violation.
     std::chrono::milliseconds outbox_after{std::chrono::minutes(1)};
+    /// A payment that became final less than this ago may still be on its way downstream: its
+    /// notification and the release of what the PSP holds for it are not checked yet (a live
+    /// system; zero once everything rests). Its capture, settlement and postings always are.
+    std::chrono::milliseconds grace{0};
     Parts checks;
 };
 
@@ -174,6 +178,8 @@ struct Report {
     std::chrono::milliseconds p99_to_final{0};
     /// Of the payments not final: the oldest's age since its last change.
     std::chrono::milliseconds oldest_in_flight{0};
+    /// Final payments within `Options::grace` of ending, whose downstream checks were deferred.
+    std::int64_t settling = 0;
 
     [[nodiscard]] bool Ok() const noexcept { return violations.empty(); }
 };

@@ -251,6 +251,23 @@ TEST(Invariants, AZeroBoundWantsEveryPaymentFinalButNotThoseAwaitingAPerson) {
     EXPECT_EQ(r.oldest_in_flight, seconds(1));
 }
 
+TEST(Invariants, WithinTheGraceAPaymentJustEndedMayStillBeOnItsWayDownstream) {
+    Snapshot s = Healthy();
+    SetPsp(s, "failed", PspState::kAuthorized, 0);  // not voided yet
+    s.notices.erase(s.notices.begin());             // settled, not told
+    Options o = At(kT0 + seconds(3));               // ended 1 s ago
+    o.grace = seconds(2);
+    const Report r = Check(s, o);
+    EXPECT_TRUE(r.Ok()) << (r.Ok() ? "" : Describe(r.violations.front()));
+    EXPECT_EQ(r.settling, 4);  // settled, failed, reversed, denied
+    s.postings.clear();        // a SETTLED payment without its settlement: never excused
+    EXPECT_EQ(KindsOf(Check(s, o)), std::vector<Kind>{Kind::kSettlementMissing});
+    o.now = kT0 + seconds(10);  // the grace is over
+    s = Healthy();
+    SetPsp(s, "failed", PspState::kAuthorized, 0);
+    EXPECT_EQ(KindsOf(Check(s, o)), std::vector<Kind>{Kind::kHoldStanding});
+}
+
 TEST(Invariants, APartNotReadIsNotChecked) {
     Snapshot s = Healthy();
     s.psp.clear();

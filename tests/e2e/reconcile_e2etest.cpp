@@ -63,7 +63,7 @@ TEST(Reconcile, CleanAfterHundredsOfPaymentsOverEveryOutcomeAndNotAfterAPlantedM
     std::pair<int, std::string> verified;
     EXPECT_TRUE(Eventually(
         [&] {
-            verified = stack.RunTool({"verify", "--json"});
+            verified = stack.RunTool({"verify", "--json", "--grace", "0"});
             return verified.first == 0;
         },
         std::chrono::seconds(30)
@@ -134,7 +134,7 @@ TEST(Reconcile, CleanAfterHundredsOfPaymentsOverEveryOutcomeAndNotAfterAPlantedM
     EXPECT_EQ(dirty.first, 1) << dirty.second;
     EXPECT_NE(dirty.second.find(failed), std::string::npos) << dirty.second;
     // verify sees the planted settlement too (the provider row is not a PSP fact: it does not).
-    const auto broken = stack.RunTool({"verify"});
+    const auto broken = stack.RunTool({"verify", "--grace", "0"});
     EXPECT_EQ(broken.first, 1) << broken.second;
     EXPECT_NE(broken.second.find("posted_without_settling " + failed), std::string::npos)
         << broken.second;
