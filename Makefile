@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 STACK := scripts/stack.sh
 
-.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench
+.PHONY: help deps build up test test-unit test-tsan tidy coverage fuzz stop clean format format-check bench
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
@@ -14,6 +14,8 @@ help:
 	@echo "make tidy        clang-tidy (.clang-tidy) over every source; fails on any finding"
 	@echo "make coverage    line coverage per folder of the non-e2e tests (docs/coverage.md);"
 	@echo "                 COVERAGE_ENFORCE=1 fails below 85 % of services/ or 90 % of core/"
+	@echo "make fuzz        the libFuzzer targets (clang-14, ASan+UBSan), FUZZ_SECONDS each (300);"
+	@echo "                 fails on any crash, leaving the input in build/fuzz/artifacts/"
 	@echo "make stop        stop the private PostgreSQL and Redis"
 	@echo "make bench       the benchmarks (docs/benchmarks.md)"
 	@echo "make format      clang-format every C++ file"
@@ -56,6 +58,11 @@ tidy: deps
 # Builds the `coverage` preset, starts the stack, runs the non-e2e tests, writes docs/coverage.md.
 coverage: deps
 	JOBS=$(JOBS) scripts/coverage.sh
+
+# libFuzzer targets beside the code (docs/fuzzing.md), each run for FUZZ_SECONDS one after another.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 stop:
 	$(STACK) stop
