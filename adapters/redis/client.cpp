@@ -155,9 +155,10 @@ std::string Hint(const RedisError& e) {
     return {};
 }
 
+/// Query passwords are masked first: RedactRedisUrl's mask can swallow the '?' that shows them.
 [[noreturn]] void FailUrl(const std::string& url, const std::string& why) {
     throw std::invalid_argument(
-        "invalid Redis URL '" + RedactUrlPassword(RedactRedisUrl(url)) + "': " + why
+        "invalid Redis URL '" + RedactRedisUrl(RedactUrlPassword(url)) + "': " + why
     );
 }
 

@@ -134,6 +134,14 @@ TEST(ParseRedisUrlTest, NeverQuotesAPasswordWithARawSlash) {
     EXPECT_EQ(ParseRedisUrl("redis://u:pa%2Fss@cache:6379/1").password, "pa/ss");
 }
 
+// Found by adapters/redis/redis_url_fuzz: with a '@' in the query, RedactRedisUrl masked from the
+// port to that '@', the '?' with it, and RedactUrlPassword then saw no query to mask.
+TEST(ParseRedisUrlTest, NeverQuotesAQueryPasswordAfterAnAt) {
+    const std::string message = ParseErrorOf("redis://cache:6379?user=me@corp&password=s3cret");
+    EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+    EXPECT_THAT(message, HasSubstr("password=***"));
+}
+
 TEST(RedactRedisUrlTest, MasksThePasswordOnly) {
     EXPECT_EQ(RedactRedisUrl("redis://u:p@h:1/0"), "redis://u:***@h:1/0");
     EXPECT_EQ(RedactRedisUrl("redis://:p@h:1/0"), "redis://:***@h:1/0");
