@@ -2,7 +2,7 @@
 // names a host, a port from 1 to 65535 and a database >= 0, and when it carries a password both
 // redactors change the text; a refused URL throws std::invalid_argument whose message contains
 // no password of the URL (raw or percent-decoded, 4 characters or more) that is not also in the
-// URL outside its password (nor contains a '*', which the mask could make up).
+// URL outside its password (nor contains a '*', which the mask could make up, or a quote).
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -24,7 +24,8 @@ constexpr std::string_view kFixedWords =
     "expected ':' after ']' an IPv6 address must be in brackets: redis://[::1]:6379 "
     "missing host credentials need a password: redis://[user]:password@host "
     "broken %-escape in the credentials empty password: leave out 'user:@' or give the password "
-    "port must be a number from 1 to 65535, got database must be a non-negative number, got";
+    "port must be a number from 1 to 65535, got database must be a non-negative number, got "
+    "a '/' in the credentials must be percent-encoded as %2F";
 
 /// The passwords of `url` by the shared parser, raw and decoded, long enough to be telling.
 std::vector<std::string> Secrets(const std::string& url) {
@@ -38,7 +39,8 @@ std::vector<std::string> Secrets(const std::string& url) {
         }
         for (std::string& secret : spellings) {
             // A password with a '*' can be made up by the mask "***" and what is beside it.
-            if (secret.size() >= 4 && secret.find('*') == std::string::npos &&
+            // One with a quote can span the quoted URL and the fixed words after it.
+            if (secret.size() >= 4 && secret.find_first_of("*'") == std::string::npos &&
                 without_passwords.find(secret) == std::string::npos &&
                 kFixedWords.find(secret) == std::string_view::npos) {
                 secrets.push_back(std::move(secret));
