@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 STACK := scripts/stack.sh
 
-.PHONY: help deps build up test test-unit test-tsan tidy coverage stop clean format format-check bench simulate apifuzz chaos
+.PHONY: help deps build up test test-unit test-tsan tidy coverage fuzz stop clean format format-check bench simulate apifuzz chaos
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
@@ -17,6 +17,8 @@ help:
 	@echo "make apifuzz     schemathesis against the live services per docs/openapi.yaml (no 5xx,"
 	@echo "                 answers as documented, nothing written by a refused request);"
 	@echo "                 APIFUZZ_MAX_EXAMPLES (100) cases per operation, docs/api-fuzzing.md"
+	@echo "make fuzz        the libFuzzer targets (clang-14, ASan+UBSan), FUZZ_SECONDS each (300);"
+	@echo "                 fails on any crash, leaving the input in build/fuzz/artifacts/"
 	@echo "make stop        stop the private PostgreSQL and Redis"
 	@echo "make bench       the benchmarks (docs/benchmarks.md)"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
@@ -63,6 +65,11 @@ tidy: deps
 # Builds the `coverage` preset, starts the stack, runs the non-e2e tests, writes docs/coverage.md.
 coverage: deps
 	JOBS=$(JOBS) scripts/coverage.sh
+
+# libFuzzer targets beside the code (docs/fuzzing.md), each run for FUZZ_SECONDS one after another.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 stop:
 	$(STACK) stop

@@ -137,9 +137,10 @@ public:
             return;
         }
         if (!value->starts_with(scheme)) {
-            problems_.push_back(
-                fmt::format("{} must start with {} (got {:?})", name, scheme, *value)
-            );
+            // The message goes to the log: quote the URL without its password.
+            problems_.push_back(fmt::format(
+                "{} must start with {} (got {:?})", name, scheme, RedactUrlPassword(*value)
+            ));
             return;
         }
         out = *value;

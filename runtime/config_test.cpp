@@ -249,3 +249,26 @@ TEST(ConfigRedaction, EveryPasswordFormIsRedactedInTheStartupLog) {
 
 }  // namespace
 }  // namespace sagapay
+
+namespace sagapay {
+namespace {
+
+// Found by runtime/config_fuzz: a URL refused for its scheme was quoted whole in the message,
+// which the process logs at start.
+TEST(ConfigRedaction, ARefusedUrlIsQuotedWithoutItsPassword) {
+    const auto config = LoadConfig(
+        {{"REDIS_URL", "rediss://u:topsecret@cache"},
+         {"ORCHESTRATOR_URL", "https://svc:httppass@orchestrator:8001"},
+         {"PSP_URL", "ftp://psp?password=querypass"}},
+        "gateway"
+    );
+    ASSERT_FALSE(config.has_value());
+    const std::string& message = config.error().message;
+    for (const char* secret : {"topsecret", "httppass", "querypass"}) {
+        EXPECT_EQ(message.find(secret), std::string::npos) << secret << " in\n" << message;
+    }
+    EXPECT_NE(message.find(R"(got "rediss://u:***@cache")"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace sagapay

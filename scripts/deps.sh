@@ -15,6 +15,7 @@ PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libexpected-dev
   clang-format clang-tidy gcovr
+  clang-14 libclang-rt-14-dev
   util-linux procps iproute2
   python3 python3-venv
 )

@@ -24,17 +24,6 @@ std::size_t UriSchemeEnd(std::string_view dsn) {
     return end;
 }
 
-void ReplaceAll(std::string& text, std::string_view needle, std::string_view replacement) {
-    if (needle.empty()) {
-        return;
-    }
-    std::size_t pos = 0;
-    while ((pos = text.find(needle, pos)) != std::string::npos) {
-        text.replace(pos, needle.size(), replacement);
-        pos += replacement.size();
-    }
-}
-
 }  // namespace
 
 namespace detail {
@@ -56,13 +45,31 @@ std::string ScrubPassword(std::string message, std::string_view dsn) {
         }
         secrets.push_back(std::move(raw));
     }
-    std::sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) {
-        return a.size() > b.size();
-    });
+    // Every occurrence is found in the message as libpq wrote it and each run of hidden bytes is
+    // masked once: a mask is never searched again (a secret "*" would triple the message on
+    // each pass) and never joins what is beside it into a new occurrence.
+    std::sort(secrets.begin(), secrets.end());
+    secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
+    std::vector<bool> hidden(message.size(), false);
     for (const std::string& secret : secrets) {
-        ReplaceAll(message, secret, kMask);
+        if (secret.empty()) {
+            continue;
+        }
+        for (std::size_t pos = message.find(secret); pos != std::string::npos;
+             pos = message.find(secret, pos + 1)) {
+            std::fill_n(hidden.begin() + static_cast<std::ptrdiff_t>(pos), secret.size(), true);
+        }
     }
-    return message;
+    std::string scrubbed;
+    scrubbed.reserve(message.size());
+    for (std::size_t i = 0; i < message.size(); ++i) {
+        if (!hidden[i]) {
+            scrubbed.push_back(message[i]);
+        } else if (i == 0 || !hidden[i - 1]) {
+            scrubbed.append(kMask);
+        }
+    }
+    return scrubbed;
 }
 
 }  // namespace detail

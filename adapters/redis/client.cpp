@@ -155,9 +155,10 @@ std::string Hint(const RedisError& e) {
     return {};
 }
 
+/// Query passwords are masked first: RedactRedisUrl's mask can swallow the '?' that shows them.
 [[noreturn]] void FailUrl(const std::string& url, const std::string& why) {
     throw std::invalid_argument(
-        "invalid Redis URL '" + RedactUrlPassword(RedactRedisUrl(url)) + "': " + why
+        "invalid Redis URL '" + RedactRedisUrl(RedactUrlPassword(url)) + "': " + why
     );
 }
 
@@ -188,7 +189,15 @@ Endpoint ParseRedisUrl(const std::string& url) {
     }
     std::string_view userinfo;
     bool has_userinfo = false;
-    if (const std::size_t at = rest.substr(0, rest.find('/')).rfind('@');
+    const std::size_t first_slash = rest.find('/');
+    if (const std::size_t last_at = rest.rfind('@'); last_at != std::string_view::npos &&
+                                                     first_slash != std::string_view::npos &&
+                                                     last_at > first_slash) {
+        // The database can have no '@': this is a password with a raw '/', which must not be
+        // read as a port or database and quoted in the message (the redactors mask it whole).
+        FailUrl(url, "a '/' in the credentials must be percent-encoded as %2F");
+    }
+    if (const std::size_t at = rest.substr(0, first_slash).rfind('@');
         at != std::string_view::npos) {
         userinfo = rest.substr(0, at);
         rest = rest.substr(at + 1);

@@ -120,6 +120,28 @@ TEST(ParseRedisUrlTest, NeverQuotesThePassword) {
     EXPECT_THAT(ParseErrorOf("redis://hunter2@localhost:1"), Not(HasSubstr("hunter2")));
 }
 
+// Found by adapters/redis/redis_url_fuzz: a raw '/' in the password made the rest of it the
+// port or the database, quoted in the message ("database must be ..., got 'secret@cache'").
+TEST(ParseRedisUrlTest, NeverQuotesAPasswordWithARawSlash) {
+    for (const char* url :
+         {"redis://u:12/topsecret@cache:6379/0",
+          "redis://u:pa/topsecret@cache",
+          "redis://:/topsecret@cache:6379"}) {
+        const std::string message = ParseErrorOf(url);
+        EXPECT_THAT(message, Not(HasSubstr("topsecret"))) << url;
+        EXPECT_THAT(message, HasSubstr("percent-encoded as %2F")) << url;
+    }
+    EXPECT_EQ(ParseRedisUrl("redis://u:pa%2Fss@cache:6379/1").password, "pa/ss");
+}
+
+// Found by adapters/redis/redis_url_fuzz: with a '@' in the query, RedactRedisUrl masked from the
+// port to that '@', the '?' with it, and RedactUrlPassword then saw no query to mask.
+TEST(ParseRedisUrlTest, NeverQuotesAQueryPasswordAfterAnAt) {
+    const std::string message = ParseErrorOf("redis://cache:6379?user=me@corp&password=s3cret");
+    EXPECT_THAT(message, Not(HasSubstr("s3cret")));
+    EXPECT_THAT(message, HasSubstr("password=***"));
+}
+
 TEST(RedactRedisUrlTest, MasksThePasswordOnly) {
     EXPECT_EQ(RedactRedisUrl("redis://u:p@h:1/0"), "redis://u:***@h:1/0");
     EXPECT_EQ(RedactRedisUrl("redis://:p@h:1/0"), "redis://:***@h:1/0");

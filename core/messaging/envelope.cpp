@@ -75,8 +75,8 @@ Result<Envelope> DecodeEnvelope(std::string_view text) {
     envelope.payload = *payload;
     const auto version = json.find("schema_version");
     if (version != json.end()) {
-        if (!version->is_number_integer() || version->get<int>() < 1 ||
-            version->get<int>() > Envelope::kSchemaVersion) {
+        // Compared as JSON numbers: get<int>() first would wrap 4294967297 to a supported 1.
+        if (!version->is_number_integer() || *version < 1 || *version > Envelope::kSchemaVersion) {
             return Fail(
                 ErrorCode::kInvalidArgument,
                 "envelope schema_version " + version->dump() +

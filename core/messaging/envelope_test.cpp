@@ -65,5 +65,19 @@ TEST(Envelope, RefusesWhatIsNotAnEnvelope) {
     }
 }
 
+// Found by core/messaging/envelope_fuzz (the version decoded must be the version sent): a
+// schema_version beyond int wrapped around to a supported one (2^32 + 1 read as 1).
+TEST(Envelope, RefusesASchemaVersionBeyondIntInsteadOfWrappingIt) {
+    const std::string head =
+        R"({"event_id":"e","event_type":"x","aggregate_id":"a","occurred_at":"o","trace_id":"t",)"
+        R"("payload":{},"schema_version":)";
+    for (const char* version :
+         {"4294967297", "-4294967295", "18446744073709551617", "9223372036854775809"}) {
+        const auto decoded = DecodeEnvelope(head + version + "}");
+        EXPECT_FALSE(decoded.has_value()) << version << " read as " << decoded->schema_version;
+    }
+    EXPECT_EQ(DecodeEnvelope(head + "1}")->schema_version, 1);
+}
+
 }  // namespace
 }  // namespace sagapay

@@ -1,5 +1,6 @@
 #include "core/messaging/events.hpp"
 
+#include <limits>
 #include <utility>
 
 #include "core/enum_names.hpp"
@@ -70,6 +71,16 @@ public:
             return 0;
         }
         return it->get<std::int64_t>();
+    }
+
+    /// An integer that must fit an int (attempt numbers): refused, never wrapped, beyond it.
+    int SmallInt(const char* field, int fallback) {
+        const std::int64_t value = Int(field, fallback);
+        if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
+            Problem(field, "is out of range");
+            return 0;
+        }
+        return static_cast<int>(value);
     }
 
     bool Bool(const char* field) {
@@ -283,7 +294,7 @@ struct Reader {
         e.replay = in.Bool("replay");
     }
     void operator()(PaymentAuthorized& e) const {
-        e.attempt_number = static_cast<int>(in.Int("attempt_number", 1));
+        e.attempt_number = in.SmallInt("attempt_number", 1);
         e.latency_ms = in.Int("latency_ms", 0);
         e.authorization_id = in.OptionalString("authorization_id");
     }
@@ -306,7 +317,7 @@ struct Reader {
         e.reason = in.OptionalString("reason");
         e.customer_id = CustomerId(in.OptionalString("customer_id"));
         e.amount = in.OptionalAmount();
-        e.attempt_number = static_cast<int>(in.Int("attempt_number", 0));
+        e.attempt_number = in.SmallInt("attempt_number", 0);
         e.latency_ms = in.Int("latency_ms", 0);
         e.from_orchestrator = in.OptionalString("source") == "orchestrator";
     }

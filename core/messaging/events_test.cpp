@@ -163,6 +163,12 @@ TEST(Events, AMissingOrMistypedFieldIsAPermanentErrorNamingTheField) {
         {topics::kRiskDenied, {{"decision", "MAYBE"}}, "decision"},
         {topics::kRiskDenied, {{"decision", "DENY"}, {"reason", 7}}, "reason"},
         {topics::kPaymentsAuthorized, {{"attempt_number", "one"}}, "attempt_number"},
+        // Found by core/messaging/envelope_fuzz: beyond int, attempt_number wrapped (2^32 + 2
+        // read as attempt 2) instead of being refused.
+        {topics::kPaymentsAuthorized, {{"attempt_number", 4294967298LL}}, "attempt_number"},
+        {topics::kPaymentsFailed,
+         {{"error_code", "PROVIDER_DECLINE"}, {"attempt_number", -4294967295LL}},
+         "attempt_number"},
         {topics::kProviderCaptureCompleted, {{"authorization_id", "a"}}, "amount_cents"},
         {topics::kPaymentsSettled, {{"amount_cents", 5}}, "currency"},
         {topics::kPaymentsDlq, {{"error_type", "X"}}, "reason"},
