@@ -1,9 +1,11 @@
 // libFuzzer target: raw bytes from a client through what the server does with them: Beast's
 // request parser with the server's limits (keep-alive: several requests in one buffer), the
 // server's conversion to http::Request, and a Router holding the real route patterns of every
-// service. Properties: every routed request gets 200 from its handler with one non-empty path
-// parameter per `{name}` segment, never containing '/'; an unrouted one gets 404, or 405 with an
-// Allow header; every error body is JSON; decoding a query parameter never grows it.
+// service. Properties: every routed request gets 200 from its handler with one non-empty,
+// percent-decoded path parameter per `{name}` segment without a control character, or 400 when a
+// segment's escape is broken or decodes to one; an unrouted one gets 404, or 405 with an Allow
+// header; every error body is JSON; decoding a query parameter never grows it.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -64,7 +66,19 @@ const Router& TheRouter() {
                 Check(request.path_params.size() == ParamCount(pattern), "one value per {name}");
                 for (const std::string& value : request.path_params) {
                     Check(!value.empty(), "path parameters are not empty", request.path);
-                    Check(value.find('/') == std::string::npos, "no '/' in a parameter", value);
+                    Check(
+                        std::none_of(
+                            value.begin(),
+                            value.end(),
+                            [](char c) {
+                                const auto byte = static_cast<unsigned char>(c);
+                                return byte < 0x20 || byte == 0x7f;
+                            }
+                        ),
+                        "no control character in a decoded parameter",
+                        value
+                    );
+                    Check(value.size() <= request.path.size(), "decoding never grows", value);
                 }
                 for (const char* name : {"status", "limit", "after"}) {
                     if (const auto value = request.QueryParam(name)) {
@@ -102,8 +116,9 @@ void Handle(bhttp::request<bhttp::string_body>& message) {
 
     Response response = TheRouter().Dispatch(request);
     Check(
-        response.status == 200 || response.status == 404 || response.status == 405,
-        "200, 404 or 405",
+        response.status == 200 || response.status == 400 || response.status == 404 ||
+            response.status == 405,
+        "200, 400, 404 or 405",
         request.path
     );
     if (response.status != 200) {

@@ -9,6 +9,7 @@
 
 #include "adapters/http/request.hpp"
 #include "adapters/http/response.hpp"
+#include "core/percent_decode.hpp"
 
 namespace sagapay::http {
 namespace {
@@ -31,6 +32,16 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
         path.remove_prefix(slash + 1);
     }
     return segments;
+}
+
+bool NoControlCharacters(std::string_view text) noexcept {
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool IsParam(std::string_view segment) noexcept {
@@ -157,9 +168,22 @@ Response Router::DispatchRoute(Request& request, std::string& route) const {
     route = JoinPattern(best->segments);
     request.path_params.clear();
     for (std::size_t i = 0; i < best->segments.size(); ++i) {
-        if (IsParam(best->segments[i])) {
-            request.path_params.emplace_back(path[i]);
+        if (!IsParam(best->segments[i])) {
+            continue;
         }
+        // A parameter is the percent-decoded segment (`settlement%3A<id>` is `settlement:<id>`).
+        // A broken escape, or one that decodes to a control character (a NUL would cut the
+        // value short on its way into PostgreSQL), is the client's mistake: 400.
+        auto decoded = PercentDecode(path[i]);
+        if (!decoded || !NoControlCharacters(*decoded)) {
+            return ErrorResponse(
+                400,
+                "malformed_path",
+                "a path segment has a broken percent escape or a control character",
+                std::string(best->segments[i].substr(1, best->segments[i].size() - 2))
+            );
+        }
+        request.path_params.push_back(std::move(*decoded));
     }
 
     try {

@@ -60,6 +60,42 @@ TEST(Router, FillsPathParamsInOrder) {
     EXPECT_EQ(seen, (std::vector<std::string>{"reviews", "pay_42"}));
 }
 
+TEST(Router, DecodesPercentEscapesInPathParams) {
+    Router router;
+    std::vector<std::string> seen;
+    router.Add("GET", "/reconciliation/{transaction_id}", [&seen](Request& request) {
+        seen = request.path_params;
+        return JsonResponse(200, "{}");
+    });
+
+    Request request = MakeRequest("GET", "/reconciliation/settlement%3Apay%2F1");
+    EXPECT_EQ(router.Dispatch(request).status, 200);
+    EXPECT_EQ(seen, (std::vector<std::string>{"settlement:pay/1"}));
+}
+
+TEST(Router, RefusesABrokenEscapeOrAControlCharacterInAPathParam) {
+    Router router;
+    int calls = 0;
+    router.Add("GET", "/reconciliation/{transaction_id}", [&calls](Request&) {
+        ++calls;
+        return JsonResponse(200, "{}");
+    });
+
+    for (const char* path :
+         {"/reconciliation/settlement%3",
+          "/reconciliation/a%zz",
+          "/reconciliation/a%00b",
+          "/reconciliation/%0A",
+          "/reconciliation/%7F"}) {
+        Request request = MakeRequest("GET", path);
+        const Response response = router.Dispatch(request);
+        EXPECT_EQ(response.status, 400) << path;
+        EXPECT_NE(response.body.find("\"malformed_path\""), std::string::npos) << response.body;
+        EXPECT_NE(response.body.find("\"transaction_id\""), std::string::npos) << response.body;
+    }
+    EXPECT_EQ(calls, 0);
+}
+
 TEST(Router, PrefersLiteralSegmentsOverParams) {
     Router router;
     router.Add("GET", "/payments/{id}", Named("by-id"));
