@@ -11,7 +11,9 @@
 #include <fstream>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <stop_token>
 #include <thread>
@@ -85,74 +87,315 @@ std::string_view ToString(FaultKind kind) noexcept {
     return "unknown";
 }
 
+std::string_view ToString(OverlapKind kind) noexcept {
+    switch (kind) {
+        case OverlapKind::kNone:
+            return "none";
+        case OverlapKind::kKillDuringPostgresCrash:
+            return "kill_during_postgres_crash";
+        case OverlapKind::kRedisKillDuringPause:
+            return "redis_kill_during_pause";
+        case OverlapKind::kTwoKills:
+            return "two_kills";
+        case OverlapKind::kPostgresCrashTwice:
+            return "postgres_crash_twice";
+        case OverlapKind::kLongPauseWithKills:
+            return "long_pause_with_kills";
+    }
+    return "unknown";
+}
+
 int KillsPerService(milliseconds duration) noexcept {
     const auto per_40s = static_cast<int>(duration.count() / 40'000);
     return std::clamp(per_40s, 2, 10);
 }
 
+int OverlapsPerKind(milliseconds duration) noexcept {
+    const auto per_150s = static_cast<int>(duration.count() / 150'000);
+    return std::clamp(per_150s, 1, 4);
+}
+
+namespace {
+
+/// Faults at once, their `at` from the episode's start.
+using Episode = std::vector<Fault>;
+
+Fault MakeFault(
+    milliseconds at, FaultKind kind, std::string target, milliseconds down, OverlapKind overlap
+) {
+    return Fault{
+        .at = at,
+        .kind = kind,
+        .target = std::move(target),
+        .down = down,
+        .overlap = overlap,
+        .episode = 0,
+    };
+}
+
+/// One of `from` not in `except` (which leaves at least one).
+std::string Pick(
+    std::mt19937_64& rng,
+    const std::vector<std::string>& from,
+    const std::vector<std::string>& except = {}
+) {
+    std::vector<std::string> left;
+    for (const auto& name : from) {
+        if (std::find(except.begin(), except.end(), name) == except.end()) {
+            left.push_back(name);
+        }
+    }
+    return left[std::uniform_int_distribution<std::size_t>(0, left.size() - 1)(rng)];
+}
+
+/// One episode of `kind`; nullopt when the options leave no way to build it.
+std::optional<Episode> MakeOverlap(OverlapKind kind, const PlanOptions& o, std::mt19937_64& rng) {
+    const auto kill_down = [&] { return Uniform(rng, milliseconds(300), milliseconds(2000)); };
+    Episode e;
+    switch (kind) {
+        case OverlapKind::kNone:
+            return std::nullopt;
+        case OverlapKind::kKillDuringPostgresCrash: {
+            if (!o.postgres || o.services.empty()) {
+                return std::nullopt;
+            }
+            const milliseconds down = Uniform(rng, milliseconds(1500), milliseconds(4000));
+            e.push_back(
+                MakeFault(milliseconds(0), FaultKind::kPostgresCrash, "postgres", down, kind)
+            );
+            const milliseconds at = Uniform(rng, milliseconds(200), down - milliseconds(300));
+            e.push_back(MakeFault(at, FaultKind::kKill, Pick(rng, o.services), kill_down(), kind));
+            return e;
+        }
+        case OverlapKind::kRedisKillDuringPause: {
+            if (!o.redis || o.pausable.empty()) {
+                return std::nullopt;
+            }
+            e.push_back(MakeFault(
+                milliseconds(0), FaultKind::kPause, Pick(rng, o.pausable), o.pause_for, kind
+            ));
+            const milliseconds down = Uniform(rng, milliseconds(1000), milliseconds(2000));
+            const milliseconds latest =
+                std::max(milliseconds(500), o.pause_for - down - milliseconds(500));
+            e.push_back(MakeFault(
+                Uniform(rng, milliseconds(500), latest), FaultKind::kRedisKill, "redis", down, kind
+            ));
+            return e;
+        }
+        case OverlapKind::kTwoKills: {
+            if (o.services.size() < 2) {
+                return std::nullopt;
+            }
+            const std::string first = Pick(rng, o.services);
+            e.push_back(MakeFault(milliseconds(0), FaultKind::kKill, first, kill_down(), kind));
+            e.push_back(MakeFault(
+                Uniform(rng, milliseconds(0), milliseconds(300)),
+                FaultKind::kKill,
+                Pick(rng, o.services, {first}),
+                kill_down(),
+                kind
+            ));
+            return e;
+        }
+        case OverlapKind::kPostgresCrashTwice: {
+            if (!o.postgres) {
+                return std::nullopt;
+            }
+            const milliseconds first = Uniform(rng, milliseconds(1000), milliseconds(3000));
+            const milliseconds gap = Uniform(rng, milliseconds(500), milliseconds(2000));
+            e.push_back(
+                MakeFault(milliseconds(0), FaultKind::kPostgresCrash, "postgres", first, kind)
+            );
+            e.push_back(MakeFault(
+                first + gap,
+                FaultKind::kPostgresCrash,
+                "postgres",
+                Uniform(rng, milliseconds(1000), milliseconds(3000)),
+                kind
+            ));
+            return e;
+        }
+        case OverlapKind::kLongPauseWithKills: {
+            if (o.pausable.empty()) {
+                return std::nullopt;
+            }
+            const std::string paused = Pick(rng, o.pausable);
+            if (o.services.size() < 3 &&
+                (o.services.size() < 2 ||
+                 std::find(o.services.begin(), o.services.end(), paused) != o.services.end())) {
+                return std::nullopt;
+            }
+            const milliseconds pause = 2 * o.pause_for;
+            e.push_back(MakeFault(milliseconds(0), FaultKind::kPause, paused, pause, kind));
+            std::vector<std::string> taken{paused};
+            for (int k = 0; k < 2; ++k) {
+                const milliseconds at = Uniform(
+                    rng, milliseconds(500), std::max(milliseconds(500), pause - milliseconds(2500))
+                );
+                taken.push_back(Pick(rng, o.services, taken));
+                e.push_back(MakeFault(at, FaultKind::kKill, taken.back(), kill_down(), kind));
+            }
+            return e;
+        }
+    }
+    return std::nullopt;
+}
+
+milliseconds Span(const Episode& e) {
+    milliseconds span{0};
+    for (const Fault& f : e) {
+        span = std::max(span, f.at + f.down);
+    }
+    return span;
+}
+
+}  // namespace
+
 std::vector<Fault> PlanFaults(const PlanOptions& o) {
     std::mt19937_64 rng(o.seed);
     const int kills = o.kills_per_service > 0 ? o.kills_per_service : KillsPerService(o.duration);
-    std::vector<Fault> faults;
+    const int overlaps = o.overlaps_per_kind < 0   ? 0
+                         : o.overlaps_per_kind > 0 ? o.overlaps_per_kind
+                                                   : OverlapsPerKind(o.duration);
+    std::vector<Episode> episodes;
+    std::map<std::string, int> overlap_kills;
+    for (int n = 0; n < overlaps; ++n) {
+        for (const OverlapKind kind : kOverlapKinds) {
+            if (auto e = MakeOverlap(kind, o, rng)) {
+                for (const Fault& f : *e) {
+                    overlap_kills[f.target] += f.kind == FaultKind::kKill ? 1 : 0;
+                }
+                episodes.push_back(std::move(*e));
+            }
+        }
+    }
+    // Alone: every service killed `kills` times in all (at least once alone), one pause, one
+    // PostgreSQL crash, one Redis kill.
     for (const auto& service : o.services) {
-        for (int k = 0; k < kills; ++k) {
-            faults.push_back(
-                {milliseconds(0),
-                 FaultKind::kKill,
-                 service,
-                 Uniform(rng, milliseconds(300), milliseconds(2000))}
-            );
+        const int alone = std::max(1, kills - overlap_kills[service]);
+        for (int k = 0; k < alone; ++k) {
+            episodes.push_back({MakeFault(
+                milliseconds(0),
+                FaultKind::kKill,
+                service,
+                Uniform(rng, milliseconds(300), milliseconds(2000)),
+                OverlapKind::kNone
+            )});
         }
     }
     if (!o.pausable.empty()) {
-        const auto which =
-            std::uniform_int_distribution<std::size_t>(0, o.pausable.size() - 1)(rng);
-        faults.push_back({milliseconds(0), FaultKind::kPause, o.pausable[which], o.pause_for});
+        episodes.push_back({MakeFault(
+            milliseconds(0),
+            FaultKind::kPause,
+            Pick(rng, o.pausable),
+            o.pause_for,
+            OverlapKind::kNone
+        )});
     }
     if (o.postgres) {
-        faults.push_back(
-            {milliseconds(0),
-             FaultKind::kPostgresCrash,
-             "postgres",
-             Uniform(rng, milliseconds(1000), milliseconds(4000))}
-        );
+        episodes.push_back({MakeFault(
+            milliseconds(0),
+            FaultKind::kPostgresCrash,
+            "postgres",
+            Uniform(rng, milliseconds(1000), milliseconds(4000)),
+            OverlapKind::kNone
+        )});
     }
     if (o.redis) {
-        faults.push_back(
-            {milliseconds(0),
-             FaultKind::kRedisKill,
-             "redis",
-             Uniform(rng, milliseconds(1000), milliseconds(4000))}
-        );
+        episodes.push_back({MakeFault(
+            milliseconds(0),
+            FaultKind::kRedisKill,
+            "redis",
+            Uniform(rng, milliseconds(1000), milliseconds(4000)),
+            OverlapKind::kNone
+        )});
     }
-    std::shuffle(faults.begin(), faults.end(), rng);
+    std::shuffle(episodes.begin(), episodes.end(), rng);
     const milliseconds window = o.duration - o.warmup - o.cooldown;
     milliseconds busy{0};
-    for (const Fault& f : faults) {
-        busy += f.down + o.settle;
+    std::size_t fault_count = 0;
+    for (const Episode& e : episodes) {
+        busy += Span(e) + o.settle;
+        fault_count += e.size();
     }
     if (window <= milliseconds(0) || busy > window) {
         throw std::invalid_argument(fmt::format(
             "{} faults need {} s but the run leaves {} s for them: run longer or kill less",
-            faults.size(),
+            fault_count,
             busy.count() / 1000,
             std::max<std::int64_t>(0, window.count() / 1000)
         ));
     }
-    // The time left over is cut into gaps before each fault, in random proportions.
+    // The time left over is cut into gaps before each episode, in random proportions.
     const milliseconds free = window - busy;
-    std::vector<std::int64_t> weights(faults.size() + 1);
+    std::vector<std::int64_t> weights(episodes.size() + 1);
     for (auto& w : weights) {
         w = std::uniform_int_distribution<std::int64_t>(1, 1000)(rng);
     }
     const std::int64_t total = std::accumulate(weights.begin(), weights.end(), std::int64_t{0});
+    std::vector<Fault> faults;
+    faults.reserve(fault_count);
     milliseconds t = o.warmup;
-    for (std::size_t i = 0; i < faults.size(); ++i) {
+    for (std::size_t i = 0; i < episodes.size(); ++i) {
         t += milliseconds(free.count() * weights[i] / total);
-        faults[i].at = t;
-        t += faults[i].down + o.settle;
+        const milliseconds span = Span(episodes[i]);
+        for (Fault& f : episodes[i]) {
+            f.at += t;
+            f.episode = static_cast<int>(i) + 1;
+            faults.push_back(std::move(f));
+        }
+        t += span + o.settle;
     }
+    std::stable_sort(faults.begin(), faults.end(), [](const Fault& a, const Fault& b) {
+        return a.at < b.at;
+    });
     return faults;
+}
+
+std::map<std::string, int> ObservedOverlaps(const std::vector<Executed>& executed) {
+    std::map<std::string, int> pairs;
+    for (std::size_t i = 0; i < executed.size(); ++i) {
+        for (std::size_t j = i + 1; j < executed.size(); ++j) {
+            const Executed& a = executed[i];
+            const Executed& b = executed[j];
+            if (a.fault.target == b.fault.target || a.end < b.begin || b.end < a.begin) {
+                continue;
+            }
+            std::string x(ToString(a.fault.kind));
+            std::string y(ToString(b.fault.kind));
+            if (y < x) {
+                std::swap(x, y);
+            }
+            x += '+';
+            x += y;
+            ++pairs[x];
+        }
+    }
+    return pairs;
+}
+
+std::vector<std::string> FaultsDuring(
+    const std::vector<Executed>& executed, milliseconds from, milliseconds to
+) {
+    std::vector<std::string> during;
+    for (const Executed& e : executed) {
+        if (e.begin <= to && e.end >= from) {
+            during.push_back(fmt::format(
+                "{} {} {:.1f}-{:.1f}s",
+                ToString(e.fault.kind),
+                e.fault.target,
+                static_cast<double>(e.begin.count()) / 1000.0,
+                static_cast<double>(e.end.count()) / 1000.0
+            ));
+        }
+    }
+    return during;
+}
+
+milliseconds RetryDelay(int attempt, milliseconds retry_after) noexcept {
+    const int doublings = std::clamp(attempt - 1, 0, 5);
+    const milliseconds backoff = std::min(milliseconds(5000), milliseconds(250) * (1 << doublings));
+    return std::max(backoff, retry_after);
 }
 
 LoadMix::LoadMix(std::uint64_t seed, std::string run_id)
@@ -252,13 +495,28 @@ public:
     Processes(std::string exe, std::string log_dir)
         : exe_(std::move(exe)), log_dir_(std::move(log_dir)) {}
 
+    /// Starts `name` unless it runs.
     void Start(const std::string& name) {
         const std::lock_guard lock(mutex_);
-        StartLocked(name);
+        restart_at_.erase(name);
+        if (pids_[name] <= 0) {
+            StartLocked(name);
+        }
+    }
+
+    /// Has the next Reap (on the thread that started the processes) start `name` unless it
+    /// runs: PR_SET_PDEATHSIG kills a child when the *thread* that forked it ends, so the fault
+    /// threads never fork.
+    void StartSoon(const std::string& name) {
+        const std::lock_guard lock(mutex_);
+        if (pids_[name] <= 0) {
+            restart_at_[name] = SteadyClock::now();
+        }
     }
 
     void Kill(const std::string& name) {
         const std::lock_guard lock(mutex_);
+        restart_at_.erase(name);  // restarted by the fault, not by Reap
         const pid_t pid = pids_[name];
         if (pid > 0) {
             kill(pid, SIGKILL);
@@ -275,23 +533,39 @@ public:
         }
     }
 
-    /// Restarts every service that died on its own (not one we killed and will restart);
-    /// returns how many.
+    /// Restarts every service that died on its own (not one we killed and will restart), as a
+    /// supervisor does: after 200 ms, doubling up to 3.2 s while it keeps dying within 10 s of
+    /// its start (a service cannot start while PostgreSQL is down). Returns how many died.
     int Reap() {
         const std::lock_guard lock(mutex_);
+        const auto now = SteadyClock::now();
         int reaped = 0;
         for (auto& [name, pid] : pids_) {
             int status = 0;
             if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+                const bool quick = now - started_at_[name] < std::chrono::seconds(10);
+                int& streak = crash_streak_[name];
+                streak = quick ? std::min(streak + 1, 5) : 1;
+                const milliseconds delay = milliseconds(200) * (1 << (streak - 1));
                 std::fprintf(
                     stderr,
-                    "chaos: %s exited by itself (status %d); restarting it\n",
+                    "chaos: %s exited by itself (status %d); restarting it in %lld ms\n",
                     name.c_str(),
-                    status
+                    status,
+                    static_cast<long long>(delay.count())
                 );
                 ++unexpected_[name];
                 ++reaped;
-                StartLocked(name);
+                pid = -1;
+                restart_at_[name] = now + delay;
+            }
+        }
+        for (auto it = restart_at_.begin(); it != restart_at_.end();) {
+            if (it->second <= now) {
+                StartLocked(it->first);
+                it = restart_at_.erase(it);
+            } else {
+                ++it;
             }
         }
         return reaped;
@@ -299,6 +573,7 @@ public:
 
     void StopAll() {
         const std::lock_guard lock(mutex_);
+        restart_at_.clear();
         for (auto& [name, pid] : pids_) {
             if (pid > 0) {
                 kill(pid, SIGCONT);
@@ -349,13 +624,17 @@ private:
             _exit(127);
         }
         pids_[name] = pid;
+        started_at_[name] = SteadyClock::now();
     }
 
     std::string exe_;
     std::string log_dir_;
     std::mutex mutex_;
-    std::map<std::string, pid_t> pids_;      // Guarded by mutex_.
-    std::map<std::string, int> unexpected_;  // Guarded by mutex_.
+    std::map<std::string, pid_t> pids_;                          // Guarded by mutex_.
+    std::map<std::string, int> unexpected_;                      // Guarded by mutex_.
+    std::map<std::string, SteadyClock::time_point> started_at_;  // Guarded by mutex_.
+    std::map<std::string, SteadyClock::time_point> restart_at_;  // Guarded by mutex_.
+    std::map<std::string, int> crash_streak_;                    // Guarded by mutex_.
 };
 
 bool Shell(const std::string& command) {
@@ -375,16 +654,35 @@ bool Healthy(int port) {
     return result.has_value() && result->status == 200;
 }
 
+/// The old client's budget (8 tries, 14 s of waits): orders it would have given up on.
+constexpr milliseconds kOldRetryBudget{14'000};
+
+/// An order that was not answered at once: its tries, what they got, when.
+struct Trouble {
+    std::string key;
+    std::string kind;
+    milliseconds first{0};  ///< First try, from the start of the run.
+    milliseconds last{0};   ///< The answer (or the last try).
+    int attempts = 0;
+    std::map<std::string, int> answers;  ///< "503", "no answer", … of the tries but the last.
+    std::string last_status;             ///< The final try's ("201", "503", "no answer").
+    std::string last_error;              ///< Its error text (no answer) or error code.
+    bool answered = false;
+};
+
 struct LoadStats {
-    std::atomic<std::int64_t> sent{0};          ///< Orders issued.
-    std::atomic<std::int64_t> accepted{0};      ///< Answered 2xx (perhaps after retries).
-    std::atomic<std::int64_t> retried{0};       ///< POSTs sent again after no answer or a 5xx.
-    std::atomic<std::int64_t> rejected{0};      ///< Answered 4xx.
-    std::atomic<std::int64_t> abandoned{0};     ///< No 2xx after every retry.
-    std::atomic<std::int64_t> resent{0};        ///< Accepted orders sent again on purpose.
-    std::atomic<std::int64_t> resent_other{0};  ///< …answered with another payment id.
+    std::atomic<std::int64_t> sent{0};            ///< Orders issued.
+    std::atomic<std::int64_t> accepted{0};        ///< Answered 2xx (perhaps after retries).
+    std::atomic<std::int64_t> retried{0};         ///< POSTs sent again after no answer or a 5xx.
+    std::atomic<std::int64_t> rejected{0};        ///< Answered 4xx.
+    std::atomic<std::int64_t> never_answered{0};  ///< No 2xx or 4xx within the retry budget.
+    std::atomic<std::int64_t> resent{0};          ///< Accepted orders sent again on purpose.
+    std::atomic<std::int64_t> resent_other{0};    ///< …answered with another payment id.
     std::mutex mutex;
-    std::map<std::string, std::int64_t> sent_by_kind;  // Guarded by mutex.
+    std::map<std::string, std::int64_t> sent_by_kind;   // Guarded by mutex.
+    std::map<std::string, std::int64_t> retry_answers;  // Guarded by mutex: non-final answers.
+    std::vector<Trouble> beyond_old_budget;             // Guarded by mutex: > 14 s, or never.
+    milliseconds longest_to_answer{0};                  // Guarded by mutex.
 };
 
 /// Appends {"idempotency_key","payment_id"} lines, flushed one by one.
@@ -409,6 +707,8 @@ private:
 struct PostResult {
     int status = 0;  ///< 0: no answer.
     std::string payment_id;
+    std::string error;  ///< The transport error (no answer) or the body's error code.
+    milliseconds retry_after{0};
 };
 
 PostResult PostPayment(http::Client& gateway, const std::string& api_key, const Order& o) {
@@ -425,40 +725,86 @@ PostResult PostPayment(http::Client& gateway, const std::string& api_key, const 
     );
     PostResult out;
     if (!result.has_value()) {
+        out.error = result.error().message;
         return out;
     }
     out.status = result->status;
+    const auto json = nlohmann::json::parse(result->body, nullptr, false);
     if (out.status >= 200 && out.status < 300) {
-        const auto json = nlohmann::json::parse(result->body, nullptr, false);
         if (json.is_object() && json.contains("payment_id") && json["payment_id"].is_string()) {
             out.payment_id = json["payment_id"].get<std::string>();
         } else {
             out.status = 0;  // a 2xx without a payment: treat as no answer
+            out.error = "2xx without a payment_id";
         }
+    } else if (json.is_object() && json.contains("error") && json["error"].is_object()) {
+        out.error = json["error"].value("code", "");
+    }
+    const std::string_view retry_after = result->Header("retry-after");
+    if (!retry_after.empty() && retry_after.size() < 6 &&
+        std::all_of(retry_after.begin(), retry_after.end(), [](char c) {
+            return c >= '0' && c <= '9';
+        })) {
+        out.retry_after = std::chrono::seconds(std::stoll(std::string(retry_after)));
     }
     return out;
 }
 
-/// Sends `o` until it is answered 2xx or 4xx (not 429), up to 8 tries over about 20 s: a client
-/// that retries with the same idempotency key through crashes.
+std::string StatusName(int status) {
+    return status == 0 ? std::string("no answer") : std::to_string(status);
+}
+
+/// Sends `o` until it is answered 2xx or 4xx (not 429), waiting RetryDelay between tries, for
+/// up to `retry_for`: a client that retries with the same idempotency key through crashes. An
+/// order not answered at once within kOldRetryBudget is kept in `stats.beyond_old_budget`.
 PostResult SendWithRetries(
     http::Client& gateway,
     const std::string& api_key,
     const Order& o,
     LoadStats& stats,
-    std::stop_token stop
+    SteadyClock::time_point run_start,
+    milliseconds retry_for
 ) {
+    const auto since_start = [&] {
+        return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - run_start);
+    };
+    const auto first = SteadyClock::now();
+    const auto give_up = first + retry_for;
+    Trouble trouble;
+    trouble.first = since_start();
     PostResult r;
-    for (int attempt = 0; attempt < 8; ++attempt) {
+    bool final_answer = false;
+    for (int attempt = 0;; ++attempt) {
         if (attempt > 0) {
             stats.retried += 1;
-            WaitFor(stop, milliseconds(500 * attempt));
+            ++trouble.answers[StatusName(r.status)];
+            {
+                const std::lock_guard lock(stats.mutex);
+                ++stats.retry_answers[StatusName(r.status)];
+            }
+            Pause(RetryDelay(attempt, r.retry_after));
         }
         r = PostPayment(gateway, api_key, o);
-        if ((r.status >= 200 && r.status < 300) ||
-            (r.status >= 400 && r.status < 500 && r.status != 429)) {
-            return r;
+        trouble.attempts = attempt + 1;
+        final_answer = (r.status >= 200 && r.status < 300) ||
+                       (r.status >= 400 && r.status < 500 && r.status != 429);
+        if (final_answer || SteadyClock::now() >= give_up) {
+            break;
         }
+    }
+    const auto took = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - first);
+    const std::lock_guard lock(stats.mutex);
+    if (final_answer) {
+        stats.longest_to_answer = std::max(stats.longest_to_answer, took);
+    }
+    if (!final_answer || took > kOldRetryBudget) {
+        trouble.key = o.idempotency_key;
+        trouble.kind = LoadMix::KindOf(o.customer_id);
+        trouble.last = since_start();
+        trouble.last_status = StatusName(r.status);
+        trouble.last_error = r.error;
+        trouble.answered = final_answer;
+        stats.beyond_old_budget.push_back(std::move(trouble));
     }
     return r;
 }
@@ -597,53 +943,57 @@ int RunChaos(const ChaosOptions& o) {
     std::stop_source stop_load;
     std::vector<std::jthread> load;
     load.reserve(static_cast<std::size_t>(o.concurrency));
-    for (int w = 0; w < o.concurrency; ++w) {
-        load.emplace_back([&] {
-            while (!stop_load.stop_requested()) {
-                const std::int64_t i = next.fetch_add(1);
-                const auto due =
-                    start + std::chrono::duration_cast<SteadyClock::duration>(
-                                std::chrono::duration<double>(static_cast<double>(i) / o.rate)
-                            );
-                if (due >= load_until) {
+    std::atomic<int> workers_left{o.concurrency};
+    const auto worker = [&] {
+        while (!stop_load.stop_requested()) {
+            const std::int64_t i = next.fetch_add(1);
+            const auto due =
+                start + std::chrono::duration_cast<SteadyClock::duration>(
+                            std::chrono::duration<double>(static_cast<double>(i) / o.rate)
+                        );
+            if (due >= load_until) {
+                return;
+            }
+            if (const auto now = SteadyClock::now(); due > now) {
+                if (WaitFor(
+                        stop_load.get_token(), std::chrono::duration_cast<milliseconds>(due - now)
+                    )) {
                     return;
                 }
-                if (const auto now = SteadyClock::now(); due > now) {
-                    if (WaitFor(
-                            stop_load.get_token(),
-                            std::chrono::duration_cast<milliseconds>(due - now)
-                        )) {
-                        return;
-                    }
-                }
-                const Order order = mix.Next(i);
-                stats.sent += 1;
-                {
-                    const std::lock_guard lock(stats.mutex);
-                    ++stats.sent_by_kind
-                          [order.amount_minor > kReviewAmount ? std::string("review")
-                                                              : LoadMix::KindOf(order.customer_id)];
-                }
-                const PostResult r =
-                    SendWithRetries(gateway, api_key, order, stats, std::stop_token{});
-                if (!r.payment_id.empty()) {
-                    stats.accepted += 1;
-                    accepted.Add(order.idempotency_key, r.payment_id);
-                    if (order.resend) {
-                        stats.resent += 1;
-                        const PostResult again =
-                            SendWithRetries(gateway, api_key, order, stats, std::stop_token{});
-                        if (!again.payment_id.empty()) {
-                            accepted.Add(order.idempotency_key, again.payment_id);
-                            stats.resent_other += again.payment_id != r.payment_id ? 1 : 0;
-                        }
-                    }
-                } else if (r.status >= 400 && r.status < 500) {
-                    stats.rejected += 1;
-                } else {
-                    stats.abandoned += 1;
-                }
             }
+            const Order order = mix.Next(i);
+            stats.sent += 1;
+            {
+                const std::lock_guard lock(stats.mutex);
+                ++stats.sent_by_kind
+                      [order.amount_minor > kReviewAmount ? std::string("review")
+                                                          : LoadMix::KindOf(order.customer_id)];
+            }
+            const PostResult r =
+                SendWithRetries(gateway, api_key, order, stats, start, o.retry_for);
+            if (!r.payment_id.empty()) {
+                stats.accepted += 1;
+                accepted.Add(order.idempotency_key, r.payment_id);
+                if (order.resend) {
+                    stats.resent += 1;
+                    const PostResult again =
+                        SendWithRetries(gateway, api_key, order, stats, start, o.retry_for);
+                    if (!again.payment_id.empty()) {
+                        accepted.Add(order.idempotency_key, again.payment_id);
+                        stats.resent_other += again.payment_id != r.payment_id ? 1 : 0;
+                    }
+                }
+            } else if (r.status >= 400 && r.status < 500) {
+                stats.rejected += 1;
+            } else {
+                stats.never_answered += 1;
+            }
+        }
+    };
+    for (int w = 0; w < o.concurrency; ++w) {
+        load.emplace_back([&] {
+            worker();
+            workers_left -= 1;
         });
     }
     std::map<std::string, int> decided;  // the reviewer's until it is joined
@@ -653,36 +1003,57 @@ int RunChaos(const ChaosOptions& o) {
         }
     });
 
-    // The faults, one at a time, on the plan's schedule; dead services restarted meanwhile.
-    std::map<std::string, int> injected;
-    std::map<std::string, int> infra_failures;
+    // The faults on the plan's schedule. An episode starts when its time has come and the
+    // targets it uses are back (a PostgreSQL restart waits for crash recovery, which may outlast
+    // its planned down time); its faults then keep their offsets, one thread per target. Dead
+    // services are restarted meanwhile.
+    std::mutex fault_mutex;
+    std::map<std::string, int> injected;        // Guarded by fault_mutex.
+    std::map<std::string, int> infra_failures;  // Guarded by fault_mutex.
+    std::vector<Executed> executed;             // Guarded by fault_mutex.
+    std::set<std::string> busy;                 // Guarded by fault_mutex: targets under a fault.
+    std::map<std::string, int> overlaps_planned;
+    const auto since_start = [&] {
+        return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
+    };
     const auto wait_until = [&](SteadyClock::time_point when) {
         while (SteadyClock::now() < when) {
             processes.Reap();
             Pause(std::min(
-                milliseconds(200),
+                milliseconds(50),
                 std::chrono::duration_cast<milliseconds>(when - SteadyClock::now()) +
                     milliseconds(1)
             ));
         }
     };
-    for (const Fault& f : plan) {
-        wait_until(start + f.at);
-        const auto elapsed = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
-        std::printf(
-            "chaos: %6.1f s %s %s for %lld ms\n",
-            static_cast<double>(elapsed.count()) / 1000.0,
-            std::string(ToString(f.kind)).c_str(),
-            f.target.c_str(),
-            static_cast<long long>(f.down.count())
-        );
-        std::fflush(stdout);
-        ++injected[std::string(ToString(f.kind))];
+    const auto shell = [&](const std::string& command, const char* what) {
+        if (!Shell(command)) {
+            const std::lock_guard lock(fault_mutex);
+            ++infra_failures[what];
+        }
+    };
+    // Carries out `f` (blocking until its restart is done) and records it.
+    const auto carry_out = [&](const Fault& f) {
+        const milliseconds begin = since_start();
+        {
+            const std::lock_guard lock(fault_mutex);
+            std::printf(
+                "chaos: %6.1f s %s %s for %lld ms%s%s\n",
+                static_cast<double>(begin.count()) / 1000.0,
+                std::string(ToString(f.kind)).c_str(),
+                f.target.c_str(),
+                static_cast<long long>(f.down.count()),
+                f.overlap == OverlapKind::kNone ? "" : " — ",
+                f.overlap == OverlapKind::kNone ? "" : std::string(ToString(f.overlap)).c_str()
+            );
+            std::fflush(stdout);
+            ++injected[std::string(ToString(f.kind))];
+        }
         switch (f.kind) {
             case FaultKind::kKill:
                 processes.Kill(f.target);
-                wait_until(SteadyClock::now() + f.down);
-                processes.Start(f.target);
+                Pause(f.down);
+                processes.StartSoon(f.target);
                 break;
             case FaultKind::kPause:
                 processes.Signal(f.target, SIGSTOP);
@@ -690,27 +1061,98 @@ int RunChaos(const ChaosOptions& o) {
                 processes.Signal(f.target, SIGCONT);
                 break;
             case FaultKind::kPostgresCrash:
-                if (!Shell(o.pg_crash_cmd)) {
-                    ++infra_failures["postgres_crash"];
-                }
-                wait_until(SteadyClock::now() + f.down);
-                if (!Shell(o.pg_start_cmd)) {
-                    ++infra_failures["postgres_start"];
-                }
+                shell(o.pg_crash_cmd, "postgres_crash");
+                Pause(f.down);
+                shell(o.pg_start_cmd, "postgres_start");
                 break;
             case FaultKind::kRedisKill:
-                if (!Shell(o.redis_kill_cmd)) {
-                    ++infra_failures["redis_kill"];
-                }
-                wait_until(SteadyClock::now() + f.down);
-                if (!Shell(o.redis_start_cmd)) {
-                    ++infra_failures["redis_start"];
-                }
+                shell(o.redis_kill_cmd, "redis_kill");
+                Pause(f.down);
+                shell(o.redis_start_cmd, "redis_start");
                 break;
         }
+        const milliseconds end = since_start();
+        const std::lock_guard lock(fault_mutex);
+        if (f.kind == FaultKind::kPostgresCrash || f.kind == FaultKind::kRedisKill) {
+            std::printf(
+                "chaos: %6.1f s %s back after %.1f s\n",
+                static_cast<double>(end.count()) / 1000.0,
+                f.target.c_str(),
+                static_cast<double>((end - begin).count()) / 1000.0
+            );
+            std::fflush(stdout);
+        }
+        executed.push_back({.fault = f, .begin = begin, .end = end});
+    };
+    std::vector<std::jthread> fault_threads;
+    for (std::size_t i = 0; i < plan.size();) {
+        std::size_t j = i;
+        while (j < plan.size() && plan[j].episode == plan[i].episode) {
+            ++j;
+        }
+        const std::vector<Fault> episode(
+            plan.begin() + static_cast<std::ptrdiff_t>(i),
+            plan.begin() + static_cast<std::ptrdiff_t>(j)
+        );
+        i = j;
+        if (episode.front().overlap != OverlapKind::kNone) {
+            ++overlaps_planned[std::string(ToString(episode.front().overlap))];
+        }
+        std::map<std::string, std::vector<Fault>> by_target;
+        for (const Fault& f : episode) {
+            by_target[f.target].push_back(f);
+        }
+        wait_until(start + episode.front().at);
+        while (true) {
+            {
+                const std::lock_guard lock(fault_mutex);
+                if (std::none_of(by_target.begin(), by_target.end(), [&](const auto& t) {
+                        return busy.contains(t.first);
+                    })) {
+                    for (const auto& [target, faults] : by_target) {
+                        busy.insert(target);
+                    }
+                    break;
+                }
+            }
+            wait_until(SteadyClock::now() + milliseconds(100));
+        }
+        const auto shift = SteadyClock::now() - (start + episode.front().at);
+        for (const auto& entry : by_target) {
+            fault_threads.emplace_back([&, target = entry.first, faults = entry.second, shift] {
+                milliseconds planned_end{0};
+                for (const Fault& f : faults) {
+                    // A second fault on the target keeps its planned gap after the first is over.
+                    auto when = start + f.at + shift;
+                    if (planned_end > milliseconds(0)) {
+                        when = std::max(when, SteadyClock::now() + (f.at - planned_end));
+                    }
+                    if (const auto now = SteadyClock::now(); when > now) {
+                        Pause(std::chrono::duration_cast<milliseconds>(when - now));
+                    }
+                    carry_out(f);
+                    planned_end = f.at + f.down;
+                }
+                const std::lock_guard lock(fault_mutex);
+                busy.erase(target);
+            });
+        }
     }
+    while (true) {
+        {
+            const std::lock_guard lock(fault_mutex);
+            if (busy.empty()) {
+                break;
+            }
+        }
+        wait_until(SteadyClock::now() + milliseconds(100));
+    }
+    fault_threads.clear();
     wait_until(load_until);
-    load.clear();  // joins: every order answered or given up
+    while (workers_left.load() > 0) {  // every order answered or given up; services kept alive
+        wait_until(SteadyClock::now() + milliseconds(200));
+    }
+    load.clear();
     const auto faults_over = SteadyClock::now();
     std::printf(
         "chaos: faults and load over after %.1f s; waiting for quiescence\n",
@@ -759,6 +1201,35 @@ int RunChaos(const ChaosOptions& o) {
     processes.StopAll();
 
     // The summary.
+    std::sort(
+        stats.beyond_old_budget.begin(),
+        stats.beyond_old_budget.end(),
+        [](const Trouble& a, const Trouble& b) { return a.first < b.first; }
+    );
+    // Orders the old client (8 tries, 14 s) would have given up on: their answers, the faults.
+    std::map<std::string, int> beyond_counts;
+    std::map<std::string, int> beyond_answers;
+    nlohmann::json beyond_orders = nlohmann::json::array();
+    for (const Trouble& t : stats.beyond_old_budget) {
+        ++beyond_counts[t.answered ? "answered" : "never_answered"];
+        for (const auto& [status, n] : t.answers) {
+            beyond_answers[status] += n;
+        }
+        if (beyond_orders.size() < 40) {
+            beyond_orders.push_back(nlohmann::json{
+                {"key", t.key},
+                {"kind", t.kind},
+                {"first_try_s", static_cast<double>(t.first.count()) / 1000.0},
+                {"last_try_s", static_cast<double>(t.last.count()) / 1000.0},
+                {"tries", t.attempts},
+                {"answers_before", t.answers},
+                {"final", t.last_status + (t.last_error.empty() ? "" : " " + t.last_error)},
+                {"faults_during", FaultsDuring(executed, t.first, t.last)},
+            });
+        }
+    }
+    const nlohmann::json beyond = {
+        {"counts", beyond_counts}, {"answers_before", beyond_answers}, {"orders", beyond_orders}};
     nlohmann::json summary = {
         {"seed", o.seed},
         {"duration_s", o.duration.count()},
@@ -766,13 +1237,18 @@ int RunChaos(const ChaosOptions& o) {
         {"orders_sent", stats.sent.load()},
         {"accepted", stats.accepted.load()},
         {"rejected_4xx", stats.rejected.load()},
-        {"abandoned", stats.abandoned.load()},
+        {"never_answered", stats.never_answered.load()},
         {"post_retries", stats.retried.load()},
         {"resent_same_key", stats.resent.load()},
         {"resent_other_payment", stats.resent_other.load()},
         {"sent_by_kind", stats.sent_by_kind},
         {"reviews_decided", decided},
         {"faults", injected},
+        {"overlaps_planned", overlaps_planned},
+        {"overlaps_observed", ObservedOverlaps(executed)},
+        {"retry_answers", stats.retry_answers},
+        {"longest_to_answer_s", static_cast<double>(stats.longest_to_answer.count()) / 1000.0},
+        {"beyond_14s", beyond},
         {"fault_command_failures", infra_failures},
         {"unexpected_exits", processes.Unexpected()},
         {"quiescent", quiet},

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -24,19 +25,44 @@ enum class FaultKind {
 /// sigkill, sigstop, postgres_crash, redis_kill
 [[nodiscard]] std::string_view ToString(FaultKind kind) noexcept;
 
+/// Faults planned to overlap: one episode of several faults at once.
+enum class OverlapKind {
+    kNone,                     ///< A fault alone.
+    kKillDuringPostgresCrash,  ///< A service SIGKILLed (and restarted) while PostgreSQL is down.
+    kRedisKillDuringPause,     ///< Redis killed and restarted while a consumer is SIGSTOPped.
+    kTwoKills,                 ///< Two services SIGKILLed at (nearly) the same time.
+    kPostgresCrashTwice,       ///< PostgreSQL crashed again soon after its restart.
+    kLongPauseWithKills,       ///< A consumer SIGSTOPped for twice `pause_for`; two others killed.
+};
+inline constexpr std::array<OverlapKind, 5> kOverlapKinds{
+    OverlapKind::kKillDuringPostgresCrash,
+    OverlapKind::kRedisKillDuringPause,
+    OverlapKind::kTwoKills,
+    OverlapKind::kPostgresCrashTwice,
+    OverlapKind::kLongPauseWithKills,
+};
+/// none, kill_during_postgres_crash, redis_kill_during_pause, two_kills, postgres_crash_twice,
+/// long_pause_with_kills
+[[nodiscard]] std::string_view ToString(OverlapKind kind) noexcept;
+
 struct Fault {
     std::chrono::milliseconds at{0};  ///< From the start of the run.
     FaultKind kind = FaultKind::kKill;
-    std::string target;                 ///< The service, or "postgres" / "redis".
-    std::chrono::milliseconds down{0};  ///< Until it is restarted (resumed).
+    std::string target;                        ///< The service, or "postgres" / "redis".
+    std::chrono::milliseconds down{0};         ///< Until it is restarted (resumed).
+    OverlapKind overlap = OverlapKind::kNone;  ///< The episode it belongs to.
+    int episode = 0;  ///< Faults of one episode share it; episodes never overlap each other.
 };
 
 struct PlanOptions {
     std::uint64_t seed = 0;
     std::chrono::milliseconds duration{std::chrono::seconds(120)};
     std::vector<std::string> services;  ///< Each is SIGKILLed `kills_per_service` times.
-    std::vector<std::string> pausable;  ///< One of them is SIGSTOPped once.
+    std::vector<std::string> pausable;  ///< One of them is SIGSTOPped once alone.
     int kills_per_service = 0;          ///< 0: KillsPerService(duration).
+    /// Episodes of each OverlapKind (those the services and stores allow); 0:
+    /// OverlapsPerKind(duration); negative: none (every fault alone, as before).
+    int overlaps_per_kind = 0;
     std::chrono::milliseconds pause_for{std::chrono::seconds(5)};  ///< Past the visibility timeout.
     bool postgres = true;
     bool redis = true;
@@ -49,11 +75,43 @@ struct PlanOptions {
 /// "Several times each": one kill per 40 s of run, at least 2 and at most 10.
 [[nodiscard]] int KillsPerService(std::chrono::milliseconds duration) noexcept;
 
-/// The faults of a run, in time order, one at a time (a fault is over, and `settle` has passed,
-/// before the next begins), all between `warmup` and `duration - cooldown`; their order, the gaps
-/// between them and their down times are drawn from the seed. Throws std::invalid_argument when
-/// they do not fit in the run.
+/// Episodes of each overlap kind: one per 150 s of run, at least 1 and at most 4.
+[[nodiscard]] int OverlapsPerKind(std::chrono::milliseconds duration) noexcept;
+
+/// The faults of a run, sorted by `at`, in episodes: an episode is one fault alone or the faults
+/// of one OverlapKind at once; an episode is over, and `settle` has passed, before the next
+/// begins; all between `warmup` and `duration - cooldown`. Every service is SIGKILLed
+/// `kills_per_service` times in all and at least once alone; one consumer is SIGSTOPped alone,
+/// PostgreSQL crashed alone and Redis killed alone once; then `overlaps_per_kind` episodes of
+/// each kind. Faults on one target never overlap. Their order, the gaps, the targets and the down
+/// times are drawn from the seed. Throws std::invalid_argument when they do not fit in the run.
 [[nodiscard]] std::vector<Fault> PlanFaults(const PlanOptions& options);
+
+/// A fault as it was carried out: from its start to the end of its restart (for PostgreSQL:
+/// until it accepted connections again).
+struct Executed {
+    Fault fault;
+    std::chrono::milliseconds begin{0};
+    std::chrono::milliseconds end{0};
+};
+
+/// Pairs of executed faults (on different targets) whose [begin, end] intersect, by
+/// "kind+kind" (the two names sorted): "postgres_crash+sigkill", "sigkill+sigkill", …
+[[nodiscard]] std::map<std::string, int> ObservedOverlaps(const std::vector<Executed>& executed);
+
+/// The executed faults under way at some time in [from, to] ("postgres_crash postgres
+/// 56.7-71.2s"), for the orders that got no answer.
+[[nodiscard]] std::vector<std::string> FaultsDuring(
+    const std::vector<Executed>& executed,
+    std::chrono::milliseconds from,
+    std::chrono::milliseconds to
+);
+
+/// The load client's wait before retry `attempt` (1, 2, …): 250 ms doubling up to 5 s, and never
+/// less than the server's Retry-After.
+[[nodiscard]] std::chrono::milliseconds RetryDelay(
+    int attempt, std::chrono::milliseconds retry_after
+) noexcept;
 
 /// One POST /payments of the load.
 struct Order {
@@ -99,6 +157,10 @@ struct ChaosOptions {
     double rate = 15;      ///< POST /payments per second (open loop).
     int concurrency = 16;  ///< Requests in flight at most.
     int kills_per_service = 0;
+    int overlaps_per_kind = 0;  ///< PlanOptions::overlaps_per_kind.
+    /// How long the load client retries a POST with the same key (RetryDelay between tries)
+    /// before it gives up: long enough to ride out PostgreSQL crashed twice in a row.
+    std::chrono::seconds retry_for{180};
     std::chrono::milliseconds visibility{3000};
     std::chrono::seconds quiesce_timeout{120};
     std::string log_dir;       ///< Service logs, the accepted file.

@@ -22,62 +22,260 @@ PlanOptions Options(std::uint64_t seed, seconds duration = seconds(120)) {
     return o;
 }
 
-TEST(ChaosPlan, EveryServiceIsKilledSeveralTimesOnePausedAndTheStoresCrashOnce) {
+/// The faults of each episode, by episode id.
+std::map<int, std::vector<Fault>> Episodes(const std::vector<Fault>& plan) {
+    std::map<int, std::vector<Fault>> episodes;
+    for (const Fault& f : plan) {
+        episodes[f.episode].push_back(f);
+    }
+    return episodes;
+}
+
+bool During(const Fault& inner, const Fault& outer) {
+    return inner.at >= outer.at && inner.at < outer.at + outer.down;
+}
+
+TEST(ChaosPlan, EveryServiceIsKilledSeveralTimesAtLeastOnceAloneAndEachFaultComesAloneOnce) {
     for (std::uint64_t seed : {1ULL, 2ULL, 42ULL, 123456789ULL}) {
         SCOPED_TRACE(seed);
         const PlanOptions o = Options(seed);
         const auto plan = PlanFaults(o);
         std::map<std::string, int> kills;
-        std::map<FaultKind, int> kinds;
+        std::map<std::string, int> kills_alone;
+        std::map<FaultKind, int> alone;
         for (const Fault& f : plan) {
-            ++kinds[f.kind];
+            if (f.overlap == OverlapKind::kNone) {
+                ++alone[f.kind];
+            }
             if (f.kind == FaultKind::kKill) {
                 ++kills[f.target];
+                kills_alone[f.target] += f.overlap == OverlapKind::kNone ? 1 : 0;
                 EXPECT_GE(f.down, milliseconds(300));
                 EXPECT_LE(f.down, milliseconds(2000));
             }
             if (f.kind == FaultKind::kPause) {
                 EXPECT_THAT(o.pausable, ::testing::Contains(f.target));
-                EXPECT_EQ(f.down, o.pause_for);
+                EXPECT_EQ(
+                    f.down,
+                    f.overlap == OverlapKind::kLongPauseWithKills ? 2 * o.pause_for : o.pause_for
+                );
             }
         }
         EXPECT_EQ(kills.size(), o.services.size());
-        for (const auto& [service, count] : kills) {
-            EXPECT_EQ(count, KillsPerService(o.duration)) << service;
+        for (const auto& service : o.services) {
+            EXPECT_GE(kills[service], KillsPerService(o.duration)) << service;
+            EXPECT_GE(kills_alone[service], 1) << service;
         }
-        EXPECT_EQ(kinds[FaultKind::kPause], 1);
-        EXPECT_EQ(kinds[FaultKind::kPostgresCrash], 1);
-        EXPECT_EQ(kinds[FaultKind::kRedisKill], 1);
+        EXPECT_EQ(alone[FaultKind::kPause], 1);
+        EXPECT_EQ(alone[FaultKind::kPostgresCrash], 1);
+        EXPECT_EQ(alone[FaultKind::kRedisKill], 1);
     }
 }
 
-TEST(ChaosPlan, FaultsComeOneAtATimeInsideTheWindow) {
+TEST(ChaosPlan, EpisodesComeOneAtATimeInsideTheWindowAndATargetHasOneFaultAtATime) {
     for (std::uint64_t seed = 0; seed < 50; ++seed) {
+        SCOPED_TRACE(seed);
         const PlanOptions o = Options(seed, seconds(120 + seed * 7));
         const auto plan = PlanFaults(o);
         ASSERT_FALSE(plan.empty());
         EXPECT_GE(plan.front().at, o.warmup);
         for (std::size_t i = 0; i + 1 < plan.size(); ++i) {
-            EXPECT_LE(plan[i].at + plan[i].down + o.settle, plan[i + 1].at) << "seed " << seed;
+            EXPECT_LE(plan[i].at, plan[i + 1].at) << "sorted by time";
         }
-        EXPECT_LE(plan.back().at + plan.back().down + o.settle, o.duration - o.cooldown);
+        milliseconds previous_end{0};
+        for (const auto& [id, faults] : Episodes(plan)) {
+            milliseconds begin = faults.front().at;
+            milliseconds end{0};
+            for (const Fault& f : faults) {
+                begin = std::min(begin, f.at);
+                end = std::max(end, f.at + f.down);
+                EXPECT_EQ(f.overlap, faults.front().overlap);
+                for (const Fault& g : faults) {
+                    if (&f != &g && f.target == g.target && f.at <= g.at) {
+                        EXPECT_LT(f.at + f.down, g.at) << f.target << " twice at once";
+                    }
+                }
+            }
+            EXPECT_EQ(faults.size() > 1, faults.front().overlap != OverlapKind::kNone);
+            EXPECT_GE(begin, previous_end) << "episode " << id;
+            previous_end = end + o.settle;
+        }
+        EXPECT_LE(previous_end, o.duration - o.cooldown);
     }
 }
 
-TEST(ChaosPlan, TheSeedDecidesThePlan) {
-    const auto a = PlanFaults(Options(7));
-    const auto b = PlanFaults(Options(7));
-    const auto c = PlanFaults(Options(8));
-    ASSERT_EQ(a.size(), b.size());
-    bool differs = a.size() != c.size();
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        EXPECT_EQ(a[i].at, b[i].at);
-        EXPECT_EQ(a[i].kind, b[i].kind);
-        EXPECT_EQ(a[i].target, b[i].target);
-        EXPECT_EQ(a[i].down, b[i].down);
-        differs = differs || i >= c.size() || a[i].at != c[i].at || a[i].target != c[i].target;
+TEST(ChaosPlan, ARunHasOverlappingFaultsOfEachKind) {
+    for (const seconds duration : {seconds(120), seconds(300), seconds(600)}) {
+        for (std::uint64_t seed : {3ULL, 7ULL, 20261201ULL}) {
+            SCOPED_TRACE(::testing::Message() << duration.count() << " s, seed " << seed);
+            const PlanOptions o = Options(seed, duration);
+            std::map<OverlapKind, int> episodes_of;
+            for (const auto& [id, e] : Episodes(PlanFaults(o))) {
+                ++episodes_of[e.front().overlap];
+                std::map<FaultKind, std::vector<Fault>> by;
+                for (const Fault& f : e) {
+                    by[f.kind].push_back(f);
+                }
+                switch (e.front().overlap) {
+                    case OverlapKind::kNone:
+                        EXPECT_EQ(e.size(), 1U);
+                        break;
+                    case OverlapKind::kKillDuringPostgresCrash:
+                        ASSERT_EQ(by[FaultKind::kPostgresCrash].size(), 1U);
+                        ASSERT_EQ(by[FaultKind::kKill].size(), 1U);
+                        EXPECT_TRUE(
+                            During(by[FaultKind::kKill][0], by[FaultKind::kPostgresCrash][0])
+                        ) << "the service is killed while PostgreSQL is down";
+                        break;
+                    case OverlapKind::kRedisKillDuringPause: {
+                        ASSERT_EQ(by[FaultKind::kPause].size(), 1U);
+                        ASSERT_EQ(by[FaultKind::kRedisKill].size(), 1U);
+                        const Fault& pause = by[FaultKind::kPause][0];
+                        const Fault& redis = by[FaultKind::kRedisKill][0];
+                        EXPECT_TRUE(During(redis, pause));
+                        EXPECT_LE(redis.at + redis.down, pause.at + pause.down)
+                            << "Redis is back before the service resumes";
+                        break;
+                    }
+                    case OverlapKind::kTwoKills: {
+                        ASSERT_EQ(by[FaultKind::kKill].size(), 2U);
+                        const Fault& a = by[FaultKind::kKill][0];
+                        const Fault& b = by[FaultKind::kKill][1];
+                        EXPECT_NE(a.target, b.target);
+                        EXPECT_TRUE(During(b, a)) << "both down at once";
+                        break;
+                    }
+                    case OverlapKind::kPostgresCrashTwice: {
+                        ASSERT_EQ(by[FaultKind::kPostgresCrash].size(), 2U);
+                        const Fault& first = by[FaultKind::kPostgresCrash][0];
+                        const Fault& second = by[FaultKind::kPostgresCrash][1];
+                        EXPECT_GT(second.at, first.at + first.down);
+                        EXPECT_LE(second.at, first.at + first.down + milliseconds(2000))
+                            << "crashed again soon after its restart";
+                        break;
+                    }
+                    case OverlapKind::kLongPauseWithKills: {
+                        ASSERT_EQ(by[FaultKind::kPause].size(), 1U);
+                        ASSERT_EQ(by[FaultKind::kKill].size(), 2U);
+                        const Fault& pause = by[FaultKind::kPause][0];
+                        EXPECT_EQ(pause.down, 2 * o.pause_for) << "past the visibility timeout";
+                        for (const Fault& kill : by[FaultKind::kKill]) {
+                            EXPECT_NE(kill.target, pause.target);
+                            EXPECT_TRUE(During(kill, pause));
+                        }
+                        EXPECT_NE(by[FaultKind::kKill][0].target, by[FaultKind::kKill][1].target);
+                        break;
+                    }
+                }
+            }
+            for (const OverlapKind kind : kOverlapKinds) {
+                EXPECT_EQ(episodes_of[kind], OverlapsPerKind(o.duration)) << ToString(kind);
+            }
+        }
     }
-    EXPECT_TRUE(differs);
+    EXPECT_EQ(OverlapsPerKind(seconds(120)), 1);
+    EXPECT_EQ(OverlapsPerKind(seconds(300)), 2);
+    EXPECT_EQ(OverlapsPerKind(seconds(3600)), 4);
+}
+
+TEST(ChaosPlan, OverlapsCanBeTurnedOffAndNeedTheirTargets) {
+    PlanOptions o = Options(5);
+    o.overlaps_per_kind = -1;
+    const auto plan = PlanFaults(o);
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+        EXPECT_EQ(plan[i].overlap, OverlapKind::kNone);
+        if (i + 1 < plan.size()) {
+            EXPECT_LE(plan[i].at + plan[i].down + o.settle, plan[i + 1].at);
+        }
+    }
+    o = Options(5);
+    o.postgres = false;
+    o.redis = false;
+    std::set<OverlapKind> kinds;
+    for (const Fault& f : PlanFaults(o)) {
+        kinds.insert(f.overlap);
+    }
+    EXPECT_EQ(
+        kinds,
+        (std::set<OverlapKind>{
+            OverlapKind::kNone, OverlapKind::kTwoKills, OverlapKind::kLongPauseWithKills})
+    );
+}
+
+TEST(ChaosPlan, TheSeedDecidesThePlan) {
+    for (const seconds duration : {seconds(120), seconds(300)}) {
+        const auto a = PlanFaults(Options(7, duration));
+        const auto b = PlanFaults(Options(7, duration));
+        const auto c = PlanFaults(Options(8, duration));
+        ASSERT_EQ(a.size(), b.size());
+        bool differs = a.size() != c.size();
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            EXPECT_EQ(a[i].at, b[i].at);
+            EXPECT_EQ(a[i].kind, b[i].kind);
+            EXPECT_EQ(a[i].target, b[i].target);
+            EXPECT_EQ(a[i].down, b[i].down);
+            EXPECT_EQ(a[i].overlap, b[i].overlap);
+            EXPECT_EQ(a[i].episode, b[i].episode);
+            differs = differs || i >= c.size() || a[i].at != c[i].at || a[i].target != c[i].target;
+        }
+        EXPECT_TRUE(differs);
+    }
+}
+
+TEST(ChaosRun, OverlapsAreCountedFromWhatWasCarriedOut) {
+    const auto fault = [](FaultKind kind, std::string target) {
+        return Fault{
+            .at = milliseconds(0),
+            .kind = kind,
+            .target = std::move(target),
+            .down = milliseconds(0),
+            .overlap = OverlapKind::kNone,
+            .episode = 0,
+        };
+    };
+    const std::vector<Executed> executed = {
+        {.fault = fault(FaultKind::kPostgresCrash, "postgres"),
+         .begin = milliseconds(10'000),
+         .end = milliseconds(25'000)},
+        {.fault = fault(FaultKind::kKill, "risk"),
+         .begin = milliseconds(12'000),
+         .end = milliseconds(13'000)},
+        {.fault = fault(FaultKind::kKill, "ledger"),
+         .begin = milliseconds(12'500),
+         .end = milliseconds(14'000)},
+        {.fault = fault(FaultKind::kPostgresCrash, "postgres"),
+         .begin = milliseconds(26'000),
+         .end = milliseconds(30'000)},
+        {.fault = fault(FaultKind::kRedisKill, "redis"),
+         .begin = milliseconds(40'000),
+         .end = milliseconds(41'000)},
+    };
+    EXPECT_EQ(
+        ObservedOverlaps(executed),
+        (std::map<std::string, int>{{"postgres_crash+sigkill", 2}, {"sigkill+sigkill", 1}})
+    );
+    EXPECT_THAT(
+        FaultsDuring(executed, milliseconds(24'000), milliseconds(27'000)),
+        ::testing::ElementsAre(
+            "postgres_crash postgres 10.0-25.0s", "postgres_crash postgres 26.0-30.0s"
+        )
+    );
+    EXPECT_TRUE(FaultsDuring(executed, milliseconds(35'000), milliseconds(39'000)).empty());
+}
+
+TEST(ChaosRun, TheClientBacksOffAndHonoursRetryAfter) {
+    EXPECT_EQ(RetryDelay(1, milliseconds(0)), milliseconds(250));
+    EXPECT_EQ(RetryDelay(2, milliseconds(0)), milliseconds(500));
+    EXPECT_EQ(RetryDelay(5, milliseconds(0)), milliseconds(4000));
+    EXPECT_EQ(RetryDelay(6, milliseconds(0)), milliseconds(5000));
+    EXPECT_EQ(RetryDelay(60, milliseconds(0)), milliseconds(5000));
+    EXPECT_EQ(RetryDelay(1, seconds(1)), seconds(1));
+    EXPECT_EQ(RetryDelay(6, seconds(30)), seconds(30));
+    milliseconds total{0};
+    for (int attempt = 1; attempt <= 40; ++attempt) {
+        total += RetryDelay(attempt, milliseconds(0));
+    }
+    EXPECT_GT(total, seconds(180)) << "a client that outlasts PostgreSQL crashed twice in a row";
 }
 
 TEST(ChaosPlan, ARunTooShortForItsFaultsIsRefusedAndStoresCanBeLeftAlone) {

@@ -6,7 +6,11 @@
 #
 #   scripts/chaos.sh [run]       DURATION (s, default 120), SEED (default random), RATE (15/s)
 #   scripts/chaos.sh pg-crash    pg_ctl -m immediate stop of the chaos stack's PostgreSQL
+#   scripts/chaos.sh pg-start    starts that PostgreSQL again; returns once it accepts connections
+#                                (after crash recovery); leaves Redis alone
 #   scripts/chaos.sh redis-kill  SIGKILL of the chaos stack's redis-server
+#   scripts/chaos.sh redis-start starts that redis-server again (as scripts/stack.sh does); leaves
+#                                PostgreSQL alone, which may be down or recovering at the time
 #   scripts/chaos.sh restart     scripts/stack.sh start of the chaos stack (starts what is down)
 #
 # Env: CHAOS_VAR_DIR (default <checkout>/var/chaos: the stack, wiped at every run),
@@ -30,16 +34,39 @@ case "${1:-run}" in
     pgdata="$(cd -- "$SAGAPAY_VAR_DIR/pg" && pwd -P)/data"  # the /var/tmp folder when a link
     as_pg "$PGBIN/pg_ctl" -D "$pgdata" -m immediate -w -t 30 stop
     exit 0 ;;
+  pg-start)
+    # Not `stack.sh start`: that also restarts Redis, which an overlapping fault may hold down.
+    pgdir="$(cd -- "$SAGAPAY_VAR_DIR/pg" && pwd -P)"
+    as_pg "$PGBIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" -w -t 120 start 9>&-
+    exit 0 ;;
   redis-kill)
     pid=$(<"$SAGAPAY_VAR_DIR/redis/redis.pid")
     [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == redis-server* ]] || { echo "chaos: no redis at pid $pid" >&2; exit 1; }
     kill -KILL "$pid"
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
     exit 0 ;;
+  redis-start)
+    # The options of scripts/stack.sh redis_start (the password through stdin).
+    rdir="$SAGAPAY_VAR_DIR/redis"
+    [[ -n "${SAGAPAY_REDIS_PORT:-}" ]] || { echo "chaos: SAGAPAY_REDIS_PORT not set" >&2; exit 2; }
+    rm -f -- "$rdir/redis.pid"
+    printf 'requirepass %s\n' "$(<"$SAGAPAY_VAR_DIR/redis.password")" |
+      redis-server - --port "$SAGAPAY_REDIS_PORT" --bind 127.0.0.1 --dir "$rdir" \
+        --appendonly yes --appendfsync "${SAGAPAY_REDIS_FSYNC:-everysec}" --save "" \
+        --maxmemory "${SAGAPAY_REDIS_MAXMEMORY:-256mb}" --maxmemory-policy noeviction \
+        --daemonize yes --pidfile "$rdir/redis.pid" --logfile "$rdir/redis.log" \
+        --protected-mode yes >/dev/null 9>&-
+    for ((i = 0; i < 600; i++)); do
+      [[ "$(REDISCLI_AUTH="$(<"$SAGAPAY_VAR_DIR/redis.password")" timeout 3 redis-cli \
+        --no-auth-warning -h 127.0.0.1 -p "$SAGAPAY_REDIS_PORT" ping 2>/dev/null)" == PONG ]] && exit 0
+      sleep 0.1
+    done
+    echo "chaos: redis did not answer after its restart" >&2
+    exit 1 ;;
   restart)
     exec "$STACK" start ;;
   run) ;;
-  *) echo "usage: scripts/chaos.sh [run|pg-crash|redis-kill|restart]" >&2; exit 2 ;;
+  *) echo "usage: scripts/chaos.sh [run|pg-crash|pg-start|redis-kill|redis-start|restart]" >&2; exit 2 ;;
 esac
 
 BIN=${SAGAPAY_BIN:-$ROOT/build/${CHAOS_PRESET:-ci}/app/sagapay}
@@ -73,9 +100,9 @@ seed_args=()
 set +e
 # shellcheck disable=SC2086
 "$BIN" chaos --duration "$DURATION" --rate "$RATE" "${seed_args[@]}" --log-dir "$LOG_DIR" \
-  --pg-crash-cmd "'$SCRIPT_DIR/chaos.sh' pg-crash" --pg-start-cmd "'$SCRIPT_DIR/chaos.sh' restart" \
+  --pg-crash-cmd "'$SCRIPT_DIR/chaos.sh' pg-crash" --pg-start-cmd "'$SCRIPT_DIR/chaos.sh' pg-start" \
   --redis-kill-cmd "'$SCRIPT_DIR/chaos.sh' redis-kill" \
-  --redis-start-cmd "'$SCRIPT_DIR/chaos.sh' restart" ${CHAOS_ARGS:-} | tee "$LOG_DIR/summary.txt"
+  --redis-start-cmd "'$SCRIPT_DIR/chaos.sh' redis-start" ${CHAOS_ARGS:-} | tee "$LOG_DIR/summary.txt"
 status=${PIPESTATUS[0]}
 set -e
 exit "$status"
