@@ -11,10 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -59,6 +60,29 @@ std::string Upper(std::string text) {
     return text;
 }
 
+/// The port of a `      - url: http://<host>:<port>` line (trailing blanks allowed), or nullopt.
+std::optional<int> ServerPort(std::string_view line) {
+    constexpr std::string_view kPrefix = "      - url: http://";
+    if (line.substr(0, kPrefix.size()) != kPrefix) {
+        return std::nullopt;
+    }
+    line.remove_prefix(kPrefix.size());
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
+        line.remove_suffix(1);
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos ||
+        line.substr(0, colon).find('/') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    const std::string_view digits = line.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    return std::stoi(std::string(digits));
+}
+
 std::size_t Indent(const std::string& line) {
     return line.find_first_not_of(' ');
 }
@@ -68,7 +92,6 @@ std::size_t Indent(const std::string& line) {
 std::set<Route> DocumentedRoutes(const std::string& yaml, std::vector<std::string>& problems) {
     static const std::set<std::string> kMethods = {
         "get", "put", "post", "delete", "options", "head", "patch", "trace"};
-    static const std::regex kServer(R"(^      - url: http://[^:/]+:([0-9]+)\s*$)");
     std::set<Route> routes;
     std::istringstream lines(yaml);
     std::string line;
@@ -131,14 +154,14 @@ std::set<Route> DocumentedRoutes(const std::string& yaml, std::vector<std::strin
                 );
             }
         } else if (indent == 6 && line.rfind("      - url:", 0) == 0) {
-            std::smatch match;
-            if (!std::regex_match(line, match, kServer)) {
+            const std::optional<int> port = ServerPort(line);
+            if (!port) {
                 problems.push_back(
                     std::string(where).append("a server url the reader cannot take: ").append(line)
                 );
                 continue;
             }
-            ports.push_back(std::stoi(match[1].str()));
+            ports.push_back(*port);
         }
     }
     flush();
