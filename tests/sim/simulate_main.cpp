@@ -4,6 +4,7 @@
 //   simulate --seed 1234                    one seed, its trace and its report
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <iostream>
 #include <map>
 
@@ -13,7 +14,9 @@
 #include "runtime/log.hpp"
 #include "tests/sim/simulation.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
     CLI::App app("SagaPay's deterministic saga simulation (tests/sim/README.md)");
     std::int64_t seeds = 10'000;
     std::uint64_t first = 1;
@@ -72,4 +75,18 @@ int main(int argc, char** argv) {
         std::cout << fmt::format("  fault {:<28} {}\n", kind, count);
     }
     return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // What the simulation did not expect to throw: a message and exit 2, not std::terminate.
+    try {
+        return Main(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "simulate: " << e.what() << '\n';
+    } catch (...) {
+        std::cerr << "simulate: unknown exception\n";
+    }
+    return 2;
 }

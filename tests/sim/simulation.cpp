@@ -295,7 +295,7 @@ private:
         std::vector<std::string> customers;
         const auto customer_count = static_cast<int>(Between(1, 4));
         for (int i = 0; i < customer_count; ++i) {
-            const std::string_view kind = OneOf<std::string_view>(
+            const auto kind = OneOf<std::string_view>(
                 {"cust",
                  "cust",
                  "cust",
@@ -312,7 +312,7 @@ private:
             Planned p;
             p.key = fmt::format("sim-{}-{}", options_.seed, i);
             p.customer = CustomerId(customers[Below(customers.size())]);
-            const std::string_view currency = OneOf<std::string_view>({"USD", "EUR", "JPY", "KWD"});
+            const auto currency = OneOf<std::string_view>({"USD", "EUR", "JPY", "KWD"});
             p.amount = Money{
                 Chance(0.2) ? Between(100'000, 250'000) : Between(1, 99'999),
                 *Currency::Parse(currency)};
@@ -455,14 +455,14 @@ private:
                 out.emplace_back([this, i] { Post(i); });
             }
         }
-        for (std::size_t g = 0; g < groups_.size(); ++g) {
-            if (!Deliverable(groups_[g]).empty()) {
-                out.emplace_back([this, g] { Deliver(groups_[g]); });
+        for (Group& g : groups_) {
+            if (!Deliverable(g).empty()) {
+                out.emplace_back([this, &g] { Deliver(g); });
             }
         }
-        for (std::size_t r = 0; r < relays_.size(); ++r) {
-            if (relays_[r].sent < relays_[r].outbox->Published().size()) {
-                out.emplace_back([this, r] { Publish(relays_[r]); });
+        for (Relay& r : relays_) {
+            if (r.sent < r.outbox->Published().size()) {
+                out.emplace_back([this, &r] { Publish(r); });
             }
         }
         if (const auto due = worker ? ProviderNextDue() : std::nullopt; due && *due <= now) {
