@@ -16,7 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include "adapters/http/ascii.hpp"
+#include "adapters/http/beast_request.hpp"
 #include "adapters/http/request.hpp"
 #include "adapters/http/response.hpp"
 #include "adapters/http/router.hpp"
@@ -98,20 +98,7 @@ const Router& TheRouter() {
 
 /// What Server::Impl::Session::Handle does with a parsed message.
 void Handle(bhttp::request<bhttp::string_body>& message) {
-    Request request;
-    request.method = std::string(message.method_string());
-    const std::string_view target = message.target();
-    const std::size_t question = target.find('?');
-    request.path = std::string(target.substr(0, question));
-    if (question != std::string_view::npos) {
-        request.query = std::string(target.substr(question + 1));
-    }
-    for (const auto& field : message) {
-        request.headers.emplace_back(
-            detail::ToLower(field.name_string()), std::string(field.value())
-        );
-    }
-    request.body = std::move(message.body());
+    Request request = detail::ToRequest(message);
     (void)request.Header("content-type");
 
     Response response = TheRouter().Dispatch(request);

@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 
 #include "adapters/http/ascii.hpp"
+#include "adapters/http/beast_request.hpp"
 #include "adapters/http/request.hpp"
 #include "adapters/http/response.hpp"
 #include "adapters/http/router.hpp"
@@ -195,22 +196,9 @@ private:
 
     void Handle() {
         auto& message = parser_->get();
-        Request request;
-        request.method = std::string(message.method_string());
-        const std::string_view target = message.target();
-        const std::size_t question = target.find('?');
-        request.path = std::string(target.substr(0, question));
-        if (question != std::string_view::npos) {
-            request.query = std::string(target.substr(question + 1));
-        }
-        for (const auto& field : message) {
-            request.headers.emplace_back(
-                detail::ToLower(field.name_string()), std::string(field.value())
-            );
-        }
-        request.body = std::move(message.body());
         const bool keep_alive = message.keep_alive();
         const unsigned version = message.version();
+        Request request = detail::ToRequest(message);
 
         const auto start = std::chrono::steady_clock::now();
         std::string route;
