@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installer for the Debian 12 packages SagaPay needs to build, test
-# and run its local stack (scripts/stack.sh).
+# and run its local stack (scripts/stack.sh, scripts/kafka.sh).
 #
 # Fast path: if every package is already installed, no apt call is made.
 # Otherwise: apt-get update + apt-get install of only the missing packages.
@@ -12,6 +12,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config make git curl ca-certificates
   postgresql-15 postgresql-client-15 libpq-dev
   redis-server redis-tools libhiredis-dev
+  librdkafka-dev kcat openjdk-17-jre-headless maven
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libexpected-dev
   clang-format clang-tidy gcovr
