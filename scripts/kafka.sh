@@ -163,7 +163,7 @@ fetch_broker() {
   local tmp="$KHOME.tmp.$$" t0=$SECONDS flog="$CACHE/fetch-$KVER.log"
   rm -rf -- "$tmp"
   info "fetching Apache Kafka $KVER with Maven into $KHOME (first use; repository $M2)"
-  if ! mvn -B -q -f "$POM" -Dkafka.version="$KVER" -Dmaven.repo.local="$M2" \
+  if ! mvn -B -q -Dstyle.color=never -f "$POM" -Dkafka.version="$KVER" -Dmaven.repo.local="$M2" \
       dependency:copy-dependencies -DoutputDirectory="$tmp/lib" >"$flog" 2>&1; then
     tail -n 30 "$flog" >&2 || true
     rm -rf -- "$tmp"
@@ -555,15 +555,16 @@ cmd_status() {
 cmd_env() {
   pick_brokers "$1" 1
   load_cluster 1
-  printf 'export %s=%q\n' \
-    KAFKA_BOOTSTRAP_SERVERS "$(bootstrap)" \
-    SAGAPAY_KAFKA_BROKERS "$BROKERS" \
-    KAFKA_REPLICATION_FACTOR "$BROKERS"
+  # Plain values (digits, dots, colons, commas): printed unquoted so the lines are easy to parse.
+  echo "export KAFKA_BOOTSTRAP_SERVERS=$(bootstrap)"
+  echo "export SAGAPAY_KAFKA_BROKERS=$BROKERS"
+  echo "export KAFKA_REPLICATION_FACTOR=$BROKERS"
 }
 
 destroy_cluster() {
   stop_cluster
   rm -rf -- "$CDIR"
+  if [[ -f "$KVAR/current" && "$(<"$KVAR/current")" == "$BROKERS" ]]; then rm -f -- "$KVAR/current"; fi
 }
 
 cmd_destroy() {

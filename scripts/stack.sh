@@ -18,6 +18,11 @@
 # hash of the VAR path (so two checkouts / VAR dirs get different ports and
 # never touch 5432/6379).
 #
+# Kafka: with SAGAPAY_BUS=kafka (`make up BUS=kafka` sets it) `start` also starts the
+# one-broker Kafka of scripts/kafka.sh and `env` also prints its KAFKA_BOOTSTRAP_SERVERS;
+# `stop` and `destroy` stop (destroy: delete) a Kafka of this VAR whatever SAGAPAY_BUS says,
+# and `status` and `env` report one that runs (docs/kafka.md).
+#
 # Typical use:  scripts/stack.sh start && eval "$(scripts/stack.sh env)"
 set -euo pipefail
 
@@ -44,7 +49,8 @@ usage: scripts/stack.sh start|stop|status|env|destroy|psql [args]
   destroy  stop and delete all data of this stack
   psql     run psql against the stack (extra args are passed through)
 env: SAGAPAY_VAR_DIR, SAGAPAY_PG_PORT, SAGAPAY_REDIS_PORT, SAGAPAY_REDIS_FSYNC (everysec),
-     SAGAPAY_REDIS_MAXMEMORY (256mb)
+     SAGAPAY_REDIS_MAXMEMORY (256mb), SAGAPAY_BUS=kafka (also the Kafka broker of
+     scripts/kafka.sh)
 EOF
 }
 
@@ -495,6 +501,14 @@ redis_stop() {
   rm -f -- "$RPID"
 }
 
+# ------------------------------------------------------------------ kafka --
+
+# The stack's Kafka is the one-broker cluster of scripts/kafka.sh in the same VAR.
+kafka_wanted() { [[ "${SAGAPAY_BUS:-}" == kafka ]]; }
+kafka_sh() { SAGAPAY_VAR_DIR="$VAR" "$SCRIPT_DIR/kafka.sh" "$@" 9>&-; }
+kafka_exists() { [[ -d "$VAR/kafka/c1" ]]; }
+kafka_runs() { kafka_exists && kafka_sh status --brokers 1 >/dev/null 2>&1; }
+
 # --------------------------------------------------------------- commands --
 
 base_dsn() { echo "postgresql://postgres@127.0.0.1:$PG_PORT"; }
@@ -531,6 +545,7 @@ cmd_start() {
   pg_start
   redis_start
   pg_create_dbs
+  if kafka_wanted; then kafka_sh start --brokers 1 || die "Kafka failed to start"; fi
   ((was_up)) && echo "stack already running ($VAR)" || echo "stack started ($VAR)"
   print_status || true
   echo "postgres log: $PGLOG"
@@ -541,6 +556,7 @@ cmd_start() {
 
 cmd_stop() {
   require_tools
+  if [[ -d "$VAR/kafka" ]]; then kafka_sh stop; fi
   if [[ ! -f "$VAR/stack.env" ]]; then echo "stack: nothing to stop ($VAR not created)"; return 0; fi
   ensure_var
   load_config 0
@@ -552,7 +568,15 @@ cmd_stop() {
 cmd_status() {
   if ! load_config 0; then echo "stack: not created ($VAR)"; return 1; fi
   echo "stack: $VAR"
-  print_status
+  local rc=0
+  print_status || rc=1
+  if kafka_exists; then
+    kafka_sh status --brokers 1 | sed -n 's/^kafka node 1: /kafka:    /p' || true
+  elif kafka_wanted; then
+    echo "kafka:    not created ($VAR/kafka)"
+  fi
+  if kafka_wanted && ! kafka_runs; then rc=1; fi
+  return "$rc"
 }
 
 cmd_env() {
@@ -574,12 +598,14 @@ cmd_env() {
     PROVIDER_POSTGRES_DSN "$base/finpay_provider" \
     LEDGER_POSTGRES_DSN "$base/finpay_ledger" \
     NOTIFICATION_POSTGRES_DSN "$base/finpay_notification"
+  if kafka_wanted || kafka_runs; then kafka_sh env --brokers 1; fi
 }
 
 cmd_destroy() {
   require_tools
   if [[ ! -d "$VAR" ]]; then echo "stack: nothing to destroy ($VAR does not exist)"; return 0; fi
   ensure_var
+  if [[ -d "$VAR/kafka" ]]; then kafka_sh destroy; fi
   STACK_ENV="$VAR/stack.env"
   if [[ -f "$STACK_ENV" ]]; then read_stack_env; fi
   set_paths
