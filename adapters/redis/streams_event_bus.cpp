@@ -19,6 +19,8 @@ constexpr std::chrono::milliseconds kBlockingReadMargin = 1s;
 constexpr std::size_t kMaxPollBatch = 10000;
 /// Delivery count of a reclaimed entry whose XPENDING row vanished in between.
 constexpr std::int64_t kRedeliveredCount = 2;
+/// Entries per XRANGE page of ReadTopic and of the lag count.
+constexpr std::size_t kRangePage = 1000;
 
 std::string MakeStreamName(const std::string& prefix, std::string_view topic) {
     return prefix + std::string(topic);
@@ -72,6 +74,32 @@ std::optional<Delivery> ToDelivery(
         }
     }
     return delivery;
+}
+
+/// A stream entry as a StoredMessage: `k`/`key` is the key, `v`/`value` the value (a regular
+/// entry has the first, a dead-letter entry the second), every other field a header. nullopt for
+/// a deleted entry.
+std::optional<StoredMessage> ToStoredMessage(const Reply& entry) {
+    if (entry.type != Reply::Type::kArray || entry.elements.size() < 2 ||
+        entry.elements[0].type != Reply::Type::kString ||
+        entry.elements[1].type != Reply::Type::kArray) {
+        return std::nullopt;
+    }
+    const std::vector<Reply>& fields = entry.elements[1].elements;
+    StoredMessage message;
+    message.position = entry.elements[0].str;
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        const std::string& name = fields[i].str;
+        const std::string& value = fields[i + 1].str;
+        if (name == "k" || name == "key") {
+            message.key = value;
+        } else if (name == "v" || name == "value") {
+            message.value = value;
+        } else {
+            message.headers.emplace_back(name, value);
+        }
+    }
+    return message;
 }
 
 bool IsNoGroup(const RedisError& e) {
@@ -322,7 +350,60 @@ public:
         });
     }
 
+    Result<std::int64_t> GroupLag() override {
+        return Guarded("group lag", [&]() -> Result<std::int64_t> {
+            Reply groups;
+            try {
+                groups = conn_.Command({"XINFO", "GROUPS", stream_});
+            } catch (const RedisError& e) {
+                if (IsNoSuchKey(e)) {
+                    return std::int64_t{0};  // No stream: nothing held, nothing to consume.
+                }
+                throw;
+            }
+            for (const Reply& group : groups.elements) {
+                const Reply* name = FieldOf(group, "name");
+                if (name == nullptr || name->str != options_.group) {
+                    continue;
+                }
+                const Reply* pending = FieldOf(group, "pending");
+                const Reply* delivered = FieldOf(group, "last-delivered-id");
+                if (pending == nullptr || delivered == nullptr) {
+                    FailReply("XINFO GROUPS", "expected pending and last-delivered-id");
+                }
+                // Redis 7 counts the undelivered entries (`lag`), nil when an XDEL makes it
+                // unknowable; Redis 6.2 has no such field. Then count them.
+                const Reply* lag = FieldOf(group, "lag");
+                const std::int64_t undelivered =
+                    lag != nullptr && lag->type == Reply::Type::kInteger
+                        ? lag->integer
+                        : CountAfter(delivered->str);
+                return undelivered + pending->integer;
+            }
+            // The group is gone (the stream was re-created): a new one at 0 reads all of it.
+            return conn_.Command({"XLEN", stream_}).integer;
+        });
+    }
+
 private:
+    /// How many entries the stream holds after `position`.
+    std::int64_t CountAfter(const std::string& position) {
+        std::int64_t count = 0;
+        std::string start = "(" + position;
+        while (true) {
+            const Reply page =
+                conn_.Command({"XRANGE", stream_, start, "+", "COUNT", std::to_string(kRangePage)});
+            if (page.type != Reply::Type::kArray) {
+                FailReply("XRANGE", "expected entries");
+            }
+            count += static_cast<std::int64_t>(page.elements.size());
+            if (page.elements.size() < kRangePage) {
+                return count;
+            }
+            start = "(" + page.elements.back().elements.at(0).str;
+        }
+    }
+
     [[nodiscard]] Result<void> CheckTopic(const Delivery& delivery, std::string_view what) const {
         if (delivery.topic != options_.topic) {
             return Fail(
@@ -470,6 +551,42 @@ Result<std::unique_ptr<EventSubscription>> RedisStreamsEventBus::Subscribe(
         subscription->EnsureGroup();
         return std::unique_ptr<EventSubscription>(std::move(subscription));
     });
+}
+
+Result<std::vector<StoredMessage>> RedisStreamsEventBus::ReadTopic(
+    std::string_view topic, std::size_t limit
+) {
+    return Guarded("read topic", [&]() -> Result<std::vector<StoredMessage>> {
+        Connection conn(endpoint_);
+        const std::string stream = StreamName(topic);
+        std::vector<StoredMessage> messages;
+        std::string start = "-";
+        while (limit == 0 || messages.size() < limit) {
+            const std::size_t page =
+                limit == 0 ? kRangePage : std::min(kRangePage, limit - messages.size());
+            const Reply entries =
+                conn.Command({"XRANGE", stream, start, "+", "COUNT", std::to_string(page)});
+            if (entries.type != Reply::Type::kArray) {
+                FailReply("XRANGE", "expected entries");
+            }
+            for (const Reply& entry : entries.elements) {
+                if (auto message = ToStoredMessage(entry)) {
+                    messages.push_back(std::move(*message));
+                }
+            }
+            if (entries.elements.size() < page) {
+                break;
+            }
+            start = "(" + entries.elements.back().elements.at(0).str;
+        }
+        return messages;
+    });
+}
+
+Result<void> RedisStreamsEventBus::EnsureTopics(
+    std::span<const std::string> /*topics*/, const TopicSettings& /*settings*/
+) {
+    return {};  // A stream appears on its first XADD, a group on Subscribe (MKSTREAM).
 }
 
 std::string RedisStreamsEventBus::StreamName(std::string_view topic) const {

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "adapters/redis/client.hpp"
 #include "core/ports/event_bus.hpp"
@@ -19,6 +22,9 @@ namespace sagapay::redis {
 /// carry their delivery count (from XPENDING). DeadLetter() copies the entry with the reason to
 /// the stream `<prefix>deadletter` (fields: topic, group, key, value, reason, position,
 /// delivery_count) and acks it. Each entry has the fields `k` (key) and `v` (value).
+/// ReadTopic pages through the stream with XRANGE (a dead-letter entry's `key` and `value` become
+/// the message's, its other fields the headers); EnsureTopics has nothing to do (streams appear
+/// on first write, groups on Subscribe); GroupLag is the group's XINFO GROUPS `lag` + `pending`.
 class RedisStreamsEventBus final : public EventBus {
 public:
     explicit RedisStreamsEventBus(Endpoint endpoint, std::string stream_prefix = "");
@@ -27,6 +33,10 @@ public:
     Result<std::unique_ptr<EventPublisher>> CreatePublisher() override;
     Result<std::unique_ptr<EventSubscription>> Subscribe(const SubscriptionOptions& options
     ) override;
+    Result<std::vector<StoredMessage>> ReadTopic(std::string_view topic, std::size_t limit)
+        override;
+    Result<void> EnsureTopics(std::span<const std::string> topics, const TopicSettings& settings)
+        override;
 
     [[nodiscard]] std::string StreamName(std::string_view topic) const;
     [[nodiscard]] std::string DeadLetterStream() const;

@@ -539,6 +539,77 @@ TEST_F(StreamsEventBusRedisTest, TrimmingNeverRemovesAnEntryAGroupHasNotAcknowle
     EXPECT_EQ(Positions(PollUntil(*slow, 1, 2s)).size(), 1U);
 }
 
+TEST_F(StreamsEventBusRedisTest, GroupLagCountsTheEntriesItselfWhenRedisCannotTell) {
+    auto worker = Subscribe("ledger", "ledger-1");
+    ASSERT_NE(worker, nullptr);
+    auto publisher = bus_.CreatePublisher();
+    ASSERT_TRUE(publisher);
+    std::vector<OutgoingMessage> batch;
+    batch.reserve(5);
+    for (int i = 0; i < 5; ++i) {
+        batch.push_back({kTopic, "pay-" + std::to_string(i), "v"});
+    }
+    const auto positions = (*publisher)->Publish(batch);
+    ASSERT_TRUE(positions);
+    // An XDEL after the group's last delivered entry makes XINFO GROUPS report `lag` as nil.
+    (void)admin_.Command({"XDEL", bus_.StreamName(kTopic), (*positions)[1]});
+    const Reply groups = admin_.Command({"XINFO", "GROUPS", bus_.StreamName(kTopic)});
+    ASSERT_EQ(groups.elements.size(), 1U);
+    for (std::size_t i = 0; i + 1 < groups.elements[0].elements.size(); i += 2) {
+        if (groups.elements[0].elements[i].str == "lag") {
+            ASSERT_TRUE(groups.elements[0].elements[i + 1].IsNil());
+        }
+    }
+
+    const auto undelivered = worker->GroupLag();
+    ASSERT_EQ(PollUntil(*worker, 2, 2s).size(), 2U);
+    const auto two_pending = worker->GroupLag();
+
+    ASSERT_TRUE(undelivered) << ErrorText(undelivered);
+    EXPECT_EQ(*undelivered, 4);
+    ASSERT_TRUE(two_pending) << ErrorText(two_pending);
+    EXPECT_EQ(*two_pending, 4);
+}
+
+TEST_F(StreamsEventBusRedisTest, ReadTopicGivesADeadLetterEntrysFieldsAsHeaders) {
+    (void)admin_.Command(
+        {"XADD",
+         bus_.DeadLetterStream(),
+         "*",
+         "topic",
+         kTopic,
+         "key",
+         "pay-1",
+         "value",
+         "{}",
+         "reason",
+         "bad"}
+    );
+
+    const auto held = bus_.ReadTopic("deadletter", 0);
+
+    ASSERT_TRUE(held) << ErrorText(held);
+    ASSERT_EQ(held->size(), 1U);
+    EXPECT_EQ((*held)[0].key, "pay-1");
+    EXPECT_EQ((*held)[0].value, "{}");
+    using Header = std::pair<std::string, std::string>;
+    EXPECT_THAT((*held)[0].headers, ElementsAre(Header{"topic", kTopic}, Header{"reason", "bad"}));
+}
+
+TEST_F(StreamsEventBusRedisTest, ReadTopicPagesThroughLongStreams) {
+    PublishNumbered(2500);
+
+    const auto all = bus_.ReadTopic(kTopic, 0);
+    const auto some = bus_.ReadTopic(kTopic, 1001);
+
+    ASSERT_TRUE(all) << ErrorText(all);
+    ASSERT_EQ(all->size(), 2500U);
+    EXPECT_EQ(all->back().value, "value-2499");
+    ASSERT_TRUE(some) << ErrorText(some);
+    ASSERT_EQ(some->size(), 1001U);
+    EXPECT_EQ(some->back().value, "value-1000");
+}
+
 TEST_F(StreamsEventBusRedisTest, ProgressOfAMissingStreamSaysSoAndAStreamWithoutGroupsHasNoBound) {
     auto publisher = bus_.CreatePublisher();
     ASSERT_TRUE(publisher);

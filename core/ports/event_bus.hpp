@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -27,6 +28,23 @@ struct Delivery {
     std::string value;
     std::string position;             ///< Opaque bus position (stream entry id, partition/offset).
     std::int64_t delivery_count = 1;  ///< 1 on first delivery; grows on each redelivery.
+};
+
+/// A message as the bus holds it, read outside any consumer group (EventBus::ReadTopic).
+struct StoredMessage {
+    std::string position;  ///< As in Delivery::position.
+    std::string key;
+    std::string value;
+    /// Redis: the entry's fields other than key and value (a dead-letter entry: topic, group,
+    /// reason, position, delivery_count); Kafka: the record's headers.
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// How EventBus::EnsureTopics creates a missing topic. A value below 1 asks for the broker's
+/// default (num.partitions, default.replication.factor).
+struct TopicSettings {
+    int partitions = 3;
+    int replication_factor = 1;
 };
 
 /// Where a topic's consumer groups are, for trimming the bus and the outbox. Positions are the
@@ -54,11 +72,13 @@ public:
         std::span<const OutgoingMessage> batch
     ) = 0;
 
-    /// Where the consumer groups of `topic` are (see TopicProgress).
+    /// Where the consumer groups of `topic` are (see TopicProgress). kFailedPrecondition from a
+    /// bus whose broker trims by its own retention (Kafka): it keeps no progress to trim by and
+    /// detects no loss.
     [[nodiscard]] virtual Result<TopicProgress> Progress(std::string_view topic) = 0;
 
     /// Deletes the messages of `topic` before `position`, never one at or after it; returns how
-    /// many were deleted.
+    /// many were deleted. kFailedPrecondition where Progress gives it.
     [[nodiscard]] virtual Result<std::int64_t> TrimBefore(
         std::string_view topic, std::string_view position
     ) = 0;
@@ -92,9 +112,15 @@ public:
     [[nodiscard]] virtual Result<void> DeadLetter(
         const Delivery& delivery, std::string_view reason
     ) = 0;
+
+    /// How many messages of the topic the whole consumer group has not acked yet: not yet
+    /// delivered plus delivered and pending (for the consumer-lag gauge). An estimate while other
+    /// consumers of the group ack concurrently.
+    [[nodiscard]] virtual Result<std::int64_t> GroupLag() = 0;
 };
 
-/// Port: the event bus. Implemented by RedisStreamsEventBus (default) and, later, KafkaEventBus.
+/// Port: the event bus. Implemented by redis::RedisStreamsEventBus (default) and
+/// kafka::KafkaEventBus; core/ports/event_bus_contract.hpp is the behaviour both share.
 /// Thread-safe factory; what it creates is single-threaded.
 class EventBus {
 public:
@@ -102,6 +128,19 @@ public:
     [[nodiscard]] virtual Result<std::unique_ptr<EventPublisher>> CreatePublisher() = 0;
     [[nodiscard]] virtual Result<std::unique_ptr<EventSubscription>> Subscribe(
         const SubscriptionOptions& options
+    ) = 0;
+
+    /// The messages the bus still holds for `topic`, oldest first, at most `limit` (0: all), read
+    /// outside any consumer group (for tools: `dlq list`, `replay-dlq`). A topic that does not
+    /// exist holds none.
+    [[nodiscard]] virtual Result<std::vector<StoredMessage>> ReadTopic(
+        std::string_view topic, std::size_t limit
+    ) = 0;
+
+    /// Creates the topics that do not exist yet with `settings`; one that exists already counts as
+    /// success and is left as it is. A bus without topic administration succeeds at once.
+    [[nodiscard]] virtual Result<void> EnsureTopics(
+        std::span<const std::string> topics, const TopicSettings& settings
     ) = 0;
 };
 
