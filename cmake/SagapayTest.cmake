@@ -1,6 +1,6 @@
 include(GoogleTest)
 
-# sagapay_add_test(<name> SOURCES <files...> LIBS <targets...> [LABEL unit|postgres|redis|e2e])
+# sagapay_add_test(<name> SOURCES <files...> LIBS <targets...> [LABEL unit|postgres|redis|kafka|e2e])
 # LABEL names the server the test needs; `ctest -L unit` runs the hermetic ones.
 function(sagapay_add_test name)
   cmake_parse_arguments(ARG "" "LABEL" "SOURCES;LIBS" ${ARGN})

@@ -10,14 +10,19 @@
 namespace sagapay::testing {
 namespace {
 
-std::string RequireEnv(const char* name, const char* what) {
+std::string RequireEnv(
+    const char* name,
+    const char* what,
+    const char* how =
+        "Run the tests through `make test`, which starts the project's private "
+        "stack and sets it."
+) {
     const char* value = std::getenv(name);
     if (value != nullptr && *value != '\0') {
         return value;
     }
-    const std::string message = std::string(name) + " is not set: this test needs " + what +
-                                ". Run the tests through `make test`, which starts the project's "
-                                "private stack and sets it.";
+    const std::string message =
+        std::string(name) + " is not set: this test needs " + what + ". " + how;
     ADD_FAILURE() << message;
     throw std::runtime_error(message);
 }
@@ -62,6 +67,14 @@ std::string TestPgDsn() {
 
 std::string TestRedisUrl() {
     return RequireEnv("SAGAPAY_TEST_REDIS_URL", "a Redis server");
+}
+
+std::string TestKafkaBootstrapServers() {
+    return RequireEnv(
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "a Kafka broker",
+        "Start one and set it: `scripts/kafka.sh start && eval \"$(scripts/kafka.sh env)\"`."
+    );
 }
 
 TestDatabase::TestDatabase() {

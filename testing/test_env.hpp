@@ -12,6 +12,9 @@ namespace sagapay::testing {
 [[nodiscard]] std::string TestPgDsn();
 /// The test Redis URL (env SAGAPAY_TEST_REDIS_URL).
 [[nodiscard]] std::string TestRedisUrl();
+/// The test Kafka cluster (env KAFKA_BOOTSTRAP_SERVERS, from `scripts/kafka.sh env`). Fails the
+/// test loudly when it is missing: the `kafka` tests never skip.
+[[nodiscard]] std::string TestKafkaBootstrapServers();
 
 /// A fresh database on the test server, dropped when this goes out of scope, so tests never see
 /// each other's rows.
