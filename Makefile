@@ -8,7 +8,7 @@ STACK := scripts/stack.sh
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
-	@echo "make test        the whole suite (unit, PostgreSQL, Redis, end to end) under ASan+UBSan"
+	@echo "make test        the whole suite (unit, PostgreSQL, Redis, Kafka, end to end) under ASan+UBSan"
 	@echo "make test-unit   only the hermetic tests"
 	@echo "make test-tsan   the hermetic, PostgreSQL and Redis tests under ThreadSanitizer"
 	@echo "make tidy        clang-tidy (.clang-tidy) over every source; fails on any finding"
@@ -38,12 +38,13 @@ up: build
 	./build/release/app/sagapay up
 
 # CI runs this on a fresh machine: installs, builds with warnings as errors under ASan+UBSan,
-# starts the private stack and runs every test.
+# starts the private stack with its Kafka broker (the `kafka` tests fail without one) and runs
+# every test.
 test: deps
 	cmake --preset ci >/dev/null
 	cmake --build --preset ci -j $(JOBS)
-	$(STACK) start
-	eval "$$($(STACK) env)" && ctest --preset ci -j $(JOBS) --timeout 600
+	SAGAPAY_BUS=kafka $(STACK) start
+	eval "$$(SAGAPAY_BUS=kafka $(STACK) env)" && ctest --preset ci -j $(JOBS) --timeout 600
 
 test-unit: deps
 	cmake --preset debug >/dev/null
