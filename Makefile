@@ -3,12 +3,20 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 JOBS ?= $(shell nproc)
 STACK := scripts/stack.sh
+# The event bus of `make up` and `make bench`: redis (Redis Streams, the default) or kafka (a
+# private Kafka broker beside PostgreSQL and Redis, docs/kafka.md).
+BUS ?= redis
+# Several instances of services: `make up REPLICAS=orchestrator=2,provider=3`.
+REPLICAS ?=
 
 .PHONY: help deps build up test test-unit test-tsan tidy coverage fuzz stop clean format format-check bench simulate apifuzz chaos
 
 help:
-	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services"
-	@echo "make test        the whole suite (unit, PostgreSQL, Redis, Kafka, end to end) under ASan+UBSan"
+	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services;"
+	@echo "                 BUS=kafka also starts a Kafka broker and runs the saga on it (docs/kafka.md);"
+	@echo "                 REPLICAS=orchestrator=2,provider=3 runs several instances"
+	@echo "make test        the whole suite (unit, PostgreSQL, Redis, Kafka, end to end, both buses)"
+	@echo "                 under ASan+UBSan"
 	@echo "make test-unit   only the hermetic tests"
 	@echo "make test-tsan   the hermetic, PostgreSQL and Redis tests under ThreadSanitizer"
 	@echo "make tidy        clang-tidy (.clang-tidy) over every source; fails on any finding"
@@ -19,7 +27,7 @@ help:
 	@echo "                 APIFUZZ_MAX_EXAMPLES (100) cases per operation, docs/api-fuzzing.md"
 	@echo "make fuzz        the libFuzzer targets (clang-14, ASan+UBSan), FUZZ_SECONDS each (300);"
 	@echo "                 fails on any crash, leaving the input in build/fuzz/artifacts/"
-	@echo "make stop        stop the private PostgreSQL and Redis"
+	@echo "make stop        stop the private PostgreSQL, Redis and Kafka"
 	@echo "make bench       the benchmarks (docs/benchmarks.md)"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
 	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
@@ -35,7 +43,7 @@ build: deps
 	cmake --build --preset release --target sagapay -j $(JOBS)
 
 up: build
-	./build/release/app/sagapay up
+	EVENT_BUS=$(BUS) ./build/release/app/sagapay up $(if $(REPLICAS),--replicas $(REPLICAS))
 
 # CI runs this on a fresh machine: installs, builds with warnings as errors under ASan+UBSan,
 # starts the private stack with its Kafka broker (the `kafka` tests fail without one) and runs

@@ -83,8 +83,25 @@ std::string_view ToString(FaultKind kind) noexcept {
             return "postgres_crash";
         case FaultKind::kRedisKill:
             return "redis_kill";
+        case FaultKind::kBrokerKill:
+            return "broker_kill";
     }
     return "unknown";
+}
+
+std::string WithBroker(std::string_view command, std::string_view broker) {
+    constexpr std::string_view kPlaceholder = "{broker}";
+    std::string out;
+    for (std::size_t i = 0; i < command.size();) {
+        if (command.substr(i, kPlaceholder.size()) == kPlaceholder) {
+            out.append(broker);
+            i += kPlaceholder.size();
+        } else {
+            out.push_back(command[i]);
+            ++i;
+        }
+    }
+    return out;
 }
 
 std::string_view ToString(OverlapKind kind) noexcept {
@@ -307,6 +324,17 @@ std::vector<Fault> PlanFaults(const PlanOptions& o) {
             FaultKind::kRedisKill,
             "redis",
             Uniform(rng, milliseconds(1000), milliseconds(4000)),
+            OverlapKind::kNone
+        )});
+    }
+    // Down long enough for the controller to fence the broker and move its leaderships (the
+    // test cluster's broker session timeout is a few seconds).
+    for (int k = 0; k < (o.brokers.empty() ? 0 : o.broker_kills); ++k) {
+        episodes.push_back({MakeFault(
+            milliseconds(0),
+            FaultKind::kBrokerKill,
+            "kafka-" + Pick(rng, o.brokers),
+            Uniform(rng, milliseconds(4000), milliseconds(8000)),
             OverlapKind::kNone
         )});
     }
@@ -877,12 +905,22 @@ int RunChaos(const ChaosOptions& o) {
     PlanOptions plan_options;
     plan_options.seed = o.seed;
     plan_options.duration = o.duration;
-    plan_options.services = kServices;
-    plan_options.pausable = kConsumers;
+    if (o.service_faults) {
+        plan_options.services = kServices;
+        plan_options.pausable = kConsumers;
+    } else {
+        plan_options.overlaps_per_kind = -1;
+    }
     plan_options.kills_per_service = o.kills_per_service;
     plan_options.pause_for = o.visibility + std::chrono::seconds(2);
-    plan_options.postgres = !o.pg_crash_cmd.empty();
-    plan_options.redis = !o.redis_kill_cmd.empty();
+    plan_options.postgres = o.service_faults && !o.pg_crash_cmd.empty();
+    plan_options.redis = o.service_faults && !o.redis_kill_cmd.empty();
+    if (!o.broker_kill_cmd.empty()) {
+        for (int b = 1; b <= o.brokers; ++b) {
+            plan_options.brokers.push_back(std::to_string(b));
+        }
+        plan_options.broker_kills = o.broker_kills;
+    }
     std::vector<Fault> plan;
     try {
         plan = PlanFaults(plan_options);
@@ -1070,10 +1108,18 @@ int RunChaos(const ChaosOptions& o) {
                 Pause(f.down);
                 shell(o.redis_start_cmd, "redis_start");
                 break;
+            case FaultKind::kBrokerKill: {
+                const std::string broker = f.target.substr(f.target.find('-') + 1);
+                shell(WithBroker(o.broker_kill_cmd, broker), "broker_kill");
+                Pause(f.down);
+                shell(WithBroker(o.broker_start_cmd, broker), "broker_start");
+                break;
+            }
         }
         const milliseconds end = since_start();
         const std::lock_guard lock(fault_mutex);
-        if (f.kind == FaultKind::kPostgresCrash || f.kind == FaultKind::kRedisKill) {
+        if (f.kind == FaultKind::kPostgresCrash || f.kind == FaultKind::kRedisKill ||
+            f.kind == FaultKind::kBrokerKill) {
             std::printf(
                 "chaos: %6.1f s %s back after %.1f s\n",
                 static_cast<double>(end.count()) / 1000.0,

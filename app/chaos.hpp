@@ -21,8 +21,9 @@ enum class FaultKind {
     kPause,          ///< SIGSTOP a service process past the visibility timeout, then SIGCONT.
     kPostgresCrash,  ///< `pg_ctl -m immediate stop`, start again `down` later.
     kRedisKill,      ///< SIGKILL redis-server, start again `down` later.
+    kBrokerKill,     ///< SIGKILL one Kafka broker of the cluster, start it again `down` later.
 };
-/// sigkill, sigstop, postgres_crash, redis_kill
+/// sigkill, sigstop, postgres_crash, redis_kill, broker_kill
 [[nodiscard]] std::string_view ToString(FaultKind kind) noexcept;
 
 /// Faults planned to overlap: one episode of several faults at once.
@@ -48,7 +49,7 @@ inline constexpr std::array<OverlapKind, 5> kOverlapKinds{
 struct Fault {
     std::chrono::milliseconds at{0};  ///< From the start of the run.
     FaultKind kind = FaultKind::kKill;
-    std::string target;                        ///< The service, or "postgres" / "redis".
+    std::string target;  ///< The service, or "postgres" / "redis" / "kafka-<broker>".
     std::chrono::milliseconds down{0};         ///< Until it is restarted (resumed).
     OverlapKind overlap = OverlapKind::kNone;  ///< The episode it belongs to.
     int episode = 0;  ///< Faults of one episode share it; episodes never overlap each other.
@@ -66,6 +67,10 @@ struct PlanOptions {
     std::chrono::milliseconds pause_for{std::chrono::seconds(5)};  ///< Past the visibility timeout.
     bool postgres = true;
     bool redis = true;
+    /// Kafka brokers ("1", "2", "3"): `broker_kills` times in all, one broker at a time and each
+    /// fault alone, drawn from the seed; empty: no broker fault.
+    std::vector<std::string> brokers;
+    int broker_kills = 2;
     std::chrono::milliseconds warmup{std::chrono::seconds(5)};    ///< No fault before.
     std::chrono::milliseconds cooldown{std::chrono::seconds(5)};  ///< Every fault over by then.
     /// Allowed for a restart to take (a service, `stack.sh start`) before the next fault.
@@ -106,6 +111,9 @@ struct Executed {
     std::chrono::milliseconds from,
     std::chrono::milliseconds to
 );
+
+/// `command` with every `{broker}` replaced by `broker` (the broker-kill commands).
+[[nodiscard]] std::string WithBroker(std::string_view command, std::string_view broker);
 
 /// The load client's wait before retry `attempt` (1, 2, …): 250 ms doubling up to 5 s, and never
 /// less than the server's Retry-After.
@@ -169,6 +177,15 @@ struct ChaosOptions {
     std::string pg_start_cmd;
     std::string redis_kill_cmd;  ///< Empty: Redis is not killed.
     std::string redis_start_cmd;
+    /// SIGKILLs Kafka broker `{broker}` (the text is replaced by its number); empty: no broker
+    /// is killed. `brokers` is the cluster's size.
+    std::string broker_kill_cmd;
+    std::string broker_start_cmd;
+    int brokers = 3;
+    int broker_kills = 2;
+    /// false: only broker faults (no service killed or paused, PostgreSQL and Redis left alone):
+    /// the short broker-kill run of `make test`.
+    bool service_faults = true;
 };
 
 /// Runs the whole experiment and prints its summary. Returns 0 when every invariant held after

@@ -202,6 +202,58 @@ TEST(ChaosPlan, OverlapsCanBeTurnedOffAndNeedTheirTargets) {
     );
 }
 
+TEST(ChaosPlan, BrokersAreKilledAloneOneAtATimeWhenAClusterIsGiven) {
+    for (std::uint64_t seed : {3ULL, 17ULL, 99ULL}) {
+        SCOPED_TRACE(seed);
+        PlanOptions o = Options(seed, seconds(180));
+        o.brokers = {"1", "2", "3"};
+        o.broker_kills = 3;
+        const auto plan = PlanFaults(o);
+        int broker_faults = 0;
+        for (const Fault& f : plan) {
+            if (f.kind != FaultKind::kBrokerKill) {
+                continue;
+            }
+            ++broker_faults;
+            EXPECT_EQ(f.overlap, OverlapKind::kNone);
+            EXPECT_THAT(f.target, ::testing::AnyOf("kafka-1", "kafka-2", "kafka-3"));
+            EXPECT_GE(f.down, seconds(4));
+            EXPECT_LE(f.down, seconds(8));
+            for (const Fault& other : plan) {
+                if (&other != &f) {
+                    EXPECT_FALSE(During(other, f)) << "a fault during a broker kill";
+                }
+            }
+        }
+        EXPECT_EQ(broker_faults, 3);
+    }
+}
+
+TEST(ChaosPlan, ABrokerOnlyRunKillsNothingElse) {
+    PlanOptions o;
+    o.seed = 8;
+    o.duration = seconds(60);
+    o.overlaps_per_kind = -1;
+    o.postgres = false;
+    o.redis = false;
+    o.brokers = {"1", "2", "3"};
+    o.broker_kills = 2;
+    const auto plan = PlanFaults(o);
+    ASSERT_EQ(plan.size(), 2U);
+    for (const Fault& f : plan) {
+        EXPECT_EQ(f.kind, FaultKind::kBrokerKill);
+    }
+    EXPECT_EQ(ToString(FaultKind::kBrokerKill), "broker_kill");
+}
+
+TEST(ChaosPlan, TheBrokerCommandNamesTheBroker) {
+    EXPECT_EQ(
+        WithBroker("scripts/kafka.sh kill-broker {broker}", "2"), "scripts/kafka.sh kill-broker 2"
+    );
+    EXPECT_EQ(WithBroker("a {broker} b {broker}", "3"), "a 3 b 3");
+    EXPECT_EQ(WithBroker("no placeholder", "1"), "no placeholder");
+}
+
 TEST(ChaosPlan, TheSeedDecidesThePlan) {
     for (const seconds duration : {seconds(120), seconds(300)}) {
         const auto a = PlanFaults(Options(7, duration));

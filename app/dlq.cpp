@@ -8,12 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/http/http.hpp"
-#include "adapters/redis/client.hpp"
-#include "adapters/redis/streams_event_bus.hpp"
 #include "app/replay_guard.hpp"
 #include "core/ids.hpp"
 #include "core/messaging/envelope.hpp"
 #include "core/messaging/events.hpp"
+#include "core/messaging/topics.hpp"
+#include "runtime/bootstrap.hpp"
+#include "runtime/config.hpp"
 
 namespace sagapay::app {
 
@@ -28,32 +29,28 @@ struct Parked {
     std::string error_type;  ///< payments.dlq only
 };
 
-std::string Field(const redis::Reply& fields, const std::string& name) {
-    for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-        if (fields.elements[i].str == name) {
-            return fields.elements[i + 1].str;
+std::string Header(const StoredMessage& message, std::string_view name) {
+    for (const auto& [key, value] : message.headers) {
+        if (key == name) {
+            return value;
         }
     }
     return {};
 }
 
-std::optional<Parked> Decode(const std::string& topic, const redis::Reply& entry) {
-    if (entry.elements.size() != 2) {
-        return std::nullopt;
-    }
+std::optional<Parked> Decode(const std::string& topic, const StoredMessage& message) {
     Parked parked;
-    parked.position = entry.elements[0].str;
-    const redis::Reply& fields = entry.elements[1];
-    if (topic == "deadletter") {
-        parked.envelope = nlohmann::json::parse(Field(fields, "value"), nullptr, false);
-        parked.reason = Field(fields, "reason");
-        parked.replay_topic = Field(fields, "topic");
+    parked.position = message.position;
+    if (topic == topics::kDeadLetter) {
+        // A message the bus parked: its value is the event, the headers say where it came from.
+        parked.envelope = nlohmann::json::parse(message.value, nullptr, false);
+        parked.reason = Header(message, "reason");
+        parked.replay_topic = Header(message, "topic");
         parked.failed_event = parked.envelope;
     } else {
-        const std::string value = Field(fields, "v");
-        parked.envelope = nlohmann::json::parse(value, nullptr, false);
+        parked.envelope = nlohmann::json::parse(message.value, nullptr, false);
         // A payments.dlq record is a typed event: read it through the codec.
-        const auto envelope = DecodeEnvelope(value);
+        const auto envelope = DecodeEnvelope(message.value);
         const auto record = envelope ? DecodeEvent<DlqRecorded>(*envelope)
                                      : Result<DlqRecorded>(tl::unexpected(envelope.error()));
         if (record) {
@@ -71,53 +68,55 @@ std::optional<Parked> Decode(const std::string& topic, const redis::Reply& entry
     return parked;
 }
 
+std::vector<Parked> ReadAll(EventBus& bus, const std::string& dlq_topic, std::int64_t limit) {
+    auto stored =
+        bus.ReadTopic(dlq_topic, static_cast<std::size_t>(std::max<std::int64_t>(0, limit)));
+    if (!stored) {
+        throw std::runtime_error("cannot read " + dlq_topic + ": " + stored.error().message);
+    }
+    std::vector<Parked> parked;
+    parked.reserve(stored->size());
+    for (const StoredMessage& message : *stored) {
+        if (auto decoded = Decode(dlq_topic, message)) {
+            parked.push_back(std::move(*decoded));
+        }
+    }
+    return parked;
+}
+
 }  // namespace
 
+EventBusPtr MakeToolBus(const DlqOptions& options) {
+    Config config;
+    config.service_name = "tools";
+    config.event_bus = options.event_bus;
+    config.redis_url = options.redis_url;
+    config.kafka_bootstrap_servers = options.bootstrap_servers;
+    config.stream_prefix = options.stream_prefix;
+    return MakeEventBus(config);
+}
+
 std::vector<ParkedMessage> ReadParked(
-    redis::Connection& conn,
-    const std::string& stream_prefix,
-    const std::string& dlq_topic,
-    std::int64_t limit
+    EventBus& bus, const std::string& dlq_topic, std::int64_t limit
 ) {
-    constexpr std::int64_t kPage = 500;
-    const std::string stream = stream_prefix + dlq_topic;
     std::vector<ParkedMessage> parked;
-    std::string cursor = "-";
-    while (true) {
-        const std::int64_t want =
-            limit > 0 ? std::min(kPage, limit - static_cast<std::int64_t>(parked.size())) : kPage;
-        if (want <= 0) {
-            break;
-        }
-        const auto page =
-            conn.Command({"XRANGE", stream, cursor, "+", "COUNT", std::to_string(want)});
-        for (const auto& entry : page.elements) {
-            const auto decoded = Decode(dlq_topic, entry);
-            if (!decoded) {
-                continue;
-            }
-            parked.push_back({
-                .position = decoded->position,
-                .event_id = decoded->envelope.value("event_id", ""),
-                .aggregate_id = decoded->envelope.value("aggregate_id", ""),
-                .reason = decoded->reason,
-                .error_type = decoded->error_type,
-                .replay_topic = decoded->replay_topic,
-                .replayable = !decoded->replay_topic.empty() && decoded->failed_event.is_object(),
-            });
-        }
-        if (static_cast<std::int64_t>(page.elements.size()) < want || page.elements.empty()) {
-            break;
-        }
-        cursor = "(" + page.elements.back().elements[0].str;
+    for (Parked& decoded : ReadAll(bus, dlq_topic, limit)) {
+        parked.push_back({
+            .position = decoded.position,
+            .event_id = decoded.envelope.value("event_id", ""),
+            .aggregate_id = decoded.envelope.value("aggregate_id", ""),
+            .reason = decoded.reason,
+            .error_type = decoded.error_type,
+            .replay_topic = decoded.replay_topic,
+            .replayable = !decoded.replay_topic.empty() && decoded.failed_event.is_object(),
+        });
     }
     return parked;
 }
 
 int RunDlqList(const DlqOptions& options) {
-    redis::Connection conn(redis::ParseRedisUrl(options.redis_url));
-    for (const ParkedMessage& parked :
-         ReadParked(conn, options.stream_prefix, options.dlq_topic, options.limit)) {
+    const EventBusPtr bus = MakeToolBus(options);
+    for (const ParkedMessage& parked : ReadParked(*bus, options.dlq_topic, options.limit)) {
         const nlohmann::json line = {
             {"position", parked.position},
             {"event_id", parked.event_id},
@@ -136,31 +135,18 @@ int RunReplayDlq(const DlqOptions& options) {
         std::fprintf(stderr, "replay-dlq: give --event-id and/or --aggregate-id\n");
         return 2;
     }
-    redis::Connection conn(redis::ParseRedisUrl(options.redis_url));
-    const std::string stream = options.stream_prefix + options.dlq_topic;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
-    std::string cursor = "-";
+    // Every parked message is read once (the bus's DLQ retention bounds them); the first match
+    // wins, as in the seed.
+    const EventBusPtr bus = MakeToolBus(options);
     std::optional<Parked> match;
-    while (!match && std::chrono::steady_clock::now() < deadline) {
-        const auto page = conn.Command({"XRANGE", stream, cursor, "+", "COUNT", "200"});
-        for (const auto& entry : page.elements) {
-            const auto parked = Decode(options.dlq_topic, entry);
-            if (!parked) {
-                continue;
-            }
-            const std::string event_id = parked->envelope.value("event_id", "");
-            const std::string aggregate_id = parked->envelope.value("aggregate_id", "");
-            if ((options.event_id.empty() || options.event_id == event_id) &&
-                (options.aggregate_id.empty() || options.aggregate_id == aggregate_id)) {
-                match = parked;
-                break;
-            }
-        }
-        if (page.elements.size() < 200) {
+    for (Parked& parked : ReadAll(*bus, options.dlq_topic, 0)) {
+        const std::string event_id = parked.envelope.value("event_id", "");
+        const std::string aggregate_id = parked.envelope.value("aggregate_id", "");
+        if ((options.event_id.empty() || options.event_id == event_id) &&
+            (options.aggregate_id.empty() || options.aggregate_id == aggregate_id)) {
+            match = std::move(parked);
             break;
         }
-        cursor = "(" + page.elements.back().elements[0].str;
     }
     if (!match) {
         std::printf("No matching DLQ event found before timeout.\n");
@@ -196,8 +182,7 @@ int RunReplayDlq(const DlqOptions& options) {
     }
     const nlohmann::json replay = ReplayEnvelope(match->failed_event);
     const std::string original = match->failed_event.value("event_id", "");
-    redis::RedisStreamsEventBus bus(redis::ParseRedisUrl(options.redis_url), options.stream_prefix);
-    auto publisher = bus.CreatePublisher();
+    auto publisher = bus->CreatePublisher();
     if (!publisher) {
         std::printf("Cannot publish: %s\n", publisher.error().message.c_str());
         return 2;

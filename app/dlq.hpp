@@ -4,12 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "adapters/redis/client.hpp"
+#include "core/ports/event_bus.hpp"
 
 namespace sagapay::app {
 
 struct DlqOptions {
+    std::string event_bus = "redis";  ///< EVENT_BUS: redis or kafka
     std::string redis_url;
+    std::string bootstrap_servers;           ///< --bootstrap-servers, else KAFKA_BOOTSTRAP_SERVERS
     std::string stream_prefix;               ///< EVENT_STREAM_PREFIX
     std::string dlq_topic = "payments.dlq";  ///< --dlq-topic: payments.dlq, or deadletter (bus)
     std::string orchestrator_url = "http://127.0.0.1:8001";
@@ -32,14 +34,15 @@ struct ParkedMessage {
     bool replayable = false;
 };
 
-/// The parked messages of `dlq_topic` (payments.dlq or deadletter), oldest first: at most
-/// `limit`, or every one (read in pages) when `limit` is 0. Entries that do not decode are
-/// skipped. Throws redis::RedisError when Redis cannot be read.
+/// The bus the tools read and replay on: EVENT_BUS (redis at REDIS_URL, kafka at
+/// --bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS) with EVENT_STREAM_PREFIX.
+[[nodiscard]] EventBusPtr MakeToolBus(const DlqOptions& options);
+
+/// The parked messages of `dlq_topic` (payments.dlq or deadletter) on `bus`, oldest first: at
+/// most `limit`, or every one when `limit` is 0. Entries that do not decode are skipped. Throws
+/// std::runtime_error when the bus cannot be read.
 [[nodiscard]] std::vector<ParkedMessage> ReadParked(
-    redis::Connection& conn,
-    const std::string& stream_prefix,
-    const std::string& dlq_topic,
-    std::int64_t limit
+    EventBus& bus, const std::string& dlq_topic, std::int64_t limit
 );
 
 /// `sagapay dlq list`: one JSON line per parked message, oldest first.

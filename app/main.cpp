@@ -157,7 +157,12 @@ int Main(int argc, char** argv) {
     replay->add_option("--event-id", dlq.event_id, "The DLQ entry's event id");
     replay->add_option("--aggregate-id", dlq.aggregate_id, "The payment id");
     replay->add_flag("--dry-run", dlq.dry_run, "Show the match, publish nothing");
-    replay->add_option("--timeout-seconds", dlq.timeout_seconds, "How long to search")
+    replay
+        ->add_option(
+            "--timeout-seconds",
+            dlq.timeout_seconds,
+            "Accepted for the seed's scripts (the parked messages are read once, in full)"
+        )
         ->capture_default_str();
     replay
         ->add_option(
@@ -165,13 +170,20 @@ int Main(int argc, char** argv) {
         )
         ->capture_default_str();
     replay->add_option(
-        "--bootstrap-servers", dlq.redis_url, "Accepted for the seed's scripts; use REDIS_URL"
+        "--bootstrap-servers",
+        dlq.bootstrap_servers,
+        "Kafka brokers (EVENT_BUS=kafka; default KAFKA_BOOTSTRAP_SERVERS)"
     );
     auto* dlq_command = app.add_subcommand("dlq", "Inspect the dead-letter queues");
     auto* dlq_list = dlq_command->add_subcommand("list", "Show parked messages, oldest first");
     dlq_list->add_option("--dlq-topic", dlq.dlq_topic, "payments.dlq or deadletter")
         ->capture_default_str();
     dlq_list->add_option("--limit", dlq.limit, "At most this many")->capture_default_str();
+    dlq_list->add_option(
+        "--bootstrap-servers",
+        dlq.bootstrap_servers,
+        "Kafka brokers (EVENT_BUS=kafka; default KAFKA_BOOTSTRAP_SERVERS)"
+    );
     dlq_command->require_subcommand(1);
 
     sagapay::app::LoadOptions load;
@@ -296,11 +308,28 @@ int Main(int argc, char** argv) {
     chaos->add_option("--pg-start-cmd", chaos_options.pg_start_cmd, "Starts it again");
     chaos->add_option("--redis-kill-cmd", chaos_options.redis_kill_cmd, "SIGKILLs Redis");
     chaos->add_option("--redis-start-cmd", chaos_options.redis_start_cmd, "Starts it again");
+    chaos->add_option(
+        "--broker-kill-cmd",
+        chaos_options.broker_kill_cmd,
+        "SIGKILLs Kafka broker {broker} (EVENT_BUS=kafka)"
+    );
+    chaos->add_option("--broker-start-cmd", chaos_options.broker_start_cmd, "Starts it again");
+    chaos->add_option("--brokers", chaos_options.brokers, "The Kafka cluster's size")
+        ->capture_default_str();
+    chaos->add_option("--broker-kills", chaos_options.broker_kills, "Broker SIGKILLs in all")
+        ->capture_default_str();
+    bool chaos_broker_faults_only = false;
+    chaos->add_flag(
+        "--broker-faults-only",
+        chaos_broker_faults_only,
+        "Only kill brokers: no service, PostgreSQL or Redis fault"
+    );
 
     CLI11_PARSE(app, argc, argv);
 
     if (chaos->parsed()) {
         chaos_options.duration = std::chrono::seconds(chaos_duration);
+        chaos_options.service_faults = !chaos_broker_faults_only;
         chaos_options.visibility = std::chrono::milliseconds(chaos_visibility_ms);
         chaos_options.quiesce_timeout = std::chrono::seconds(chaos_quiesce_s);
         if (chaos_seed.empty()) {
@@ -375,7 +404,11 @@ int Main(int argc, char** argv) {
             std::fprintf(stderr, "%s\n", config.error().message.c_str());
             return 2;
         }
+        dlq.event_bus = config->event_bus;
         dlq.redis_url = config->redis_url;
+        if (dlq.bootstrap_servers.empty()) {
+            dlq.bootstrap_servers = config->kafka_bootstrap_servers;
+        }
         dlq.stream_prefix = config->stream_prefix;
         dlq.orchestrator_url = config->orchestrator_url;
         dlq.internal_token = config->internal_token;

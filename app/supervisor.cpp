@@ -15,6 +15,8 @@
 
 #include "adapters/http/http.hpp"
 #include "adapters/postgres/connection.hpp"
+#include "core/messaging/topics.hpp"
+#include "runtime/bootstrap.hpp"
 #include "runtime/config.hpp"
 #include "runtime/wait.hpp"
 #include "services/ledger/schema.hpp"
@@ -154,6 +156,23 @@ int MigrateAll(const std::vector<std::string>& services) {
             postgres::Connection::RedactDsn(dsn).c_str()
         );
     }
+    // The saga's topics, on a bus that needs them created (Kafka; nothing to do on Redis).
+    const auto config = LoadConfig(env, "tools");
+    if (!config) {
+        std::fprintf(stderr, "%s\n", config.error().message.c_str());
+        return 2;
+    }
+    if (config->event_bus == "kafka") {
+        const EventBusPtr bus = MakeEventBus(*config);
+        EnsureTopics(*bus, *config);
+        std::printf(
+            "migrate topics       %zu on kafka at %s (%lld partitions, replication factor %lld)\n",
+            topics::kAll.size(),
+            config->kafka_bootstrap_servers.c_str(),
+            static_cast<long long>(config->kafka_topic_partitions),
+            static_cast<long long>(config->kafka_replication_factor)
+        );
+    }
     return 0;
 }
 
@@ -162,6 +181,11 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         options.log_dir.empty() ? options.root + "/var/log" : options.log_dir;
     std::filesystem::create_directories(log_dir);
     if (options.start_stack) {
+        // EVENT_BUS=kafka (make up BUS=kafka): the stack starts a Kafka broker as well.
+        if (const char* bus = std::getenv("EVENT_BUS");
+            bus != nullptr && std::string(bus) == "kafka") {
+            setenv("SAGAPAY_BUS", "kafka", 1);
+        }
         if (RunCommand("'" + options.root + "/scripts/stack.sh' start") != 0) {
             std::fprintf(
                 stderr, "sagapay up: the local stack did not start (see the messages above)\n"

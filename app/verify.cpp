@@ -115,8 +115,13 @@ VerifyOptions VerifyOptionsFromEnvironment(const EnvMap& env) {
     }
     options.psp_url = config->psp_url;
     options.internal_token = config->internal_token;
-    // Dead letters live in Redis: read them when REDIS_URL says where (the default Redis of
-    // a service is not assumed for a checker).
+    // Dead letters live on the bus: read them when REDIS_URL (Redis Streams) or
+    // KAFKA_BOOTSTRAP_SERVERS (EVENT_BUS=kafka) says where (a service's default address is not
+    // assumed for a checker).
+    options.event_bus = config->event_bus;
+    if (config->event_bus == "kafka" && !EnvValue(env, "KAFKA_BOOTSTRAP_SERVERS").empty()) {
+        options.bootstrap_servers = config->kafka_bootstrap_servers;
+    }
     if (!EnvValue(env, "REDIS_URL").empty()) {
         options.redis_url = config->redis_url;
     }
@@ -304,12 +309,10 @@ std::vector<invariants::PspRecord> ReadPspRecords(
     return ParsePspRecords(body);
 }
 
-std::vector<invariants::DeadLetter> ReadDeadLetters(
-    redis::Connection& redis, const std::string& stream_prefix
-) {
+std::vector<invariants::DeadLetter> ReadDeadLetters(EventBus& bus) {
     std::vector<invariants::DeadLetter> letters;
     for (const std::string topic : {"payments.dlq", "deadletter"}) {
-        for (ParkedMessage& m : ReadParked(redis, stream_prefix, topic, 0)) {
+        for (ParkedMessage& m : ReadParked(bus, topic, 0)) {
             letters.push_back({
                 .topic = topic,
                 .reason = m.error_type.empty() ? std::move(m.reason) : std::move(m.error_type),
@@ -441,11 +444,17 @@ Verified Verify(const VerifyOptions& options) {
         }));
     }
     parts.outbox = !s.outbox.empty();
-    parts.dead_letters = !options.redis_url.empty();
+    parts.dead_letters = options.event_bus == "kafka" ? !options.bootstrap_servers.empty()
+                                                      : !options.redis_url.empty();
     if (parts.dead_letters) {
-        s.dead_letters = Reading("Redis", [&] {
-            redis::Connection redis(redis::ParseRedisUrl(options.redis_url));
-            return ReadDeadLetters(redis, options.stream_prefix);
+        s.dead_letters = Reading("the event bus (" + options.event_bus + ")", [&] {
+            DlqOptions where;
+            where.event_bus = options.event_bus;
+            where.redis_url = options.redis_url;
+            where.bootstrap_servers = options.bootstrap_servers;
+            where.stream_prefix = options.stream_prefix;
+            const EventBusPtr bus = MakeToolBus(where);
+            return ReadDeadLetters(*bus);
         });
     }
     // A payment created while the other parts were read is named by them but was not in the

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/postgres/connection.hpp"
-#include "adapters/redis/client.hpp"
 #include "core/payments/invariants.hpp"
+#include "core/ports/event_bus.hpp"
 #include "runtime/config.hpp"
 
 namespace sagapay::app {
@@ -33,9 +33,12 @@ struct VerifyOptions {
     /// The sandbox PSP's `GET /v1/records` (--psp-url, else PSP_URL). Empty: PSP not checked.
     std::string psp_url = "http://127.0.0.1:8006";
     std::string internal_token;  ///< Sent as x-internal-token to the PSP when set.
-    /// Dead letters (`payments.dlq` and `deadletter`) from REDIS_URL with EVENT_STREAM_PREFIX.
-    /// Empty: dead letters not checked.
+    /// Dead letters (`payments.dlq` and `deadletter`) from the bus: EVENT_BUS=redis at REDIS_URL,
+    /// kafka at KAFKA_BOOTSTRAP_SERVERS, with EVENT_STREAM_PREFIX. The bus's address empty: dead
+    /// letters not checked.
+    std::string event_bus = "redis";
     std::string redis_url;
+    std::string bootstrap_servers;
     std::string stream_prefix;
     /// --accepted: JSON lines {"idempotency_key","payment_id"} of every POST the gateway
     /// answered with success (written by `sagapay chaos`). Empty: not checked.
@@ -87,9 +90,7 @@ public:
     const std::string& psp_url, const std::string& internal_token, std::chrono::milliseconds timeout
 );
 /// Both dead-letter streams (`payments.dlq`, `deadletter`), every entry.
-[[nodiscard]] std::vector<invariants::DeadLetter> ReadDeadLetters(
-    redis::Connection& redis, const std::string& stream_prefix
-);
+[[nodiscard]] std::vector<invariants::DeadLetter> ReadDeadLetters(EventBus& bus);
 /// JSON lines {"idempotency_key","payment_id"}; blank lines are skipped, a malformed line
 /// throws VerifyError naming it.
 [[nodiscard]] std::vector<invariants::Accepted> ReadAccepted(const std::string& path);

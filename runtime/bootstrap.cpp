@@ -2,9 +2,11 @@
 
 #include <mutex>
 
+#include "adapters/kafka/kafka_event_bus.hpp"
 #include "adapters/postgres/connection.hpp"
 #include "adapters/redis/client.hpp"
 #include "adapters/redis/streams_event_bus.hpp"
+#include "core/messaging/topics.hpp"
 #include "runtime/log.hpp"
 
 namespace sagapay {
@@ -22,9 +24,31 @@ void ApplyProcessSettings(const Config& config) {
 }
 
 EventBusPtr MakeEventBus(const Config& config) {
+    if (config.event_bus == "kafka") {
+        return std::make_unique<kafka::KafkaEventBus>(kafka::KafkaBusOptions{
+            .bootstrap_servers = config.kafka_bootstrap_servers,
+            .prefix = config.stream_prefix,
+            .client_id = "sagapay-" + config.service_name,
+            .extra = {},
+        });
+    }
     return std::make_unique<redis::RedisStreamsEventBus>(
         redis::ParseRedisUrl(config.redis_url), config.stream_prefix
     );
+}
+
+void EnsureTopics(EventBus& bus, const Config& config) {
+    const std::vector<std::string> names(topics::kAll.begin(), topics::kAll.end());
+    const TopicSettings settings{
+        .partitions = static_cast<int>(config.kafka_topic_partitions),
+        .replication_factor = static_cast<int>(config.kafka_replication_factor),
+    };
+    if (const auto created = bus.EnsureTopics(names, settings); !created) {
+        throw std::runtime_error(
+            "cannot create the event bus topics (" + config.event_bus +
+            "): " + created.error().message
+        );
+    }
 }
 
 EventBusPtr PrepareService(
@@ -48,7 +72,9 @@ EventBusPtr PrepareService(
              {"already_applied", std::to_string(report.already_applied)}}
         );
     }
-    return MakeEventBus(config);
+    auto bus = MakeEventBus(config);
+    EnsureTopics(*bus, config);
+    return bus;
 }
 
 void AddStandardHealthChecks(ServiceHost& host, const Config& config, postgres::Pool* pool) {

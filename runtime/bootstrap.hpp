@@ -16,12 +16,19 @@ namespace sagapay {
 /// session limits every connection opened from now on carries (PG_* variables).
 void ApplyProcessSettings(const Config& config);
 
-/// The configured EventBus (EVENT_BUS=redis: Redis Streams at REDIS_URL).
+/// The configured EventBus: EVENT_BUS=redis, Redis Streams at REDIS_URL; EVENT_BUS=kafka, Kafka
+/// at KAFKA_BOOTSTRAP_SERVERS. EVENT_STREAM_PREFIX goes before stream, topic and group names.
 [[nodiscard]] EventBusPtr MakeEventBus(const Config& config);
 
+/// Creates every topic of the saga (topics::kAll) that `bus` does not have yet, with
+/// KAFKA_TOPIC_PARTITIONS partitions and KAFKA_REPLICATION_FACTOR replicas (nothing to do on
+/// Redis, whose streams appear on first use). Throws when the bus refuses.
+void EnsureTopics(EventBus& bus, const Config& config);
+
 /// A service's start: logs its configuration (secrets redacted), creates its database when
-/// missing, applies its migrations (under the advisory lock), and returns its event bus. Throws
-/// with a message that says what to fix when the database cannot be reached.
+/// missing, applies its migrations (under the advisory lock), and returns its event bus with the
+/// saga's topics created (EnsureTopics). Throws with a message that says what to fix when the
+/// database cannot be reached.
 [[nodiscard]] EventBusPtr PrepareService(
     const Config& config, std::string_view service, std::span<const postgres::Migration> migrations
 );

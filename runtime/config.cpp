@@ -196,10 +196,13 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.String("INTERNAL_API_TOKEN", c.internal_token);
     r.Url("REDIS_URL", c.redis_url, "redis://");
     r.String("EVENT_BUS", c.event_bus);
-    if (c.event_bus != "redis") {
-        r.Problem(fmt::format("EVENT_BUS={:?} is not supported: use redis", c.event_bus));
+    if (c.event_bus != "redis" && c.event_bus != "kafka") {
+        r.Problem(fmt::format("EVENT_BUS={:?} is not supported: use redis or kafka", c.event_bus));
     }
     r.String("EVENT_STREAM_PREFIX", c.stream_prefix);
+    r.String("KAFKA_BOOTSTRAP_SERVERS", c.kafka_bootstrap_servers);
+    r.Int("KAFKA_TOPIC_PARTITIONS", c.kafka_topic_partitions, 1, 1'000);
+    r.Int("KAFKA_REPLICATION_FACTOR", c.kafka_replication_factor, 1, 16);
     r.Url("ORCHESTRATOR_URL", c.orchestrator_url, "http://");
     r.Url("PSP_URL", c.psp_url, "http://");
 
@@ -360,6 +363,7 @@ std::vector<std::pair<std::string, std::string>> DescribeConfig(const Config& c)
         {"INTERNAL_API_TOKEN", c.internal_token.empty() ? "(unset)" : "***"},
         {"REDIS_URL", RedactUrl(c.redis_url)},
         {"EVENT_BUS", c.event_bus},
+        {"KAFKA_BOOTSTRAP_SERVERS", c.kafka_bootstrap_servers},
         {"ORCHESTRATOR_URL", RedactUrl(c.orchestrator_url)},
         {"PSP_URL", RedactUrl(c.psp_url)},
         {"RATE_LIMIT_PER_MINUTE", std::to_string(c.rate_limit_per_minute)},

@@ -31,8 +31,15 @@ struct Config {
     /// gateway; required when any of them binds beyond loopback.
     std::string internal_token;
     std::string redis_url = "redis://127.0.0.1:6379/0";
-    std::string event_bus = "redis";  ///< EVENT_BUS: redis
-    std::string stream_prefix;        ///< EVENT_STREAM_PREFIX, default "" (streams named as topics)
+    std::string event_bus = "redis";  ///< EVENT_BUS: redis (Redis Streams) or kafka
+    /// EVENT_STREAM_PREFIX, default "": put before every stream (Redis) or topic and consumer
+    /// group (Kafka) name; "" keeps the seed's names.
+    std::string stream_prefix;
+    /// KAFKA_BOOTSTRAP_SERVERS (the seed's variable): host:port[,host:port...]; EVENT_BUS=kafka.
+    std::string kafka_bootstrap_servers = "127.0.0.1:9092";
+    /// KAFKA_TOPIC_PARTITIONS / KAFKA_REPLICATION_FACTOR: what a created topic gets.
+    std::int64_t kafka_topic_partitions = 6;
+    std::int64_t kafka_replication_factor = 1;
 
     std::map<std::string, std::string, std::less<>> dsn;                 ///< service -> DSN
     std::map<std::string, int, std::less<>> port;                        ///< service -> HTTP port

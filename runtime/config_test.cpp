@@ -110,6 +110,34 @@ TEST(Config, ListsEveryBadVariableWithAHint) {
     EXPECT_NE(message.find("EVENT_BUS"), std::string::npos);
 }
 
+TEST(Config, SelectsTheKafkaBusWithTheSeedsVariable) {
+    const auto config = LoadConfig(
+        {{"EVENT_BUS", "kafka"},
+         {"KAFKA_BOOTSTRAP_SERVERS", "10.0.0.1:9092,10.0.0.2:9092"},
+         {"KAFKA_TOPIC_PARTITIONS", "12"},
+         {"KAFKA_REPLICATION_FACTOR", "3"}},
+        "orchestrator"
+    );
+    ASSERT_TRUE(config.has_value()) << config.error().message;
+    EXPECT_EQ(config->event_bus, "kafka");
+    EXPECT_EQ(config->kafka_bootstrap_servers, "10.0.0.1:9092,10.0.0.2:9092");
+    EXPECT_EQ(config->kafka_topic_partitions, 12);
+    EXPECT_EQ(config->kafka_replication_factor, 3);
+}
+
+TEST(Config, RefusesImpossibleKafkaTopics) {
+    const auto config = LoadConfig(
+        {{"EVENT_BUS", "kafka"},
+         {"KAFKA_TOPIC_PARTITIONS", "0"},
+         {"KAFKA_REPLICATION_FACTOR", "99"}},
+        "orchestrator"
+    );
+    ASSERT_FALSE(config.has_value());
+    const std::string& message = config.error().message;
+    EXPECT_NE(message.find("KAFKA_TOPIC_PARTITIONS=0 is out of range"), std::string::npos);
+    EXPECT_NE(message.find("KAFKA_REPLICATION_FACTOR=99 is out of range"), std::string::npos);
+}
+
 TEST(Config, DescriptionNeverShowsSecrets) {
     const auto config = LoadConfig(
         {{"API_KEY", "super-secret-key"},

@@ -20,6 +20,7 @@ struct Counters {
     prometheus::Counter& errors;
     prometheus::Counter& dead_lettered;
     prometheus::Histogram& queue_delay;
+    prometheus::Gauge& lag;
 };
 
 Counters MakeCounters(const ConsumerOptions& o) {
@@ -31,6 +32,7 @@ Counters MakeCounters(const ConsumerOptions& o) {
         m.handler_errors_total.Add(labels),
         m.events_dead_lettered_total.Add(labels),
         m.event_queue_delay_seconds.Add(labels, metrics::LatencyBuckets()),
+        m.kafka_consumer_lag.Add({{"service", o.service}, {"topic", o.topic}, {"group", o.group}}),
     };
 }
 
@@ -85,6 +87,7 @@ public:
             try {
                 EnsureReady();
                 PollOnce();
+                MaybeReportLag();
                 failures = 0;
             } catch (const std::exception& e) {
                 ++failures;
@@ -121,6 +124,25 @@ private:
                 throw std::runtime_error("subscribe failed: " + created.error().message);
             }
             subscription_ = std::move(*created);
+        }
+    }
+
+    /// kafka_consumer_lag, at most every kLagInterval: a failed read keeps the last value (the
+    /// next poll reports the outage if there is one).
+    void MaybeReportLag() {
+        constexpr auto kLagInterval = std::chrono::seconds(5);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_lag_report_ < kLagInterval) {
+            return;
+        }
+        last_lag_report_ = now;
+        if (const auto lag = subscription_->GroupLag()) {
+            counters_.lag.Set(static_cast<double>(*lag));
+        } else {
+            log::Debug(
+                "consumer lag unavailable",
+                {{"topic", options_.topic}, {"error", lag.error().message}}
+            );
         }
     }
 
@@ -351,6 +373,7 @@ private:
     const ConsumerOptions& options_;
     const EventHandler& handler_;
     Counters counters_;
+    std::chrono::steady_clock::time_point last_lag_report_{};
     std::unique_ptr<postgres::Connection> conn_;
     std::unique_ptr<EventSubscription> subscription_;
     /// Events of this consumer whose handling failed and that wait for redelivery, by event id.

@@ -61,6 +61,11 @@ Families& Get() {
         ),
         Build(prometheus::BuildCounter(), "outbox_published_total", "Outbox rows published"),
         Build(prometheus::BuildGauge(), "stuck_payments", "Payments without progress, by state"),
+        Build(
+            prometheus::BuildGauge(),
+            "kafka_consumer_lag",
+            "Messages of the topic the consumer group has not acked yet (both buses)"
+        ),
     };
     return families;
 }

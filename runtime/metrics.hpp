@@ -33,6 +33,9 @@ struct Families {
     prometheus::Family<prometheus::Counter>& stale_events_total;
     prometheus::Family<prometheus::Counter>& outbox_published_total;
     prometheus::Family<prometheus::Gauge>& stuck_payments;
+    /// The seed's name (a counter it never updated): messages of a topic its consumer group has
+    /// not acked yet, whole group, {service, topic, group}; on both buses.
+    prometheus::Family<prometheus::Gauge>& kafka_consumer_lag;
 };
 
 [[nodiscard]] prometheus::Registry& Registry();

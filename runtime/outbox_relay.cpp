@@ -14,6 +14,10 @@ namespace sagapay {
 
 namespace {
 
+/// How long SENT rows stay on a bus that reports no consumer progress (Kafka): the broker holds
+/// the events replicated; the rows stay a while for inspection only.
+constexpr std::chrono::seconds kSentRetentionUntracked{std::chrono::minutes(10)};
+
 class Relay {
 public:
     Relay(std::stop_token stop, EventBus& bus, const RelayOptions& options)
@@ -137,9 +141,16 @@ private:
     /// or it ends before the highest position recorded in the outbox. Rows already consumed are
     /// dropped again by the consumers' inboxes.
     void Recover() {
+        if (!tracks_progress_) {
+            return;
+        }
         for (const postgres::KeptTopic& kept : postgres::ReadKeptTopics(*conn_)) {
             topics_.insert(kept.topic);
             auto progress = publisher_->Progress(kept.topic);
+            if (!progress && progress.error().code == ErrorCode::kFailedPrecondition) {
+                NoProgressTracking(progress.error().message);
+                return;
+            }
             if (!progress) {
                 throw std::runtime_error(
                     "outbox relay: cannot read stream of " + kept.topic + ": " +
@@ -178,6 +189,9 @@ private:
     /// Trims every known stream to what all its consumer groups acked and purges the outbox rows
     /// they acked; streams no group reads (the dead-letter streams) are trimmed by age.
     void TrimAndPurge() {
+        if (!tracks_progress_) {
+            return;
+        }
         std::vector<std::string> topics(topics_.begin(), topics_.end());
         topics.push_back(options_.dead_letter_topic);
         const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -189,6 +203,10 @@ private:
             std::chrono::duration_cast<std::chrono::milliseconds>(options_.dlq_retention).count();
         for (const std::string& topic : topics) {
             auto progress = publisher_->Progress(topic);
+            if (!progress && progress.error().code == ErrorCode::kFailedPrecondition) {
+                NoProgressTracking(progress.error().message);
+                return;
+            }
             if (!progress) {
                 throw std::runtime_error(
                     "outbox relay: cannot read stream of " + topic + ": " + progress.error().message
@@ -211,6 +229,13 @@ private:
                 postgres::PurgeConsumedOutbox(*conn_, topic, before);
             }
         }
+    }
+
+    /// The bus keeps its own copies (Kafka: replicated, acks=all) and reports no consumer-group
+    /// progress: nothing to recover or trim; SENT rows are purged after kSentRetentionUntracked.
+    void NoProgressTracking(const std::string& why) {
+        tracks_progress_ = false;
+        log::Info("outbox relay: the bus keeps its own copies; no stream trimming", {{"bus", why}});
     }
 
     /// Publishes rows this process committed, handed over in memory: no claim round trip before
@@ -259,7 +284,11 @@ private:
         }
         if (now - last_purge_ > std::chrono::minutes(1)) {
             last_purge_ = now;
-            postgres::PurgeOutbox(*conn_, options_.retention);
+            postgres::PurgeOutbox(
+                *conn_,
+                tracks_progress_ ? options_.retention
+                                 : std::min(options_.retention, kSentRetentionUntracked)
+            );
             postgres::PurgeInbox(*conn_, options_.inbox_retention);
         }
     }
@@ -278,6 +307,9 @@ private:
     std::chrono::steady_clock::time_point last_purge_{};
     std::chrono::steady_clock::time_point last_maintenance_ = std::chrono::steady_clock::now();
     bool recover_due_ = true;
+    /// False once the bus said it reports no progress (EventPublisher::Progress answered
+    /// kFailedPrecondition): Kafka, whose retention is the broker's.
+    bool tracks_progress_ = true;
     /// The topics this relay published to or keeps rows of: the streams it maintains.
     std::set<std::string> topics_;
 };

@@ -50,6 +50,11 @@ struct RelayOptions {
 /// The same round trims each stream to what all its groups have acked (never a pending or
 /// undelivered entry), trims streams without a group by age (`dlq_retention`), and purges inbox
 /// rows older than `inbox_retention`.
+///
+/// On a bus that reports no consumer-group progress (EventPublisher::Progress answers
+/// kFailedPrecondition: Kafka, which keeps its own replicated copies under the broker's
+/// retention) there is nothing to recover or trim: SENT rows are purged after 10 minutes (or
+/// `retention` when shorter).
 void RunOutboxRelay(std::stop_token stop, EventBus& bus, const RelayOptions& options);
 
 }  // namespace sagapay

@@ -13,6 +13,11 @@
 #                                PostgreSQL alone, which may be down or recovering at the time
 #   scripts/chaos.sh restart     scripts/stack.sh start of the chaos stack (starts what is down)
 #
+# On Kafka (CHAOS_BUS=kafka): the stack gets a private 3-broker Kafka cluster (scripts/kafka.sh,
+# replication factor 3, min.insync.replicas=2), the services run with EVENT_BUS=kafka, and brokers
+# are SIGKILLed and restarted too (CHAOS_BROKER_KILLS, default 2); CHAOS_FAULTS=brokers kills only
+# brokers (the short broker-kill run of `make test`).
+#
 # Env: CHAOS_VAR_DIR (default <checkout>/var/chaos: the stack, wiped at every run),
 #      CHAOS_LOG_DIR (default <checkout>/var/chaos-log: service logs, accepted.jsonl, summary),
 #      SAGAPAY_BIN (default build/${CHAOS_PRESET:-ci}/app/sagapay), CHAOS_ARGS (extra flags).
@@ -74,6 +79,19 @@ BIN=${SAGAPAY_BIN:-$ROOT/build/${CHAOS_PRESET:-ci}/app/sagapay}
 DURATION=${DURATION:-120}
 RATE=${RATE:-15}
 
+# The chaos stack picks (and saves) its own ports: never those of a stack whose env is exported
+# here (a run from inside `make test`).
+unset SAGAPAY_PG_PORT SAGAPAY_REDIS_PORT SAGAPAY_KAFKA_BASE_PORT KAFKA_BOOTSTRAP_SERVERS
+bus_args=()
+if [[ "${CHAOS_BUS:-redis}" == kafka ]]; then
+  export SAGAPAY_BUS=kafka SAGAPAY_KAFKA_BROKERS=3 EVENT_BUS=kafka
+  export KAFKA_REPLICATION_FACTOR=3 KAFKA_TOPIC_PARTITIONS=${KAFKA_TOPIC_PARTITIONS:-6}
+  bus_args=(--brokers 3 --broker-kills "${CHAOS_BROKER_KILLS:-2}"
+    --broker-kill-cmd "'$SCRIPT_DIR/kafka.sh' kill-broker {broker}"
+    --broker-start-cmd "'$SCRIPT_DIR/kafka.sh' start-broker {broker}")
+  [[ "${CHAOS_FAULTS:-all}" == brokers ]] && bus_args+=(--broker-faults-only)
+fi
+
 # A fresh private stack for every run: verify then speaks of this run only.
 "$STACK" destroy >/dev/null 2>&1 || true
 "$STACK" start >/dev/null
@@ -102,7 +120,7 @@ set +e
 "$BIN" chaos --duration "$DURATION" --rate "$RATE" "${seed_args[@]}" --log-dir "$LOG_DIR" \
   --pg-crash-cmd "'$SCRIPT_DIR/chaos.sh' pg-crash" --pg-start-cmd "'$SCRIPT_DIR/chaos.sh' pg-start" \
   --redis-kill-cmd "'$SCRIPT_DIR/chaos.sh' redis-kill" \
-  --redis-start-cmd "'$SCRIPT_DIR/chaos.sh' redis-start" ${CHAOS_ARGS:-} | tee "$LOG_DIR/summary.txt"
+  --redis-start-cmd "'$SCRIPT_DIR/chaos.sh' redis-start" "${bus_args[@]}" ${CHAOS_ARGS:-} | tee "$LOG_DIR/summary.txt"
 status=${PIPESTATUS[0]}
 set -e
 exit "$status"

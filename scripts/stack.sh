@@ -19,7 +19,7 @@
 # never touch 5432/6379).
 #
 # Kafka: with SAGAPAY_BUS=kafka (`make up BUS=kafka` sets it) `start` also starts the
-# one-broker Kafka of scripts/kafka.sh and `env` also prints its KAFKA_BOOTSTRAP_SERVERS;
+# one-broker Kafka of scripts/kafka.sh (three with SAGAPAY_KAFKA_BROKERS=3) and `env` also prints its KAFKA_BOOTSTRAP_SERVERS;
 # `stop` and `destroy` stop (destroy: delete) a Kafka of this VAR whatever SAGAPAY_BUS says,
 # and `status` and `env` report one that runs (docs/kafka.md).
 #
@@ -503,11 +503,14 @@ redis_stop() {
 
 # ------------------------------------------------------------------ kafka --
 
-# The stack's Kafka is the one-broker cluster of scripts/kafka.sh in the same VAR.
+# The stack's Kafka is the cluster of scripts/kafka.sh in the same VAR: one broker, or three
+# with SAGAPAY_KAFKA_BROKERS=3 (the chaos runs' broker kills).
 kafka_wanted() { [[ "${SAGAPAY_BUS:-}" == kafka ]]; }
+KAFKA_NODES=${SAGAPAY_KAFKA_BROKERS:-1}
+[[ "$KAFKA_NODES" == 1 || "$KAFKA_NODES" == 3 ]] || die "SAGAPAY_KAFKA_BROKERS must be 1 or 3"
 kafka_sh() { SAGAPAY_VAR_DIR="$VAR" "$SCRIPT_DIR/kafka.sh" "$@" 9>&-; }
-kafka_exists() { [[ -d "$VAR/kafka/c1" ]]; }
-kafka_runs() { kafka_exists && kafka_sh status --brokers 1 >/dev/null 2>&1; }
+kafka_exists() { [[ -d "$VAR/kafka/c$KAFKA_NODES" ]]; }
+kafka_runs() { kafka_exists && kafka_sh status --brokers "$KAFKA_NODES" >/dev/null 2>&1; }
 
 # --------------------------------------------------------------- commands --
 
@@ -545,7 +548,7 @@ cmd_start() {
   pg_start
   redis_start
   pg_create_dbs
-  if kafka_wanted; then kafka_sh start --brokers 1 || die "Kafka failed to start"; fi
+  if kafka_wanted; then kafka_sh start --brokers "$KAFKA_NODES" || die "Kafka failed to start"; fi
   ((was_up)) && echo "stack already running ($VAR)" || echo "stack started ($VAR)"
   print_status || true
   echo "postgres log: $PGLOG"
@@ -571,7 +574,7 @@ cmd_status() {
   local rc=0
   print_status || rc=1
   if kafka_exists; then
-    kafka_sh status --brokers 1 | sed -n 's/^kafka node 1: /kafka:    /p' || true
+    kafka_sh status --brokers "$KAFKA_NODES" | sed -n 's/^kafka node \([0-9]\): /kafka \1:  /p' || true
   elif kafka_wanted; then
     echo "kafka:    not created ($VAR/kafka)"
   fi
@@ -598,7 +601,7 @@ cmd_env() {
     PROVIDER_POSTGRES_DSN "$base/finpay_provider" \
     LEDGER_POSTGRES_DSN "$base/finpay_ledger" \
     NOTIFICATION_POSTGRES_DSN "$base/finpay_notification"
-  if kafka_wanted || kafka_runs; then kafka_sh env --brokers 1; fi
+  if kafka_wanted || kafka_runs; then kafka_sh env --brokers "$KAFKA_NODES"; fi
 }
 
 cmd_destroy() {

@@ -269,10 +269,15 @@ std::pair<std::int64_t, std::int64_t> SplitPosition(std::string_view position) {
 
 // The UPDATE for a batch: ids and positions as two arrays of the same length, so the statement
 // text is the same (and prepared once) whatever the batch size.
+// Only a Redis stream id (`ms-seq`) is split into (stream_ms, stream_seq); a position of another
+// bus (Kafka's `partition:offset`) leaves them NULL: such a row is not tracked for trimming or
+// loss recovery (that bus reports no progress, see RunOutboxRelay).
 constexpr std::string_view kSetSent =
     "UPDATE outbox_events o SET status = 'SENT', sent_at = now(),"
-    " stream_ms = NULLIF(split_part(u.pos, '-', 1), '')::bigint,"
-    " stream_seq = NULLIF(split_part(u.pos, '-', 2), '')::bigint"
+    " stream_ms = CASE WHEN u.pos ~ '^[0-9]+-[0-9]+$'"
+    "   THEN split_part(u.pos, '-', 1)::bigint END,"
+    " stream_seq = CASE WHEN u.pos ~ '^[0-9]+-[0-9]+$'"
+    "   THEN split_part(u.pos, '-', 2)::bigint END"
     " FROM unnest($1::uuid[], $2::text[]) AS u(id, pos) WHERE o.id = u.id";
 
 /// Runs `statement` (a DELETE of at most $N rows) until it deletes fewer than `batch`.

@@ -422,6 +422,32 @@ TEST_F(MessagingTest, SentRowsKeepTheirBusPositionUntilConsumedAndThenArePurged)
     EXPECT_EQ(ReadKeptTopics(conn_).at(0).last_position, "1700000000002-0");
 }
 
+TEST_F(MessagingTest, AKafkaPositionMarksTheRowSentWithoutAStreamPosition) {
+    Append(MakeTestEnvelope("pay-k1"));
+    Append(MakeTestEnvelope("pay-k2"));
+    {
+        Transaction tx(conn_);
+        std::vector<ClaimedEvent> claimed = ClaimOutbox(tx, 10, kLongAgo);
+        ASSERT_EQ(claimed.size(), 2U);
+        // Kafka hands out partition:offset, which is no stream id: the row is sent all the same.
+        claimed[0].position = "2:1854";
+        claimed[1].position = "0:17";
+        MarkOutboxSent(tx, claimed);
+        tx.Commit();
+    }
+    EXPECT_EQ(CountWithStatus("SENT"), 2);
+    EXPECT_EQ(
+        conn_
+            .Exec(
+                "SELECT count(*) FROM outbox_events WHERE stream_ms IS NULL AND stream_seq IS NULL"
+            )
+            .GetInt(0, 0),
+        2
+    );
+    EXPECT_TRUE(ReadKeptTopics(conn_).empty());  // nothing for the Redis loss recovery
+    EXPECT_TRUE(Peek().empty());
+}
+
 TEST_F(MessagingTest, InboxDetectsDuplicatesPerConsumer) {
     {
         Transaction tx(conn_);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <string_view>
 
 namespace sagapay::topics {
@@ -19,5 +20,26 @@ inline constexpr std::string_view kPaymentsDlq = "payments.dlq";
 /// Not in the seed: the saga asks the provider to release what the PSP holds for a payment
 /// that ended without being paid (an authorization or capture that arrived too late).
 inline constexpr std::string_view kProviderReleaseRequested = "provider.release.requested";
+/// Where the bus parks a message that could not be handled (EventSubscription::DeadLetter).
+inline constexpr std::string_view kDeadLetter = "deadletter";
+
+/// Every topic the saga uses, dead letters included: what `sagapay migrate` (and every service at
+/// start) creates on a bus that needs its topics created (Kafka).
+inline constexpr std::array kAll = {
+    kPaymentsRequested,
+    kRiskApproved,
+    kRiskDenied,
+    kProviderAuthorizeRequested,
+    kProviderCaptureRequested,
+    kProviderCaptureCompleted,
+    kPaymentsAuthorized,
+    kPaymentsCaptured,
+    kPaymentsFailed,
+    kPaymentsSettled,
+    kPaymentsReversed,
+    kPaymentsDlq,
+    kProviderReleaseRequested,
+    kDeadLetter,
+};
 
 }  // namespace sagapay::topics
