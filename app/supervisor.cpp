@@ -45,16 +45,53 @@ int RunCommand(const std::string& command, std::string* output = nullptr) {
 }
 
 struct Child {
-    std::string name;      ///< subcommand
-    std::string port_env;  ///< e.g. GATEWAY_PORT
-    int default_port = 0;
+    std::string command;  ///< the subcommand, e.g. orchestrator
+    std::string name;     ///< InstanceName: orchestrator, orchestrator-1, …
+    int port = 0;
+    /// What this instance's environment sets beyond the supervisor's: its port, a gateway's
+    /// orchestrator.
+    std::vector<std::pair<std::string, std::string>> env;
     pid_t pid = -1;
     int restarts = 0;
     std::chrono::steady_clock::time_point started{};
 };
 
+/// The supervisor's environment with `overrides` set, for execve (built before fork: a child
+/// of a process with threads must not allocate).
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::pair<std::string, std::string>>& overrides
+) {
+    std::map<std::string, std::string> vars;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string entry(*e);
+        const auto eq = entry.find('=');
+        if (eq != std::string::npos) {
+            vars[entry.substr(0, eq)] = entry.substr(eq + 1);
+        }
+    }
+    for (const auto& [key, value] : overrides) {
+        vars[key] = value;
+    }
+    std::vector<std::string> storage;
+    storage.reserve(vars.size());
+    for (const auto& [key, value] : vars) {
+        storage.push_back(key + "=" + value);
+    }
+    return storage;
+}
+
 pid_t Spawn(const std::string& exe, const Child& child, const std::string& log_dir) {
     const std::string log_path = log_dir + "/" + child.name + ".log";
+    std::vector<std::string> storage = ChildEnvironment(child.env);
+    std::vector<char*> envp;
+    envp.reserve(storage.size() + 1);
+    for (auto& entry : storage) {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+    std::string exe_arg = exe;
+    std::string command_arg = child.command;
+    char* argv[] = {exe_arg.data(), command_arg.data(), nullptr};
     const pid_t pid = fork();
     if (pid == 0) {
         sigset_t none;
@@ -67,15 +104,63 @@ pid_t Spawn(const std::string& exe, const Child& child, const std::string& log_d
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execl(exe.c_str(), exe.c_str(), child.name.c_str(), static_cast<char*>(nullptr));
+        execve(exe.c_str(), argv, envp.data());
         _exit(127);
     }
     return pid;
 }
 
-int PortOf(const Child& child) {
-    const char* value = std::getenv(child.port_env.c_str());
-    return value != nullptr && *value != '\0' ? std::atoi(value) : child.default_port;
+/// The port of the first instance: `port_env` when set, else the standard port.
+int BasePort(const char* port_env, int default_port) {
+    const char* value = std::getenv(port_env);
+    return value != nullptr && *value != '\0' ? std::atoi(value) : default_port;
+}
+
+struct ServicePlan {
+    const char* command;
+    const char* port_env;
+    int default_port;
+};
+
+/// In start order: the PSP, the services behind the gateway, the gateways last.
+constexpr ServicePlan kStartOrder[] = {
+    {"psp-sandbox", "PSP_PORT", 8006},
+    {"orchestrator", "ORCHESTRATOR_PORT", 8001},
+    {"risk", "RISK_PORT", 8002},
+    {"provider", "PROVIDER_PORT", 8003},
+    {"ledger", "LEDGER_PORT", 8004},
+    {"notification", "NOTIFICATION_PORT", 8005},
+    {"gateway", "GATEWAY_PORT", 8000},
+};
+
+/// Every instance of every service, with its port and environment.
+std::vector<Child> PlanChildren(const Replicas& replicas) {
+    const int orchestrators = InstancesOf(replicas, "orchestrator");
+    const int orchestrator_port = BasePort("ORCHESTRATOR_PORT", 8001);
+    const char* orchestrator_url = std::getenv("ORCHESTRATOR_URL");
+    const bool own_orchestrator_url = orchestrator_url != nullptr && *orchestrator_url != '\0';
+    std::vector<Child> children;
+    for (const ServicePlan& plan : kStartOrder) {
+        const std::string command = plan.command;
+        const int base = BasePort(plan.port_env, plan.default_port);
+        const int instances = command == "psp-sandbox" ? 1 : InstancesOf(replicas, command);
+        for (int i = 0; i < instances; ++i) {
+            Child child;
+            child.command = command;
+            child.name = InstanceName(command, i);
+            child.port = InstancePort(base, i);
+            child.env.emplace_back(plan.port_env, std::to_string(child.port));
+            if (command == "gateway" && !own_orchestrator_url) {
+                child.env.emplace_back(
+                    "ORCHESTRATOR_URL",
+                    "http://127.0.0.1:" +
+                        std::to_string(InstancePort(orchestrator_port, i % orchestrators))
+                );
+            }
+            children.push_back(std::move(child));
+        }
+    }
+    return children;
 }
 
 bool Healthy(int port) {
@@ -158,6 +243,16 @@ int MigrateAll(const std::vector<std::string>& services) {
 }
 
 int RunUp(const std::string& self_exe, const UpOptions& options) {
+    {
+        std::vector<PlannedPort> ports;
+        for (const Child& child : PlanChildren(options.replicas)) {
+            ports.push_back({child.name, child.port});
+        }
+        if (const auto checked = CheckPorts(ports); !checked) {
+            std::fprintf(stderr, "sagapay up: %s\n", checked.error().message.c_str());
+            return 2;
+        }
+    }
     const std::string log_dir =
         options.log_dir.empty() ? options.root + "/var/log" : options.log_dir;
     std::filesystem::create_directories(log_dir);
@@ -182,15 +277,7 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         return migrated;
     }
 
-    std::vector<Child> children = {
-        {"psp-sandbox", "PSP_PORT", 8006},
-        {"orchestrator", "ORCHESTRATOR_PORT", 8001},
-        {"risk", "RISK_PORT", 8002},
-        {"provider", "PROVIDER_PORT", 8003},
-        {"ledger", "LEDGER_PORT", 8004},
-        {"notification", "NOTIFICATION_PORT", 8005},
-        {"gateway", "GATEWAY_PORT", 8000},
-    };
+    std::vector<Child> children = PlanChildren(options.replicas);
     for (auto& child : children) {
         child.pid = Spawn(self_exe, child, log_dir);
         child.started = std::chrono::steady_clock::now();
@@ -198,7 +285,7 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     std::stop_source stop_source;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (auto& child : children) {
-        while (!Healthy(PortOf(child))) {
+        while (!Healthy(child.port)) {
             int status = 0;
             if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
                 std::fprintf(
@@ -228,14 +315,15 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     }
     std::printf("\nSagaPay is up (logs in %s):\n", log_dir.c_str());
     for (const auto& child : children) {
-        std::printf("  %-13s http://127.0.0.1:%d\n", child.name.c_str(), PortOf(child));
+        std::printf("  %-16s http://127.0.0.1:%d\n", child.name.c_str(), child.port);
     }
     std::printf(
-        "Try: curl -s -X POST localhost:8000/payments -H 'x-api-key: %s' -H 'content-type: "
+        "Try: curl -s -X POST localhost:%d/payments -H 'x-api-key: %s' -H 'content-type: "
         "application/json' "
         "-d "
         "'{\"customer_id\":\"cust-1\",\"amount_cents\":1500,\"currency\":\"USD\",\"idempotency_"
         "key\":\"order-1\"}'\n",
+        BasePort("GATEWAY_PORT", 8000),
         std::getenv("API_KEY")
     );
     std::printf("Ctrl-C stops everything.\n");
