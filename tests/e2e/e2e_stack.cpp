@@ -246,6 +246,8 @@ std::pair<int, std::string> E2eStack::RunTool(const std::vector<std::string>& ar
     }
     envp.push_back(nullptr);
     const std::string out_path = log_dir_ + "/tool-" + UniqueName("run") + ".out";
+    std::cout.flush();
+    std::fflush(nullptr);  // else the child writes what this process had buffered, again
     const pid_t pid = fork();
     if (pid == 0) {
         const FILE* out = std::freopen(out_path.c_str(), "w", stdout);
@@ -300,6 +302,8 @@ void E2eStack::Start(const std::string& service, int instance) {
             envp.push_back(s.data());
         }
         envp.push_back(nullptr);
+        std::cout.flush();
+        std::fflush(nullptr);  // else the child writes what this process had buffered, again
         const pid_t pid = fork();
         if (pid == 0) {
             const FILE* out = std::freopen(log_path.c_str(), "a", stdout);
