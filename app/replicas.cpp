@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <unistd.h>
+
 namespace sagapay::app {
 
 namespace {
@@ -92,27 +94,85 @@ std::string InstanceName(std::string_view service, int instance) {
     return name;
 }
 
-Result<void> CheckPorts(const std::vector<PlannedPort>& ports) {
+std::vector<Instance> PlanInstances(
+    const Replicas& replicas,
+    const std::function<int(const ServicePort&)>& first_port,
+    bool keep_orchestrator_url
+) {
+    int orchestrator_port = 0;
+    for (const ServicePort& service : kStartOrder) {
+        if (service.command == "orchestrator") {
+            orchestrator_port = first_port(service);
+        }
+    }
+    const int orchestrators = InstancesOf(replicas, "orchestrator");
+    std::vector<Instance> instances;
+    for (const ServicePort& service : kStartOrder) {
+        const int first = first_port(service);
+        const int count =
+            service.command == "psp-sandbox" ? 1 : InstancesOf(replicas, service.command);
+        for (int i = 0; i < count; ++i) {
+            Instance instance;
+            instance.command = std::string(service.command);
+            instance.name = InstanceName(service.command, i);
+            instance.port = InstancePort(first, i);
+            instance.env.emplace_back(std::string(service.port_env), std::to_string(instance.port));
+            if (service.command == "gateway" && !keep_orchestrator_url) {
+                instance.env.emplace_back(
+                    "ORCHESTRATOR_URL",
+                    "http://127.0.0.1:" +
+                        std::to_string(InstancePort(orchestrator_port, i % orchestrators))
+                );
+            }
+            instances.push_back(std::move(instance));
+        }
+    }
+    return instances;
+}
+
+Result<void> CheckPorts(const std::vector<Instance>& instances) {
     std::map<int, std::string> taken;
-    for (const PlannedPort& planned : ports) {
-        if (planned.port < 1 || planned.port > 65535) {
+    for (const Instance& instance : instances) {
+        if (instance.port < 1 || instance.port > 65535) {
             return Fail(
                 ErrorCode::kInvalidArgument,
-                planned.name + " would listen on port " + std::to_string(planned.port) +
+                instance.name + " would listen on port " + std::to_string(instance.port) +
                     ", outside 1-65535"
             );
         }
-        const auto [it, inserted] = taken.emplace(planned.port, planned.name);
+        const auto [it, inserted] = taken.emplace(instance.port, instance.name);
         if (!inserted) {
             return Fail(
                 ErrorCode::kInvalidArgument,
-                planned.name + " and " + it->second + " would both listen on port " +
-                    std::to_string(planned.port) + " (instance i of a service listens on its " +
+                instance.name + " and " + it->second + " would both listen on port " +
+                    std::to_string(instance.port) + " (instance i of a service listens on its " +
                     "port + " + std::to_string(kReplicaPortStep) + " * i; choose other *_PORT)"
             );
         }
     }
     return {};
+}
+
+std::vector<std::string> EnvironmentWith(
+    const std::vector<std::pair<std::string, std::string>>& overrides
+) {
+    std::map<std::string, std::string> vars;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string entry(*e);
+        const auto eq = entry.find('=');
+        if (eq != std::string::npos) {
+            vars[entry.substr(0, eq)] = entry.substr(eq + 1);
+        }
+    }
+    for (const auto& [key, value] : overrides) {
+        vars[key] = value;
+    }
+    std::vector<std::string> storage;
+    storage.reserve(vars.size());
+    for (const auto& [key, value] : vars) {
+        storage.push_back(key + "=" + value);
+    }
+    return storage;
 }
 
 }  // namespace sagapay::app

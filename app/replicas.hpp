@@ -1,9 +1,11 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -42,14 +44,51 @@ using Replicas = std::map<std::string, int, std::less<>>;
 /// name `sagapay up` prints.
 [[nodiscard]] std::string InstanceName(std::string_view service, int instance);
 
-/// One instance's port, for CheckPorts.
-struct PlannedPort {
-    std::string name;  ///< InstanceName
-    int port = 0;
+/// A process `sagapay up` and `sagapay chaos` run: its subcommand, the variable that names its
+/// port, its standard port. kStartOrder lists them in start order: the PSP, the services behind
+/// the gateway, the gateway last.
+struct ServicePort {
+    std::string_view command;
+    std::string_view port_env;
+    int standard_port = 0;
 };
+inline constexpr std::array<ServicePort, 7> kStartOrder = {{
+    {"psp-sandbox", "PSP_PORT", 8006},
+    {"orchestrator", "ORCHESTRATOR_PORT", 8001},
+    {"risk", "RISK_PORT", 8002},
+    {"provider", "PROVIDER_PORT", 8003},
+    {"ledger", "LEDGER_PORT", 8004},
+    {"notification", "NOTIFICATION_PORT", 8005},
+    {"gateway", "GATEWAY_PORT", 8000},
+}};
+
+/// One process to run: `sagapay <command>` with `env` set over the parent's environment.
+struct Instance {
+    std::string command;  ///< e.g. orchestrator
+    std::string name;     ///< InstanceName: orchestrator, orchestrator-1, …
+    int port = 0;
+    /// Its port variable; for a gateway, ORCHESTRATOR_URL.
+    std::vector<std::pair<std::string, std::string>> env;
+};
+
+/// Every instance of every service, in kStartOrder (the PSP once). `first_port` gives the port
+/// of a service's first instance; instance i gets InstancePort(first, i). Gateway i calls
+/// orchestrator i mod n (its ORCHESTRATOR_URL), unless `keep_orchestrator_url` (the operator set
+/// one, e.g. a load balancer).
+[[nodiscard]] std::vector<Instance> PlanInstances(
+    const Replicas& replicas,
+    const std::function<int(const ServicePort&)>& first_port,
+    bool keep_orchestrator_url
+);
 
 /// kInvalidArgument when two instances would share a port or a port is out of 1-65535 (e.g.
 /// GATEWAY_PORT=8000 and ORCHESTRATOR_PORT=8100 with two gateways).
-[[nodiscard]] Result<void> CheckPorts(const std::vector<PlannedPort>& ports);
+[[nodiscard]] Result<void> CheckPorts(const std::vector<Instance>& instances);
+
+/// This process's environment with `overrides` set, as NAME=value strings for execve. Build it
+/// before fork: the child of a process with threads must not allocate.
+[[nodiscard]] std::vector<std::string> EnvironmentWith(
+    const std::vector<std::pair<std::string, std::string>>& overrides
+);
 
 }  // namespace sagapay::app

@@ -1,5 +1,8 @@
 #include "app/replicas.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 namespace sagapay::app {
@@ -58,12 +61,81 @@ TEST(InstancePort, TheFirstKeepsItsPortTheOthersStepByAHundred) {
     EXPECT_EQ(InstanceName("provider", 2), "provider-2");
 }
 
+int StandardPort(const ServicePort& service) {
+    return service.standard_port;
+}
+
+TEST(PlanInstances, EveryInstanceInStartOrderWithItsPortAndAGatewayItsOrchestrator) {
+    const auto instances =
+        PlanInstances({{"gateway", 3}, {"orchestrator", 2}, {"provider", 2}}, StandardPort, false);
+    std::vector<std::string> names;
+    for (const Instance& instance : instances) {
+        names.push_back(instance.name + ":" + std::to_string(instance.port));
+    }
+    EXPECT_EQ(
+        names,
+        (std::vector<std::string>{
+            "psp-sandbox:8006",
+            "orchestrator:8001",
+            "orchestrator-1:8101",
+            "risk:8002",
+            "provider:8003",
+            "provider-1:8103",
+            "ledger:8004",
+            "notification:8005",
+            "gateway:8000",
+            "gateway-1:8100",
+            "gateway-2:8200"})
+    );
+    using Env = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(instances[2].env, (Env{{"ORCHESTRATOR_PORT", "8101"}}));
+    EXPECT_EQ(
+        instances[9].env,
+        (Env{{"GATEWAY_PORT", "8100"}, {"ORCHESTRATOR_URL", "http://127.0.0.1:8101"}})
+    );
+    EXPECT_EQ(
+        instances[10].env,
+        (Env{{"GATEWAY_PORT", "8200"}, {"ORCHESTRATOR_URL", "http://127.0.0.1:8001"}})
+    );
+    // An operator's ORCHESTRATOR_URL (a load balancer) is kept.
+    const auto kept = PlanInstances({{"gateway", 2}}, StandardPort, true);
+    EXPECT_EQ(kept.back().env, (Env{{"GATEWAY_PORT", "8100"}}));
+    // Ports moved by *_PORT move their instances along.
+    const auto moved = PlanInstances(
+        {{"risk", 2}},
+        [](const ServicePort& service) { return service.standard_port + 10000; },
+        false
+    );
+    EXPECT_EQ(moved[2].port, 18002);
+    EXPECT_EQ(moved[3].port, 18102);
+}
+
 TEST(CheckPorts, RefusesASharedOrImpossiblePort) {
-    EXPECT_TRUE(CheckPorts({{"gateway", 8000}, {"gateway-1", 8100}, {"psp-sandbox", 8006}}));
-    const auto shared = CheckPorts({{"gateway-1", 8100}, {"orchestrator", 8100}});
+    EXPECT_TRUE(CheckPorts(PlanInstances({{"gateway", 16}}, StandardPort, false)));
+    const auto shared = CheckPorts(PlanInstances(
+        {{"gateway", 2}},
+        [](const ServicePort& service) {
+            return service.command == "orchestrator" ? 8100 : service.standard_port;
+        },
+        false
+    ));
     ASSERT_FALSE(shared.has_value());
-    EXPECT_NE(shared.error().message.find("both listen on port 8100"), std::string::npos);
-    EXPECT_FALSE(CheckPorts({{"gateway-15", 65600}}).has_value());
+    EXPECT_NE(shared.error().message.find("both listen on port 8100"), std::string::npos)
+        << shared.error().message;
+    const auto high = CheckPorts(PlanInstances(
+        {{"notification", 2}},
+        [](const ServicePort& service) { return service.standard_port + 57500; },
+        false
+    ));
+    EXPECT_FALSE(high.has_value());
+}
+
+TEST(EnvironmentWith, SetsTheOverridesOverThisProcesssEnvironment) {
+    setenv("SAGAPAY_REPLICAS_TEST", "parent", 1);
+    const auto env = EnvironmentWith({{"SAGAPAY_REPLICAS_TEST", "child"}, {"RISK_PORT", "8102"}});
+    EXPECT_NE(std::find(env.begin(), env.end(), "SAGAPAY_REPLICAS_TEST=child"), env.end());
+    EXPECT_NE(std::find(env.begin(), env.end(), "RISK_PORT=8102"), env.end());
+    EXPECT_EQ(std::find(env.begin(), env.end(), "SAGAPAY_REPLICAS_TEST=parent"), env.end());
 }
 
 }  // namespace

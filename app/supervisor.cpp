@@ -45,44 +45,15 @@ int RunCommand(const std::string& command, std::string* output = nullptr) {
 }
 
 struct Child {
-    std::string command;  ///< the subcommand, e.g. orchestrator
-    std::string name;     ///< InstanceName: orchestrator, orchestrator-1, …
-    int port = 0;
-    /// What this instance's environment sets beyond the supervisor's: its port, a gateway's
-    /// orchestrator.
-    std::vector<std::pair<std::string, std::string>> env;
+    Instance instance;
     pid_t pid = -1;
     int restarts = 0;
     std::chrono::steady_clock::time_point started{};
 };
 
-/// The supervisor's environment with `overrides` set, for execve (built before fork: a child
-/// of a process with threads must not allocate).
-std::vector<std::string> ChildEnvironment(
-    const std::vector<std::pair<std::string, std::string>>& overrides
-) {
-    std::map<std::string, std::string> vars;
-    for (char** e = environ; *e != nullptr; ++e) {
-        const std::string entry(*e);
-        const auto eq = entry.find('=');
-        if (eq != std::string::npos) {
-            vars[entry.substr(0, eq)] = entry.substr(eq + 1);
-        }
-    }
-    for (const auto& [key, value] : overrides) {
-        vars[key] = value;
-    }
-    std::vector<std::string> storage;
-    storage.reserve(vars.size());
-    for (const auto& [key, value] : vars) {
-        storage.push_back(key + "=" + value);
-    }
-    return storage;
-}
-
 pid_t Spawn(const std::string& exe, const Child& child, const std::string& log_dir) {
-    const std::string log_path = log_dir + "/" + child.name + ".log";
-    std::vector<std::string> storage = ChildEnvironment(child.env);
+    const std::string log_path = log_dir + "/" + child.instance.name + ".log";
+    std::vector<std::string> storage = EnvironmentWith(child.instance.env);
     std::vector<char*> envp;
     envp.reserve(storage.size() + 1);
     for (auto& entry : storage) {
@@ -90,7 +61,7 @@ pid_t Spawn(const std::string& exe, const Child& child, const std::string& log_d
     }
     envp.push_back(nullptr);
     std::string exe_arg = exe;
-    std::string command_arg = child.command;
+    std::string command_arg = child.instance.command;
     char* argv[] = {exe_arg.data(), command_arg.data(), nullptr};
     const pid_t pid = fork();
     if (pid == 0) {
@@ -110,55 +81,21 @@ pid_t Spawn(const std::string& exe, const Child& child, const std::string& log_d
     return pid;
 }
 
-/// The port of the first instance: `port_env` when set, else the standard port.
-int BasePort(const char* port_env, int default_port) {
-    const char* value = std::getenv(port_env);
-    return value != nullptr && *value != '\0' ? std::atoi(value) : default_port;
+/// The port of a service's first instance: its *_PORT when set, else the standard port.
+int FirstPort(const ServicePort& service) {
+    const char* value = std::getenv(std::string(service.port_env).c_str());
+    return value != nullptr && *value != '\0' ? std::atoi(value) : service.standard_port;
 }
 
-struct ServicePlan {
-    const char* command;
-    const char* port_env;
-    int default_port;
-};
-
-/// In start order: the PSP, the services behind the gateway, the gateways last.
-constexpr ServicePlan kStartOrder[] = {
-    {"psp-sandbox", "PSP_PORT", 8006},
-    {"orchestrator", "ORCHESTRATOR_PORT", 8001},
-    {"risk", "RISK_PORT", 8002},
-    {"provider", "PROVIDER_PORT", 8003},
-    {"ledger", "LEDGER_PORT", 8004},
-    {"notification", "NOTIFICATION_PORT", 8005},
-    {"gateway", "GATEWAY_PORT", 8000},
-};
-
-/// Every instance of every service, with its port and environment.
+/// Every instance to run, ports from the environment.
 std::vector<Child> PlanChildren(const Replicas& replicas) {
-    const int orchestrators = InstancesOf(replicas, "orchestrator");
-    const int orchestrator_port = BasePort("ORCHESTRATOR_PORT", 8001);
     const char* orchestrator_url = std::getenv("ORCHESTRATOR_URL");
-    const bool own_orchestrator_url = orchestrator_url != nullptr && *orchestrator_url != '\0';
     std::vector<Child> children;
-    for (const ServicePlan& plan : kStartOrder) {
-        const std::string command = plan.command;
-        const int base = BasePort(plan.port_env, plan.default_port);
-        const int instances = command == "psp-sandbox" ? 1 : InstancesOf(replicas, command);
-        for (int i = 0; i < instances; ++i) {
-            Child child;
-            child.command = command;
-            child.name = InstanceName(command, i);
-            child.port = InstancePort(base, i);
-            child.env.emplace_back(plan.port_env, std::to_string(child.port));
-            if (command == "gateway" && !own_orchestrator_url) {
-                child.env.emplace_back(
-                    "ORCHESTRATOR_URL",
-                    "http://127.0.0.1:" +
-                        std::to_string(InstancePort(orchestrator_port, i % orchestrators))
-                );
-            }
-            children.push_back(std::move(child));
-        }
+    for (Instance& instance : PlanInstances(
+             replicas, FirstPort, orchestrator_url != nullptr && *orchestrator_url != '\0'
+         )) {
+        children.push_back(Child{
+            .instance = std::move(instance), .pid = -1, .restarts = 0, .started = {}});
     }
     return children;
 }
@@ -244,11 +181,11 @@ int MigrateAll(const std::vector<std::string>& services) {
 
 int RunUp(const std::string& self_exe, const UpOptions& options) {
     {
-        std::vector<PlannedPort> ports;
-        for (const Child& child : PlanChildren(options.replicas)) {
-            ports.push_back({child.name, child.port});
+        std::vector<Instance> planned;
+        for (Child& child : PlanChildren(options.replicas)) {
+            planned.push_back(std::move(child.instance));
         }
-        if (const auto checked = CheckPorts(ports); !checked) {
+        if (const auto checked = CheckPorts(planned); !checked) {
             std::fprintf(stderr, "sagapay up: %s\n", checked.error().message.c_str());
             return 2;
         }
@@ -285,15 +222,15 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     std::stop_source stop_source;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (auto& child : children) {
-        while (!Healthy(child.port)) {
+        while (!Healthy(child.instance.port)) {
             int status = 0;
             if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
                 std::fprintf(
                     stderr,
                     "sagapay up: %s exited during start; see %s/%s.log\n",
-                    child.name.c_str(),
+                    child.instance.name.c_str(),
                     log_dir.c_str(),
-                    child.name.c_str()
+                    child.instance.name.c_str()
                 );
                 for (auto& other : children) {
                     kill(other.pid, SIGTERM);
@@ -304,9 +241,9 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
                 std::fprintf(
                     stderr,
                     "sagapay up: %s is not healthy after 60 s; see %s/%s.log\n",
-                    child.name.c_str(),
+                    child.instance.name.c_str(),
                     log_dir.c_str(),
-                    child.name.c_str()
+                    child.instance.name.c_str()
                 );
                 break;
             }
@@ -315,7 +252,9 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     }
     std::printf("\nSagaPay is up (logs in %s):\n", log_dir.c_str());
     for (const auto& child : children) {
-        std::printf("  %-16s http://127.0.0.1:%d\n", child.name.c_str(), child.port);
+        std::printf(
+            "  %-16s http://127.0.0.1:%d\n", child.instance.name.c_str(), child.instance.port
+        );
     }
     std::printf(
         "Try: curl -s -X POST localhost:%d/payments -H 'x-api-key: %s' -H 'content-type: "
@@ -323,7 +262,7 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         "-d "
         "'{\"customer_id\":\"cust-1\",\"amount_cents\":1500,\"currency\":\"USD\",\"idempotency_"
         "key\":\"order-1\"}'\n",
-        BasePort("GATEWAY_PORT", 8000),
+        FirstPort(kStartOrder.back()),
         std::getenv("API_KEY")
     );
     std::printf("Ctrl-C stops everything.\n");
@@ -357,7 +296,7 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
                 std::fprintf(
                     stderr,
                     "sagapay up: %s exited (status %d); restarting in %lld ms\n",
-                    child.name.c_str(),
+                    child.instance.name.c_str(),
                     status,
                     static_cast<long long>(backoff.count())
                 );
