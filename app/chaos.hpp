@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "app/replicas.hpp"
+
 namespace sagapay::app::chaos {
 
 /// `sagapay chaos`: sustained load with PSP faults and review decisions against the real
@@ -169,6 +171,9 @@ struct ChaosOptions {
     std::string pg_start_cmd;
     std::string redis_kill_cmd;  ///< Empty: Redis is not killed.
     std::string redis_start_cmd;
+    /// --replicas: instances per service (`sagapay up`'s ports); each instance is a fault target
+    /// of its own (killed `kills_per_service` times; a consumer instance may be paused).
+    Replicas replicas = {};
 };
 
 /// Runs the whole experiment and prints its summary. Returns 0 when every invariant held after

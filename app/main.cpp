@@ -303,6 +303,12 @@ int Main(int argc, char** argv) {
     chaos->add_option("--pg-start-cmd", chaos_options.pg_start_cmd, "Starts it again");
     chaos->add_option("--redis-kill-cmd", chaos_options.redis_kill_cmd, "SIGKILLs Redis");
     chaos->add_option("--redis-start-cmd", chaos_options.redis_start_cmd, "Starts it again");
+    std::string chaos_replicas;
+    chaos->add_option(
+        "--replicas",
+        chaos_replicas,
+        "Instances per service as for `up` (e.g. orchestrator=2,provider=3); each is a fault target"
+    );
 
     CLI11_PARSE(app, argc, argv);
 
@@ -321,6 +327,12 @@ int Main(int argc, char** argv) {
                 return 2;
             }
         }
+        auto replicas = sagapay::app::ParseReplicas(chaos_replicas);
+        if (!replicas) {
+            std::fprintf(stderr, "chaos: --replicas: %s\n", replicas.error().message.c_str());
+            return 2;
+        }
+        chaos_options.replicas = std::move(*replicas);
         chaos_options.self_exe = std::filesystem::canonical("/proc/self/exe").string();
         return sagapay::app::chaos::RunChaos(chaos_options);
     }
