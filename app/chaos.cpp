@@ -512,16 +512,19 @@ void Pause(milliseconds duration) {
 /// RISK_REVIEW_AMOUNT_CENTS's default: the mix's review orders are above it.
 constexpr std::int64_t kReviewAmount = 100'000;
 
-const std::vector<std::string> kServices = {
-    "orchestrator", "risk", "provider", "ledger", "notification", "gateway"};
 const std::vector<std::string> kConsumers = {
     "orchestrator", "risk", "provider", "ledger", "notification"};
 
-/// The service processes, started and restarted by this process so it can signal them by pid.
+/// The service processes (every instance; by InstanceName), started and restarted by this
+/// process so it can signal them by pid.
 class Processes {
 public:
-    Processes(std::string exe, std::string log_dir)
-        : exe_(std::move(exe)), log_dir_(std::move(log_dir)) {}
+    Processes(std::string exe, std::string log_dir, const std::vector<Instance>& instances)
+        : exe_(std::move(exe)), log_dir_(std::move(log_dir)) {
+        for (const Instance& instance : instances) {
+            instances_.emplace(instance.name, instance);
+        }
+    }
 
     /// Starts `name` unless it runs.
     void Start(const std::string& name) {
@@ -631,6 +634,18 @@ public:
 private:
     void StartLocked(const std::string& name) {
         const std::string log_path = log_dir_ + "/" + name + ".log";
+        const Instance& instance = instances_.at(name);
+        // Built before fork: the child of a process with threads must not allocate.
+        std::vector<std::string> storage = EnvironmentWith(instance.env);
+        std::vector<char*> envp;
+        envp.reserve(storage.size() + 1);
+        for (auto& entry : storage) {
+            envp.push_back(entry.data());
+        }
+        envp.push_back(nullptr);
+        std::string exe_arg = exe_;
+        std::string command_arg = instance.command;
+        char* argv[] = {exe_arg.data(), command_arg.data(), nullptr};
         const pid_t parent = getpid();
         const pid_t pid = fork();
         if (pid == 0) {
@@ -648,7 +663,7 @@ private:
                 dup2(fd, STDERR_FILENO);
                 close(fd);
             }
-            execl(exe_.c_str(), exe_.c_str(), name.c_str(), static_cast<char*>(nullptr));
+            execve(exe_.c_str(), argv, envp.data());
             _exit(127);
         }
         pids_[name] = pid;
@@ -657,6 +672,7 @@ private:
 
     std::string exe_;
     std::string log_dir_;
+    std::map<std::string, Instance> instances_;  // By name; not changed after construction.
     std::mutex mutex_;
     std::map<std::string, pid_t> pids_;                          // Guarded by mutex_.
     std::map<std::string, int> unexpected_;                      // Guarded by mutex_.
@@ -902,12 +918,37 @@ int RunChaos(const ChaosOptions& o) {
     const std::string api_key = Env("API_KEY");
     const std::string ops_key = Env("OPS_API_KEY", api_key);
 
+    // Every instance of every service (one each unless --replicas); gateway i calls orchestrator
+    // i mod n.
+    const std::vector<Instance> instances = PlanInstances(
+        o.replicas,
+        [&](const ServicePort& service) {
+            return config->PortFor(service.command == "psp-sandbox" ? "psp" : service.command);
+        },
+        false
+    );
+    if (const auto checked = CheckPorts(instances); !checked) {
+        std::fprintf(stderr, "chaos: %s\n", checked.error().message.c_str());
+        return 2;
+    }
+    std::vector<std::string> services;  // the fault targets: every instance but the PSP's
+    std::vector<std::string> pausable;
+    for (const Instance& instance : instances) {
+        if (instance.command == "psp-sandbox") {
+            continue;
+        }
+        services.push_back(instance.name);
+        if (std::find(kConsumers.begin(), kConsumers.end(), instance.command) != kConsumers.end()) {
+            pausable.push_back(instance.name);
+        }
+    }
+
     PlanOptions plan_options;
     plan_options.seed = o.seed;
     plan_options.duration = o.duration;
     if (o.service_faults) {
-        plan_options.services = kServices;
-        plan_options.pausable = kConsumers;
+        plan_options.services = services;
+        plan_options.pausable = pausable;
     } else {
         plan_options.overlaps_per_kind = -1;
     }
@@ -939,21 +980,20 @@ int RunChaos(const ChaosOptions& o) {
     );
     std::fflush(stdout);
 
-    Processes processes(o.self_exe, o.log_dir);
-    processes.Start("psp-sandbox");  // the PSP keeps its books in memory: never killed
-    for (const auto& service : kServices) {
-        processes.Start(service);
+    Processes processes(o.self_exe, o.log_dir, instances);
+    // In start order, the PSP first (it keeps its books in memory: never killed).
+    for (const Instance& instance : instances) {
+        processes.Start(instance.name);
     }
     const auto ready_by = SteadyClock::now() + std::chrono::seconds(90);
-    for (const char* service :
-         {"psp", "orchestrator", "risk", "provider", "ledger", "notification", "gateway"}) {
-        while (!Healthy(config->PortFor(service))) {
+    for (const Instance& instance : instances) {
+        while (!Healthy(instance.port)) {
             processes.Reap();
             if (SteadyClock::now() > ready_by) {
                 std::fprintf(
                     stderr,
                     "chaos: %s is not healthy after 90 s; see %s\n",
-                    service,
+                    instance.name.c_str(),
                     o.log_dir.c_str()
                 );
                 processes.StopAll();
@@ -1280,6 +1320,7 @@ int RunChaos(const ChaosOptions& o) {
         {"seed", o.seed},
         {"duration_s", o.duration.count()},
         {"rate_per_s", o.rate},
+        {"replicas", o.replicas},
         {"orders_sent", stats.sent.load()},
         {"accepted", stats.accepted.load()},
         {"rejected_4xx", stats.rejected.load()},

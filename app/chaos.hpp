@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "app/replicas.hpp"
+
 namespace sagapay::app::chaos {
 
 /// `sagapay chaos`: sustained load with PSP faults and review decisions against the real
@@ -186,6 +188,9 @@ struct ChaosOptions {
     /// false: only broker faults (no service killed or paused, PostgreSQL and Redis left alone):
     /// the short broker-kill run of `make test`.
     bool service_faults = true;
+    /// --replicas: instances per service (`sagapay up`'s ports); each instance is a fault target
+    /// of its own (killed `kills_per_service` times; a consumer instance may be paused).
+    Replicas replicas = {};
 };
 
 /// Runs the whole experiment and prints its summary. Returns 0 when every invariant held after

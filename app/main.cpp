@@ -133,6 +133,13 @@ int Main(int argc, char** argv) {
         "--keep-stack", up_options.keep_stack, "Leave PostgreSQL and Redis running on exit"
     );
     up->add_option("--log-dir", up_options.log_dir, "Service logs (default var/log)");
+    std::string up_replicas;
+    up->add_option(
+        "--replicas",
+        up_replicas,
+        "Instances per service, e.g. orchestrator=2,provider=3 (1-16 each; the sandbox PSP runs "
+        "once);\ninstance i listens on the service's port + 100*i (docs/operations.md)"
+    );
 
     std::vector<std::string> migrate_services;
     auto* migrate = app.add_subcommand(
@@ -324,6 +331,12 @@ int Main(int argc, char** argv) {
         chaos_broker_faults_only,
         "Only kill brokers: no service, PostgreSQL or Redis fault"
     );
+    std::string chaos_replicas;
+    chaos->add_option(
+        "--replicas",
+        chaos_replicas,
+        "Instances per service as for `up` (e.g. orchestrator=2,provider=3); each is a fault target"
+    );
 
     CLI11_PARSE(app, argc, argv);
 
@@ -343,6 +356,12 @@ int Main(int argc, char** argv) {
                 return 2;
             }
         }
+        auto replicas = sagapay::app::ParseReplicas(chaos_replicas);
+        if (!replicas) {
+            std::fprintf(stderr, "chaos: --replicas: %s\n", replicas.error().message.c_str());
+            return 2;
+        }
+        chaos_options.replicas = std::move(*replicas);
         chaos_options.self_exe = std::filesystem::canonical("/proc/self/exe").string();
         return sagapay::app::chaos::RunChaos(chaos_options);
     }
@@ -432,6 +451,12 @@ int Main(int argc, char** argv) {
         sigaddset(&set, SIGCHLD);
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         up_options.start_stack = !no_stack;
+        auto replicas = sagapay::app::ParseReplicas(up_replicas);
+        if (!replicas) {
+            std::fprintf(stderr, "sagapay up: --replicas: %s\n", replicas.error().message.c_str());
+            return 2;
+        }
+        up_options.replicas = std::move(*replicas);
         return sagapay::app::RunUp(
             std::filesystem::canonical("/proc/self/exe").string(), up_options
         );

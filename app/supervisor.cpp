@@ -47,16 +47,24 @@ int RunCommand(const std::string& command, std::string* output = nullptr) {
 }
 
 struct Child {
-    std::string name;      ///< subcommand
-    std::string port_env;  ///< e.g. GATEWAY_PORT
-    int default_port = 0;
+    Instance instance;
     pid_t pid = -1;
     int restarts = 0;
     std::chrono::steady_clock::time_point started{};
 };
 
 pid_t Spawn(const std::string& exe, const Child& child, const std::string& log_dir) {
-    const std::string log_path = log_dir + "/" + child.name + ".log";
+    const std::string log_path = log_dir + "/" + child.instance.name + ".log";
+    std::vector<std::string> storage = EnvironmentWith(child.instance.env);
+    std::vector<char*> envp;
+    envp.reserve(storage.size() + 1);
+    for (auto& entry : storage) {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
+    std::string exe_arg = exe;
+    std::string command_arg = child.instance.command;
+    char* argv[] = {exe_arg.data(), command_arg.data(), nullptr};
     const pid_t pid = fork();
     if (pid == 0) {
         sigset_t none;
@@ -69,15 +77,29 @@ pid_t Spawn(const std::string& exe, const Child& child, const std::string& log_d
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execl(exe.c_str(), exe.c_str(), child.name.c_str(), static_cast<char*>(nullptr));
+        execve(exe.c_str(), argv, envp.data());
         _exit(127);
     }
     return pid;
 }
 
-int PortOf(const Child& child) {
-    const char* value = std::getenv(child.port_env.c_str());
-    return value != nullptr && *value != '\0' ? std::atoi(value) : child.default_port;
+/// The port of a service's first instance: its *_PORT when set, else the standard port.
+int FirstPort(const ServicePort& service) {
+    const char* value = std::getenv(std::string(service.port_env).c_str());
+    return value != nullptr && *value != '\0' ? std::atoi(value) : service.standard_port;
+}
+
+/// Every instance to run, ports from the environment.
+std::vector<Child> PlanChildren(const Replicas& replicas) {
+    const char* orchestrator_url = std::getenv("ORCHESTRATOR_URL");
+    std::vector<Child> children;
+    for (Instance& instance : PlanInstances(
+             replicas, FirstPort, orchestrator_url != nullptr && *orchestrator_url != '\0'
+         )) {
+        children.push_back(Child{
+            .instance = std::move(instance), .pid = -1, .restarts = 0, .started = {}});
+    }
+    return children;
 }
 
 bool Healthy(int port) {
@@ -177,6 +199,16 @@ int MigrateAll(const std::vector<std::string>& services) {
 }
 
 int RunUp(const std::string& self_exe, const UpOptions& options) {
+    {
+        std::vector<Instance> planned;
+        for (Child& child : PlanChildren(options.replicas)) {
+            planned.push_back(std::move(child.instance));
+        }
+        if (const auto checked = CheckPorts(planned); !checked) {
+            std::fprintf(stderr, "sagapay up: %s\n", checked.error().message.c_str());
+            return 2;
+        }
+    }
     const std::string log_dir =
         options.log_dir.empty() ? options.root + "/var/log" : options.log_dir;
     std::filesystem::create_directories(log_dir);
@@ -206,15 +238,7 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         return migrated;
     }
 
-    std::vector<Child> children = {
-        {"psp-sandbox", "PSP_PORT", 8006},
-        {"orchestrator", "ORCHESTRATOR_PORT", 8001},
-        {"risk", "RISK_PORT", 8002},
-        {"provider", "PROVIDER_PORT", 8003},
-        {"ledger", "LEDGER_PORT", 8004},
-        {"notification", "NOTIFICATION_PORT", 8005},
-        {"gateway", "GATEWAY_PORT", 8000},
-    };
+    std::vector<Child> children = PlanChildren(options.replicas);
     for (auto& child : children) {
         child.pid = Spawn(self_exe, child, log_dir);
         child.started = std::chrono::steady_clock::now();
@@ -222,15 +246,15 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     std::stop_source stop_source;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (auto& child : children) {
-        while (!Healthy(PortOf(child))) {
+        while (!Healthy(child.instance.port)) {
             int status = 0;
             if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
                 std::fprintf(
                     stderr,
                     "sagapay up: %s exited during start; see %s/%s.log\n",
-                    child.name.c_str(),
+                    child.instance.name.c_str(),
                     log_dir.c_str(),
-                    child.name.c_str()
+                    child.instance.name.c_str()
                 );
                 for (auto& other : children) {
                     kill(other.pid, SIGTERM);
@@ -241,9 +265,9 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
                 std::fprintf(
                     stderr,
                     "sagapay up: %s is not healthy after 60 s; see %s/%s.log\n",
-                    child.name.c_str(),
+                    child.instance.name.c_str(),
                     log_dir.c_str(),
-                    child.name.c_str()
+                    child.instance.name.c_str()
                 );
                 break;
             }
@@ -252,14 +276,17 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
     }
     std::printf("\nSagaPay is up (logs in %s):\n", log_dir.c_str());
     for (const auto& child : children) {
-        std::printf("  %-13s http://127.0.0.1:%d\n", child.name.c_str(), PortOf(child));
+        std::printf(
+            "  %-16s http://127.0.0.1:%d\n", child.instance.name.c_str(), child.instance.port
+        );
     }
     std::printf(
-        "Try: curl -s -X POST localhost:8000/payments -H 'x-api-key: %s' -H 'content-type: "
+        "Try: curl -s -X POST localhost:%d/payments -H 'x-api-key: %s' -H 'content-type: "
         "application/json' "
         "-d "
         "'{\"customer_id\":\"cust-1\",\"amount_cents\":1500,\"currency\":\"USD\",\"idempotency_"
         "key\":\"order-1\"}'\n",
+        FirstPort(kStartOrder.back()),
         std::getenv("API_KEY")
     );
     std::printf("Ctrl-C stops everything.\n");
@@ -293,7 +320,7 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
                 std::fprintf(
                     stderr,
                     "sagapay up: %s exited (status %d); restarting in %lld ms\n",
-                    child.name.c_str(),
+                    child.instance.name.c_str(),
                     status,
                     static_cast<long long>(backoff.count())
                 );

@@ -434,6 +434,46 @@ TEST_F(RuntimeMessagingTest, RelayIsWokenByACommitLongBeforeItsPollFallback) {
     EXPECT_THAT(PublishedEventIds(), ElementsAreArray(expected));
 }
 
+// Each instance of a service runs a relay on the service's database (`sagapay up --replicas`).
+// What a process commits goes to its own relay in memory; rows it did not feed (an instance
+// died before relaying them, a tool wrote them) are claimed FOR UPDATE SKIP LOCKED, so two
+// relays polling at once publish each of them once.
+TEST_F(RuntimeMessagingTest, TwoRelaysOnOneDatabasePublishEachRowTheyWereNotFedOnce) {
+    constexpr int kCommits = 40;
+    constexpr int kRowsPerCommit = 8;
+    for (int r = 0; r < 2; ++r) {
+        RelayOptions relay = Relay();
+        relay.batch = 5;
+        relay.poll_fallback = 20ms;
+        StartRelay(relay);
+    }
+    std::vector<std::string> written;
+    for (int c = 0; c < kCommits; ++c) {
+        // Written as another process writes them: not through this process's feed.
+        postgres::Transaction tx(conn_);
+        for (int i = 0; i < kRowsPerCommit; ++i) {
+            const Envelope envelope = TestEnvelope("pay-" + std::to_string(c));
+            tx.Exec(
+                "INSERT INTO outbox_events (aggregate_id, event_type, topic, payload) "
+                "VALUES ($1, $2, $2, $3::jsonb)",
+                {envelope.aggregate_id, envelope.event_type, EncodeEnvelope(envelope)}
+            );
+            written.push_back(envelope.event_id);
+        }
+        tx.Commit();
+        if (c % 4 == 0) {
+            conn_.ExecScript("NOTIFY sagapay_outbox");  // both relays wake at once
+        }
+    }
+
+    ASSERT_TRUE(Eventually([&] { return SentRows() == kCommits * kRowsPerCommit; }));
+    std::this_thread::sleep_for(200ms);  // a second copy would be on its way by now
+    std::vector<std::string> published = PublishedEventIds();
+    std::sort(published.begin(), published.end());
+    std::sort(written.begin(), written.end());
+    EXPECT_EQ(published, written);
+}
+
 TEST_F(RuntimeMessagingTest, RowRepublishedAfterARelayCrashIsAppliedExactlyOnce) {
     const Envelope envelope = TestEnvelope("pay-crash");
     AppendCommitted(envelope);

@@ -1,5 +1,9 @@
 #include "services/orchestrator/sweeper.hpp"
 
+#include <atomic>
+#include <latch>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "adapters/postgres/migrator.hpp"
@@ -93,6 +97,49 @@ TEST_F(SweeperTest, EachWaitingStateGetsItsOwnRequest) {
     EXPECT_EQ(OutboxTopicsFor(created).back(), "payments.requested");
     EXPECT_EQ(OutboxTopicsFor(approved).back(), "provider.authorize.requested");
     EXPECT_EQ(OutboxTopicsFor(captured).back(), "payments.captured");
+}
+
+// Several orchestrators run the sweeper on one database at once (`sagapay up --replicas
+// orchestrator=2`): FOR UPDATE SKIP LOCKED gives each stuck payment to one of them, and the one
+// that re-drives it moves updated_at, so the other, reading after its commit, finds it not stuck.
+TEST_F(SweeperTest, TwoInstancesSweepingAtOnceReDriveEachStuckPaymentOnce) {
+    const char* states[] = {"CREATED", "RISK_REVIEW", "APPROVED", "AUTHORIZED", "CAPTURED"};
+    constexpr int kPayments = 250;
+    for (int i = 0; i < kPayments; ++i) {
+        (void)Create("k-many-" + std::to_string(i), states[i % 5], "10 minutes");
+    }
+    SweeperOptions small = options_;
+    small.batch = 7;  // many rounds each, so the two interleave
+    std::atomic<int> redriven{0};
+    std::latch start(2);
+    const auto instance = [&] {
+        auto conn = db_.Connect();
+        start.arrive_and_wait();
+        // Sweep until a round finds nothing: by then every stuck payment was taken by one of us.
+        while (true) {
+            const int n = SweepStuckPayments(conn, small, clock_);
+            if (n == 0) {
+                return;
+            }
+            redriven += n;
+        }
+    };
+    {
+        std::jthread first(instance);
+        std::jthread second(instance);
+    }
+
+    EXPECT_EQ(redriven.load(), kPayments);
+    // Per payment: its payments.requested at creation and exactly one re-drive.
+    const auto counts = conn_->Exec(
+        "SELECT p.redrive_count, count(o.*) FROM payments p JOIN outbox_events o ON "
+        "o.aggregate_id = p.payment_id::text GROUP BY p.payment_id, p.redrive_count"
+    );
+    ASSERT_EQ(counts.Size(), kPayments);
+    for (int i = 0; i < counts.Size(); ++i) {
+        EXPECT_EQ(counts.GetInt(i, 0), 1);
+        EXPECT_EQ(counts.GetInt(i, 1), 2);
+    }
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 #include "services/provider/psp_worker.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -134,6 +137,113 @@ TEST_F(PspWorkerTest, KeepsTryingToConnectUntilStopped) {
     // A worker backing off from a dead database still stops promptly, and never called the PSP.
     EXPECT_LT(std::chrono::steady_clock::now() - stop_requested, 2s);
     EXPECT_TRUE(psp_.Calls().empty());
+}
+
+/// One provider process's PSP workers, as `sagapay provider` runs them: `workers` threads with
+/// the process's own wake-up signal.
+class ProviderInstance {
+public:
+    ProviderInstance(const std::string& dsn, const Clock& clock, PspClient& psp, int workers)
+        : deps_{
+              clock, psp, RetryPolicy{}, {.retry = {}, .dlq_published = {}, .payment_due = [this] {
+                                              wake_.Notify();
+                                          }}} {
+        for (int i = 0; i < workers; ++i) {
+            threads_.emplace_back([this, dsn](std::stop_token stop) {
+                RunPspWorker(stop, dsn, deps_, wake_);
+            });
+        }
+    }
+
+    [[nodiscard]] const ProviderDeps& Deps() const noexcept { return deps_; }
+
+private:
+    WakeSignal wake_;
+    ProviderDeps deps_;
+    std::vector<std::jthread> threads_;  // last: stopped and joined first
+};
+
+PaymentId NthPayment(int n) {
+    char id[40];
+    std::snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d", n);
+    return PaymentId(std::string(id));
+}
+
+// Several provider processes work one database at once (`sagapay up --replicas provider=2`):
+// their workers claim due payments with SKIP LOCKED and bump each claim, so no step of a payment
+// is sent to the PSP twice: one authorization, one capture, and for a released payment one
+// janitor inquiry and one refund, whichever instance's consumer recorded the work.
+TEST_F(PspWorkerTest, TwoInstancesNeverCallThePspTwiceForOneStep) {
+    constexpr int kPayments = 120;
+    constexpr int kReleased = 40;
+    const SystemClock clock;
+    ProviderInstance first(db_.Dsn(), clock, psp_, 3);
+    ProviderInstance second(db_.Dsn(), clock, psp_, 3);
+    const auto consume = [&](const ProviderInstance& instance, auto&& handle) {
+        postgres::Transaction tx(conn_);
+        PgProviderStore store(tx);
+        TransactionOutbox outbox(tx);
+        ProviderHandler handler(instance.Deps(), store, outbox);
+        handle(handler);
+        tx.Commit();
+    };
+    const auto count_status = [&](const std::string& status) {
+        return conn_.Exec("SELECT count(*) FROM provider_payments WHERE status = $1", {status})
+            .GetInt(0, 0);
+    };
+    // Each consumer wakes its own process's workers only; the other's find the work by looking.
+    for (int n = 0; n < kPayments; ++n) {
+        AuthorizeRequested request;
+        request.facts = {
+            CustomerId("cust-" + std::to_string(n)), Money{1000 + n, *Currency::Parse("EUR")}};
+        consume(n % 2 == 0 ? first : second, [&](ProviderHandler& handler) {
+            handler.OnAuthorizeRequested(NewEnvelope(request, NthPayment(n), "trace", clock));
+        });
+    }
+    ASSERT_TRUE(Eventually([&] { return count_status("AUTHORIZED") == kPayments; }));
+    for (int n = 0; n < kPayments; ++n) {
+        CaptureRequested request;
+        request.facts = {
+            CustomerId("cust-" + std::to_string(n)), Money{1000 + n, *Currency::Parse("EUR")}};
+        consume(n % 2 == 0 ? second : first, [&](ProviderHandler& handler) {
+            handler.OnCaptureRequested(NewEnvelope(request, NthPayment(n), "trace", clock));
+        });
+    }
+    ASSERT_TRUE(Eventually([&] { return count_status("CAPTURED") == kPayments; }));
+    // The saga ends some of them unpaid: the janitor's check is due at once for each.
+    for (int n = 0; n < kReleased; ++n) {
+        ReleaseRequested request;
+        request.facts = {
+            CustomerId("cust-" + std::to_string(n)), Money{1000 + n, *Currency::Parse("EUR")}};
+        request.reason = "test";
+        consume(n % 2 == 0 ? first : second, [&](ProviderHandler& handler) {
+            handler.OnReleaseRequested(NewEnvelope(request, NthPayment(n), "trace", clock));
+        });
+    }
+    ASSERT_TRUE(Eventually([&] {
+        return conn_
+                   .Exec(
+                       "SELECT count(*) FROM provider_payments WHERE status = 'REFUNDED' AND "
+                       "checks = 1"
+                   )
+                   .GetInt(0, 0) == kReleased;
+    }));
+
+    std::map<std::pair<PspOperation, std::string>, int> calls;
+    for (const auto& call : psp_.Calls()) {
+        ++calls[{call.operation, call.key}];
+    }
+    for (const auto& [what, count] : calls) {
+        EXPECT_EQ(count, 1) << "operation " << static_cast<int>(what.first) << " key "
+                            << what.second;
+    }
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), std::size_t{kPayments});
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), std::size_t{kPayments});
+    EXPECT_EQ(psp_.Count(PspOperation::kInquire), std::size_t{kReleased});
+    EXPECT_EQ(psp_.Count(PspOperation::kRefund), std::size_t{kReleased});
+    EXPECT_EQ(psp_.Count(PspOperation::kVoid), 0U);
+    EXPECT_EQ(Outbox(PaymentAuthorized::kTopic), kPayments);
+    EXPECT_EQ(Outbox(CaptureCompleted::kTopic), kPayments);
 }
 
 }  // namespace

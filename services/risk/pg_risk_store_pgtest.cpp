@@ -1,6 +1,8 @@
 #include "services/risk/pg_risk_store.hpp"
 
+#include <atomic>
 #include <future>
+#include <latch>
 #include <stdexcept>
 #include <thread>
 
@@ -11,6 +13,7 @@
 #include "core/ids.hpp"
 #include "runtime/transaction_outbox.hpp"
 #include "services/risk/in_memory_velocity_counter.hpp"
+#include "services/risk/review_expiry.hpp"
 #include "services/risk/risk_handler.hpp"
 #include "services/risk/schema.hpp"
 #include "testing/fake_clock.hpp"
@@ -335,6 +338,68 @@ TEST_F(PgRiskStoreTest, ExpiresOnlyOldPendingReviewsUpToTheLimitOldestFirst) {
     EXPECT_EQ(rows.GetString(1, 1), "DENIED");
     EXPECT_EQ(rows.GetString(2, 1), "APPROVED");  // decided before: never expired
     EXPECT_EQ(rows.GetString(3, 1), "PENDING");   // too young
+}
+
+// Several risk instances run the review expiry on one database at once (`sagapay up --replicas
+// risk=2`): FOR UPDATE SKIP LOCKED gives each expired review to one of them, so each is denied
+// once and announced once, and an operator's decision racing them is never overwritten.
+TEST_F(PgRiskStoreTest, TwoInstancesExpiringAtOnceDenyAndAnnounceEachReviewOnce) {
+    constexpr int kReviews = 200;
+    OpenReviews(1, kReviews);
+    conn_.Exec("UPDATE risk_reviews SET created_at = now() - interval '2 hours'");
+    testing::FakeClock clock;
+    std::atomic<std::int64_t> denied{0};
+    std::latch start(3);
+    const auto instance = [&] {
+        postgres::Pool pool(db_.Dsn(), 1);
+        PgRiskUnitsOfWork units(pool);
+        ReviewExpiry expiry(units, clock, {.expire_after = 1h, .interval = 1ms, .batch = 5});
+        start.arrive_and_wait();
+        while (true) {
+            const std::int64_t n = expiry.RunOnce();
+            if (n == 0) {
+                return;
+            }
+            denied += n;
+        }
+    };
+    std::int64_t approved_by_hand = 0;
+    {
+        std::jthread first(instance);
+        std::jthread second(instance);
+        auto ops = db_.Connect();
+        start.arrive_and_wait();
+        for (int n = kReviews; n > kReviews - 20; --n) {
+            const auto outcome =
+                testing::InCommittedTransaction<PgRiskStore>(ops, [&](RiskStore& store) {
+                    return store.DecideReview(
+                        NthPayment(n), {ReviewStatus::kApproved, "ops", EventId(NewUuid())}
+                    );
+                });
+            approved_by_hand += std::holds_alternative<DecidedReview>(outcome) ? 1 : 0;
+        }
+    }
+
+    EXPECT_EQ(denied.load() + approved_by_hand, kReviews);
+    EXPECT_EQ(Count("SELECT count(*) FROM risk_reviews WHERE status = 'PENDING'"), 0);
+    EXPECT_EQ(
+        Count("SELECT count(*) FROM risk_reviews WHERE status = 'APPROVED'"), approved_by_hand
+    );
+    // One risk.denied per expired review, carrying the event id the review row names.
+    EXPECT_EQ(
+        Count("SELECT count(*) FROM outbox_events WHERE topic = 'risk.denied'"), denied.load()
+    );
+    EXPECT_EQ(
+        Count("SELECT count(*) FROM risk_reviews r JOIN outbox_events o ON o.topic = 'risk.denied' "
+              "AND o.aggregate_id = r.payment_id::text AND o.payload->>'event_id' = "
+              "r.decision_event_id WHERE r.status = 'DENIED' AND r.reviewed_by = 'system:expiry'"),
+        denied.load()
+    );
+    EXPECT_EQ(
+        Count("SELECT count(*) FROM (SELECT aggregate_id FROM outbox_events WHERE topic = "
+              "'risk.denied' GROUP BY aggregate_id HAVING count(*) > 1) twice"),
+        0
+    );
 }
 
 TEST_F(PgRiskStoreTest, UnitsOfWorkCommitTogetherWithTheirEventsOrNotAtAll) {

@@ -1,11 +1,13 @@
 #include "tests/e2e/e2e_stack.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <stdexcept>
 #include <stop_token>
 
 #include <netinet/in.h>
@@ -80,26 +82,64 @@ const std::vector<std::string>& E2eStack::AllServices() {
     return kAll;
 }
 
-E2eStack::E2eStack(std::map<std::string, std::string> env) : env_(std::move(env)) {
+std::string E2eStack::BusFromEnvironment() {
+    const char* bus = std::getenv("SAGAPAY_E2E_BUS");
+    const std::string name = bus == nullptr || *bus == '\0' ? "redis" : bus;
+    if (name != "redis" && name != "kafka") {
+        throw std::runtime_error("e2e: SAGAPAY_E2E_BUS=" + name + ": use redis or kafka");
+    }
+    return name;
+}
+
+E2eStack::E2eStack(std::map<std::string, std::string> env, const Replicas& replicas)
+    : env_(std::move(env)), bus_(BusFromEnvironment()) {
+    if (bus_ == "kafka") {
+        const char* servers = std::getenv("KAFKA_BOOTSTRAP_SERVERS");
+        if (servers == nullptr || *servers == '\0') {
+            throw std::runtime_error(
+                "e2e: SAGAPAY_E2E_BUS=kafka needs KAFKA_BOOTSTRAP_SERVERS in the environment"
+            );
+        }
+    }
+    for (const auto& [service, count] : replicas.per_service) {
+        if (std::find(AllServices().begin(), AllServices().end(), service) == AllServices().end() ||
+            service == "psp-sandbox" || count < 1 || count > 16) {
+            throw std::invalid_argument(
+                "e2e: cannot run " + std::to_string(count) + " instances of " + service
+            );
+        }
+    }
     id_ = UniqueName("e2e");
     prefix_ = id_ + ":";
     log_dir_ = std::string(SAGAPAY_E2E_LOG_DIR) + "/" + id_;
     std::filesystem::create_directories(log_dir_);
     for (const auto& service : AllServices()) {
-        processes_[service].port = FreePort();
+        const auto found = replicas.per_service.find(service);
+        auto& instances = processes_[service];
+        instances.resize(
+            static_cast<std::size_t>(found == replicas.per_service.end() ? 1 : found->second)
+        );
+        for (auto& process : instances) {
+            process.port = FreePort();
+        }
     }
 }
 
 E2eStack::~E2eStack() {
-    for (auto& [service, process] : processes_) {
-        if (process.pid > 0) {
-            kill(process.pid, SIGTERM);
+    for (auto& [service, instances] : processes_) {
+        for (auto& process : instances) {
+            if (process.pid > 0) {
+                kill(process.pid, SIGCONT);  // a stopped process would never see the SIGTERM
+                kill(process.pid, SIGTERM);
+            }
         }
     }
-    for (auto& [service, process] : processes_) {
-        if (process.pid > 0) {
-            int status = 0;
-            waitpid(process.pid, &status, 0);
+    for (auto& [service, instances] : processes_) {
+        for (auto& process : instances) {
+            if (process.pid > 0) {
+                int status = 0;
+                waitpid(process.pid, &status, 0);
+            }
         }
     }
     try {
@@ -112,14 +152,31 @@ E2eStack::~E2eStack() {
     }
 }
 
-std::string E2eStack::Url(const std::string& service) const {
-    return "http://127.0.0.1:" + std::to_string(processes_.at(service).port);
+int E2eStack::Instances(const std::string& service) const {
+    return static_cast<int>(processes_.at(service).size());
 }
 
-http::Client& E2eStack::Client(const std::string& service) {
-    auto& client = clients_[service];
+E2eStack::Process& E2eStack::ProcessOf(const std::string& service, int instance) {
+    return processes_.at(service).at(static_cast<std::size_t>(instance));
+}
+
+const E2eStack::Process& E2eStack::ProcessOf(const std::string& service, int instance) const {
+    return processes_.at(service).at(static_cast<std::size_t>(instance));
+}
+
+std::string E2eStack::LogPath(const std::string& service, int instance) const {
+    return log_dir_ + "/" + service + (instance == 0 ? "" : "-" + std::to_string(instance)) +
+           ".log";
+}
+
+std::string E2eStack::Url(const std::string& service, int instance) const {
+    return "http://127.0.0.1:" + std::to_string(ProcessOf(service, instance).port);
+}
+
+http::Client& E2eStack::Client(const std::string& service, int instance) {
+    auto& client = clients_[{service, instance}];
     if (!client) {
-        client = std::make_unique<http::Client>(Url(service));
+        client = std::make_unique<http::Client>(Url(service, instance));
     }
     return *client;
 }
@@ -132,7 +189,7 @@ redis::Connection E2eStack::Redis() const {
     return redis::Connection(redis::ParseRedisUrl(TestRedisUrl()));
 }
 
-std::vector<std::string> E2eStack::Environment() const {
+std::vector<std::string> E2eStack::Environment(const std::string& service, int instance) const {
     std::map<std::string, std::string> vars;
     for (char** e = environ; *e != nullptr; ++e) {
         const std::string entry(*e);
@@ -142,6 +199,10 @@ std::vector<std::string> E2eStack::Environment() const {
     vars["API_KEY"] = api_key_;
     vars["REDIS_URL"] = TestRedisUrl();
     vars["EVENT_STREAM_PREFIX"] = prefix_;
+    vars["EVENT_BUS"] = bus_;
+    if (bus_ == "kafka") {
+        vars["KAFKA_BOOTSTRAP_SERVERS"] = std::getenv("KAFKA_BOOTSTRAP_SERVERS");
+    }
     vars["LOG_LEVEL"] = "INFO";
     vars["BUS_VISIBILITY_TIMEOUT_MS"] = "3000";
     vars["PROVIDER_BACKOFF_MS"] = "100,200,400";
@@ -150,10 +211,19 @@ std::vector<std::string> E2eStack::Environment() const {
     for (const auto& db : kDatabases) {
         vars[Upper(db) + "_POSTGRES_DSN"] = BaseDsn() + "/" + id_ + "_" + db;
     }
-    for (const auto& [name, p] : processes_) {
-        vars[Upper(ConfigKey(name)) + "_PORT"] = std::to_string(p.port);
+    for (const auto& [name, instances] : processes_) {
+        vars[Upper(ConfigKey(name)) + "_PORT"] = std::to_string(instances.front().port);
     }
-    vars["ORCHESTRATOR_URL"] = Url("orchestrator");
+    int orchestrator = 0;
+    if (!service.empty()) {
+        // Its own port; gateway i calls orchestrator i mod n, so the gateways spread their load.
+        vars[Upper(ConfigKey(service)) + "_PORT"] =
+            std::to_string(ProcessOf(service, instance).port);
+        if (service == "gateway") {
+            orchestrator = instance % Instances("orchestrator");
+        }
+    }
+    vars["ORCHESTRATOR_URL"] = Url("orchestrator", orchestrator);
     vars["PSP_URL"] = Url("psp-sandbox");
     for (const auto& [key, value] : env_) {
         vars[key] = value;
@@ -176,6 +246,8 @@ std::pair<int, std::string> E2eStack::RunTool(const std::vector<std::string>& ar
     }
     envp.push_back(nullptr);
     const std::string out_path = log_dir_ + "/tool-" + UniqueName("run") + ".out";
+    std::cout.flush();
+    std::fflush(nullptr);  // else the child writes what this process had buffered, again
     const pid_t pid = fork();
     if (pid == 0) {
         const FILE* out = std::freopen(out_path.c_str(), "w", stdout);
@@ -203,9 +275,17 @@ std::pair<int, std::string> E2eStack::RunTool(const std::vector<std::string>& ar
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
-void E2eStack::Start(const std::string& service) {
-    Process& process = processes_.at(service);
-    const std::string log_path = log_dir_ + "/" + service + ".log";
+void E2eStack::StartAll() {
+    for (const auto& service : AllServices()) {
+        for (int instance = 0; instance < Instances(service); ++instance) {
+            Start(service, instance);
+        }
+    }
+}
+
+void E2eStack::Start(const std::string& service, int instance) {
+    Process& process = ProcessOf(service, instance);
+    const std::string log_path = LogPath(service, instance);
     // FreePort releases the port before the service binds it, so a service of a stack running in
     // parallel can take it first: then ours fails to bind and exits, and the /health answer came
     // from the other one. Healthy means: our process answers and its own log says it is serving.
@@ -215,13 +295,15 @@ void E2eStack::Start(const std::string& service) {
         const auto log_offset = std::filesystem::exists(log_path, ignored)
                                     ? std::filesystem::file_size(log_path, ignored)
                                     : std::uintmax_t{0};
-        std::vector<std::string> storage = Environment();
+        std::vector<std::string> storage = Environment(service, instance);
         std::vector<char*> envp;
         envp.reserve(storage.size() + 1);
         for (auto& s : storage) {
             envp.push_back(s.data());
         }
         envp.push_back(nullptr);
+        std::cout.flush();
+        std::fflush(nullptr);  // else the child writes what this process had buffered, again
         const pid_t pid = fork();
         if (pid == 0) {
             const FILE* out = std::freopen(log_path.c_str(), "a", stdout);
@@ -254,7 +336,7 @@ void E2eStack::Start(const std::string& service) {
                     return false;
                 }
                 http::Client probe(
-                    Url(service),
+                    Url(service, instance),
                     http::ClientOptions{
                         1, std::chrono::milliseconds(200), std::chrono::milliseconds(1000)}
                 );
@@ -272,11 +354,13 @@ void E2eStack::Start(const std::string& service) {
         process.port = FreePort();  // it exited: most likely its port was taken; try another
     }
     DumpLogs();
-    throw std::runtime_error("e2e: " + service + " did not become healthy");
+    throw std::runtime_error(
+        "e2e: " + service + " instance " + std::to_string(instance) + " did not become healthy"
+    );
 }
 
-void E2eStack::Stop(const std::string& service, int signal) {
-    Process& process = processes_.at(service);
+void E2eStack::Stop(const std::string& service, int signal, int instance) {
+    Process& process = ProcessOf(service, instance);
     if (process.pid <= 0) {
         return;
     }
@@ -284,11 +368,11 @@ void E2eStack::Stop(const std::string& service, int signal) {
     int status = 0;
     waitpid(process.pid, &status, 0);
     process.pid = -1;
-    clients_.erase(service);
+    clients_.erase({service, instance});
 }
 
-bool E2eStack::Running(const std::string& service) {
-    Process& process = processes_.at(service);
+bool E2eStack::Running(const std::string& service, int instance) {
+    Process& process = ProcessOf(service, instance);
     if (process.pid <= 0) {
         return false;
     }
@@ -349,15 +433,18 @@ nlohmann::json E2eStack::WaitForStatus(
 
 void E2eStack::DumpLogs() const {
     for (const auto& service : AllServices()) {
-        std::ifstream in(log_dir_ + "/" + service + ".log");
-        std::vector<std::string> lines;
-        for (std::string line; std::getline(in, line);) {
-            lines.push_back(line);
-        }
-        std::cerr << "---- " << service << " (last lines of " << log_dir_ << "/" << service
-                  << ".log)\n";
-        for (std::size_t i = lines.size() > 15 ? lines.size() - 15 : 0; i < lines.size(); ++i) {
-            std::cerr << lines[i].substr(0, 400) << "\n";
+        for (int instance = 0; instance < Instances(service); ++instance) {
+            const std::string path = LogPath(service, instance);
+            std::ifstream in(path);
+            std::vector<std::string> lines;
+            for (std::string line; std::getline(in, line);) {
+                lines.push_back(line);
+            }
+            std::cerr << "---- " << service << " instance " << instance << " (last lines of "
+                      << path << ")\n";
+            for (std::size_t i = lines.size() > 15 ? lines.size() - 15 : 0; i < lines.size(); ++i) {
+                std::cerr << lines[i].substr(0, 400) << "\n";
+            }
         }
     }
 }
