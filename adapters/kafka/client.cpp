@@ -282,10 +282,16 @@ Result<Watermarks> QueryWatermarks(
 
 Result<std::unique_ptr<Producer>> Producer::Create(const KafkaBusOptions& options) {
     std::unique_ptr<Producer> producer(new Producer());
+    // linger.ms=0: Send enqueues the whole batch before it waits, so nothing else could join a
+    // request during the linger; it would only add itself to every batch (docs/kafka-bus.md).
+    // Messages queued while a request is in flight still go out together in the next one.
     auto conf = MakeConfig(
         options,
         ClientKind::kProducer,
-        {{"linger.ms", "2"}, {"message.timeout.ms", "30000"}},
+        {{"linger.ms", "0"},
+         {"message.timeout.ms", "30000"},
+         // The Java client's partitioner: a tool on another client puts a key where we do.
+         {"partitioner", "murmur2_random"}},
         {{"enable.idempotence", "true"}, {"acks", "all"}}
     );
     if (!conf) {
