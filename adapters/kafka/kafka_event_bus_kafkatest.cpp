@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -78,7 +79,11 @@ public:
     KafkaHarness& operator=(const KafkaHarness&) = delete;
 
     ~KafkaHarness() {
-        if (!std::getenv("KAFKA_BOOTSTRAP_SERVERS")) {
+        if (std::getenv("KAFKA_BOOTSTRAP_SERVERS") == nullptr) {
+            return;
+        }
+        if (::testing::Test::HasFailure()) {  // Left for a look with kcat.
+            std::fprintf(stderr, "kept the topics %s* of the failed test\n", prefix_.c_str());
             return;
         }
         DeleteTopics(TestOptions(prefix_), kafka::SanitizeKafkaName(prefix_));
