@@ -28,7 +28,8 @@ help:
 	@echo "make fuzz        the libFuzzer targets (clang-14, ASan+UBSan), FUZZ_SECONDS each (300);"
 	@echo "                 fails on any crash, leaving the input in build/fuzz/artifacts/"
 	@echo "make stop        stop the private PostgreSQL, Redis and Kafka"
-	@echo "make bench       the benchmarks (docs/benchmarks.md)"
+	@echo "make bench       the benchmarks (docs/benchmarks.md); BUS=kafka and/or REPLICAS=2 instead run"
+	@echo "                 the comparison with Redis and one instance (section Buses and instances)"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
 	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
 	@echo "make chaos       load + killed services, crashed PostgreSQL/Redis on a private stack, then"
@@ -108,7 +109,7 @@ apifuzz: deps
 
 # Stop `make up` first: the benchmark starts its own services on 8000-8006.
 bench: deps
-	scripts/bench.sh
+	BENCH_BUS=$(BUS) BENCH_REPLICAS=$(REPLICAS) scripts/bench.sh
 
 # Chaos under load on a private stack (var/chaos) with its own ports: never the dev stack. Uses
 # the ASan+UBSan `ci` build (built by `make test` already in CI); CHAOS_PRESET=release for speed.

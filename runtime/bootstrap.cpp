@@ -1,5 +1,6 @@
 #include "runtime/bootstrap.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "adapters/kafka/kafka_event_bus.hpp"
@@ -29,7 +30,15 @@ EventBusPtr MakeEventBus(const Config& config) {
             .bootstrap_servers = config.kafka_bootstrap_servers,
             .prefix = config.stream_prefix,
             .client_id = "sagapay-" + config.service_name,
-            .extra = {},
+            // A killed instance's partitions move to the others after the session timeout;
+            // heartbeats every tenth of it.
+            .extra =
+                {{"consumer.session.timeout.ms",
+                  std::to_string(config.kafka_session_timeout.count())},
+                 {"consumer.heartbeat.interval.ms",
+                  std::to_string(
+                      std::max<std::int64_t>(500, config.kafka_session_timeout.count() / 10)
+                  )}},
         });
     }
     return std::make_unique<redis::RedisStreamsEventBus>(

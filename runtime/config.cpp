@@ -203,6 +203,7 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.String("KAFKA_BOOTSTRAP_SERVERS", c.kafka_bootstrap_servers);
     r.Int("KAFKA_TOPIC_PARTITIONS", c.kafka_topic_partitions, 1, 1'000);
     r.Int("KAFKA_REPLICATION_FACTOR", c.kafka_replication_factor, 1, 16);
+    r.Millis("KAFKA_SESSION_TIMEOUT_MS", c.kafka_session_timeout, 6000, 300'000);
     r.Url("ORCHESTRATOR_URL", c.orchestrator_url, "http://");
     r.Url("PSP_URL", c.psp_url, "http://");
 

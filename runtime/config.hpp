@@ -40,6 +40,9 @@ struct Config {
     /// KAFKA_TOPIC_PARTITIONS / KAFKA_REPLICATION_FACTOR: what a created topic gets.
     std::int64_t kafka_topic_partitions = 6;
     std::int64_t kafka_replication_factor = 1;
+    /// KAFKA_SESSION_TIMEOUT_MS: how soon the group hands a dead consumer's partitions to the
+    /// others (librdkafka's 45 s default would stall a killed instance's partitions that long).
+    std::chrono::milliseconds kafka_session_timeout{10000};
 
     std::map<std::string, std::string, std::less<>> dsn;                 ///< service -> DSN
     std::map<std::string, int, std::less<>> port;                        ///< service -> HTTP port

@@ -8,6 +8,12 @@
 #  plus `sagapay reconcile` after the runs (must exit 0), peak memory per service and the
 #  google-benchmark suite of the hot pure code.
 # Stop `make up` first: the benchmark starts its own services on ports 8000-8006.
+#
+# BENCH_BUS=kafka and/or BENCH_REPLICAS=N (`make bench BUS=kafka`, `make bench REPLICAS=2`): the
+# comparison instead: the same two scenarios (sustained closed loop, open loop) on Redis with one
+# instance of each service and on each asked-for configuration, one after the other in this run,
+# with settled/s, POST and end-to-end percentiles and the machine's CPU per settled payment; the
+# rows replace the section "Buses and instances" of docs/benchmarks.md (the rest is kept).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -16,6 +22,11 @@ OUT="${BENCH_OUT:-docs/benchmarks.md}"
 BIN=build/release/app/sagapay
 LOGS=var/bench
 mkdir -p "$LOGS"
+BENCH_BUS=${BENCH_BUS:-redis}
+BENCH_REPLICAS=${BENCH_REPLICAS:-}
+if [[ "$BENCH_BUS" != redis || -n "$BENCH_REPLICAS" ]]; then
+  exec "$ROOT/scripts/bench_compare.sh"
+fi
 
 cmake --preset release >/dev/null
 cmake --build --preset release --target sagapay micro_bench -j "$(nproc)"

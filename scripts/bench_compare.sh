@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# `make bench BUS=kafka` / `make bench REPLICAS=2` (scripts/bench.sh hands over to this): the
+# same scenarios on Redis with one instance of each service (the reference row) and on each
+# asked-for configuration, one after the other in one run on this machine:
+#   sustained: `sagapay load --duration D --concurrency 100 --mix settle --e2e` (closed loop)
+#   open loop: `sagapay load --duration 30 --rate R --concurrency 100 --mix settle --e2e`
+# CPU per settled payment is the whole machine's busy CPU time (/proc/stat: every process,
+# PostgreSQL, Redis, Kafka's JVM and the load generator included) over the run, divided by the
+# payments settled in it. Rows go to the section "## Buses and instances" of docs/benchmarks.md.
+#
+# Env: BENCH_BUS (redis|kafka), BENCH_REPLICAS (N: N instances of every service, or
+# service=N,... as for `sagapay up --replicas`), BENCH_COMPARE_DURATION (30 s), BENCH_RATE (150).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+BIN=build/release/app/sagapay
+LOGS=var/bench/compare
+OUT="${BENCH_OUT:-docs/benchmarks.md}"
+DURATION=${BENCH_COMPARE_DURATION:-30}
+RATE=${BENCH_RATE:-150}
+BUS=${BENCH_BUS:-redis}
+REPLICAS=${BENCH_REPLICAS:-}
+[[ "$BUS" == redis || "$BUS" == kafka ]] || { echo "bench: BUS must be redis or kafka" >&2; exit 2; }
+if [[ "$REPLICAS" =~ ^[0-9]+$ ]]; then
+  n=$REPLICAS
+  REPLICAS="gateway=$n,orchestrator=$n,risk=$n,provider=$n,ledger=$n,notification=$n"
+fi
+mkdir -p "$LOGS"
+
+cmake --preset release >/dev/null
+cmake --build --preset release --target sagapay -j "$(nproc)"
+SAGAPAY_BUS=kafka scripts/stack.sh start >/dev/null
+eval "$(SAGAPAY_BUS=kafka scripts/stack.sh env)"
+export API_KEY="${API_KEY:-dev-secret}"
+
+value() { grep -E "^$1=" "$2" | head -1 | cut -d= -f2; }
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+HZ=$(getconf CLK_TCK)
+
+UP=""
+stop_up() {
+  if [[ -n "$UP" ]]; then kill -INT "$UP" 2>/dev/null || true; wait "$UP" 2>/dev/null || true; UP=""; fi
+}
+trap stop_up EXIT
+
+# run_config NAME BUS REPLICAS: starts `sagapay up` so, runs both scenarios, prints one row each.
+ROWS=()
+run_config() {
+  local name=$1 bus=$2 replicas=$3 log="$LOGS/$1"
+  mkdir -p "$log"
+  local args=(up --no-stack --log-dir "$log")
+  [[ -n "$replicas" ]] && args+=(--replicas "$replicas")
+  EVENT_BUS=$bus KAFKA_REPLICATION_FACTOR=1 EVENT_STREAM_PREFIX="bench-$name-$(date +%s)-" \
+    "$BIN" "${args[@]}" >"$log/up.out" 2>&1 &
+  UP=$!
+  for _ in $(seq 1 900); do
+    grep -q "SagaPay is up" "$log/up.out" && break
+    kill -0 "$UP" 2>/dev/null || { cat "$log/up.out"; exit 1; }
+    sleep 0.1
+  done
+  grep -q "SagaPay is up" "$log/up.out" || { echo "bench: $name did not come up" >&2; cat "$log/up.out"; exit 1; }
+  local scenario file t0 t1
+  for scenario in sustained rate; do
+    file="$log/$scenario.txt"
+    echo "== $name: $scenario"
+    t0=$(busy_ticks)
+    if [[ $scenario == sustained ]]; then
+      "$BIN" load --duration "$DURATION" --concurrency 100 --mix settle --e2e | tee "$file" || true
+    else
+      "$BIN" load --duration 30 --rate "$RATE" --concurrency 100 --mix settle --e2e | tee "$file" || true
+    fi
+    t1=$(busy_ticks)
+    local settled cpu
+    settled=$(value e2e_settled "$file")
+    cpu=$(awk -v t="$((t1 - t0))" -v hz="$HZ" -v n="$settled" 'BEGIN { if (n > 0) printf "%.2f", 1000 * t / hz / n; else print "n/a" }')
+    local what="closed loop ${DURATION} s, concurrency 100"
+    [[ $scenario == rate ]] && what="open loop $RATE/s for 30 s"
+    ROWS+=("| $name | $what | $(value settled_per_sec "$file") | $(value errors "$file") | $(value p50_ms "$file") / $(value p99_ms "$file") | $(value e2e_p50_ms "$file") / $(value e2e_p99_ms "$file") | $(value e2e_unfinished "$file") | $cpu |")
+  done
+  stop_up
+}
+
+run_config "redis" redis ""
+[[ "$BUS" == kafka ]] && run_config "kafka" kafka ""
+if [[ -n "$REPLICAS" ]]; then
+  run_config "redis, $REPLICAS" redis "$REPLICAS"
+  [[ "$BUS" == kafka ]] && run_config "kafka, $REPLICAS" kafka "$REPLICAS"
+fi
+
+SECTION=$(mktemp)
+{
+  echo "## Buses and instances"
+  echo
+  echo "Measured by \`make bench${BENCH_BUS:+ BUS=$BUS}${BENCH_REPLICAS:+ REPLICAS=$BENCH_REPLICAS}\` (scripts/bench_compare.sh) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+  echo "the configurations one after the other in one run, release build, everything on this machine"
+  echo "(Kafka: one broker of scripts/kafka.sh, replication factor 1). The load goes to the first"
+  echo "gateway. CPU per settled payment: the whole machine's busy time during the scenario (every"
+  echo "process, the load generator included) divided by the payments settled in it."
+  echo
+  echo "| configuration | scenario | settled/s | errors | POST p50 / p99 ms | end-to-end p50 / p99 ms | unfinished | CPU ms per settled payment |"
+  echo "|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+} >"$SECTION"
+if [[ -f "$OUT" ]] && grep -q '^## Buses and instances' "$OUT"; then
+  # Replace the old section (up to the next "## " heading or the end).
+  awk -v file="$SECTION" '
+    /^## Buses and instances/ { while ((getline line < file) > 0) print line; skip = 1; next }
+    skip && /^## / { skip = 0; print ""; }
+    !skip { print }' "$OUT" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+else
+  { echo; cat "$SECTION"; } >>"$OUT"
+fi
+rm -f "$SECTION"
+echo "wrote the section 'Buses and instances' of $OUT"
