@@ -33,7 +33,8 @@ help:
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
 	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
 	@echo "make chaos       load + killed services, crashed PostgreSQL/Redis on a private stack, then"
-	@echo "                 the invariants (docs/chaos.md); DURATION=120 SEED=… RATE=15"
+	@echo "                 the invariants (docs/chaos.md); DURATION=120 SEED=… RATE=15; CHAOS_BUS=kafka"
+	@echo "                 on a three-broker Kafka whose brokers are SIGKILLed too"
 	@echo "make format      clang-format every C++ file"
 
 deps:
@@ -114,7 +115,10 @@ bench: deps
 # Chaos under load on a private stack (var/chaos) with its own ports: never the dev stack. Uses
 # the ASan+UBSan `ci` build (built by `make test` already in CI); CHAOS_PRESET=release for speed.
 CHAOS_PRESET ?= ci
+# CHAOS_BUS=kafka: the saga on a private three-broker Kafka, whose brokers are killed too.
+CHAOS_BUS ?= redis
 chaos: deps
 	cmake --preset $(CHAOS_PRESET) >/dev/null
 	cmake --build --preset $(CHAOS_PRESET) --target sagapay -j $(JOBS)
-	CHAOS_PRESET=$(CHAOS_PRESET) DURATION=$(DURATION) SEED=$(SEED) RATE=$(RATE) scripts/chaos.sh
+	CHAOS_PRESET=$(CHAOS_PRESET) DURATION=$(DURATION) SEED=$(SEED) RATE=$(RATE) \
+	  CHAOS_BUS=$(CHAOS_BUS) scripts/chaos.sh
