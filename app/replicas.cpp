@@ -170,7 +170,9 @@ std::vector<std::string> EnvironmentWith(
     std::vector<std::string> storage;
     storage.reserve(vars.size());
     for (const auto& [key, value] : vars) {
-        storage.push_back(key + "=" + value);
+        std::string entry = key;
+        entry.append("=").append(value);
+        storage.push_back(std::move(entry));
     }
     return storage;
 }

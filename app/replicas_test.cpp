@@ -69,6 +69,7 @@ TEST(PlanInstances, EveryInstanceInStartOrderWithItsPortAndAGatewayItsOrchestrat
     const auto instances =
         PlanInstances({{"gateway", 3}, {"orchestrator", 2}, {"provider", 2}}, StandardPort, false);
     std::vector<std::string> names;
+    names.reserve(instances.size());
     for (const Instance& instance : instances) {
         names.push_back(instance.name + ":" + std::to_string(instance.port));
     }

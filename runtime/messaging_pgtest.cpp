@@ -466,7 +466,7 @@ TEST_F(RuntimeMessagingTest, TwoRelaysOnOneDatabasePublishEachRowTheyWereNotFedO
         }
     }
 
-    ASSERT_TRUE(Eventually([&] { return SentRows() == kCommits * kRowsPerCommit; }));
+    ASSERT_TRUE(Eventually([&] { return SentRows() == std::int64_t{kCommits} * kRowsPerCommit; }));
     std::this_thread::sleep_for(200ms);  // a second copy would be on its way by now
     std::vector<std::string> published = PublishedEventIds();
     std::sort(published.begin(), published.end());

@@ -4,9 +4,9 @@
 # asked-for configuration, one after the other in one run on this machine:
 #   sustained: `sagapay load --duration D --concurrency 100 --mix settle --e2e` (closed loop)
 #   open loop: `sagapay load --duration 30 --rate R --concurrency 100 --mix settle --e2e`
-# CPU per settled payment is the whole machine's busy CPU time (/proc/stat: every process,
-# PostgreSQL, Redis, Kafka's JVM and the load generator included) over the run, divided by the
-# payments settled in it. Rows go to the section "## Buses and instances" of docs/benchmarks.md.
+# CPU per settled payment: the CPU time (user + system, /proc/<pid>/stat) the system spent in
+# the scenario — every process of `sagapay up`, the PostgreSQL and Redis servers and Kafka's
+# JVM; not the load generator — divided by the payments settled in it. Rows go to the section "## Buses and instances" of docs/benchmarks.md.
 #
 # Env: BENCH_BUS (redis|kafka), BENCH_REPLICAS (N: N instances of every service, or
 # service=N,... as for `sagapay up --replicas`), BENCH_COMPARE_DURATION (30 s), BENCH_RATE (150).
@@ -21,8 +21,10 @@ RATE=${BENCH_RATE:-150}
 BUS=${BENCH_BUS:-redis}
 REPLICAS=${BENCH_REPLICAS:-}
 [[ "$BUS" == redis || "$BUS" == kafka ]] || { echo "bench: BUS must be redis or kafka" >&2; exit 2; }
+LABEL=$REPLICAS
 if [[ "$REPLICAS" =~ ^[0-9]+$ ]]; then
   n=$REPLICAS
+  LABEL="×$n every service"
   REPLICAS="gateway=$n,orchestrator=$n,risk=$n,provider=$n,ledger=$n,notification=$n"
 fi
 mkdir -p "$LOGS"
@@ -34,7 +36,17 @@ eval "$(SAGAPAY_BUS=kafka scripts/stack.sh env)"
 export API_KEY="${API_KEY:-dev-secret}"
 
 value() { grep -E "^$1=" "$2" | head -1 | cut -d= -f2; }
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# The CPU ticks of `sagapay up` and its children and of the servers (postgres, redis-server, java).
+busy_ticks() {
+  local pids
+  pids=$( { echo "$UP"; pgrep -P "$UP"; pgrep -x postgres; pgrep -x redis-server; pgrep -x java; } | sort -u)
+  local total=0 p t
+  for p in $pids; do
+    t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || continue
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
 HZ=$(getconf CLK_TCK)
 
 UP=""
@@ -46,11 +58,11 @@ trap stop_up EXIT
 # run_config NAME BUS REPLICAS: starts `sagapay up` so, runs both scenarios, prints one row each.
 ROWS=()
 run_config() {
-  local name=$1 bus=$2 replicas=$3 log="$LOGS/$1"
+  local name=$1 bus=$2 replicas=$3 log="$LOGS/${1//[^A-Za-z0-9]/_}"
   mkdir -p "$log"
   local args=(up --no-stack --log-dir "$log")
   [[ -n "$replicas" ]] && args+=(--replicas "$replicas")
-  EVENT_BUS=$bus KAFKA_REPLICATION_FACTOR=1 EVENT_STREAM_PREFIX="bench-$name-$(date +%s)-" \
+  EVENT_BUS=$bus KAFKA_REPLICATION_FACTOR=1 EVENT_STREAM_PREFIX="bench-${name//[^A-Za-z0-9]/_}-$(date +%s)-" \
     "$BIN" "${args[@]}" >"$log/up.out" 2>&1 &
   UP=$!
   for _ in $(seq 1 900); do
@@ -83,8 +95,8 @@ run_config() {
 run_config "redis" redis ""
 [[ "$BUS" == kafka ]] && run_config "kafka" kafka ""
 if [[ -n "$REPLICAS" ]]; then
-  run_config "redis, $REPLICAS" redis "$REPLICAS"
-  [[ "$BUS" == kafka ]] && run_config "kafka, $REPLICAS" kafka "$REPLICAS"
+  run_config "redis, $LABEL" redis "$REPLICAS"
+  [[ "$BUS" == kafka ]] && run_config "kafka, $LABEL" kafka "$REPLICAS"
 fi
 
 SECTION=$(mktemp)
@@ -94,8 +106,8 @@ SECTION=$(mktemp)
   echo "Measured by \`make bench${BENCH_BUS:+ BUS=$BUS}${BENCH_REPLICAS:+ REPLICAS=$BENCH_REPLICAS}\` (scripts/bench_compare.sh) on $(date -u +%Y-%m-%d), $(nproc) cores,"
   echo "the configurations one after the other in one run, release build, everything on this machine"
   echo "(Kafka: one broker of scripts/kafka.sh, replication factor 1). The load goes to the first"
-  echo "gateway. CPU per settled payment: the whole machine's busy time during the scenario (every"
-  echo "process, the load generator included) divided by the payments settled in it."
+  echo "gateway. CPU per settled payment: the CPU time of every SagaPay process, PostgreSQL, Redis"
+  echo "and Kafka's JVM during the scenario (not the load generator) divided by the payments settled."
   echo
   echo "| configuration | scenario | settled/s | errors | POST p50 / p99 ms | end-to-end p50 / p99 ms | unfinished | CPU ms per settled payment |"
   echo "|---|---|---|---|---|---|---|---|"

@@ -84,7 +84,7 @@ const std::vector<std::string>& E2eStack::AllServices() {
 
 std::string E2eStack::BusFromEnvironment() {
     const char* bus = std::getenv("SAGAPAY_E2E_BUS");
-    const std::string name = bus == nullptr || *bus == '\0' ? "redis" : bus;
+    std::string name = bus == nullptr || *bus == '\0' ? "redis" : bus;
     if (name != "redis" && name != "kafka") {
         throw std::runtime_error("e2e: SAGAPAY_E2E_BUS=" + name + ": use redis or kafka");
     }

@@ -200,6 +200,7 @@ TEST(Replicas, TwoInstancesOfEveryServiceShareTheWorkThroughKillsAndEveryInvaria
     std::atomic<int> next{0};
     const auto load_start = SteadyClock::now();
     std::vector<std::jthread> senders;
+    senders.reserve(kSenders);
     for (int s = 0; s < kSenders; ++s) {
         senders.emplace_back([&] {
             for (int i = next.fetch_add(1); i < kOrders; i = next.fetch_add(1)) {
