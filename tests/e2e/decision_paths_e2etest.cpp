@@ -1,4 +1,5 @@
 #include <future>
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -178,14 +179,37 @@ TEST_F(DecisionPaths, VelocitySendsThe21stToReviewAndDeniesThe51st) {
         ids.push_back(PayAndGetId(customer, 1000));
     }
 
-    EXPECT_EQ(stack_->WaitForStatus(ids[19], {"SETTLED"})["status"], "SETTLED");
-    const auto twenty_first = stack_->WaitForStatus(ids[20], {"RISK_REVIEW"});
-    EXPECT_EQ(twenty_first["status"], "RISK_REVIEW");
-    EXPECT_EQ(Reasons(twenty_first).back(), "risk_review_required:velocity_threshold");
-    EXPECT_EQ(stack_->WaitForStatus(ids[49], {"RISK_REVIEW"})["status"], "RISK_REVIEW");
-    const auto fifty_first = stack_->WaitForStatus(ids[50], {"FAILED"});
-    EXPECT_EQ(fifty_first["status"], "FAILED");
-    EXPECT_EQ(Reasons(fifty_first).back(), "risk_denied:high_frequency");
+    // Risk counts a customer's payments in the order it receives them: the first 20 settle, the
+    // 21st to 50th wait for review, the 51st is denied.
+    std::map<std::string, int> by_status;
+    std::map<std::string, int> by_reason;
+    std::map<std::string, std::string> status_of;
+    for (const auto& id : ids) {
+        const auto payment = stack_->WaitForStatus(id, {"SETTLED", "RISK_REVIEW", "FAILED"});
+        const std::string status = payment.value("status", "?");
+        ++by_status[status];
+        status_of[id] = status;
+        if (status != "SETTLED") {
+            ++by_reason[Reasons(payment).back()];
+        }
+    }
+    EXPECT_EQ(
+        by_status, (std::map<std::string, int>{{"SETTLED", 20}, {"RISK_REVIEW", 30}, {"FAILED", 1}})
+    );
+    EXPECT_EQ(
+        by_reason,
+        (std::map<std::string, int>{
+            {"risk_review_required:velocity_threshold", 30}, {"risk_denied:high_frequency", 1}})
+    );
+    if (stack_->Bus() == "redis") {
+        // One stream: risk receives them in POST order. On Kafka a customer's payments are spread
+        // over partitions by payment id, so which one is the 21st is the order of arrival there
+        // (docs/kafka.md, Differences).
+        EXPECT_EQ(status_of[ids[19]], "SETTLED");
+        EXPECT_EQ(status_of[ids[20]], "RISK_REVIEW");
+        EXPECT_EQ(status_of[ids[49]], "RISK_REVIEW");
+        EXPECT_EQ(status_of[ids[50]], "FAILED");
+    }
 }
 
 TEST_F(DecisionPaths, ThreeProviderDeclinesSendTheNextPaymentToReview) {
