@@ -3,6 +3,8 @@
 #include <array>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -298,9 +300,33 @@ int ServiceHost::Run() {
     int signal = 0;
     sigwait(&set, &signal);
     log::Info("stopping", {{"signal", std::to_string(signal)}});
-    Stop();
+    if (!FinishesWithin([this] { Stop(); }, kShutdownGrace)) {
+        log::Error(
+            "shutdown_timeout",
+            {{"grace_ms", std::to_string(kShutdownGrace.count())},
+             {"action", "exiting without waiting for the rest"}}
+        );
+        std::_Exit(1);
+    }
     log::Info("stopped");
     return 0;
+}
+
+bool FinishesWithin(std::function<void()> work, std::chrono::milliseconds limit) {
+    struct State {
+        std::mutex mutex;
+        std::condition_variable done_cv;
+        bool done = false;
+    };
+    auto state = std::make_shared<State>();
+    std::thread([state, work = std::move(work)] {
+        work();
+        const std::lock_guard lock(state->mutex);
+        state->done = true;
+        state->done_cv.notify_all();
+    }).detach();
+    std::unique_lock lock(state->mutex);
+    return state->done_cv.wait_for(lock, limit, [&] { return state->done; });
 }
 
 }  // namespace sagapay

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,9 +17,20 @@
 
 namespace sagapay {
 
+/// Runs `work` on a thread of its own and waits at most `limit` for it: true when it finished in
+/// time, false when it did not (it goes on, detached; `work` must outlive nothing it captures by
+/// reference unless the caller then ends the process).
+[[nodiscard]] bool FinishesWithin(std::function<void()> work, std::chrono::milliseconds limit);
+
+/// How long a service's graceful stop may take before the process exits anyway (a Kafka
+/// consumer whose close hangs in a rebalance must not keep a SIGTERMed service alive): nothing is
+/// lost by exiting, every change is committed or rolled back and unacked events come again.
+inline constexpr std::chrono::milliseconds kShutdownGrace{20000};
+
 /// Runs one service process: its HTTP server (with GET /health and GET /metrics added), its
 /// background workers (event consumers, the outbox relay, sweepers) on their own threads, until
-/// SIGINT or SIGTERM; then stops the server, asks the workers to stop and joins them.
+/// SIGINT or SIGTERM; then stops the server, asks the workers to stop and joins them, within
+/// kShutdownGrace (else it logs `shutdown_timeout` and exits with status 1).
 class ServiceHost {
 public:
     ServiceHost(const Config& config, std::string service, int port);

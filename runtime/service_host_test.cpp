@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -185,6 +186,44 @@ TEST(ServiceHostInternalToken, ConstantTimeComparison) {
     EXPECT_TRUE(InternalTokenMatches(request, "t0k3n-0123456789"));
     EXPECT_FALSE(InternalTokenMatches(request, "t0k3n-0123456788"));
     EXPECT_FALSE(InternalTokenMatches(http::Request{}, "t0k3n-0123456789"));
+}
+
+}  // namespace
+}  // namespace sagapay
+
+namespace sagapay {
+namespace {
+
+TEST(ServiceHostShutdown, AStopThatFinishesInTimeIsWaitedFor) {
+    bool ran = false;
+    EXPECT_TRUE(FinishesWithin([&ran] { ran = true; }, std::chrono::seconds(10)));
+    EXPECT_TRUE(ran);
+}
+
+TEST(ServiceHostShutdown, AStopThatHangsIsGivenUpOnAtTheLimit) {
+    // A stop that blocks (a consumer close stuck in a rebalance) until released.
+    struct Gate {
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool open = false;
+    };
+    auto gate = std::make_shared<Gate>();
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(FinishesWithin(
+        [gate] {
+            std::unique_lock lock(gate->mutex);
+            gate->cv.wait(lock, [&] { return gate->open; });
+        },
+        std::chrono::milliseconds(200)
+    ));
+    const auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(waited, std::chrono::milliseconds(200));
+    EXPECT_LT(waited, std::chrono::seconds(5));
+    {
+        const std::lock_guard lock(gate->mutex);
+        gate->open = true;
+    }
+    gate->cv.notify_all();
 }
 
 }  // namespace
