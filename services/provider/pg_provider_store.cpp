@@ -9,6 +9,9 @@ namespace sagapay::provider {
 
 namespace {
 
+/// Advisory lock space of the claiming sessions: (kClaimLockSpace, pid) is held by a live one.
+constexpr std::int64_t kClaimLockSpace = 0x53415041;  // "SAPA"
+
 // Times are written as ISO-8601 text with microseconds and read as microseconds since the epoch:
 // exact both ways (timestamptz keeps microseconds).
 constexpr const char* kRowColumns =
@@ -97,12 +100,24 @@ std::vector<ProviderPayment> PgProviderStore::ClaimDue(
     // The k-th claimed payment is due again at now + k * lease (the worker calls the PSP for them
     // in this order), and each claim is bumped.
     // Claims of workers whose database session ended (killed, connection lost) are due at once:
-    // the session is the claim's real lease.
+    // the session is the claim's real lease. A claiming session holds the advisory lock
+    // (kClaimLockSpace, its pid) while it lives, so a claim is dead exactly when that lock is free
+    // now. (Not pg_stat_activity: it is a snapshot taken once per transaction, missing sessions
+    // that connected since; a live worker that had just connected and claimed was taken for dead,
+    // its payments claimed again by a second worker and both workers' outcomes lost to the
+    // compare-and-swap, leaving the payment to wait out the second claim's lease.)
     tx_.ExecDeferred(
-        "UPDATE provider_payments p SET next_attempt_at = $1::timestamptz, claimed_pid = NULL, "
-        "claimed_since = NULL WHERE claimed_pid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-        "pg_stat_activity a WHERE a.pid = p.claimed_pid AND a.backend_start = p.claimed_since)",
-        {FormatIsoUtc(now)}
+        "SELECT pg_advisory_lock($1::int, pg_backend_pid()) WHERE NOT EXISTS (SELECT 1 FROM "
+        "pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = "
+        "$1::int::oid "
+        "AND objid = pg_backend_pid()::oid AND objsubid = 2 AND mode = 'ExclusiveLock')",
+        {kClaimLockSpace}
+    );
+    tx_.ExecDeferred(
+        "UPDATE provider_payments SET next_attempt_at = $1::timestamptz, claimed_pid = NULL, "
+        "claimed_since = NULL WHERE claimed_pid IS NOT NULL AND claimed_pid <> pg_backend_pid() "
+        "AND pg_try_advisory_xact_lock_shared($2::int, claimed_pid)",
+        {FormatIsoUtc(now), kClaimLockSpace}
     );
     const auto rows = tx_.Exec(
         std::string("WITH due AS (SELECT payment_id, fresh AS was_fresh, next_attempt_at AS due_at "

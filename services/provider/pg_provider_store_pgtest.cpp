@@ -180,6 +180,27 @@ TEST_F(PgProviderStoreTest, AClaimOfAWorkerWhoseSessionEndedIsReleasedAtOnce) {
     EXPECT_EQ(reclaimed[0].payment_id, Payment(1));
 }
 
+TEST_F(PgProviderStoreTest, AClaimOfAWorkerThatConnectedAfterAnotherUnitOfWorkBeganStays) {
+    Insert(Payment(1), clock_.Now());
+    // A worker's unit of work whose view of the server's sessions predates the next worker's
+    // connection (pg_stat_activity is read once per transaction; a statement blocked on a row
+    // the new worker claims rechecks it against what it read before).
+    postgres::Connection older_conn = db_.Connect();
+    postgres::Transaction older(older_conn);
+    (void)older.Exec("SELECT count(*) FROM pg_stat_activity");
+    postgres::Connection newer = db_.Connect();  // a worker that has just connected
+    {
+        postgres::Transaction tx(newer);
+        ASSERT_EQ(PgProviderStore(tx).ClaimDue(clock_.Now(), 16, 1h).size(), 1U);
+        tx.Commit();
+    }
+
+    // The newer worker is alive: its claim is not released and taken a second time (both
+    // workers would call the PSP, and the one whose outcome lost the compare-and-swap records
+    // nothing).
+    EXPECT_TRUE(PgProviderStore(older).ClaimDue(clock_.Now(), 16, 1h).empty());
+}
+
 TEST_F(PgProviderStoreTest, ClaimDueSkipsPaymentsAnotherUnitOfWorkHolds) {
     Insert(Payment(1), clock_.Now());
     Insert(Payment(2), clock_.Now());
