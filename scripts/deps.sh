@@ -13,6 +13,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 libpq-dev
   redis-server redis-tools libhiredis-dev
   librdkafka-dev kcat openjdk-17-jre-headless maven
+  prometheus prometheus-alertmanager chromium fonts-dejavu-core
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libexpected-dev
   clang-format clang-tidy gcovr
