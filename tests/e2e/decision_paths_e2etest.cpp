@@ -309,18 +309,25 @@ TEST_F(DecisionPaths, RedeliveredRequestsAreCountedOnceForVelocity) {
             .GetString(0, 0);
     auto fresh = nlohmann::json::parse(requested);
     fresh["event_id"] = "00000000-0000-4000-8000-" + UniqueName("x").substr(2, 12);
+    // The sweeper may already have re-emitted the request on a slow start (Kafka's first
+    // rebalance): each re-emission is answered again, so count from here.
+    const auto risk_answers = [&] {
+        return risk
+            .Exec(
+                "SELECT count(*) FROM outbox_events WHERE aggregate_id = $1 AND topic = "
+                "'risk.approved'",
+                {id}
+            )
+            .GetInt(0, 0);
+    };
+    const auto before = risk_answers();
     // Through the orchestrator's outbox, so that it works on every bus.
     PublishThroughOutbox("orchestrator", nlohmann::json::parse(requested));
     PublishThroughOutbox("orchestrator", fresh);
 
-    EXPECT_TRUE(Eventually([&] {
-        return risk.Exec(
-                       "SELECT count(*) FROM outbox_events WHERE aggregate_id = $1 AND topic = "
-                       "'risk.approved'",
-                       {id}
-               )
-                   .GetInt(0, 0) == 2;
-    }));
+    // The re-emission is answered once more (the duplicate is absorbed by risk's inbox); what
+    // this test is about is below: neither reached the customer's velocity window twice.
+    EXPECT_TRUE(Eventually([&] { return risk_answers() >= before + 1; }));
     EXPECT_EQ(redis.Command({"ZCARD", key}).integer, 1);
     EXPECT_EQ(
         risk.Exec("SELECT count(*) FROM risk_decisions WHERE payment_id = $1", {id}).GetInt(0, 0), 1
