@@ -8,6 +8,8 @@ STACK := scripts/stack.sh
 BUS ?= redis
 # Several instances of services: `make up REPLICAS=orchestrator=2,provider=3`.
 REPLICAS ?=
+# `make bench TRACING=1`: the comparison without and with OTLP trace export (docs/tracing.md).
+TRACING ?=
 
 .PHONY: help deps build up test test-unit test-tsan tidy coverage fuzz stop clean format format-check bench simulate apifuzz chaos
 
@@ -29,7 +31,8 @@ help:
 	@echo "                 fails on any crash, leaving the input in build/fuzz/artifacts/"
 	@echo "make stop        stop the private PostgreSQL, Redis and Kafka"
 	@echo "make bench       the benchmarks (docs/benchmarks.md); BUS=kafka and/or REPLICAS=2 instead run"
-	@echo "                 the comparison with Redis and one instance (section Buses and instances)"
+	@echo "                 the comparison with Redis and one instance (section Buses and instances);"
+	@echo "                 TRACING=1 the same with and without OTLP trace export (docs/tracing.md)"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
 	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
 	@echo "make chaos       load + killed services, crashed PostgreSQL/Redis on a private stack, then"
@@ -110,7 +113,7 @@ apifuzz: deps
 
 # Stop `make up` first: the benchmark starts its own services on 8000-8006.
 bench: deps
-	BENCH_BUS=$(BUS) BENCH_REPLICAS=$(REPLICAS) scripts/bench.sh
+	BENCH_BUS=$(BUS) BENCH_REPLICAS=$(REPLICAS) BENCH_TRACING=$(TRACING) scripts/bench.sh
 
 # Chaos under load on a private stack (var/chaos) with its own ports: never the dev stack. Uses
 # the ASan+UBSan `ci` build (built by `make test` already in CI); CHAOS_PRESET=release for speed.

@@ -133,6 +133,12 @@ int Main(int argc, char** argv) {
         "--keep-stack", up_options.keep_stack, "Leave PostgreSQL and Redis running on exit"
     );
     up->add_option("--log-dir", up_options.log_dir, "Service logs (default var/log)");
+    bool no_prometheus = false;
+    up->add_flag(
+        "--no-prometheus",
+        no_prometheus,
+        "Do not start the private Prometheus (scripts/prometheus.sh, port 9090)"
+    );
     std::string up_replicas;
     up->add_option(
         "--replicas",
@@ -451,6 +457,7 @@ int Main(int argc, char** argv) {
         sigaddset(&set, SIGCHLD);
         pthread_sigmask(SIG_BLOCK, &set, nullptr);
         up_options.start_stack = !no_stack;
+        up_options.start_prometheus = !no_prometheus;
         auto replicas = sagapay::app::ParseReplicas(up_replicas);
         if (!replicas) {
             std::fprintf(stderr, "sagapay up: --replicas: %s\n", replicas.error().message.c_str());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 namespace sagapay::app {
@@ -151,6 +152,28 @@ Result<void> CheckPorts(const std::vector<Instance>& instances) {
         }
     }
     return {};
+}
+
+std::string_view ScrapeJob(std::string_view command) noexcept {
+    if (command == "gateway") {
+        return "api-gateway";
+    }
+    if (command == "provider") {
+        return "provider-adapter";
+    }
+    return command;
+}
+
+std::string ScrapeTargets(const std::vector<Instance>& instances) {
+    nlohmann::json groups = nlohmann::json::array();
+    for (const Instance& instance : instances) {
+        groups.push_back({
+            {"targets", {"127.0.0.1:" + std::to_string(instance.port)}},
+            {"labels",
+             {{"job", std::string(ScrapeJob(instance.command))}, {"instance_name", instance.name}}},
+        });
+    }
+    return groups.dump(2) + "\n";
 }
 
 std::vector<std::string> EnvironmentWith(

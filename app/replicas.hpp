@@ -85,6 +85,14 @@ struct Instance {
 /// GATEWAY_PORT=8000 and ORCHESTRATOR_PORT=8100 with two gateways).
 [[nodiscard]] Result<void> CheckPorts(const std::vector<Instance>& instances);
 
+/// The Prometheus job of a service's instances: the seed's job names (api-gateway, orchestrator,
+/// risk, provider-adapter, ledger, notification) and psp-sandbox.
+[[nodiscard]] std::string_view ScrapeJob(std::string_view command) noexcept;
+
+/// What Prometheus scrapes for these instances: file_sd JSON, one group per instance with its
+/// job (ScrapeJob) and `instance_name` (orchestrator-1, …), at 127.0.0.1:<port>.
+[[nodiscard]] std::string ScrapeTargets(const std::vector<Instance>& instances);
+
 /// This process's environment with `overrides` set, as NAME=value strings for execve. Build it
 /// before fork: the child of a process with threads must not allocate.
 [[nodiscard]] std::vector<std::string> EnvironmentWith(

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace sagapay::app {
 namespace {
@@ -137,6 +138,24 @@ TEST(EnvironmentWith, SetsTheOverridesOverThisProcesssEnvironment) {
     EXPECT_NE(std::find(env.begin(), env.end(), "SAGAPAY_REPLICAS_TEST=child"), env.end());
     EXPECT_NE(std::find(env.begin(), env.end(), "RISK_PORT=8102"), env.end());
     EXPECT_EQ(std::find(env.begin(), env.end(), "SAGAPAY_REPLICAS_TEST=parent"), env.end());
+}
+
+TEST(ScrapeTargets, OneGroupPerInstanceWithTheSeedsJobName) {
+    const std::vector<Instance> instances = {
+        {.command = "gateway", .name = "gateway", .port = 8000, .env = {}},
+        {.command = "provider", .name = "provider-1", .port = 8103, .env = {}},
+        {.command = "psp-sandbox", .name = "psp-sandbox", .port = 8006, .env = {}},
+    };
+
+    const auto groups = nlohmann::json::parse(ScrapeTargets(instances));
+
+    ASSERT_EQ(groups.size(), 3U);
+    EXPECT_EQ(groups[0]["targets"], nlohmann::json::array({"127.0.0.1:8000"}));
+    EXPECT_EQ(groups[0]["labels"]["job"], "api-gateway");
+    EXPECT_EQ(groups[1]["labels"]["job"], "provider-adapter");
+    EXPECT_EQ(groups[1]["labels"]["instance_name"], "provider-1");
+    EXPECT_EQ(groups[1]["targets"], nlohmann::json::array({"127.0.0.1:8103"}));
+    EXPECT_EQ(groups[2]["labels"]["job"], "psp-sandbox");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <stop_token>
 
@@ -100,6 +101,36 @@ std::vector<Child> PlanChildren(const Replicas& replicas) {
             .instance = std::move(instance), .pid = -1, .restarts = 0, .started = {}});
     }
     return children;
+}
+
+/// Writes the scrape targets of `children` and starts scripts/prometheus.sh; its URL, or empty
+/// (with a warning: the payments run without monitoring) when it did not start.
+std::string StartPrometheus(
+    const std::string& root, const std::string& log_dir, const std::vector<Child>& children
+) {
+    std::vector<Instance> instances;
+    instances.reserve(children.size());
+    for (const Child& child : children) {
+        instances.push_back(child.instance);
+    }
+    const std::string targets = log_dir + "/prometheus-targets.json";
+    {
+        std::ofstream out(targets, std::ios::trunc);
+        out << ScrapeTargets(instances);
+    }
+    const std::string script = "'" + root + "/scripts/prometheus.sh'";
+    std::string url;
+    if (RunCommand(script + " targets '" + targets + "'") != 0 ||
+        RunCommand(script + " start") != 0 || RunCommand(script + " url", &url) != 0) {
+        std::fprintf(
+            stderr, "sagapay up: Prometheus did not start; running without it (see above)\n"
+        );
+        return {};
+    }
+    while (!url.empty() && (url.back() == '\n' || url.back() == ' ')) {
+        url.pop_back();
+    }
+    return url;
 }
 
 bool Healthy(int port) {
@@ -233,6 +264,10 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         setenv("API_KEY", "dev-secret", 1);
         std::printf("API_KEY not set: using the development key 'dev-secret'\n");
     }
+    std::string prometheus_url;
+    if (options.start_prometheus) {
+        prometheus_url = StartPrometheus(options.root, log_dir, PlanChildren(options.replicas));
+    }
     const int migrated = MigrateAll({"orchestrator", "risk", "provider", "ledger", "notification"});
     if (migrated != 0) {
         return migrated;
@@ -279,6 +314,10 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         std::printf(
             "  %-16s http://127.0.0.1:%d\n", child.instance.name.c_str(), child.instance.port
         );
+    }
+    if (!prometheus_url.empty()) {
+        std::printf("  %-16s %s\n", "prometheus", prometheus_url.c_str());
+        std::printf("  %-16s %s/consoles/index.html\n", "dashboards", prometheus_url.c_str());
     }
     std::printf(
         "Try: curl -s -X POST localhost:%d/payments -H 'x-api-key: %s' -H 'content-type: "
@@ -345,6 +384,9 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
             }
             WaitFor(stop_source.get_token(), std::chrono::milliseconds(20));
         }
+    }
+    if (!prometheus_url.empty() && !options.keep_stack) {
+        RunCommand("'" + options.root + "/scripts/prometheus.sh' stop");
     }
     if (options.start_stack && !options.keep_stack) {
         RunCommand("'" + options.root + "/scripts/stack.sh' stop");

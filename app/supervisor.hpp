@@ -11,7 +11,9 @@ struct UpOptions {
     std::string root;         ///< The checkout (scripts/stack.sh lives there).
     bool start_stack = true;  ///< Start the private PostgreSQL and Redis (scripts/stack.sh).
     bool keep_stack = false;  ///< Leave them running on exit.
-    std::string log_dir;      ///< Where each service's log goes; default <root>/var/log.
+    /// Start the private Prometheus (scripts/prometheus.sh) scraping every instance.
+    bool start_prometheus = true;
+    std::string log_dir;  ///< Where each service's log goes; default <root>/var/log.
     /// --replicas: instances per service (ParseReplicas); the others run one.
     Replicas replicas = {};
 };

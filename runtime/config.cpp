@@ -8,6 +8,7 @@
 #include <unistd.h>  // environ (declared under _GNU_SOURCE, which g++ and clang++ define)
 
 #include "core/redact.hpp"
+#include "runtime/otlp_exporter.hpp"
 
 namespace sagapay {
 
@@ -304,6 +305,35 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.Int("PG_KEEPALIVES_COUNT", c.pg_keepalives_count, 1, 100);
     r.Millis("PG_TCP_USER_TIMEOUT_MS", c.pg_tcp_user_timeout, 0, 3'600'000);
 
+    bool otel_disabled = false;
+    if (const auto it = env.find("OTEL_SDK_DISABLED"); it != env.end()) {
+        otel_disabled = it->second == "true" || it->second == "TRUE" || it->second == "1";
+    }
+    if (!otel_disabled) {
+        r.String("OTEL_EXPORTER_OTLP_ENDPOINT", c.otlp_endpoint);
+        r.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", c.otlp_traces_endpoint);
+    }
+    r.String("OTEL_EXPORTER_OTLP_HEADERS", c.otlp_headers);
+    c.otel_service_name = c.service_name;
+    r.String("OTEL_SERVICE_NAME", c.otel_service_name);
+    r.Int("OTEL_BSP_MAX_QUEUE_SIZE", c.otel_bsp_max_queue_size, 1, 1'000'000);
+    r.Int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", c.otel_bsp_max_export_batch_size, 1, 100'000);
+    r.Millis("OTEL_BSP_SCHEDULE_DELAY", c.otel_bsp_schedule_delay, 1, 3'600'000);
+    r.Millis("OTEL_EXPORTER_OTLP_TIMEOUT", c.otlp_timeout, 1, 600'000);
+    if (!c.otlp_endpoint.empty() || !c.otlp_traces_endpoint.empty()) {
+        if (const auto target = tracing::ResolveOtlpTarget(c.otlp_traces_endpoint, c.otlp_endpoint);
+            !target) {
+            // Quoted without a password the URL may carry.
+            const bool traces = !c.otlp_traces_endpoint.empty();
+            r.Problem(fmt::format(
+                "{} must be http://host:port[/path] (got {:?}); to reach a TLS endpoint run a "
+                "local OpenTelemetry Collector",
+                traces ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT",
+                RedactUrlPassword(traces ? c.otlp_traces_endpoint : c.otlp_endpoint)
+            ));
+        }
+    }
+
     // Keys: the ops key guards reviews and reconciliation, the customer key only payments.
     bool all_loopback = IsLoopbackHost(c.bind_host);
     for (const auto& [name, host] : c.bind_host_override) {
@@ -373,6 +403,12 @@ std::vector<std::pair<std::string, std::string>> DescribeConfig(const Config& c)
         {"RISK_DENY_FREQUENCY_THRESHOLD", std::to_string(c.risk_deny_frequency_threshold)},
     };
     out.emplace_back("HTTP_MAX_CONNECTIONS", std::to_string(c.http_max_connections));
+    out.emplace_back(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        c.otlp_traces_endpoint.empty() && c.otlp_endpoint.empty()
+            ? "(unset: traces not exported)"
+            : RedactUrl(c.otlp_traces_endpoint.empty() ? c.otlp_endpoint : c.otlp_traces_endpoint)
+    );
     out.emplace_back("PG_STATEMENT_TIMEOUT_MS", std::to_string(c.pg_statement_timeout.count()));
     out.emplace_back("PG_LOCK_TIMEOUT_MS", std::to_string(c.pg_lock_timeout.count()));
     for (const auto& [service, dsn] : c.dsn) {

@@ -93,6 +93,18 @@ struct Config {
     std::int64_t pg_keepalives_count = 3;
     std::chrono::milliseconds pg_tcp_user_timeout{30000};
 
+    /// Traces (docs/tracing.md): OTEL_EXPORTER_OTLP_ENDPOINT (the seed's variable; the traces
+    /// go to <it>/v1/traces) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as is), http:// only; both
+    /// unset (or OTEL_SDK_DISABLED=true): no export, the trace context is still propagated.
+    std::string otlp_endpoint;
+    std::string otlp_traces_endpoint;
+    std::string otlp_headers;                     ///< OTEL_EXPORTER_OTLP_HEADERS: "k=v,k2=v2"
+    std::string otel_service_name;                ///< OTEL_SERVICE_NAME, default: SERVICE_NAME
+    std::int64_t otel_bsp_max_queue_size = 2048;  ///< OTEL_BSP_MAX_QUEUE_SIZE
+    std::int64_t otel_bsp_max_export_batch_size = 512;        ///< OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+    std::chrono::milliseconds otel_bsp_schedule_delay{1000};  ///< OTEL_BSP_SCHEDULE_DELAY (ms)
+    std::chrono::milliseconds otlp_timeout{10000};            ///< OTEL_EXPORTER_OTLP_TIMEOUT (ms)
+
     /// The DSN of `service`, or "" when none was configured.
     [[nodiscard]] std::string DsnFor(std::string_view service) const;
     [[nodiscard]] int PortFor(std::string_view service) const;

@@ -241,6 +241,45 @@ TEST(ConfigInternalToken, AnInternalServiceBoundBeyondLoopbackNeedsAToken) {
     EXPECT_NE(short_token.error().message.find("at least 16"), std::string::npos);
 }
 
+TEST(ConfigTracing, TheOpenTelemetryVariablesAreReadAndAnHttpsEndpointIsRefused) {
+    using namespace std::chrono_literals;
+    const auto defaults = LoadConfig({}, "risk");
+    ASSERT_TRUE(defaults.has_value());
+    EXPECT_EQ(defaults->otlp_endpoint, "");
+    EXPECT_EQ(defaults->otel_service_name, "risk");
+
+    const auto set = LoadConfig(
+        {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"},
+         {"OTEL_SERVICE_NAME", "risk-eu"},
+         {"OTEL_BSP_MAX_QUEUE_SIZE", "100"},
+         {"OTEL_BSP_SCHEDULE_DELAY", "200"}},
+        "risk"
+    );
+    ASSERT_TRUE(set.has_value()) << set.error().message;
+    EXPECT_EQ(set->otlp_endpoint, "http://127.0.0.1:4318");
+    EXPECT_EQ(set->otel_service_name, "risk-eu");
+    EXPECT_EQ(set->otel_bsp_max_queue_size, 100);
+    EXPECT_EQ(set->otel_bsp_schedule_delay, 200ms);
+
+    const auto disabled = LoadConfig(
+        {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"}, {"OTEL_SDK_DISABLED", "true"}},
+        "risk"
+    );
+    ASSERT_TRUE(disabled.has_value());
+    EXPECT_EQ(disabled->otlp_endpoint, "");
+
+    const auto https =
+        LoadConfig({{"OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"}}, "risk");
+    ASSERT_FALSE(https.has_value());
+    EXPECT_NE(https.error().message.find("must be http://"), std::string::npos);
+    const auto with_password = LoadConfig(
+        {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://user:hunter2@collector:4318/v1/traces"}},
+        "risk"
+    );
+    ASSERT_FALSE(with_password.has_value());
+    EXPECT_EQ(with_password.error().message.find("hunter2"), std::string::npos);
+}
+
 TEST(ConfigInternalToken, LoopbackHosts) {
     EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
     EXPECT_TRUE(IsLoopbackHost("127.1.2.3"));

@@ -1,6 +1,7 @@
 #include "runtime/event_consumer.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include "adapters/postgres/messaging.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/tracing.hpp"
 #include "runtime/wait.hpp"
 
 namespace sagapay {
@@ -21,6 +23,7 @@ struct Counters {
     prometheus::Counter& dead_lettered;
     prometheus::Histogram& queue_delay;
     prometheus::Gauge& lag;
+    prometheus::Histogram& step;
 };
 
 Counters MakeCounters(const ConsumerOptions& o) {
@@ -33,6 +36,7 @@ Counters MakeCounters(const ConsumerOptions& o) {
         m.events_dead_lettered_total.Add(labels),
         m.event_queue_delay_seconds.Add(labels, metrics::LatencyBuckets()),
         m.kafka_consumer_lag.Add({{"service", o.service}, {"topic", o.topic}, {"group", o.group}}),
+        m.saga_step_seconds.Add(labels, metrics::LatencyBuckets()),
     };
 }
 
@@ -41,9 +45,37 @@ struct Item {
     Envelope envelope;
 };
 
-/// Runs the handler for an event whose inbox row is written, with its log context.
-void RunHandler(postgres::Transaction& tx, const EventHandler& handler, const Envelope& envelope) {
+/// The consumer span of one event: continues the trace of the span that emitted it (its
+/// `traceparent`), else the trace of its seed `trace_id`.
+void DescribeConsumerSpan(
+    tracing::Span& span, const ConsumerOptions& options, const Envelope& envelope
+) {
+    span.SetAttribute("messaging.operation.type", std::string("process"));
+    span.SetAttribute("messaging.destination.name", options.topic);
+    span.SetAttribute("messaging.consumer.group.name", options.group);
+    span.SetAttribute("messaging.message.id", envelope.event_id);
+    span.SetAttribute("payment.id", envelope.aggregate_id);
+}
+
+std::optional<TraceContext> ParentOf(const Envelope& envelope) {
+    return ContinueTrace(envelope.traceparent, envelope.tracestate, envelope.trace_id);
+}
+
+/// Runs the handler for an event whose inbox row is written (one of a batch sharing `tx`), with
+/// its log context and its consumer span.
+void RunHandler(
+    postgres::Transaction& tx,
+    const ConsumerOptions& options,
+    const EventHandler& handler,
+    const Envelope& envelope,
+    std::size_t batch_size
+) {
     const log::ScopedContext context(envelope.trace_id, envelope.event_id, envelope.aggregate_id);
+    tracing::Span span(
+        options.topic + " process", tracing::SpanKind::kConsumer, ParentOf(envelope)
+    );
+    DescribeConsumerSpan(span, options, envelope);
+    span.SetAttribute("messaging.batch.message_count", static_cast<std::int64_t>(batch_size));
     handler(tx, envelope);
 }
 
@@ -202,8 +234,18 @@ private:
         }
     }
 
+    /// saga_step_seconds of an event whose handling just committed.
+    void ObserveStep(const Envelope& envelope) {
+        if (const auto occurred = ParseIsoUtc(envelope.occurred_at)) {
+            counters_.step.Observe(
+                std::max(0.0, std::chrono::duration<double>(Now() - *occurred).count())
+            );
+        }
+    }
+
     bool TryBatch(const std::vector<Item>& items) {
         std::int64_t duplicates = 0;
+        std::vector<bool> fresh;
         try {
             postgres::Transaction tx(*conn_);
             // One inbox statement for the whole batch, then the handlers of the new events.
@@ -212,7 +254,7 @@ private:
             for (const auto& item : items) {
                 ids.push_back(item.envelope.event_id);
             }
-            const std::vector<bool> fresh = postgres::RecordInboxBatch(tx, ids, options_.service);
+            fresh = postgres::RecordInboxBatch(tx, ids, options_.service);
             if (options_.prelude) {
                 std::vector<const Envelope*> events;
                 events.reserve(items.size());
@@ -227,7 +269,7 @@ private:
             }
             for (std::size_t i = 0; i < items.size(); ++i) {
                 if (fresh[i]) {
-                    RunHandler(tx, handler_, items[i].envelope);
+                    RunHandler(tx, options_, handler_, items[i].envelope, items.size());
                 } else {
                     ++duplicates;
                 }
@@ -242,9 +284,12 @@ private:
         }
         std::vector<Delivery> done;
         done.reserve(items.size());
-        for (const auto& item : items) {
-            done.push_back(item.delivery);
-            failures_.erase(item.envelope.event_id);
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            done.push_back(items[i].delivery);
+            failures_.erase(items[i].envelope.event_id);
+            if (fresh[i]) {
+                ObserveStep(items[i].envelope);
+            }
         }
         AckOrThrow(done);
         counters_.handled.Increment(
@@ -259,14 +304,26 @@ private:
         for (int attempt = 0; attempt < kImmediateAttempts; ++attempt) {
             ErrorCode code = ErrorCode::kInternal;
             std::string error;
+            tracing::Span span(
+                options_.topic + " process", tracing::SpanKind::kConsumer, ParentOf(item.envelope)
+            );
+            DescribeConsumerSpan(span, options_, item.envelope);
             try {
                 bool fresh = false;
                 {
+                    tracing::Span transaction("postgresql transaction", tracing::SpanKind::kClient);
+                    transaction.SetAttribute("db.system", std::string("postgresql"));
                     postgres::Transaction tx(*conn_);
                     fresh = Apply(tx, options_, handler_, item.envelope);
                     tx.Commit();  // runs the transaction's after-commit hooks
                 }
+                if (!fresh) {
+                    span.SetAttribute("messaging.duplicate", std::string("true"));
+                }
                 (fresh ? counters_.handled : counters_.duplicates).Increment();
+                if (fresh) {
+                    ObserveStep(item.envelope);
+                }
                 failures_.erase(item.envelope.event_id);
                 AckOrThrow({&item.delivery, 1});
                 return;
@@ -277,6 +334,7 @@ private:
                 error = e.what();
             }
             counters_.errors.Increment();
+            span.SetError(error.substr(0, 200));
             const FailureAction action = ActionForFailure(code);
             if (action == FailureAction::kDeadLetterNow) {
                 Park(item.delivery, "not processable: " + error, &item.envelope);

@@ -66,6 +66,34 @@ Families& Get() {
             "kafka_consumer_lag",
             "Messages of the topic the consumer group has not acked yet (both buses)"
         ),
+        Build(
+            prometheus::BuildHistogram(),
+            "saga_step_seconds",
+            "From the event that asked for a saga step to the commit of its handling"
+        ),
+        Build(
+            prometheus::BuildCounter(), "psp_requests_total", "PSP calls by operation and outcome"
+        ),
+        Build(
+            prometheus::BuildHistogram(),
+            "psp_request_duration_seconds",
+            "PSP call latency, timeouts included"
+        ),
+        Build(
+            prometheus::BuildGauge(),
+            "reconciliation_mismatches",
+            "Mismatches the last reconciliation self-check found, by check"
+        ),
+        Build(
+            prometheus::BuildCounter(),
+            "otel_spans_exported_total",
+            "Spans the OTLP exporter delivered to the collector"
+        ),
+        Build(
+            prometheus::BuildCounter(),
+            "otel_spans_dropped_total",
+            "Spans the OTLP exporter dropped, by reason (queue_full, export_failed)"
+        ),
     };
     return families;
 }

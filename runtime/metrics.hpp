@@ -36,6 +36,19 @@ struct Families {
     /// The seed's name (a counter it never updated): messages of a topic its consumer group has
     /// not acked yet, whole group, {service, topic, group}; on both buses.
     prometheus::Family<prometheus::Gauge>& kafka_consumer_lag;
+    /// One saga step: from the event that asked for it (its occurred_at) to the commit of its
+    /// handling, {service, topic}; queueing included, so a slow hop shows wherever it waits.
+    prometheus::Family<prometheus::Histogram>& saga_step_seconds;
+    /// PSP calls, {service, operation, outcome}: outcome is ok, declined, refused, timeout, error.
+    prometheus::Family<prometheus::Counter>& psp_requests_total;
+    prometheus::Family<prometheus::Histogram>& psp_request_duration_seconds;
+    /// What the ledger's periodic self-check found wrong, {service, check}: 0 when clean.
+    prometheus::Family<prometheus::Gauge>& reconciliation_mismatches;
+    /// Spans handed to the OTLP exporter and what became of them, {service}; dropped also by
+    /// {reason}: queue_full (the bounded queue was full) or export_failed (the collector refused
+    /// or did not answer).
+    prometheus::Family<prometheus::Counter>& otel_spans_exported_total;
+    prometheus::Family<prometheus::Counter>& otel_spans_dropped_total;
 };
 
 [[nodiscard]] prometheus::Registry& Registry();

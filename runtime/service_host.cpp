@@ -14,6 +14,8 @@
 #include "runtime/bootstrap.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/otlp_exporter.hpp"
+#include "runtime/tracing.hpp"
 
 namespace sagapay {
 
@@ -207,6 +209,38 @@ std::function<void(const http::Request&, const http::Response&, double)> HttpMet
     };
 }
 
+http::Interceptor TracingInterceptor() {
+    return [](http::Request& request,
+              std::string_view route,
+              const std::function<http::Response(http::Request&)>& next) {
+        if (route == "/health" || route == "/metrics") {
+            return next(request);  // scrapes and probes are not the saga's work
+        }
+        std::string_view correlation = request.Header("x-correlation-id");
+        if (correlation.empty()) {
+            correlation = request.Header("x-trace-id");
+        }
+        const std::string method = IsStandardMethod(request.method) ? request.method : "HTTP";
+        tracing::Span span(
+            method + " " + std::string(route),
+            tracing::SpanKind::kServer,
+            ContinueTrace(request.Header("traceparent"), request.Header("tracestate"), correlation)
+        );
+        span.SetAttribute("http.request.method", method);
+        span.SetAttribute("http.route", std::string(route));
+        http::Response response = next(request);
+        span.SetAttribute("http.response.status_code", std::int64_t{response.status});
+        if (response.status >= 500) {
+            span.SetError("HTTP " + std::to_string(response.status));
+        }
+        response.headers.emplace_back("traceparent", span.Traceparent());
+        if (!span.Context().tracestate.empty()) {
+            response.headers.emplace_back("tracestate", span.Context().tracestate);
+        }
+        return response;
+    };
+}
+
 void ServiceHost::AddStandardRoutes() {
     router_.Add("GET", "/health", [this](http::Request&) {
         if (!health_) {
@@ -262,6 +296,8 @@ void ServiceHost::Start() {
     options.first_request_timeout = config_.http_first_request_timeout;
     options.idle_timeout = config_.http_idle_timeout;
     options.observer = HttpMetricsObserver(config_.service_name);
+    StartTracing();
+    router_.SetInterceptor(TracingInterceptor());
     server_ = std::make_unique<http::Server>(options, router_);
     server_->Start();
 
@@ -289,6 +325,35 @@ void ServiceHost::Stop() {
         thread.request_stop();
     }
     threads_.clear();  // joins
+    if (exporter_) {
+        tracing::SetSink(nullptr);
+        exporter_.reset();  // sends what is queued
+    }
+}
+
+void ServiceHost::StartTracing() {
+    if (config_.otlp_endpoint.empty() && config_.otlp_traces_endpoint.empty()) {
+        return;
+    }
+    auto target = tracing::ResolveOtlpTarget(config_.otlp_traces_endpoint, config_.otlp_endpoint);
+    if (!target) {
+        throw std::runtime_error(target.error().message);  // LoadConfig refuses it first
+    }
+    tracing::OtlpOptions options;
+    options.target = std::move(*target);
+    options.service_name = config_.otel_service_name;
+    options.max_queue = static_cast<std::size_t>(config_.otel_bsp_max_queue_size);
+    options.max_batch = static_cast<std::size_t>(config_.otel_bsp_max_export_batch_size);
+    options.schedule_delay = config_.otel_bsp_schedule_delay;
+    options.timeout = config_.otlp_timeout;
+    options.headers = tracing::ParseOtlpHeaders(config_.otlp_headers);
+    log::Info(
+        "exporting traces",
+        {{"endpoint", options.target.origin + options.target.path},
+         {"max_queue", std::to_string(options.max_queue)}}
+    );
+    exporter_ = std::make_unique<tracing::OtlpExporter>(std::move(options));
+    tracing::SetSink(exporter_.get());
 }
 
 int ServiceHost::Run() {

@@ -14,6 +14,7 @@
 #include "runtime/config.hpp"
 #include "runtime/event_consumer.hpp"
 #include "runtime/outbox_relay.hpp"
+#include "runtime/tracing.hpp"
 
 namespace sagapay {
 
@@ -91,6 +92,8 @@ private:
     std::vector<std::jthread> threads_;
     class HealthMonitor;
     std::unique_ptr<HealthMonitor> health_;
+    std::unique_ptr<tracing::SpanSink> exporter_;  ///< The OTLP exporter when configured.
+    void StartTracing();
     std::unique_ptr<http::Server> server_;
 };
 
@@ -100,5 +103,11 @@ private:
 /// route "unmatched", a method outside GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS is "OTHER".
 [[nodiscard]] std::function<void(const http::Request&, const http::Response&, double)>
 HttpMetricsObserver(std::string service);
+
+/// The router interceptor that opens a server span around every request but /health and
+/// /metrics: it continues the caller's W3C `traceparent` (else the trace of a UUID
+/// `x-correlation-id` / `x-trace-id`, else a new trace) and answers with the span's own
+/// `traceparent` (and `tracestate`).
+[[nodiscard]] http::Interceptor TracingInterceptor();
 
 }  // namespace sagapay

@@ -72,7 +72,7 @@ export INTERNAL_API_TOKEN=apifuzz-internal-token-0123456789
 export RATE_LIMIT_PER_MINUTE=${RATE_LIMIT_PER_MINUTE:-30} LOG_LEVEL=WARNING
 export APIFUZZ_PORT_BASE=$PORT_BASE
 
-"$BIN" up --no-stack --log-dir "$OUT/log" >"$OUT/log/up.log" 2>&1 &
+"$BIN" up --no-stack --no-prometheus --log-dir "$OUT/log" >"$OUT/log/up.log" 2>&1 &
 UP_PID=$!
 stop_services() {
   if kill -0 "$UP_PID" 2>/dev/null; then

@@ -14,6 +14,8 @@
 # instance of each service and on each asked-for configuration, one after the other in this run,
 # with settled/s, POST and end-to-end percentiles and the machine's CPU per settled payment; the
 # rows replace the section "Buses and instances" of docs/benchmarks.md (the rest is kept).
+# BENCH_TRACING=1 (`make bench TRACING=1`): the same two scenarios without and with OTLP export,
+# in the section "Tracing overhead".
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -24,7 +26,7 @@ LOGS=var/bench
 mkdir -p "$LOGS"
 BENCH_BUS=${BENCH_BUS:-redis}
 BENCH_REPLICAS=${BENCH_REPLICAS:-}
-if [[ "$BENCH_BUS" != redis || -n "$BENCH_REPLICAS" ]]; then
+if [[ "$BENCH_BUS" != redis || -n "$BENCH_REPLICAS" || -n "${BENCH_TRACING:-}" ]]; then
   exec "$ROOT/scripts/bench_compare.sh"
 fi
 
@@ -34,7 +36,7 @@ scripts/stack.sh start >/dev/null
 eval "$(scripts/stack.sh env)"
 export API_KEY="${API_KEY:-dev-secret}"
 
-"$BIN" up --no-stack --log-dir "$LOGS" >"$LOGS/up.out" 2>&1 &
+"$BIN" up --no-stack --no-prometheus --log-dir "$LOGS" >"$LOGS/up.out" 2>&1 &
 UP=$!
 cleanup() { kill -INT "$UP" 2>/dev/null || true; wait "$UP" 2>/dev/null || true; }
 trap cleanup EXIT

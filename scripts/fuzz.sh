@@ -28,8 +28,9 @@ declare -A DICT=(
   [dsn_fuzz]=url
   [redis_url_fuzz]=url
   [config_fuzz]=config
+  [traceparent_fuzz]=traceparent
 )
-read -r -a targets <<<"${FUZZ_TARGETS:-payment_request_fuzz envelope_fuzz http_request_fuzz percent_decode_fuzz redact_fuzz dsn_fuzz redis_url_fuzz config_fuzz}"
+read -r -a targets <<<"${FUZZ_TARGETS:-payment_request_fuzz envelope_fuzz http_request_fuzz percent_decode_fuzz redact_fuzz dsn_fuzz redis_url_fuzz config_fuzz traceparent_fuzz}"
 
 launcher=()
 if command -v ccache >/dev/null 2>&1; then

@@ -22,6 +22,8 @@
 # one-broker Kafka of scripts/kafka.sh (three with SAGAPAY_KAFKA_BROKERS=3) and `env` also prints its KAFKA_BOOTSTRAP_SERVERS;
 # `stop` and `destroy` stop (destroy: delete) a Kafka of this VAR whatever SAGAPAY_BUS says,
 # and `status` and `env` report one that runs (docs/kafka.md).
+# Prometheus: `sagapay up` starts scripts/prometheus.sh; `stop` and `destroy` here stop (delete)
+# it too (docs/observability.md).
 #
 # Typical use:  scripts/stack.sh start && eval "$(scripts/stack.sh env)"
 set -euo pipefail
@@ -560,6 +562,7 @@ cmd_start() {
 cmd_stop() {
   require_tools
   if [[ -d "$VAR/kafka" ]]; then kafka_sh stop; fi
+  if [[ -d "$VAR/prometheus" ]]; then SAGAPAY_VAR_DIR="$VAR" "$SCRIPT_DIR/prometheus.sh" stop 9>&-; fi
   if [[ ! -f "$VAR/stack.env" ]]; then echo "stack: nothing to stop ($VAR not created)"; return 0; fi
   ensure_var
   load_config 0
@@ -609,6 +612,7 @@ cmd_destroy() {
   if [[ ! -d "$VAR" ]]; then echo "stack: nothing to destroy ($VAR does not exist)"; return 0; fi
   ensure_var
   if [[ -d "$VAR/kafka" ]]; then kafka_sh destroy; fi
+  if [[ -d "$VAR/prometheus" ]]; then SAGAPAY_VAR_DIR="$VAR" "$SCRIPT_DIR/prometheus.sh" destroy 9>&-; fi
   STACK_ENV="$VAR/stack.env"
   if [[ -f "$STACK_ENV" ]]; then read_stack_env; fi
   set_paths

@@ -186,19 +186,25 @@ Response Router::DispatchRoute(Request& request, std::string& route) const {
         request.path_params.push_back(std::move(*decoded));
     }
 
-    try {
-        if (guard_) {
-            if (auto refused = guard_(request, route)) {
-                return std::move(*refused);
+    const auto run = [&](Request& req) -> Response {
+        try {
+            if (guard_) {
+                if (auto refused = guard_(req, route)) {
+                    return std::move(*refused);
+                }
             }
+            return best->handler(req);
+        } catch (const std::exception& e) {
+            LogHandlerFailure(req, route, e.what());
+        } catch (...) {
+            LogHandlerFailure(req, route, "unknown exception");
         }
-        return best->handler(request);
-    } catch (const std::exception& e) {
-        LogHandlerFailure(request, route, e.what());
-    } catch (...) {
-        LogHandlerFailure(request, route, "unknown exception");
+        return ErrorResponse(500, "internal", "internal server error");
+    };
+    if (!interceptor_) {
+        return run(request);
     }
-    return ErrorResponse(500, "internal", "internal server error");
+    return interceptor_(request, route, run);
 }
 
 }  // namespace sagapay::http

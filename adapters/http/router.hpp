@@ -16,6 +16,11 @@ using Handler = std::function<Response(Request&)>;
 /// Runs before the handler of every matched route with the request and the route pattern; a
 /// response it returns answers instead of the handler (authentication for a whole service).
 using Guard = std::function<std::optional<Response>(const Request&, std::string_view route)>;
+/// Runs around the guard and handler of every matched route: given the request, the route
+/// pattern and `next` (guard + handler, which never throws), returns the response (a trace span
+/// around every request, response headers added). Must call `next` once.
+using Interceptor = std::function<
+    Response(Request&, std::string_view route, const std::function<Response(Request&)>& next)>;
 
 /// Maps (method, path pattern) to handlers. Patterns are literal segments and `{name}` segments:
 /// "/ops/reviews/{payment_id}/approve". Unknown path → 404, known path with another method → 405,
@@ -26,6 +31,7 @@ public:
     void Add(std::string method, const std::string& pattern, Handler handler);
     [[nodiscard]] Response Dispatch(Request& request) const;
     void SetGuard(Guard guard) { guard_ = std::move(guard); }
+    void SetInterceptor(Interceptor interceptor) { interceptor_ = std::move(interceptor); }
     /// Every route added, as (method, pattern) in the order added: what docs/openapi.yaml must
     /// list (app/openapi_test.cpp).
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> Routes() const;
@@ -44,6 +50,7 @@ private:
 
     std::vector<Route> routes_;
     Guard guard_;
+    Interceptor interceptor_;
 };
 
 }  // namespace sagapay::http

@@ -1,5 +1,6 @@
 #include "adapters/http/router.hpp"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -192,6 +193,40 @@ TEST(Router, PassesTheHandlerStatusBodyAndHeadersThrough) {
     EXPECT_EQ(response.status, 201);
     EXPECT_EQ(response.body, R"({"amount":100})");
     EXPECT_EQ(response.Header("location"), "/payments/pay_9");
+}
+
+TEST(Router, AnInterceptorWrapsTheGuardAndHandlerOfMatchedRoutesOnly) {
+    Router router;
+    router.Add("GET", "/payments/{id}", Named("get"));
+    router.Add("GET", "/boom", [](Request&) -> Response { throw std::runtime_error("x"); });
+    router.SetGuard([](const Request& request, std::string_view) -> std::optional<Response> {
+        if (request.Header("x-api-key") != "k") {
+            return ErrorResponse(401, "unauthorized", "no key");
+        }
+        return std::nullopt;
+    });
+    std::vector<std::string> seen;
+    router.SetInterceptor([&](Request& request, std::string_view route, const auto& next) {
+        Response response = next(request);
+        seen.push_back(std::string(route) + " " + std::to_string(response.status));
+        response.headers.emplace_back("traceparent", "tp");
+        return response;
+    });
+
+    Request with_key = MakeRequest("GET", "/payments/p1");
+    with_key.headers.emplace_back("x-api-key", "k");
+    Request without_key = MakeRequest("GET", "/payments/p1");
+    Request boom = MakeRequest("GET", "/boom");
+    boom.headers.emplace_back("x-api-key", "k");
+    Request unknown = MakeRequest("GET", "/nowhere");
+
+    EXPECT_EQ(router.Dispatch(with_key).Header("traceparent"), "tp");
+    EXPECT_EQ(router.Dispatch(without_key).status, 401);
+    EXPECT_EQ(router.Dispatch(boom).status, 500);
+    EXPECT_EQ(router.Dispatch(unknown).status, 404);
+    EXPECT_EQ(
+        seen, (std::vector<std::string>{"/payments/{id} 200", "/payments/{id} 401", "/boom 500"})
+    );
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "core/messaging/envelope.hpp"
 
 #include "core/ids.hpp"
+#include "core/tracing/trace_context.hpp"
 
 namespace sagapay {
 
@@ -18,6 +19,12 @@ Envelope MakeEnvelope(
     envelope.occurred_at = FormatIsoUtc(clock.Now());
     envelope.trace_id = trace_id.empty() ? NewUuid() : std::move(trace_id);
     envelope.payload = std::move(payload);
+    if (const TraceContext* current = CurrentTraceContext()) {
+        envelope.traceparent = FormatTraceparent(*current);
+        if (!envelope.traceparent.empty()) {
+            envelope.tracestate = current->tracestate;
+        }
+    }
     return envelope;
 }
 
@@ -31,6 +38,12 @@ std::string EncodeEnvelope(const Envelope& envelope) {
         {"payload", envelope.payload},
         {"schema_version", envelope.schema_version},
     };
+    if (!envelope.traceparent.empty()) {
+        json["traceparent"] = envelope.traceparent;
+        if (!envelope.tracestate.empty()) {
+            json["tracestate"] = envelope.tracestate;
+        }
+    }
     return json.dump();
 }
 
@@ -73,6 +86,16 @@ Result<Envelope> DecodeEnvelope(std::string_view text) {
         return Fail(ErrorCode::kInvalidArgument, "envelope field 'payload' must be an object");
     }
     envelope.payload = *payload;
+    // Trace context is advisory: a field of the wrong type is ignored, never a dead letter.
+    for (auto [field, target] : {
+             std::pair{"traceparent", &envelope.traceparent},
+             std::pair{"tracestate", &envelope.tracestate},
+         }) {
+        const auto it = json.find(field);
+        if (it != json.end() && it->is_string()) {
+            *target = it->get<std::string>();
+        }
+    }
     const auto version = json.find("schema_version");
     if (version != json.end()) {
         // Compared as JSON numbers: get<int>() first would wrap 4294967297 to a supported 1.

@@ -18,12 +18,17 @@ struct Envelope {
     std::string event_type;
     std::string aggregate_id;  ///< The payment id; also the bus partition key.
     std::string occurred_at;   ///< ISO-8601 UTC, microseconds.
-    std::string trace_id;
+    std::string trace_id;      ///< The seed's correlation id (a UUID), kept for compatibility.
+    /// W3C `traceparent` / `tracestate` of the span that emitted the event (optional on the
+    /// wire; empty when none): the consumer's span continues the trace from there.
+    std::string traceparent;
+    std::string tracestate;
     nlohmann::json payload = nlohmann::json::object();
     int schema_version = kSchemaVersion;
 };
 
-/// A new envelope with a fresh event id, stamped with `clock`'s time.
+/// A new envelope with a fresh event id, stamped with `clock`'s time and with the thread's
+/// current trace context (CurrentTraceContext) as its `traceparent`, if there is one.
 [[nodiscard]] Envelope MakeEnvelope(
     std::string event_type,
     std::string aggregate_id,

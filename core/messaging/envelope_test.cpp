@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ids.hpp"
+#include "core/tracing/trace_context.hpp"
 #include "testing/fake_clock.hpp"
 
 namespace sagapay {
@@ -31,6 +32,52 @@ TEST(Envelope, RoundTripsEveryField) {
     EXPECT_EQ(decoded->occurred_at, "2026-02-18T12:00:00.000000+00:00");
     EXPECT_EQ(decoded->payload.at("amount_cents").get<std::int64_t>(), 1500);
     EXPECT_EQ(decoded->schema_version, Envelope::kSchemaVersion);
+}
+
+TEST(Envelope, CarriesTheW3cTraceContextWhenItHasOne) {
+    const FakeClock clock(Clock::TimePoint(std::chrono::seconds(1771416000)));
+    Envelope original =
+        MakeEnvelope("risk.approved", "pay-1", "trace-1", nlohmann::json::object(), clock);
+    EXPECT_EQ(EncodeEnvelope(original).find("traceparent"), std::string::npos);
+    original.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    original.tracestate = "congo=t61rcWkgMzE";
+
+    const auto decoded = DecodeEnvelope(EncodeEnvelope(original));
+
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->traceparent, original.traceparent);
+    EXPECT_EQ(decoded->tracestate, "congo=t61rcWkgMzE");
+    EXPECT_EQ(decoded->trace_id, "trace-1");
+}
+
+TEST(Envelope, IsStampedWithTheThreadsCurrentTraceContext) {
+    const FakeClock clock(Clock::TimePoint(std::chrono::seconds(1771416000)));
+    const TraceContext current =
+        *ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "k=v");
+    const TraceContext* previous = ExchangeCurrentTraceContext(&current);
+    const Envelope stamped =
+        MakeEnvelope("risk.approved", "pay-1", "trace-1", nlohmann::json::object(), clock);
+    ExchangeCurrentTraceContext(previous);
+
+    EXPECT_EQ(stamped.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    EXPECT_EQ(stamped.tracestate, "k=v");
+    EXPECT_EQ(stamped.trace_id, "trace-1");
+    EXPECT_EQ(
+        MakeEnvelope("risk.approved", "pay-1", "trace-1", nlohmann::json::object(), clock)
+            .traceparent,
+        ""
+    );
+}
+
+TEST(Envelope, IgnoresATraceContextOfTheWrongTypeRatherThanRefusingTheEvent) {
+    const auto decoded = DecodeEnvelope(
+        R"({"event_id":"e","event_type":"payments.settled","aggregate_id":"p",)"
+        R"("occurred_at":"2026-02-18T12:00:00.123456+00:00","trace_id":"t","payload":{},)"
+        R"("traceparent":42,"tracestate":["x"]})"
+    );
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+    EXPECT_EQ(decoded->traceparent, "");
+    EXPECT_EQ(decoded->tracestate, "");
 }
 
 TEST(Envelope, AcceptsTheSeedsEnvelopeWithoutSchemaVersion) {

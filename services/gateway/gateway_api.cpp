@@ -5,6 +5,7 @@
 #include "core/ids.hpp"
 #include "runtime/bootstrap.hpp"
 #include "runtime/log.hpp"
+#include "runtime/tracing.hpp"
 
 namespace sagapay::gateway {
 
@@ -38,7 +39,10 @@ http::Response GatewayApi::CreatePayment(const http::Request& request) {
     if (options_.on_valid_request) {
         options_.on_valid_request();
     }
-    const std::string trace = SanitizeTraceId(request.Header("x-correlation-id"), NewUuid());
+    // The seed's correlation id: the caller's, else this request's W3C trace id as a UUID (the
+    // server span is open: runtime/service_host.hpp's TracingInterceptor).
+    const std::string trace =
+        SanitizeTraceId(request.Header("x-correlation-id"), tracing::CurrentTraceIdAsUuid());
     const log::ScopedContext context(trace, "", "");
     const auto decision = limit_.Take(parsed->customer_id);
     if (!decision) {
@@ -106,7 +110,20 @@ Result<http::Response> HttpPaymentCreator::Create(
     if (!internal_token_.empty()) {
         headers.emplace_back(std::string(kInternalTokenHeader), internal_token_);
     }
-    return client_.Send("POST", "/internal/payments", forward.dump(), headers);
+    tracing::Span span("POST /internal/payments", tracing::SpanKind::kClient);
+    span.SetAttribute("http.request.method", std::string("POST"));
+    span.SetAttribute("server.address", std::string("orchestrator"));
+    headers.emplace_back("traceparent", span.Traceparent());
+    if (!span.Context().tracestate.empty()) {
+        headers.emplace_back("tracestate", span.Context().tracestate);
+    }
+    auto answer = client_.Send("POST", "/internal/payments", forward.dump(), headers);
+    if (answer) {
+        span.SetAttribute("http.response.status_code", std::int64_t{answer->status});
+    } else {
+        span.SetError(answer.error().message);
+    }
+    return answer;
 }
 
 }  // namespace sagapay::gateway

@@ -2,6 +2,7 @@
 
 #include "core/messaging/topics.hpp"
 #include "runtime/bootstrap.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/transaction_outbox.hpp"
 #include "services/ledger/ledger_handler.hpp"
 #include "services/ledger/ledger_store.hpp"
@@ -14,6 +15,8 @@ namespace sagapay::ledger {
 namespace {
 
 constexpr const char* kService = "ledger";
+/// How often every ledger instance checks the whole book (one scan of the entries).
+constexpr std::chrono::seconds kSelfCheckInterval(60);
 
 }  // namespace
 
@@ -51,6 +54,23 @@ int RunLedger(const Config& config, const Clock& clock) {
         }
     );
     host.AddOutboxRelay(*bus);
+    host.AddWorker(
+        "reconciliation self-check",
+        [&reports, service = config.service_name](std::stop_token stop) {
+            RunSelfCheck(
+                std::move(stop),
+                reports,
+                kSelfCheckInterval,
+                [&service](const auto& found) {
+                    for (const auto& [check, count] : found) {
+                        metrics::Get()
+                            .reconciliation_mismatches.Add({{"service", service}, {"check", check}})
+                            .Set(static_cast<double>(count));
+                    }
+                }
+            );
+        }
+    );
     return host.Run();
 }
 

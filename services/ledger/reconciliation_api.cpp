@@ -1,8 +1,11 @@
 #include "services/ledger/reconciliation_api.hpp"
 
 #include <cstdlib>
+#include <exception>
 
 #include "runtime/bootstrap.hpp"
+#include "runtime/log.hpp"
+#include "runtime/wait.hpp"
 
 namespace sagapay::ledger {
 
@@ -51,6 +54,41 @@ http::Response ReconciliationApi::One(http::Request& request) {
         return Unauthorized();
     }
     return http::JsonResponse(200, reports_.Transaction(request.path_params.at(0)).dump());
+}
+
+std::map<std::string, std::int64_t> MismatchesOf(const nlohmann::json& report) {
+    std::map<std::string, std::int64_t> found = {
+        {"imbalanced_transactions", 1}, {"currency_totals", 1}};
+    if (const auto count = report.find("imbalanced_count");
+        count != report.end() && count->is_number_integer()) {
+        found["imbalanced_transactions"] = count->get<std::int64_t>();
+    }
+    if (const auto totals = report.find("totals_by_currency");
+        totals != report.end() && totals->is_object()) {
+        std::int64_t off = 0;
+        for (const auto& [currency, net] : totals->items()) {
+            off += (net.is_number() && net == 0) ? 0 : 1;
+        }
+        found["currency_totals"] = off;
+    }
+    return found;
+}
+
+void RunSelfCheck(
+    std::stop_token stop,
+    LedgerReports& reports,
+    std::chrono::milliseconds interval,
+    const std::function<void(const std::map<std::string, std::int64_t>&)>& publish
+) {
+    do {
+        try {
+            publish(MismatchesOf(reports.All(1)));
+        } catch (const std::exception& e) {
+            log::Warn(
+                "reconciliation self-check failed; trying again later", {{"error", e.what()}}
+            );
+        }
+    } while (!WaitFor(stop, interval));
 }
 
 }  // namespace sagapay::ledger

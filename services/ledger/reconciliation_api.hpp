@@ -1,5 +1,10 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <stop_token>
 #include <string>
 
 #include "adapters/http/request.hpp"
@@ -28,5 +33,20 @@ private:
     LedgerReports& reports_;
     std::string ops_api_key_;
 };
+
+/// The mismatches of a global report (LedgerReports::All), by check, for the
+/// reconciliation_mismatches gauge: "imbalanced_transactions" (debits ≠ credits in a currency, or
+/// no entries), "currency_totals" (currencies whose debits and credits do not net to zero). Every
+/// check is present, 0 when clean; a report without the fields counts as one mismatch each.
+[[nodiscard]] std::map<std::string, std::int64_t> MismatchesOf(const nlohmann::json& report);
+
+/// Every `interval` until `stop`: the global report, its MismatchesOf handed to `publish`. A
+/// failed report (database down) is logged and tried again at the next interval.
+void RunSelfCheck(
+    std::stop_token stop,
+    LedgerReports& reports,
+    std::chrono::milliseconds interval,
+    const std::function<void(const std::map<std::string, std::int64_t>&)>& publish
+);
 
 }  // namespace sagapay::ledger

@@ -1,6 +1,9 @@
 #include "services/ledger/reconciliation_api.hpp"
 
+#include <map>
 #include <optional>
+#include <stdexcept>
+#include <stop_token>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -122,6 +125,61 @@ TEST(ReconciliationApiRoutes, ADatabaseOutageIsAnswered503) {
         request.headers = {{"x-api-key", kKey}};
         EXPECT_EQ(router.Dispatch(request).status, 503) << path;
     }
+}
+
+TEST(MismatchesOf, IsZeroForEveryCheckOfACleanBook) {
+    const auto found =
+        MismatchesOf({{"imbalanced_count", 0}, {"totals_by_currency", {{"EUR", 0}, {"USD", 0}}}});
+
+    EXPECT_EQ(
+        found,
+        (std::map<std::string, std::int64_t>{{"currency_totals", 0}, {"imbalanced_transactions", 0}}
+        )
+    );
+}
+
+TEST(MismatchesOf, CountsImbalancedTransactionsAndCurrenciesThatDoNotNetToZero) {
+    const auto found = MismatchesOf(
+        {{"imbalanced_count", 3}, {"totals_by_currency", {{"EUR", 0}, {"USD", 250}, {"JPY", -1}}}}
+    );
+
+    EXPECT_EQ(found.at("imbalanced_transactions"), 3);
+    EXPECT_EQ(found.at("currency_totals"), 2);
+}
+
+TEST(MismatchesOf, AReportWithoutItsFieldsIsAMismatchNotAClean0) {
+    const auto found = MismatchesOf(nlohmann::json::object());
+
+    EXPECT_EQ(found.at("imbalanced_transactions"), 1);
+    EXPECT_EQ(found.at("currency_totals"), 1);
+}
+
+/// Reports that fail the first time and are clean afterwards.
+class FlakyReports final : public LedgerReports {
+public:
+    nlohmann::json Transaction(const std::string& /*transaction_id*/) override { return {}; }
+    nlohmann::json All(std::int64_t /*limit*/) override {
+        if (calls++ == 0) {
+            throw std::runtime_error("database down");
+        }
+        return {{"imbalanced_count", 0}, {"totals_by_currency", nlohmann::json::object()}};
+    }
+    int calls = 0;
+};
+
+TEST(RunSelfCheck, AFailedReportIsTriedAgainAtTheNextIntervalAndThenPublished) {
+    FlakyReports reports;
+    std::stop_source stop;
+    std::vector<std::map<std::string, std::int64_t>> published;
+
+    RunSelfCheck(stop.get_token(), reports, std::chrono::milliseconds(1), [&](const auto& found) {
+        published.push_back(found);
+        stop.request_stop();
+    });
+
+    EXPECT_EQ(reports.calls, 2);
+    ASSERT_EQ(published.size(), 1U);
+    EXPECT_EQ(published[0].at("imbalanced_transactions"), 0);
 }
 
 }  // namespace

@@ -36,7 +36,26 @@ constexpr std::array<SagaConsumer, 6> kSagaConsumers = {{
 /// SagaObserver on the process's Prometheus registry.
 class SagaMetrics final : public SagaObserver {
 public:
-    explicit SagaMetrics(std::string service) : service_(std::move(service)) {}
+    /// Creates every series at 0, so the first payment to settle or fail shows as a rate: a
+    /// counter that appears at 1 looks unchanged to rate().
+    explicit SagaMetrics(std::string service) : service_(std::move(service)) {
+        auto& m = metrics::Get();
+        m.payment_success_total.Add({{"service", service_}});
+        for (int code = 0; code <= static_cast<int>(FailureCode::kUnknown); ++code) {
+            m.payment_failure_total.Add(
+                {{"service", service_},
+                 {"reason", std::string(ToString(static_cast<FailureCode>(code)))}}
+            );
+        }
+        m.payment_failure_total.Add({{"service", service_}, {"reason", "REVERSED"}});
+        for (const PaymentStatus terminal :
+             {PaymentStatus::kSettled, PaymentStatus::kFailed, PaymentStatus::kReversed}) {
+            m.payment_e2e_seconds.Add(
+                {{"service", service_}, {"terminal_state", std::string(ToString(terminal))}},
+                metrics::LatencyBuckets()
+            );
+        }
+    }
 
     // SagaObserver
     void Ignored(std::string_view topic) override {
@@ -44,15 +63,19 @@ public:
             .stale_events_total.Add({{"service", service_}, {"topic", std::string(topic)}})
             .Increment();
     }
-    void Finished(PaymentStatus terminal, double age_seconds) override {
+    void Finished(PaymentStatus terminal, double age_seconds, std::string_view reason) override {
         auto& m = metrics::Get();
         const std::string state(ToString(terminal));
         m.payment_e2e_seconds
             .Add({{"service", service_}, {"terminal_state", state}}, metrics::LatencyBuckets())
             .Observe(age_seconds);
-        (terminal == PaymentStatus::kSettled ? m.payment_success_total : m.payment_failure_total)
-            .Add({{"service", service_}})
-            .Increment();
+        if (terminal == PaymentStatus::kSettled) {
+            m.payment_success_total.Add({{"service", service_}}).Increment();
+        } else {
+            // The seed's counter, by the bounded failure code (Plan::FailureReason).
+            m.payment_failure_total.Add({{"service", service_}, {"reason", std::string(reason)}}
+            ).Increment();
+        }
     }
 
 private:

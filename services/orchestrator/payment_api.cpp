@@ -7,6 +7,7 @@
 #include "runtime/bootstrap.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/tracing.hpp"
 #include "services/orchestrator/pg_payment_store.hpp"
 
 namespace sagapay::orchestrator {
@@ -33,10 +34,16 @@ http::Response PaymentApi::Create(const http::Request& request) {
             e.reason == "malformed_json" ? 400 : 422, e.reason, e.message, e.field
         );
     }
-    const std::string trace = SanitizeTraceId(request.Header("x-trace-id"), NewUuid());
+    const std::string trace =
+        SanitizeTraceId(request.Header("x-trace-id"), tracing::CurrentTraceIdAsUuid());
     const log::ScopedContext context(trace, "", "");
     auto lease = pool_.Acquire();
-    const CreateResult result = PgPaymentStore::Create(*lease, *parsed, trace, clock_);
+    const CreateResult result = [&] {
+        tracing::Span span("postgresql transaction", tracing::SpanKind::kClient);
+        span.SetAttribute("db.system", std::string("postgresql"));
+        span.SetAttribute("db.operation.name", std::string("create payment"));
+        return PgPaymentStore::Create(*lease, *parsed, trace, clock_);
+    }();
     metrics::Get()
         .payment_latency_seconds.Add(labels_, metrics::LatencyBuckets())
         .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

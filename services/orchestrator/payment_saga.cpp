@@ -127,6 +127,22 @@ std::optional<PaymentStatus> Plan::Terminal() const {
     return steps.back().to;
 }
 
+std::string_view Plan::FailureReason(const SagaEvent& consumed) const {
+    const auto terminal = Terminal();
+    if (!terminal || *terminal == PaymentStatus::kSettled) {
+        return {};
+    }
+    for (const SagaEvent& emitted : emits) {
+        if (const auto* failed = std::get_if<PaymentFailed>(&emitted)) {
+            return ToString(failed->error_code);
+        }
+    }
+    if (const auto* failed = std::get_if<PaymentFailed>(&consumed)) {
+        return ToString(failed->error_code);
+    }
+    return "REVERSED";
+}
+
 Plan PlanFor(const PaymentSnapshot& payment, const SagaEvent& event, const EventId& event_id) {
     return std::visit(
         [&](const auto& e) -> Plan {

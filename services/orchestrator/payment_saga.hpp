@@ -38,6 +38,10 @@ struct Plan {
     [[nodiscard]] bool Ignored() const noexcept { return !ignored_because.empty(); }
     /// The terminal state this plan reaches, if it reaches one.
     [[nodiscard]] std::optional<PaymentStatus> Terminal() const;
+    /// For a plan that ends the payment FAILED or REVERSED, why, as a bounded label for metrics:
+    /// the failure code of the payments.failed it emits or consumes (RISK_DENIED,
+    /// PROVIDER_DECLINE, …), else "REVERSED"; empty for any other plan.
+    [[nodiscard]] std::string_view FailureReason(const SagaEvent& consumed) const;
 };
 
 /// Decides what `event` (whose envelope id is `event_id`) does to `payment`. Pure: no I/O, no

@@ -31,8 +31,11 @@ void SagaHandler::Handle(PaymentStore& store, Outbox& outbox, const Envelope& ev
         outbox.Emit(emit, payment.payment_id, event.trace_id, clock_);
     }
     if (const auto terminal = plan.Terminal()) {
-        outbox.AfterCommit([this, state = *terminal, age = locked->age_seconds] {
-            observer_.Finished(state, age);
+        outbox.AfterCommit([this,
+                            state = *terminal,
+                            age = locked->age_seconds,
+                            reason = std::string(plan.FailureReason(*decoded))] {
+            observer_.Finished(state, age, reason);
         });
     }
 }

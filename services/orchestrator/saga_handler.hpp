@@ -16,8 +16,9 @@ public:
     virtual ~SagaObserver() = default;
     /// An event that changed nothing (a duplicate, an unknown payment, a state that moved on).
     virtual void Ignored(std::string_view topic) = 0;
-    /// A payment reached a terminal state `age_seconds` after it was created.
-    virtual void Finished(PaymentStatus terminal, double age_seconds) = 0;
+    /// A payment reached a terminal state `age_seconds` after it was created; `reason` is
+    /// Plan::FailureReason (empty when it settled).
+    virtual void Finished(PaymentStatus terminal, double age_seconds, std::string_view reason) = 0;
 };
 
 /// The orchestrator's consumer: applies one event to its payment inside the caller's unit of

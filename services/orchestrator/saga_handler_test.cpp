@@ -18,10 +18,12 @@ const Money kAmount{2500, *Currency::Parse("EUR")};
 class RecordingObserver final : public SagaObserver {
 public:
     void Ignored(std::string_view topic) override { ignored.emplace_back(topic); }
-    void Finished(PaymentStatus terminal, double age_seconds) override {
+    void Finished(PaymentStatus terminal, double age_seconds, std::string_view reason) override {
         finished.emplace_back(terminal, age_seconds);
+        reasons.emplace_back(reason);
     }
     std::vector<std::string> ignored;
+    std::vector<std::string> reasons;
     std::vector<std::pair<PaymentStatus, double>> finished;
 };
 
@@ -87,6 +89,7 @@ TEST_F(SagaHandlerTest, ReportsATerminalStateOnlyAfterCommit) {
     ASSERT_EQ(observer_.finished.size(), 1U);
     EXPECT_EQ(observer_.finished[0].first, S::kSettled);
     EXPECT_DOUBLE_EQ(observer_.finished[0].second, 2.25);
+    EXPECT_EQ(observer_.reasons, std::vector<std::string>{""}) << "a settlement has no reason";
 }
 
 TEST_F(SagaHandlerTest, ARolledBackUnitOfWorkReportsNothing) {
@@ -118,6 +121,7 @@ TEST_F(SagaHandlerTest, ATimeoutFailsAndReversesWithACompensationEvent) {
     EXPECT_EQ(reversed.facts.amount, kAmount);
     ASSERT_EQ(observer_.finished.size(), 1U);
     EXPECT_EQ(observer_.finished[0].first, S::kReversed);
+    EXPECT_EQ(observer_.reasons, std::vector<std::string>{"PROVIDER_TIMEOUT"});
 }
 
 TEST_F(SagaHandlerTest, AnEventThatNoLongerFitsChangesNothingAndIsCounted) {
@@ -191,6 +195,7 @@ TEST_F(SagaHandlerTest, AManualReviewRunsTheWholeDecisionPath) {
     EXPECT_TRUE(failed.from_orchestrator);
     ASSERT_EQ(observer_.finished.size(), 1U);
     EXPECT_EQ(observer_.finished[0].first, S::kFailed);
+    EXPECT_EQ(observer_.reasons, std::vector<std::string>{"MANUAL_DENY"});
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "adapters/postgres/messaging.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
+#include "runtime/tracing.hpp"
 #include "runtime/wait.hpp"
 #include "services/orchestrator/payment_saga.hpp"
 
@@ -74,6 +75,14 @@ int SweepStuckPayments(
             continue;
         }
         const log::ScopedContext context(rows.GetString(i, 6), "", p.payment_id.Value());
+        // A span in the payment's trace (from its seed trace id): the re-emitted event links to it.
+        tracing::Span span(
+            "saga sweeper re-emit",
+            tracing::SpanKind::kProducer,
+            ContinueTrace("", "", rows.GetString(i, 6))
+        );
+        span.SetAttribute("payment.id", p.payment_id.Value());
+        span.SetAttribute("messaging.destination.name", std::string(TopicOf(*pending)));
         log::Warn(
             "payment made no progress; re-emitting its pending step",
             {{"status", std::string(ToString(p.status))}, {"topic", std::string(TopicOf(*pending))}}

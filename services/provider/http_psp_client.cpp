@@ -1,8 +1,13 @@
 #include "services/provider/http_psp_client.hpp"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "adapters/http/http.hpp"
+#include "runtime/tracing.hpp"
 
 namespace sagapay::provider {
 
@@ -40,7 +45,7 @@ public:
             "POST",
             "/v1/authorizations",
             body.dump(),
-            {{"content-type", "application/json"}, {"idempotency-key", call.key}}
+            WithTrace({{"content-type", "application/json"}, {"idempotency-key", call.key}})
         )));
         answer.latency = watch.Elapsed();
         return answer;
@@ -48,7 +53,9 @@ public:
 
     PspAnswer Inquire(const std::string& key) override {
         const Stopwatch watch;
-        PspAnswer answer = ClassifyAuthorization(ReplyOf(client_.Get("/v1/authorizations/" + key)));
+        PspAnswer answer = ClassifyAuthorization(
+            ReplyOf(client_.Send("GET", "/v1/authorizations/" + key, {}, WithTrace({})))
+        );
         answer.latency = watch.Elapsed();
         return answer;
     }
@@ -66,7 +73,10 @@ public:
             "POST",
             "/v1/authorizations/" + authorization_key + "/void",
             "{}",
-            {{"content-type", "application/json"}, {"idempotency-key", "void-" + authorization_key}}
+            WithTrace(
+                {{"content-type", "application/json"},
+                 {"idempotency-key", "void-" + authorization_key}}
+            )
         ));
         return {ClassifyVoid(reply), watch.Elapsed()};
     }
@@ -88,8 +98,18 @@ private:
             "POST",
             "/v1/authorizations/" + authorization_key + "/" + std::string(action),
             body.dump(),
-            {{"content-type", "application/json"}, {"idempotency-key", key}}
+            WithTrace({{"content-type", "application/json"}, {"idempotency-key", key}})
         ));
+    }
+
+    /// `headers` plus the current span's `traceparent` (the PSP may join the trace).
+    static std::vector<std::pair<std::string, std::string>> WithTrace(
+        std::vector<std::pair<std::string, std::string>> headers
+    ) {
+        if (std::string traceparent = tracing::CurrentTraceparent(); !traceparent.empty()) {
+            headers.emplace_back("traceparent", std::move(traceparent));
+        }
+        return headers;
     }
 
     static PspReply ReplyOf(const http::ClientResult& result) {

@@ -6,6 +6,7 @@
 #include "runtime/metrics.hpp"
 #include "runtime/transaction_outbox.hpp"
 #include "services/provider/http_psp_client.hpp"
+#include "services/provider/metered_psp_client.hpp"
 #include "services/provider/pg_provider_store.hpp"
 #include "services/provider/provider_handler.hpp"
 #include "services/provider/provider_options.hpp"
@@ -23,6 +24,14 @@ ProviderHooks ProcessHooks(const Config& config, WakeSignal& wake) {
     prometheus::Counter& retries = metrics::Get().retries_total.Add(
         {{"service", config.service_name}, {"dependency", "provider"}}
     );
+    // Both dead-letter kinds at 0 from the start, so the first one shows as a rate.
+    for (const char* error_type : {"NON_RETRYABLE", "RETRY_EXHAUSTED"}) {
+        metrics::Get().dlq_published_total.Add(
+            {{"service", config.service_name},
+             {"topic", "payments.dlq"},
+             {"error_type", error_type}}
+        );
+    }
     return {
         .retry = [&retries] { retries.Increment(); },
         .dlq_published =
@@ -50,6 +59,44 @@ EventHandler Consume(const ProviderDeps& deps, void (ProviderHandler::*on_event)
     };
 }
 
+/// Every PSP call into psp_requests_total{operation,outcome} and psp_request_duration_seconds.
+PspCallObserver PspMetrics(const std::string& service) {
+    // Every series at 0 from the start, so the first timeout shows as a rate.
+    constexpr std::chrono::milliseconds kNoTimeout(1);
+    auto& m = metrics::Get();
+    for (const PspOperation operation :
+         {PspOperation::kAuthorize,
+          PspOperation::kInquire,
+          PspOperation::kCapture,
+          PspOperation::kVoid,
+          PspOperation::kRefund}) {
+        const std::string op(ToString(operation));
+        const std::string_view refused =
+            OutcomeLabel(operation, true, true, std::chrono::milliseconds(0), kNoTimeout);
+        for (const std::string_view outcome :
+             {std::string_view("ok"),
+              refused,
+              std::string_view("timeout"),
+              std::string_view("error")}) {
+            m.psp_requests_total.Add(
+                {{"service", service}, {"operation", op}, {"outcome", std::string(outcome)}}
+            );
+        }
+    }
+    return [service](
+               PspOperation operation, std::string_view outcome, std::chrono::milliseconds latency
+           ) {
+        auto& m = metrics::Get();
+        const std::string op(ToString(operation));
+        m.psp_requests_total
+            .Add({{"service", service}, {"operation", op}, {"outcome", std::string(outcome)}})
+            .Increment();
+        m.psp_request_duration_seconds
+            .Add({{"service", service}, {"operation", op}}, metrics::LatencyBuckets())
+            .Observe(std::chrono::duration<double>(latency).count());
+    };
+}
+
 }  // namespace
 
 int RunProvider(const Config& config, const Clock& clock) {
@@ -57,7 +104,9 @@ int RunProvider(const Config& config, const Clock& clock) {
     auto bus = PrepareService(config, kService, ProviderMigrations());
     postgres::Pool pool(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size));
     constexpr std::chrono::milliseconds kPspTimeout(2000);
-    const auto psp = MakeHttpPspClient(config.psp_url, kPspTimeout);
+    const auto http_psp = MakeHttpPspClient(config.psp_url, kPspTimeout);
+    const auto psp =
+        std::make_unique<MeteredPspClient>(*http_psp, kPspTimeout, PspMetrics(config.service_name));
     WakeSignal wake;
     // A claim outlasts one payment's calls: up to three (inquiry, attempt, void), plus slack.
     const ProviderDeps deps{

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/tracing.hpp"
 
 namespace sagapay::provider {
 
@@ -118,7 +119,20 @@ std::optional<Clock::TimePoint> PspWork::NextDue() {
 
 PspWork::Outcome PspWork::Call(const ProviderPayment& claimed) {
     const log::ScopedContext context(claimed.trace_id, "", claimed.payment_id.Value());
-    Outcome out{claimed, claimed, {}, Outcome::Tell::kNothing, {}};
+    // Continues the trace of the request the payment was stored from (its source event).
+    tracing::Span span(
+        "psp work",
+        tracing::SpanKind::kInternal,
+        claimed.source_event ? ContinueTrace(
+                                   claimed.source_event->traceparent,
+                                   claimed.source_event->tracestate,
+                                   claimed.trace_id
+                               )
+                             : ContinueTrace("", "", claimed.trace_id)
+    );
+    span.SetAttribute("payment.id", claimed.payment_id.Value());
+    span.SetAttribute("provider.status", std::string(ToString(claimed.status)));
+    Outcome out{claimed, claimed, {}, Outcome::Tell::kNothing, {}, span.Context()};
     out.after.fresh = false;
     switch (claimed.status) {
         case ProviderStatus::kAuthorizing:
@@ -324,6 +338,7 @@ void PspWork::RetryLater(Outcome& out) {
 
 void PspWork::Record(ProviderStore& store, Outbox& outbox, const Outcome& out) {
     const log::ScopedContext context(out.claimed.trace_id, "", out.claimed.payment_id.Value());
+    const tracing::ScopedContext trace(out.trace);  // the events emitted here follow the calls
     for (const AttemptRecord& call : out.calls) {
         store.RecordAttempt(call);  // what was sent to the PSP, whatever comes of the rest
     }

@@ -3,6 +3,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/tracing/trace_context.hpp"
 #include "services/provider/provider_handler.hpp"
 #include "services/provider/provider_store.hpp"
 
@@ -49,6 +50,7 @@ public:
         std::vector<AttemptRecord> calls;
         Tell tell = Tell::kNothing;
         std::chrono::milliseconds latency{0};
+        TraceContext trace;  ///< The span of the calls: what Record emits continues it.
     };
 
 private:

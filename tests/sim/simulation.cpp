@@ -65,7 +65,8 @@ constexpr const char* kOpsKey = "sim-ops-key";
 class QuietObserver final : public orchestrator::SagaObserver {
 public:
     void Ignored(std::string_view /*topic*/) override {}
-    void Finished(PaymentStatus /*terminal*/, double /*age_seconds*/) override {}
+    void Finished(PaymentStatus /*terminal*/, double /*age_seconds*/, std::string_view /*reason*/)
+        override {}
 };
 
 /// A unit of work over a copyable in-memory store: a throw (a crash included) leaves the store
