@@ -61,7 +61,8 @@ public:
     std::int64_t from_us, std::int64_t now_us, std::int64_t step_seconds
 );
 
-/// Dead letters grouped by (topic, reason), the largest groups first, at most kTopDlqRows.
+/// Dead letters grouped by (topic, reason), the largest groups first (ties by topic, then
+/// reason), at most kTopDlqRows.
 /// A payments.dlq record's reason is its error type and reason; a deadletter entry's the reason
 /// the bus parked it with.
 [[nodiscard]] DlqSummary SummarizeDlq(

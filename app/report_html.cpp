@@ -410,7 +410,7 @@ h2 { font-size: 19px; margin: 28px 0 10px; border-bottom: 1px solid var(--line);
 .card .value { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; margin-top: 2px; }
 .card .sub { color: var(--muted); font-size: 12px; }
 .card.good .value { color: var(--ok); } .card.bad .value { color: var(--bad); }
-figure { margin: 0 0 8px; break-inside: avoid; }
+figure { margin: 20px 0 8px; break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 svg.chart { width: 100%; height: auto; display: block; font-size: 12px; }
 svg .grid { stroke: var(--line); stroke-width: 1; }
