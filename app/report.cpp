@@ -427,7 +427,7 @@ ReconciliationSummary ReadReconciliation(
         "Checked over all time from the orchestrator and ledger databases: per currency, the "
         "SETTLED payments against the ledger's settlements without a reversal (count, amount and "
         "a checksum of the payment ids), the ledger's debits against its credits, and every "
-        "ledger transaction's balance. `sagapay reconcile` checks payment by payment, the PSP "
+        "ledger transaction's balance. sagapay reconcile checks payment by payment, the PSP "
         "included, against the running ledger service.";
     std::map<std::string, CurrencyReconciliation> by_currency;
     const auto at = [&](const std::string& currency) -> CurrencyReconciliation& {

@@ -16,7 +16,7 @@ namespace {
 // Chart geometry (SVG user units; the svg scales to its container's width).
 constexpr double kWidth = 760;
 constexpr double kLineHeight = 280;
-constexpr double kLeft = 64;
+constexpr double kLeft = 76;
 constexpr double kRight = 20;
 constexpr double kTop = 16;
 constexpr double kBottom = 64;  // x tick labels, then the legend
@@ -25,6 +25,7 @@ constexpr int kYIntervals = 4;
 constexpr double kBarRow = 26;
 constexpr double kBarLabelWidth = 260;
 constexpr std::size_t kBarLabelChars = 38;
+constexpr std::size_t kLongValue = 9;  // a card value wider than this gets a smaller font
 
 std::string Num(double v) {
     return fmt::format("{:.1f}", v);
@@ -409,6 +410,7 @@ h2 { font-size: 19px; margin: 28px 0 10px; border-bottom: 1px solid var(--line);
 .card .label { color: var(--muted); font-size: 13px; text-transform: uppercase; letter-spacing: .03em; }
 .card .value { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; margin-top: 2px; }
 .card .sub { color: var(--muted); font-size: 12px; }
+.card .value.long { font-size: 20px; padding-top: 5px; }
 .card.good .value { color: var(--ok); } .card.bad .value { color: var(--bad); }
 figure { margin: 20px 0 8px; break-inside: avoid; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
@@ -438,9 +440,10 @@ std::string Card(
     std::string_view tone = {}
 ) {
     return fmt::format(
-        R"(<div class="card{}"><div class="label">{}</div><div class="value">{}</div>{}</div>)",
+        R"(<div class="card{}"><div class="label">{}</div><div class="value{}">{}</div>{}</div>)",
         tone.empty() ? "" : " " + std::string(tone),
         HtmlEscape(label),
+        value.size() > kLongValue ? " long" : "",
         HtmlEscape(value),
         sub.empty() ? "" : R"(<div class="sub">)" + HtmlEscape(sub) + "</div>"
     );
@@ -513,6 +516,13 @@ std::string PaymentsSection(const ReportData& data) {
     Series settled{"settled", "#16a34a", {}};
     Series failed{"failed or reversed", "#dc2626", {}};
     Series p95{"p95 created → final", "#7c3aed", {}};
+    // Seconds when the latencies are long (reviews wait for people), milliseconds otherwise.
+    double max_p95 = 0;
+    for (const auto& b : p.buckets) {
+        max_p95 = std::max(max_p95, b.p95_ms.value_or(0));
+    }
+    const bool in_seconds = max_p95 >= 10'000;
+    latency.y_label = in_seconds ? "p95, s" : "p95, ms";
     std::string rows;
     for (const auto& b : p.buckets) {
         const std::string label = BucketLabel(b.start_us, with_date);
@@ -521,7 +531,9 @@ std::string PaymentsSection(const ReportData& data) {
         created.values.emplace_back(static_cast<double>(b.created));
         settled.values.emplace_back(static_cast<double>(b.settled));
         failed.values.emplace_back(static_cast<double>(b.failed));
-        p95.values.push_back(b.p95_ms);
+        p95.values.push_back(
+            b.p95_ms && in_seconds ? std::optional<double>(*b.p95_ms / 1000) : b.p95_ms
+        );
         rows += "<tr>" + Td(FormatUtc(b.start_us)) + Td(FormatCount(b.created), true) +
                 Td(FormatCount(b.settled), true) + Td(FormatCount(b.failed), true) +
                 Td(FormatLatency(b.p95_ms), true) + "</tr>";
