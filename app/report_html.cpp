@@ -687,9 +687,14 @@ std::string PrometheusSection(const PrometheusSummary& p) {
     }
     html += R"(<div class="cards">)";
     for (const auto& c : p.cards) {
-        html += Card(c.title, c.value, c.query);
+        html += Card(c.title, c.value);
     }
-    html += "</div>";
+    html += "</div><details><summary>The queries</summary><table><thead><tr>" + Th("card") +
+            Th("PromQL") + "</tr></thead><tbody>";
+    for (const auto& c : p.cards) {
+        html += "<tr>" + Td(c.title) + "<td><code>" + HtmlEscape(c.query) + "</code></td></tr>";
+    }
+    html += "</tbody></table></details>";
     return html + R"(<p class="note">Instant queries to Prometheus at )" + HtmlEscape(p.url) +
            (p.note.empty() ? "" : "; " + HtmlEscape(p.note)) + ".</p></section>";
 }

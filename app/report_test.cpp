@@ -343,6 +343,22 @@ TEST(RenderReportHtml, ThePrometheusUrlIsTextOnly) {
     );
 }
 
+TEST(RenderReportHtml, ShowsThePrometheusCardsAndTheirQueries) {
+    ReportData d = Sample();
+    d.prometheus = {
+        .asked = true,
+        .reachable = true,
+        .url = "http://127.0.0.1:9090",
+        .note = "",
+        .cards = {{"API p95", "0.005 s", R"(histogram_quantile(0.95, x{service="api-gateway"}))"}}};
+    const std::string html = RenderReportHtml(d);
+    ExpectSelfContained(html);
+    EXPECT_THAT(html, HasSubstr("API p95"));
+    EXPECT_THAT(html, HasSubstr("0.005 s"));
+    EXPECT_THAT(html, HasSubstr("x{service=&quot;api-gateway&quot;}"));
+    EXPECT_EQ(Count(html, "http://"), 1U);
+}
+
 TEST(PaymentsSummary, SuccessRatioNeedsAFinalPayment) {
     PaymentsSummary p;
     p.in_flight = 3;
