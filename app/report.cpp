@@ -186,7 +186,7 @@ std::optional<std::int64_t> ParseSince(std::string_view text, std::int64_t now_u
         const auto [ptr, ec] = std::from_chars(first, last, count);
         if (seconds_per > 0 && ec == std::errc() && ptr == last) {
             // At most ten years: no overflow below.
-            if (count <= 0 || count > 3650 * 86'400 / seconds_per) {
+            if (count <= 0 || count > std::int64_t{3650} * 86'400 / seconds_per) {
                 return std::nullopt;
             }
             return now_us - count * seconds_per * kMicros;

@@ -191,7 +191,7 @@ std::string FormatAge(std::int64_t seconds) {
     if (seconds < 7200) {
         return fmt::format("{} min", seconds / 60);
     }
-    const double s = static_cast<double>(seconds);
+    const auto s = static_cast<double>(seconds);
     if (seconds < 172'800) {
         return fmt::format("{:.1f} h", s / 3600);
     }

@@ -68,6 +68,7 @@ int RunProgram(std::vector<std::string> argv, const fs::path& out) {
         (void)redirected;
         dup2(fileno(stdout), STDERR_FILENO);
         std::vector<char*> args;
+        args.reserve(argv.size() + 1);
         for (auto& word : argv) {
             args.push_back(word.data());
         }
@@ -404,7 +405,7 @@ TEST_F(ReportTest, ChromiumRendersThePage) {
         "--user-data-dir=" + (dir / "profile").string(),
         "--window-size=1280,2000"};
     auto dump = common;
-    dump.push_back("--dump-dom");
+    dump.emplace_back("--dump-dom");
     dump.push_back("file://" + page.string());
     const fs::path dom_path = dir / "dom.html";
     ASSERT_EQ(RunProgram(dump, dom_path), 0) << Slurp(dom_path);

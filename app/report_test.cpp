@@ -17,6 +17,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr std::int64_t kS = 1'000'000;
+constexpr std::int64_t kMin = 60 * kS;
+constexpr std::int64_t kHour = 3600 * kS;
+constexpr std::int64_t kDay = 86'400 * kS;
 // 2026-12-02 00:00:00 UTC
 constexpr std::int64_t kNow = std::int64_t{1'796'169'600} * kS;
 
@@ -76,7 +79,7 @@ TEST(FormatCount, GroupsThousands) {
 }
 
 TEST(FormatUtc, PrintsUtc) {
-    EXPECT_EQ(FormatUtc(kNow + 3 * 3600 * kS + 5 * 60 * kS + 9 * kS), "2026-12-02 03:05:09 UTC");
+    EXPECT_EQ(FormatUtc(kNow + 3 * kHour + 5 * kMin + 9 * kS), "2026-12-02 03:05:09 UTC");
     EXPECT_EQ(FormatUtc(0), "1970-01-01 00:00:00 UTC");
 }
 
@@ -90,15 +93,15 @@ TEST(FormatLatency, PicksAUnit) {
 TEST(ParseSince, ReadsDurationsBeforeNow) {
     EXPECT_EQ(ParseSince("90s", kNow), kNow - 90 * kS);
     EXPECT_EQ(ParseSince("30m", kNow), kNow - 1800 * kS);
-    EXPECT_EQ(ParseSince("6h", kNow), kNow - 6 * 3600 * kS);
-    EXPECT_EQ(ParseSince("2d", kNow), kNow - 2 * 86'400 * kS);
+    EXPECT_EQ(ParseSince("6h", kNow), kNow - 6 * kHour);
+    EXPECT_EQ(ParseSince("2d", kNow), kNow - 2 * kDay);
 }
 
 TEST(ParseSince, ReadsIso8601Utc) {
-    EXPECT_EQ(ParseSince("2026-12-01T08:00:00Z", kNow), kNow - 16 * 3600 * kS);
-    EXPECT_EQ(ParseSince("2026-12-01T08:00Z", kNow), kNow - 16 * 3600 * kS);
-    EXPECT_EQ(ParseSince("2026-12-01 08:00:30", kNow), kNow - 16 * 3600 * kS + 30 * kS);
-    EXPECT_EQ(ParseSince("2026-12-01", kNow), kNow - 86'400 * kS);
+    EXPECT_EQ(ParseSince("2026-12-01T08:00:00Z", kNow), kNow - 16 * kHour);
+    EXPECT_EQ(ParseSince("2026-12-01T08:00Z", kNow), kNow - 16 * kHour);
+    EXPECT_EQ(ParseSince("2026-12-01 08:00:30", kNow), kNow - 16 * kHour + 30 * kS);
+    EXPECT_EQ(ParseSince("2026-12-01", kNow), kNow - kDay);
 }
 
 TEST(ParseSince, RefusesAnythingElse) {
@@ -122,18 +125,18 @@ TEST(ParseSince, RefusesAnythingElse) {
 }
 
 TEST(MakeWindow, KeepsTheStepAskedForUpTo120Buckets) {
-    const Window w = MakeWindow(kNow - 3600 * kS, kNow, 30);
+    const Window w = MakeWindow(kNow - kHour, kNow, 30);
     EXPECT_EQ(w.step_us, 30 * kS);
     EXPECT_EQ(w.requested_step_us, 30 * kS);
     EXPECT_EQ(w.Buckets(), 120);
 }
 
 TEST(MakeWindow, WidensToARoundStepBeyond120Buckets) {
-    const Window two_days = MakeWindow(kNow - 2 * 86'400 * kS, kNow, 30);
+    const Window two_days = MakeWindow(kNow - 2 * kDay, kNow, 30);
     EXPECT_EQ(two_days.step_us, 1800 * kS);  // 1440 s would do; 30 min is the next round step
     EXPECT_EQ(two_days.Buckets(), 96);
     EXPECT_EQ(two_days.requested_step_us, 30 * kS);
-    const Window years = MakeWindow(kNow - 3650 * 86'400 * kS, kNow, 1);
+    const Window years = MakeWindow(kNow - 3650 * kDay, kNow, 1);
     EXPECT_LE(years.Buckets(), kMaxBuckets);
     EXPECT_GT(years.Buckets(), 0);
 }
@@ -229,7 +232,7 @@ TEST(BarChartSvg, DrawsOneBarPerRowProportionally) {
 
 ReportData Sample() {
     ReportData d;
-    d.window = MakeWindow(kNow - 3600 * kS, kNow, 60);
+    d.window = MakeWindow(kNow - kHour, kNow, 60);
     d.generated_at_us = kNow;
     auto& p = d.payments;
     p.created = 10;
