@@ -12,6 +12,7 @@
 #include "app/dlq.hpp"
 #include "app/load.hpp"
 #include "app/reconcile.hpp"
+#include "app/report.hpp"
 #include "app/supervisor.hpp"
 #include "app/verify.hpp"
 #include "runtime/bootstrap.hpp"
@@ -286,6 +287,38 @@ int Main(int argc, char** argv) {
     );
     verify->add_flag("--json", verify_json, "Machine-readable report");
 
+    const sagapay::app::report::ReportOptions report_defaults;
+    std::string report_since;
+    std::int64_t report_hours = 0;
+    std::int64_t report_step = report_defaults.step_seconds;
+    std::string report_out = report_defaults.out;
+    std::string report_prom_url;
+    auto* report_command = app.add_subcommand(
+        "report",
+        "Write the executive report: one self-contained HTML page (volume, success ratio, "
+        "latency,\nfailure reasons, reviews, dead letters, reconciliation) from the services' "
+        "databases\n(docs/report.md); prints `wrote <path>`"
+    );
+    auto* report_since_option = report_command->add_option(
+        "--since", report_since, "30m, 6h, 2d or an ISO-8601 UTC time (default 1h)"
+    );
+    report_command->add_option("--hours", report_hours, "The seed's flag: --hours N is --since Nh")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{87'600}))
+        ->excludes(report_since_option);
+    report_command
+        ->add_option(
+            "--step-seconds", report_step, "Bucket width (widened when it makes over 120 buckets)"
+        )
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{31'536'000}));
+    report_command->add_option("--out,--output", report_out, "The HTML file written")
+        ->capture_default_str();
+    report_command->add_option(
+        "--prom-url",
+        report_prom_url,
+        "Add Prometheus cards (else SAGAPAY_PROMETHEUS_URL; not queried when neither is set)"
+    );
+
     sagapay::app::chaos::ChaosOptions chaos_options;
     std::int64_t chaos_duration = 120;
     std::int64_t chaos_visibility_ms = 3000;
@@ -398,6 +431,28 @@ int Main(int argc, char** argv) {
             options.psp_url.clear();
         }
         return sagapay::app::RunVerify(options, verify_json);
+    }
+
+    if (report_command->parsed()) {
+        sagapay::app::report::ReportOptions options;
+        try {
+            options =
+                sagapay::app::report::ReportOptionsFromEnvironment(sagapay::ProcessEnvironment());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "sagapay report: %s\n", e.what());
+            return 2;
+        }
+        if (!report_since.empty()) {
+            options.since = report_since;
+        } else if (report_hours > 0) {
+            options.since = std::to_string(report_hours) + "h";
+        }
+        options.step_seconds = report_step;
+        options.out = report_out;
+        if (!report_prom_url.empty()) {
+            options.prom_url = report_prom_url;
+        }
+        return sagapay::app::report::RunReport(options);
     }
 
     if (reconcile->parsed()) {
