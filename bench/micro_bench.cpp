@@ -4,6 +4,8 @@
 #include "core/messaging/envelope.hpp"
 #include "core/payments/payment_request.hpp"
 #include "core/payments/payment_status.hpp"
+#include "runtime/otlp_exporter.hpp"
+#include "runtime/tracing.hpp"
 #include "services/orchestrator/payment_saga.hpp"
 #include "services/risk/risk_rules.hpp"
 #include "testing/fake_clock.hpp"
@@ -103,6 +105,51 @@ void BM_RiskRules(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_RiskRules);
+
+/// What a span costs the thread that opens it: ids, the current-context switch, three attributes;
+/// Arg 0 without an exporter (context only), Arg 1 with the OTLP exporter's queue (submit under
+/// its lock; the batches go to a collector that answers at once).
+void BM_Span(benchmark::State& state) {
+    std::unique_ptr<tracing::OtlpExporter> exporter;
+    if (state.range(0) == 1) {
+        tracing::OtlpOptions options;
+        options.service_name = "bench";
+        options.max_queue = 1 << 16;
+        exporter = std::make_unique<tracing::OtlpExporter>(options, [](const std::string&) {
+            return true;
+        });
+        tracing::SetSink(exporter.get());
+    }
+    const auto parent = ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    for (auto _ : state) {
+        tracing::Span span("payments.requested process", tracing::SpanKind::kConsumer, parent);
+        span.SetAttribute("messaging.destination.name", std::string("payments.requested"));
+        span.SetAttribute("payment.id", std::string("5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69"));
+        span.SetAttribute("messaging.batch.message_count", std::int64_t{1});
+        benchmark::DoNotOptimize(span.Context());
+    }
+    tracing::SetSink(nullptr);
+}
+BENCHMARK(BM_Span)->Arg(0)->Arg(1);
+
+/// Encoding one batch of 512 spans as OTLP JSON (the exporter thread's work per request).
+void BM_OtlpEncode512(benchmark::State& state) {
+    std::vector<tracing::SpanData> spans(512);
+    for (auto& span : spans) {
+        span.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        span.span_id = "00f067aa0ba902b7";
+        span.parent_span_id = "00f067aa0ba902b8";
+        span.name = "payments.requested process";
+        span.kind = tracing::SpanKind::kConsumer;
+        span.attributes = {
+            {"messaging.destination.name", std::string("payments.requested")},
+            {"payment.id", std::string("5f0c7d5e-3c1b-4e4f-9a7b-2f1d3c4b5a69")}};
+    }
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(tracing::EncodeOtlpJson("orchestrator", spans));
+    }
+}
+BENCHMARK(BM_OtlpEncode512);
 
 }  // namespace
 }  // namespace sagapay
