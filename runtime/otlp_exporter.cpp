@@ -158,6 +158,11 @@ struct OtlpExporter::Impl {
         thread = std::thread([this] { Run(); });
     }
 
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    Impl(Impl&&) = delete;
+    Impl& operator=(Impl&&) = delete;
+
     ~Impl() {
         {
             const std::lock_guard lock(mutex);

@@ -71,7 +71,9 @@ TEST(TraceIds, AreHexOfTheRightLengthAndDistinct) {
         const std::string span = NewSpanId();
         ASSERT_EQ(trace.size(), 32U);
         ASSERT_EQ(span.size(), 16U);
-        ASSERT_TRUE(ParseTraceparent("00-" + trace + "-" + span + "-01").has_value());
+        std::string header = "00-";
+        header.append(trace).append("-").append(span).append("-01");
+        ASSERT_TRUE(ParseTraceparent(header).has_value());
         seen.insert(trace);
     }
     EXPECT_EQ(seen.size(), 1000U);

@@ -54,6 +54,7 @@ int RunProgram(std::vector<std::string> argv, const fs::path& out) {
         (void)redirected;
         dup2(fileno(stdout), STDERR_FILENO);
         std::vector<char*> args;
+        args.reserve(argv.size() + 1);
         for (auto& word : argv) {
             args.push_back(word.data());
         }
@@ -76,44 +77,8 @@ std::string Slurp(const fs::path& path) {
 /// A Prometheus process with the project's rules and consoles scraping `targets` every second.
 class Prometheus {
 public:
-    Prometheus(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& targets)
-        : dir_(dir), port_(FreeTcpPort()) {
-        fs::remove_all(dir_);
-        fs::create_directories(dir_ / "data");
-        nlohmann::json groups = nlohmann::json::array();
-        for (const auto& [job, url] : targets) {
-            groups.push_back(
-                {{"targets", {url.substr(url.find("//") + 2)}}, {"labels", {{"job", job}}}}
-            );
-        }
-        std::ofstream(dir_ / "targets.json") << groups.dump();
-        std::ofstream(dir_ / "prometheus.yml")
-            << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            << "rule_files: ['" << (kSource / "ops/prometheus/rules").string() << "/*.yml']\n"
-            << "scrape_configs:\n  - job_name: sagapay\n    file_sd_configs: [{files: ['"
-            << (dir_ / "targets.json").string() << "']}]\n";
-        std::fflush(nullptr);
-        pid_ = fork();
-        if (pid_ == 0) {
-            const FILE* log = std::freopen((dir_ / "prometheus.log").c_str(), "w", stderr);
-            (void)log;
-            const std::vector<std::string> argv = {
-                "prometheus",
-                "--config.file=" + (dir_ / "prometheus.yml").string(),
-                "--storage.tsdb.path=" + (dir_ / "data").string(),
-                "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                "--web.console.templates=" + (kSource / "ops/prometheus/consoles").string(),
-                "--web.console.libraries=" +
-                    (kSource / "ops/prometheus/console_libraries").string(),
-            };
-            std::vector<char*> args;
-            for (const auto& word : argv) {
-                args.push_back(const_cast<char*>(word.c_str()));
-            }
-            args.push_back(nullptr);
-            execvp(args[0], args.data());
-            _exit(127);
-        }
+    Prometheus(fs::path dir, const std::vector<std::pair<std::string, std::string>>& targets)
+        : dir_(std::move(dir)), port_(FreeTcpPort()), pid_(Spawn(dir_, port_, targets)) {
         client_ = std::make_unique<http::Client>(Url());
     }
     Prometheus(const Prometheus&) = delete;
@@ -170,6 +135,52 @@ private:
             }
         }
         return out;
+    }
+
+    /// Writes the configuration into `dir` and starts Prometheus on `port`; its pid.
+    static pid_t Spawn(
+        const fs::path& dir,
+        int port,
+        const std::vector<std::pair<std::string, std::string>>& targets
+    ) {
+        fs::remove_all(dir);
+        fs::create_directories(dir / "data");
+        nlohmann::json groups = nlohmann::json::array();
+        for (const auto& [job, url] : targets) {
+            groups.push_back(
+                {{"targets", {url.substr(url.find("//") + 2)}}, {"labels", {{"job", job}}}}
+            );
+        }
+        std::ofstream(dir / "targets.json") << groups.dump();
+        std::ofstream(dir / "prometheus.yml")
+            << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            << "rule_files: ['" << (kSource / "ops/prometheus/rules").string() << "/*.yml']\n"
+            << "scrape_configs:\n  - job_name: sagapay\n    file_sd_configs: [{files: ['"
+            << (dir / "targets.json").string() << "']}]\n";
+        std::fflush(nullptr);
+        const pid_t pid = fork();
+        if (pid == 0) {
+            const FILE* log = std::freopen((dir / "prometheus.log").c_str(), "w", stderr);
+            (void)log;
+            std::vector<std::string> argv = {
+                "prometheus",
+                "--config.file=" + (dir / "prometheus.yml").string(),
+                "--storage.tsdb.path=" + (dir / "data").string(),
+                "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                "--web.console.templates=" + (kSource / "ops/prometheus/consoles").string(),
+                "--web.console.libraries=" +
+                    (kSource / "ops/prometheus/console_libraries").string(),
+            };
+            std::vector<char*> args;
+            args.reserve(argv.size() + 1);
+            for (auto& word : argv) {
+                args.push_back(word.data());
+            }
+            args.push_back(nullptr);
+            execvp(args[0], args.data());
+            _exit(127);
+        }
+        return pid;
     }
 
     fs::path dir_;
@@ -343,7 +354,7 @@ TEST_F(Observability, TheConsolesRenderInChromiumWithTheirGraphsDrawn) {
             "--window-size=1280,2600",
             "--virtual-time-budget=10000"};
         auto dump = common;
-        dump.push_back("--dump-dom");
+        dump.emplace_back("--dump-dom");
         dump.push_back(url);
         ASSERT_EQ(RunProgram(dump, shots / (page + ".html")), 0) << Slurp(shots / (page + ".html"));
         const std::string dom = Slurp(shots / (page + ".html"));
