@@ -63,7 +63,7 @@ EventHandler Consume(const ProviderDeps& deps, void (ProviderHandler::*on_event)
 PspCallObserver PspMetrics(const std::string& service) {
     // Every series at 0 from the start, so the first timeout shows as a rate.
     constexpr std::chrono::milliseconds kNoTimeout(1);
-    auto& m = metrics::Get();
+    auto& families = metrics::Get();
     for (const PspOperation operation :
          {PspOperation::kAuthorize,
           PspOperation::kInquire,
@@ -78,7 +78,7 @@ PspCallObserver PspMetrics(const std::string& service) {
               refused,
               std::string_view("timeout"),
               std::string_view("error")}) {
-            m.psp_requests_total.Add(
+            families.psp_requests_total.Add(
                 {{"service", service}, {"operation", op}, {"outcome", std::string(outcome)}}
             );
         }

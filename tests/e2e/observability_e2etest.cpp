@@ -216,7 +216,10 @@ protected:
     /// graphs have a shape; waits until Prometheus saw them end.
     static void Load() {
         ASSERT_TRUE(Eventually(
-            [] { return prometheus_->Value("count(up == 1)") == E2eStack::AllServices().size(); },
+            [] {
+                return prometheus_->Value("count(up == 1)") ==
+                       static_cast<double>(E2eStack::AllServices().size());
+            },
             30s
         )) << "every service scraped once before the load";
         std::vector<std::string> ids;
