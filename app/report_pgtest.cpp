@@ -4,13 +4,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "adapters/postgres/migrator.hpp"
@@ -24,12 +22,15 @@
 #include "services/ledger/schema.hpp"
 #include "services/orchestrator/schema.hpp"
 #include "services/risk/schema.hpp"
+#include "testing/process.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::app::report {
 namespace {
 
 namespace fs = std::filesystem;
+using ::sagapay::testing::ReadFile;
+using ::sagapay::testing::RunProgram;
 using ::sagapay::testing::TestDatabase;
 using ::testing::HasSubstr;
 
@@ -58,35 +59,6 @@ public:
         return {};
     }
 };
-
-/// Runs `argv` with stdout and stderr into `out`; its exit status, -1 when it did not exit.
-int RunProgram(std::vector<std::string> argv, const fs::path& out) {
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-        const FILE* redirected = std::freopen(out.c_str(), "w", stdout);
-        (void)redirected;
-        dup2(fileno(stdout), STDERR_FILENO);
-        std::vector<char*> args;
-        args.reserve(argv.size() + 1);
-        for (auto& word : argv) {
-            args.push_back(word.data());
-        }
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string Slurp(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 std::size_t Count(std::string_view text, std::string_view what) {
     std::size_t n = 0;
@@ -408,8 +380,8 @@ TEST_F(ReportTest, ChromiumRendersThePage) {
     dump.emplace_back("--dump-dom");
     dump.push_back("file://" + page.string());
     const fs::path dom_path = dir / "dom.html";
-    ASSERT_EQ(RunProgram(dump, dom_path), 0) << Slurp(dom_path);
-    const std::string dom = Slurp(dom_path);
+    ASSERT_EQ(RunProgram(dump, dom_path), 0) << ReadFile(dom_path);
+    const std::string dom = ReadFile(dom_path);
     EXPECT_THAT(dom, HasSubstr("<h1>SagaPay executive report</h1>"));
     EXPECT_GE(Count(dom, R"(class="card)"), 9U);
     EXPECT_GE(Count(dom, "<svg "), 3U);
@@ -421,8 +393,8 @@ TEST_F(ReportTest, ChromiumRendersThePage) {
     shot.push_back("--screenshot=" + png.string());
     shot.push_back("file://" + page.string());
     const fs::path log = dir / "screenshot.log";
-    ASSERT_EQ(RunProgram(shot, log), 0) << Slurp(log);
-    ASSERT_TRUE(fs::exists(png)) << Slurp(log);
+    ASSERT_EQ(RunProgram(shot, log), 0) << ReadFile(log);
+    ASSERT_TRUE(fs::exists(png)) << ReadFile(log);
     EXPECT_GT(fs::file_size(png), 20'000U) << "an empty page?";
     if (const char* keep = std::getenv("SAGAPAY_SCREENSHOT_DIR");
         keep != nullptr && *keep != '\0') {

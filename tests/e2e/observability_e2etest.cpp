@@ -7,8 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
-#include <thread>
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -19,6 +17,7 @@
 #include <unistd.h>
 
 #include "adapters/http/http.hpp"
+#include "testing/process.hpp"
 #include "testing/test_env.hpp"
 #include "tests/e2e/e2e_stack.hpp"
 
@@ -45,35 +44,6 @@ int FreeTcpPort() {
     return bound ? ntohs(addr.sin_port) : 0;
 }
 
-/// Runs argv to completion with stdout and stderr into `out`; the exit status.
-int RunProgram(std::vector<std::string> argv, const fs::path& out) {
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-        const FILE* redirected = std::freopen(out.c_str(), "w", stdout);
-        (void)redirected;
-        dup2(fileno(stdout), STDERR_FILENO);
-        std::vector<char*> args;
-        args.reserve(argv.size() + 1);
-        for (auto& word : argv) {
-            args.push_back(word.data());
-        }
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string Slurp(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 /// A Prometheus process with the project's rules and consoles scraping `targets` every second.
 class Prometheus {
 public:
@@ -91,7 +61,7 @@ public:
     }
 
     [[nodiscard]] std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    [[nodiscard]] std::string Log() const { return Slurp(dir_ / "prometheus.log"); }
+    [[nodiscard]] std::string Log() const { return ReadFile(dir_ / "prometheus.log"); }
 
     [[nodiscard]] bool Ready() {
         const auto answer = client_->Get("/-/ready");
@@ -225,7 +195,12 @@ protected:
         std::vector<std::string> ids;
         for (int i = 0; i < 180; ++i) {
             if (i % 30 == 29) {
-                std::this_thread::sleep_for(1s);  // pacing the test's load, one scrape interval
+                // Paced by Prometheus: the next 30 go out once it scraped the last ones, so the
+                // rates see the load over several scrapes.
+                const double scraped = prometheus_->Value("max(timestamp(up))");
+                ASSERT_TRUE(Eventually(
+                    [&] { return prometheus_->Value("max(timestamp(up))") > scraped; }, 10s
+                ));
             }
             const bool decline = i % 6 == 0;
             const auto [status, body] = stack_->Pay(
@@ -280,7 +255,7 @@ TEST_F(Observability, EveryPanelQueryOfBothDashboardsIsAcceptedAndHasData) {
     ASSERT_EQ(files.size(), 2U);
     int queries = 0;
     for (const auto& file : files) {
-        const auto board = nlohmann::json::parse(Slurp(file));
+        const auto board = nlohmann::json::parse(ReadFile(file));
         for (const auto& panel : board["panels"]) {
             const std::string title = panel["title"];
             bool any_data = false;
@@ -359,8 +334,9 @@ TEST_F(Observability, TheConsolesRenderInChromiumWithTheirGraphsDrawn) {
         auto dump = common;
         dump.emplace_back("--dump-dom");
         dump.push_back(url);
-        ASSERT_EQ(RunProgram(dump, shots / (page + ".html")), 0) << Slurp(shots / (page + ".html"));
-        const std::string dom = Slurp(shots / (page + ".html"));
+        ASSERT_EQ(RunProgram(dump, shots / (page + ".html")), 0)
+            << ReadFile(shots / (page + ".html"));
+        const std::string dom = ReadFile(shots / (page + ".html"));
         if (page != "index") {
             // Rickshaw draws one <svg> per graph with data; "No timeseries" marks an empty one.
             std::size_t graphs = 0;
@@ -377,7 +353,7 @@ TEST_F(Observability, TheConsolesRenderInChromiumWithTheirGraphsDrawn) {
         shot.push_back("--screenshot=" + (shots / (page + ".png")).string());
         shot.push_back(url);
         const fs::path log = shots / (page + ".log");
-        ASSERT_EQ(RunProgram(shot, log), 0) << Slurp(log);
+        ASSERT_EQ(RunProgram(shot, log), 0) << ReadFile(log);
         ASSERT_TRUE(fs::exists(shots / (page + ".png")));
         EXPECT_GT(fs::file_size(shots / (page + ".png")), 20'000U) << "an empty page?";
         if (keep != nullptr && *keep != '\0') {
