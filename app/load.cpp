@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stop_token>
 #include <thread>
@@ -42,10 +44,27 @@ struct Shared {
     std::mutex mutex;
     std::vector<double> latencies_ms;
     std::vector<std::string> payment_ids;
+    std::map<int, std::int64_t> error_statuses;  ///< 0: no answer
     std::atomic<std::int64_t> issued{0};
     std::atomic<std::int64_t> success{0};
     std::atomic<std::int64_t> done{0};
+    std::atomic<std::int64_t> throttled{0};
 };
+
+/// Seconds to wait before sending again when `response` is back-pressure (429 or 503 with
+/// retry-after), clamped to 1..10; nullopt for anything else.
+std::optional<int> RetryAfterSeconds(const http::Response& response) {
+    if (response.status != 429 && response.status != 503) {
+        return std::nullopt;
+    }
+    const std::string_view header = response.Header("retry-after");
+    if (header.empty()) {
+        return std::nullopt;
+    }
+    int seconds = 1;
+    std::from_chars(header.data(), header.data() + header.size(), seconds);
+    return std::clamp(seconds, 1, 10);
+}
 
 }  // namespace
 
@@ -108,20 +127,37 @@ int RunLoad(const LoadOptions& o) {
                 {"currency", "USD"},
                 {"idempotency_key", NewUuid()}};
             const auto sent = o.rate > 0 ? scheduled : Clock::now();
-            const auto result = client.Send(
-                "POST",
-                "/payments",
-                body.dump(),
-                {{"content-type", "application/json"},
-                 {"x-api-key", o.api_key},
-                 {"x-correlation-id", NewUuid()}}
-            );
+            const std::string payload = body.dump();
+            const std::string correlation = NewUuid();
+            const auto send = [&] {
+                return client.Send(
+                    "POST",
+                    "/payments",
+                    payload,
+                    {{"content-type", "application/json"},
+                     {"x-api-key", o.api_key},
+                     {"x-correlation-id", correlation}}
+                );
+            };
+            auto result = send();
+            for (int attempt = 0; attempt < o.max_retries && result.has_value(); ++attempt) {
+                const auto after = RetryAfterSeconds(*result);
+                if (!after) {
+                    break;
+                }
+                shared.throttled += 1;
+                WaitFor(never.get_token(), std::chrono::seconds(*after));
+                result = send();
+            }
             const double ms =
                 std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
             const bool ok = result.has_value() && result->status >= 200 && result->status < 300;
             {
                 const std::lock_guard lock(shared.mutex);
                 shared.latencies_ms.push_back(ms);
+                if (!ok) {
+                    shared.error_statuses[result.has_value() ? result->status : 0] += 1;
+                }
                 if (ok && o.e2e) {
                     const auto created = nlohmann::json::parse(result->body, nullptr, false);
                     if (created.is_object() && created.contains("payment_id")) {
@@ -174,6 +210,15 @@ int RunLoad(const LoadOptions& o) {
     std::printf("p99_ms=%.2f\n", Percentile(shared.latencies_ms, 99));
     std::printf("avg_ms=%.2f\n", total == 0 ? 0.0 : sum / static_cast<double>(total));
     std::printf("throughput_rps=%.1f\n", static_cast<double>(total) / seconds);
+    std::printf("throttled=%lld\n", static_cast<long long>(shared.throttled.load()));
+    if (!shared.error_statuses.empty()) {
+        std::string statuses;
+        for (const auto& [status, count] : shared.error_statuses) {
+            statuses += (statuses.empty() ? "" : ",") + std::to_string(status) + ":" +
+                        std::to_string(count);
+        }
+        std::printf("error_statuses=%s\n", statuses.c_str());  // 0: no answer
+    }
     std::fflush(stdout);
 
     if (o.e2e && !shared.payment_ids.empty()) {

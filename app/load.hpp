@@ -16,11 +16,16 @@ struct LoadOptions {
     double rate = 0;               ///< --rate: open loop, requests per second
     std::string orchestrator_dsn;  ///< for --e2e: read the timeline from the orchestrator DB
     double e2e_timeout_seconds = 120;
+    /// --max-retries: a 429 or 503 answered with retry-after is sent again (same body, same
+    /// idempotency key) after that many seconds, up to this many times; its latency runs from
+    /// the first send. 0: the seed's behaviour (the answer counts as an error).
+    int max_retries = 5;
 };
 
 /// `sagapay load`: the seed's load_test.py (same flags, same output lines) plus throughput, an
-/// open-loop mode that does not hide queueing, and end-to-end tracking. Returns the exit code
-/// (1 when any request failed).
+/// open-loop mode that does not hide queueing, end-to-end tracking, and a client's answer to
+/// back-pressure (retry after retry-after; `throttled=` counts those answers). Returns the exit
+/// code (1 when any request failed).
 int RunLoad(const LoadOptions& options);
 
 }  // namespace sagapay::app

@@ -222,6 +222,14 @@ int Main(int argc, char** argv) {
     load_command->add_option(
         "--rate", load.rate, "Open loop: requests per second, latency from the scheduled time"
     );
+    load_command
+        ->add_option(
+            "--max-retries",
+            load.max_retries,
+            "Resend a 429/503 with retry-after (same key) after that many seconds, this many "
+            "times; 0: count it as an error (the seed)"
+        )
+        ->capture_default_str();
 
     const sagapay::app::ReconcileOptions reconcile_defaults;
     std::string reconcile_ledger_url = reconcile_defaults.ledger_url;

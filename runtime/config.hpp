@@ -76,6 +76,13 @@ struct Config {
     std::chrono::milliseconds sweeper_stuck_after{std::chrono::seconds(30)};
     std::chrono::milliseconds sweeper_interval{std::chrono::seconds(5)};
 
+    /// Admission control (docs/performance.md): payments in flight (created, not final, not in
+    /// RISK_REVIEW) at most before a POST waits, up to admission_max_wait, then gets 503
+    /// overloaded; 0: no limit. The orchestrator recounts them every admission_refresh.
+    std::int64_t max_payments_in_flight = 1000;
+    std::chrono::milliseconds admission_max_wait{1000};
+    std::chrono::milliseconds admission_refresh{200};
+
     int http_threads = 8;
     int db_pool_size = 16;
     std::int64_t http_max_connections = 0;  ///< 0: RLIMIT_NOFILE minus http_fd_headroom

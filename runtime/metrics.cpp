@@ -94,6 +94,27 @@ Families& Get() {
             "otel_spans_dropped_total",
             "Spans the OTLP exporter dropped, by reason (queue_full, export_failed)"
         ),
+        Build(
+            prometheus::BuildGauge(),
+            "payments_in_flight",
+            "Payments created and not yet final (RISK_REVIEW excepted), as admission control "
+            "estimates them"
+        ),
+        Build(
+            prometheus::BuildGauge(),
+            "payments_in_flight_limit",
+            "MAX_PAYMENTS_IN_FLIGHT: above it a POST waits, then is refused (0: no limit)"
+        ),
+        Build(
+            prometheus::BuildHistogram(),
+            "admission_wait_seconds",
+            "How long POSTs that found no room waited for it (admitted or refused)"
+        ),
+        Build(
+            prometheus::BuildCounter(),
+            "admission_refused_total",
+            "POSTs refused with 503 overloaded after waiting ADMISSION_MAX_WAIT_MS"
+        ),
     };
     return families;
 }

@@ -49,6 +49,13 @@ struct Families {
     /// or did not answer).
     prometheus::Family<prometheus::Counter>& otel_spans_exported_total;
     prometheus::Family<prometheus::Counter>& otel_spans_dropped_total;
+    /// Admission control (services/orchestrator/admission_gate.hpp), {service}: the payments in
+    /// flight as the orchestrator estimates them, its limit, the POSTs that waited for room and
+    /// how long, and those refused (503) after waiting their longest.
+    prometheus::Family<prometheus::Gauge>& payments_in_flight;
+    prometheus::Family<prometheus::Gauge>& payments_in_flight_limit;
+    prometheus::Family<prometheus::Histogram>& admission_wait_seconds;
+    prometheus::Family<prometheus::Counter>& admission_refused_total;
 };
 
 [[nodiscard]] prometheus::Registry& Registry();

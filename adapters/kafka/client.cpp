@@ -283,7 +283,7 @@ Result<Watermarks> QueryWatermarks(
 Result<std::unique_ptr<Producer>> Producer::Create(const KafkaBusOptions& options) {
     std::unique_ptr<Producer> producer(new Producer());
     // linger.ms=0: Send enqueues the whole batch before it waits, so nothing else could join a
-    // request during the linger; it would only add itself to every batch (docs/kafka-bus.md).
+    // request during the linger; it would only add itself to every batch (docs/kafka.md).
     // Messages queued while a request is in flight still go out together in the next one.
     auto conf = MakeConfig(
         options,

@@ -17,6 +17,13 @@ http::Response Unavailable(std::string_view message) {
     return response;
 }
 
+/// True when an orchestrator error body is admission control's `overloaded`.
+bool IsOverloaded(const std::string& body) {
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    return json.is_object() && json.contains("error") && json["error"].is_object() &&
+           json["error"].value("code", "") == "overloaded";
+}
+
 }  // namespace
 
 http::Response GatewayApi::CreatePayment(const http::Request& request) {
@@ -68,6 +75,15 @@ http::Response GatewayApi::CreatePayment(const http::Request& request) {
     if (!answer) {
         log::Warn("orchestrator unreachable", {{"error", answer.error().message}});
         return Unavailable("the orchestrator did not answer; retry with the same idempotency_key");
+    }
+    if (answer->status == 503 && IsOverloaded(answer->body)) {
+        // Admission control: the saga has as many payments in flight as it may; the client
+        // retries after retry-after with the same key. Not a warning: it is the system working.
+        http::Response response = http::JsonResponse(503, answer->body);
+        const std::string_view after = answer->Header("retry-after");
+        response.headers.emplace_back("retry-after", after.empty() ? "1" : std::string(after));
+        response.headers.emplace_back("x-correlation-id", trace);
+        return response;
     }
     if (answer->status >= 500) {
         log::Warn("orchestrator rejected payment", {{"status", std::to_string(answer->status)}});

@@ -129,6 +129,21 @@ TEST_F(GatewayApiTest, NoAnswerOrAServerErrorFromTheOrchestratorIs503AndSafeToRe
     EXPECT_EQ(Api().CreatePayment(Post()).status, 503);
 }
 
+TEST_F(GatewayApiTest, AdmissionControlsOverloadedReachesTheClientWithItsRetryAfter) {
+    http::Response overloaded = http::ErrorResponse(503, "overloaded", "too many in flight");
+    overloaded.headers.emplace_back("retry-after", "2");
+    orchestrator_.answer = overloaded;
+    const http::Response response = Api().CreatePayment(Post());
+    EXPECT_EQ(response.status, 503);
+    EXPECT_EQ(ErrorCodeOf(response), "overloaded");
+    EXPECT_EQ(response.Header("retry-after"), "2");
+    EXPECT_FALSE(response.Header("x-correlation-id").empty());
+
+    // Another 503 from the orchestrator (its database is down) stays orchestrator_unavailable.
+    orchestrator_.answer = http::ErrorResponse(503, "service_unavailable", "db down");
+    EXPECT_EQ(ErrorCodeOf(Api().CreatePayment(Post())), "orchestrator_unavailable");
+}
+
 TEST_F(GatewayApiTest, TheOrchestratorsRefusalOfAReusedKeyReachesTheClient) {
     orchestrator_.answer =
         http::ErrorResponse(422, "idempotency_key_reused", "reused", "idempotency_key");

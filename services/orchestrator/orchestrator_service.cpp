@@ -1,12 +1,16 @@
 #include "services/orchestrator/orchestrator_service.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 
 #include "adapters/postgres/pool.hpp"
 #include "runtime/bootstrap.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/service_host.hpp"
 #include "runtime/transaction_outbox.hpp"
+#include "services/orchestrator/admission_gate.hpp"
+#include "services/orchestrator/admission_refresher.hpp"
 #include "services/orchestrator/payment_api.hpp"
 #include "services/orchestrator/pg_payment_store.hpp"
 #include "services/orchestrator/saga_handler.hpp"
@@ -89,7 +93,13 @@ int RunOrchestrator(const Config& config, const Clock& clock) {
     postgres::Pool pool(config.DsnFor(kService), static_cast<std::size_t>(config.db_pool_size));
     SagaMetrics saga_metrics(config.service_name);
     const SagaHandler saga(clock, saga_metrics);
-    PaymentApi api(pool, clock, config.service_name);
+    // Half the HTTP threads may wait for room; the others answer (refusals, reads, health).
+    AdmissionGate gate({
+        .limit = config.max_payments_in_flight,
+        .max_wait = config.admission_max_wait,
+        .max_waiting = std::max<std::int64_t>(1, config.http_threads / 2),
+    });
+    PaymentApi api(pool, clock, config.service_name, &gate);
 
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &pool);
@@ -125,6 +135,15 @@ int RunOrchestrator(const Config& config, const Clock& clock) {
     host.AddWorker("sweeper", [sweeper, &clock](std::stop_token stop) {
         RunSweeper(std::move(stop), sweeper, clock);
     });
+    if (config.max_payments_in_flight > 0) {
+        AdmissionRefresherOptions admission;
+        admission.service = config.service_name;
+        admission.dsn = config.DsnFor(kService);
+        admission.interval = config.admission_refresh;
+        host.AddWorker("admission", [admission, &gate](std::stop_token stop) {
+            RunAdmissionRefresher(std::move(stop), admission, gate);
+        });
+    }
     return host.Run();
 }
 

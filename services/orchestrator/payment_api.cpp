@@ -12,8 +12,10 @@
 
 namespace sagapay::orchestrator {
 
-PaymentApi::PaymentApi(postgres::Pool& pool, const Clock& clock, std::string service_label)
-    : pool_(pool), clock_(clock), labels_{{"service", std::move(service_label)}} {}
+PaymentApi::PaymentApi(
+    postgres::Pool& pool, const Clock& clock, std::string service_label, AdmissionGate* gate
+)
+    : pool_(pool), clock_(clock), labels_{{"service", std::move(service_label)}}, gate_(gate) {}
 
 void PaymentApi::AddRoutes(http::Router& router) {
     router.Add("POST", "/internal/payments", WithDatabaseErrors([this](http::Request& r) {
@@ -37,6 +39,29 @@ http::Response PaymentApi::Create(const http::Request& request) {
     const std::string trace =
         SanitizeTraceId(request.Header("x-trace-id"), tracing::CurrentTraceIdAsUuid());
     const log::ScopedContext context(trace, "", "");
+    if (gate_ != nullptr) {
+        const auto waited_from = std::chrono::steady_clock::now();
+        const AdmissionGate::Verdict verdict = gate_->Enter();
+        if (verdict != AdmissionGate::Verdict::kAdmitted) {
+            metrics::Get()
+                .admission_wait_seconds.Add(labels_, metrics::LatencyBuckets())
+                .Observe(
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - waited_from)
+                        .count()
+                );
+        }
+        if (verdict == AdmissionGate::Verdict::kRefused) {
+            metrics::Get().admission_refused_total.Add(labels_).Increment();
+            http::Response response = http::ErrorResponse(
+                503,
+                "overloaded",
+                "too many payments in flight; retry after retry-after seconds with the same "
+                "idempotency_key"
+            );
+            response.headers.emplace_back("retry-after", "1");
+            return response;
+        }
+    }
     auto lease = pool_.Acquire();
     const CreateResult result = [&] {
         tracing::Span span("postgresql transaction", tracing::SpanKind::kClient);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/postgres/migrator.hpp"
+#include "services/orchestrator/pg_payment_store.hpp"
 #include "services/orchestrator/schema.hpp"
 #include "testing/fake_clock.hpp"
 #include "testing/test_env.hpp"
@@ -89,6 +90,45 @@ TEST_F(PaymentApiTest, RefusesBadBodiesAndAReusedKey) {
     EXPECT_EQ(reused.status, 422);
     EXPECT_EQ(Json(reused)["error"]["code"], "idempotency_key_reused");
     EXPECT_EQ(Json(reused)["error"]["field"], "idempotency_key");
+}
+
+std::string BodyWithKey(const std::string& key) {
+    return R"({"customer_id":"c-1","amount_cents":1500,"currency":"USD","idempotency_key":")" +
+           key + R"("})";
+}
+
+TEST_F(PaymentApiTest, AdmissionControlRefusesPastTheLimitUntilPaymentsFinish) {
+    AdmissionGate gate({.limit = 2, .max_wait = std::chrono::milliseconds(10), .max_waiting = 4});
+    PaymentApi api(pool_, clock_, "orchestrator", &gate);
+    auto conn = db_.Connect();
+    gate.Refresh(PgPaymentStore::CountInFlight(conn), gate.BeginRefresh());
+    ASSERT_EQ(api.Create(Post(BodyWithKey("order-a"))).status, 200);
+    ASSERT_EQ(api.Create(Post(BodyWithKey("order-b"))).status, 200);
+    EXPECT_EQ(PgPaymentStore::CountInFlight(conn), 2);
+
+    const http::Response refused = api.Create(Post(BodyWithKey("order-c")));
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(Json(refused)["error"]["code"], "overloaded");
+    EXPECT_EQ(refused.Header("retry-after"), "1");
+    // Nothing half-written: no payment, no outbox row for the refused request.
+    EXPECT_EQ(conn.Exec("SELECT count(*) FROM payments").GetInt(0, 0), 2);
+    EXPECT_EQ(conn.Exec("SELECT count(*) FROM outbox_events").GetInt(0, 0), 2);
+
+    // A payment waiting on a person does not hold a place; a final one neither.
+    conn.Exec("UPDATE payments SET status = 'RISK_REVIEW' WHERE idempotency_key = 'order-a'");
+    conn.Exec("UPDATE payments SET status = 'SETTLED' WHERE idempotency_key = 'order-b'");
+    gate.Refresh(PgPaymentStore::CountInFlight(conn), gate.BeginRefresh());
+    EXPECT_EQ(gate.Estimate(), 0);
+    EXPECT_EQ(api.Create(Post(BodyWithKey("order-c"))).status, 200);
+}
+
+TEST_F(PaymentApiTest, InvalidBodiesAreRefusedBeforeAdmission) {
+    AdmissionGate gate({.limit = 1, .max_wait = std::chrono::milliseconds(0), .max_waiting = 4});
+    PaymentApi api(pool_, clock_, "orchestrator", &gate);
+    ASSERT_EQ(gate.Enter(), AdmissionGate::Verdict::kAdmitted);  // full
+    EXPECT_EQ(api.Create(Post("{")).status, 400);
+    EXPECT_EQ(api.Create(Post(R"({"customer_id":"c"})")).status, 422);
+    EXPECT_EQ(api.Create(Post(kBody)).status, 503);
 }
 
 TEST_F(PaymentApiTest, AnUnknownPaymentIs404) {

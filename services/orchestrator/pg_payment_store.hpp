@@ -49,6 +49,10 @@ public:
         const Clock& clock
     );
 
+    /// Payments created and not final that wait on a service (RISK_REVIEW, which waits on a
+    /// person, is not counted): what admission control bounds. Served by ix_payments_waiting.
+    static std::int64_t CountInFlight(postgres::Connection& conn);
+
     /// The payment with its timeline as the API shows it; nullopt when unknown.
     static std::optional<nlohmann::json> Read(
         postgres::Connection& conn, const PaymentId& payment_id

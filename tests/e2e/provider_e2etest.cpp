@@ -248,9 +248,12 @@ namespace {
 
 TEST(ProviderUnderLoad, AnOrdinaryPaymentSettlesFastWhileAThousandTimeoutsRetry) {
     // Backoffs long enough that all 1,000 are waiting on one at the same time, even on a loaded
-    // machine with an instrumented build.
+    // machine with an instrumented build. Payments waiting on a PSP retry are in flight: room
+    // for the 1,001st above admission control's default bound of 1,000.
     E2eStack stack(
-        {{"RATE_LIMIT_PER_MINUTE", "100000"}, {"PROVIDER_BACKOFF_MS", "5000,10000,20000"}}
+        {{"RATE_LIMIT_PER_MINUTE", "100000"},
+         {"PROVIDER_BACKOFF_MS", "5000,10000,20000"},
+         {"MAX_PAYMENTS_IN_FLIGHT", "2000"}}
     );
     for (const auto& service : E2eStack::AllServices()) {
         stack.Start(service);
