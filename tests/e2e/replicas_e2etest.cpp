@@ -381,7 +381,12 @@ TEST(Replicas, TwoInstancesOfEveryServiceShareTheWorkThroughKillsAndEveryInvaria
             std::cout << service << " instance " << i << " handled " << handled
                       << " events, skipped "
                       << SumOf(metrics->body, "duplicate_events_skipped_total") << " duplicates\n";
-            if (stack.Bus() == "redis") {
+            // A restarted instance counts from 0 again, and the last one restarted (2 s before
+            // the load ends, later still under ASan) may find no work left: seen in a clean-clone
+            // `make test`. The others have seconds of load after their restart.
+            const bool restarted_last =
+                service == kills.back().service && i == kills.back().instance;
+            if (stack.Bus() == "redis" && !restarted_last) {
                 // A Redis consumer group hands new entries to every consumer that reads. (On
                 // Kafka a topic's partitions may all be assigned to one instance.)
                 EXPECT_GT(handled, 0) << service << " instance " << i << " did no work";
