@@ -109,23 +109,19 @@ http::Handler WithDatabaseErrors(http::Handler handler) {
             log::Error("database error in request", {{"path", request.path}, {"error", e.what()}});
             if (e.Code() == ErrorCode::kUnavailable || e.Code() == ErrorCode::kAborted ||
                 e.Code() == ErrorCode::kDeadlineExceeded) {
-                http::Response response = http::ErrorResponse(
+                return http::RetryLaterResponse(
                     503,
                     "service_unavailable",
                     "the payment store is temporarily unavailable; retry with the same idempotency "
                     "key"
                 );
-                response.headers.emplace_back("retry-after", "1");
-                return response;
             }
             return http::ErrorResponse(500, "internal", "internal error");
         } catch (const redis::RedisError& e) {
             log::Error("redis error in request", {{"path", request.path}, {"error", e.what()}});
-            http::Response response = http::ErrorResponse(
+            return http::RetryLaterResponse(
                 503, "service_unavailable", "a dependency is temporarily unavailable; retry later"
             );
-            response.headers.emplace_back("retry-after", "1");
-            return response;
         }
     };
 }

@@ -1,5 +1,6 @@
 #include "adapters/http/response.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,16 @@ Response ErrorResponse(
     return JsonResponse(
         status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
     );
+}
+
+Response RetryLaterResponse(
+    int status, std::string_view code, std::string_view message, std::int64_t retry_after_seconds
+) {
+    Response response = ErrorResponse(status, code, message);
+    response.headers.emplace_back(
+        "retry-after", std::to_string(std::max<std::int64_t>(1, retry_after_seconds))
+    );
+    return response;
 }
 
 Response JsonResponse(int status, std::string body) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,14 @@ struct Response {
 /// `{"error": {"code": code, "message": message, "field": field|null}}` with `status`.
 [[nodiscard]] Response ErrorResponse(
     int status, std::string_view code, std::string_view message, std::string_view field = {}
+);
+/// ErrorResponse with `retry-after: <seconds>` (at least 1): a 429 or 503 the client should send
+/// again, unchanged, after that long.
+[[nodiscard]] Response RetryLaterResponse(
+    int status,
+    std::string_view code,
+    std::string_view message,
+    std::int64_t retry_after_seconds = 1
 );
 [[nodiscard]] Response JsonResponse(int status, std::string body);
 

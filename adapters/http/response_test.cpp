@@ -51,5 +51,13 @@ TEST(JsonResponse, KeepsStatusAndBody) {
     EXPECT_EQ(response.content_type, "application/json");
 }
 
+TEST(RetryLaterResponse, IsAnErrorWithRetryAfterOfAtLeastOneSecond) {
+    const Response later = RetryLaterResponse(503, "overloaded", "too many", 3);
+    EXPECT_EQ(later.status, 503);
+    EXPECT_EQ(later.Header("retry-after"), "3");
+    EXPECT_EQ(later.body, ErrorResponse(503, "overloaded", "too many").body);
+    EXPECT_EQ(RetryLaterResponse(429, "rate_limited", "slow down", 0).Header("retry-after"), "1");
+}
+
 }  // namespace
 }  // namespace sagapay::http

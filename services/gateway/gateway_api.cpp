@@ -1,7 +1,5 @@
 #include "services/gateway/gateway_api.hpp"
 
-#include <algorithm>
-
 #include "core/ids.hpp"
 #include "runtime/bootstrap.hpp"
 #include "runtime/log.hpp"
@@ -12,9 +10,7 @@ namespace sagapay::gateway {
 namespace {
 
 http::Response Unavailable(std::string_view message) {
-    http::Response response = http::ErrorResponse(503, "orchestrator_unavailable", message);
-    response.headers.emplace_back("retry-after", "1");
-    return response;
+    return http::RetryLaterResponse(503, "orchestrator_unavailable", message);
 }
 
 /// True when an orchestrator error body is admission control's `overloaded`.
@@ -58,12 +54,12 @@ http::Response GatewayApi::CreatePayment(const http::Request& request) {
             "rate limiter unavailable; admitting the request", {{"error", decision.error().message}}
         );
     } else if (!decision->allowed) {
-        http::Response response =
-            http::ErrorResponse(429, "rate_limited", "rate limit exceeded for this customer");
-        const auto seconds =
-            std::max<std::int64_t>(1, (decision->retry_after.count() + 999) / 1000);
-        response.headers.emplace_back("retry-after", std::to_string(seconds));
-        return response;
+        return http::RetryLaterResponse(
+            429,
+            "rate_limited",
+            "rate limit exceeded for this customer",
+            (decision->retry_after.count() + 999) / 1000
+        );
     }
     const auto started = std::chrono::steady_clock::now();
     const auto answer = orchestrator_.Create(*parsed, trace);

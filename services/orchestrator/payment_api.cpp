@@ -52,14 +52,12 @@ http::Response PaymentApi::Create(const http::Request& request) {
         }
         if (verdict == AdmissionGate::Verdict::kRefused) {
             metrics::Get().admission_refused_total.Add(labels_).Increment();
-            http::Response response = http::ErrorResponse(
+            return http::RetryLaterResponse(
                 503,
                 "overloaded",
                 "too many payments in flight; retry after retry-after seconds with the same "
                 "idempotency_key"
             );
-            response.headers.emplace_back("retry-after", "1");
-            return response;
         }
     }
     auto lease = pool_.Acquire();
