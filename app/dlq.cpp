@@ -130,74 +130,152 @@ int RunDlqList(const DlqOptions& options) {
     return 0;
 }
 
-int RunReplayDlq(const DlqOptions& options) {
-    if (options.event_id.empty() && options.aggregate_id.empty()) {
-        std::fprintf(stderr, "replay-dlq: give --event-id and/or --aggregate-id\n");
-        return 2;
+std::optional<ParkedDetail> FindParked(
+    EventBus& bus, const std::string& dlq_topic, const std::string& event_id
+) {
+    for (Parked& decoded : ReadAll(bus, dlq_topic, 0)) {
+        if (decoded.envelope.value("event_id", "") != event_id) {
+            continue;
+        }
+        return ParkedDetail{
+            .summary =
+                {
+                    .position = decoded.position,
+                    .event_id = event_id,
+                    .aggregate_id = decoded.envelope.value("aggregate_id", ""),
+                    .reason = decoded.reason,
+                    .error_type = decoded.error_type,
+                    .replay_topic = decoded.replay_topic,
+                    .replayable = !decoded.replay_topic.empty() && decoded.failed_event.is_object(),
+                },
+            .envelope = std::move(decoded.envelope),
+        };
     }
+    return std::nullopt;
+}
+
+ReplayOutcome ReplayParked(
+    EventBus& bus,
+    http::Client& orchestrator,
+    const std::vector<std::pair<std::string, std::string>>& orchestrator_headers,
+    const ReplaySelector& selector
+) {
+    using Kind = ReplayOutcome::Kind;
+    ReplayOutcome outcome;
     // Every parked message is read once (the bus's DLQ retention bounds them); the first match
     // wins, as in the seed.
-    const EventBusPtr bus = MakeToolBus(options);
     std::optional<Parked> match;
-    for (Parked& parked : ReadAll(*bus, options.dlq_topic, 0)) {
+    for (Parked& parked : ReadAll(bus, selector.dlq_topic, 0)) {
         const std::string event_id = parked.envelope.value("event_id", "");
         const std::string aggregate_id = parked.envelope.value("aggregate_id", "");
-        if ((options.event_id.empty() || options.event_id == event_id) &&
-            (options.aggregate_id.empty() || options.aggregate_id == aggregate_id)) {
+        if ((selector.event_id.empty() || selector.event_id == event_id) &&
+            (selector.aggregate_id.empty() || selector.aggregate_id == aggregate_id)) {
             match = std::move(parked);
             break;
         }
     }
     if (!match) {
-        std::printf("No matching DLQ event found before timeout.\n");
-        return 1;
+        outcome.kind = Kind::kNoMatch;
+        outcome.message = "no matching DLQ event";
+        return outcome;
     }
+    outcome.matched_event_id = match->envelope.value("event_id", "");
+    outcome.reason = match->reason;
+    outcome.replay_topic = match->replay_topic;
     if (match->replay_topic.empty() || !match->failed_event.is_object()) {
-        std::printf("Matched DLQ event is not replayable (missing replay_topic/failed_event).\n");
+        outcome.kind = Kind::kNotReplayable;
+        outcome.message = "the parked message names no replay topic or holds no event";
+        return outcome;
+    }
+    outcome.payment_id = match->failed_event.value("aggregate_id", "");
+    outcome.original_event_id = match->failed_event.value("event_id", "");
+    // Replayed only while the payment provably waits for that step (finding 2).
+    if (const auto refusal = ReplayRefusal(
+            match->replay_topic,
+            orchestrator.Send("GET", "/payments/" + outcome.payment_id, {}, orchestrator_headers)
+        )) {
+        outcome.kind = Kind::kRefused;
+        outcome.message = *refusal;
+        return outcome;
+    }
+    if (selector.dry_run) {
+        outcome.kind = Kind::kDryRun;
+        return outcome;
+    }
+    const nlohmann::json replay = ReplayEnvelope(match->failed_event);
+    auto publisher = bus.CreatePublisher();
+    if (!publisher) {
+        outcome.kind = Kind::kPublishFailed;
+        outcome.message = "cannot publish: " + publisher.error().message;
+        return outcome;
+    }
+    const OutgoingMessage message{match->replay_topic, outcome.payment_id, replay.dump()};
+    if (const auto published = (*publisher)->Publish({&message, 1}); !published) {
+        outcome.kind = Kind::kPublishFailed;
+        outcome.message = "publish failed: " + published.error().message;
+        return outcome;
+    }
+    outcome.kind = Kind::kReplayed;
+    outcome.new_event_id = replay["event_id"].get<std::string>();
+    return outcome;
+}
+
+int RunReplayDlq(const DlqOptions& options) {
+    using Kind = ReplayOutcome::Kind;
+    if (options.event_id.empty() && options.aggregate_id.empty()) {
+        std::fprintf(stderr, "replay-dlq: give --event-id and/or --aggregate-id\n");
         return 2;
     }
-    const std::string payment_id = match->failed_event.value("aggregate_id", "");
-    std::printf(
-        "Matched DLQ event_id=%s aggregate_id=%s -> replay_topic=%s (reason: %s)\n",
-        match->envelope.value("event_id", "").c_str(),
-        payment_id.c_str(),
-        match->replay_topic.c_str(),
-        match->reason.c_str()
-    );
-    // Replayed only while the payment provably waits for that step (finding 2).
+    const EventBusPtr bus = MakeToolBus(options);
     http::Client orchestrator(options.orchestrator_url);
     std::vector<std::pair<std::string, std::string>> headers;
     if (!options.internal_token.empty()) {
         headers.emplace_back("x-internal-token", options.internal_token);
     }
-    if (const auto refusal = ReplayRefusal(
-            match->replay_topic, orchestrator.Send("GET", "/payments/" + payment_id, {}, headers)
-        )) {
-        std::printf("Payment %s: %s. Refused.\n", payment_id.c_str(), refusal->c_str());
-        return 2;
+    const ReplayOutcome outcome = ReplayParked(
+        *bus,
+        orchestrator,
+        headers,
+        {.dlq_topic = options.dlq_topic,
+         .event_id = options.event_id,
+         .aggregate_id = options.aggregate_id,
+         .dry_run = options.dry_run}
+    );
+    if (outcome.kind == Kind::kNoMatch) {
+        std::printf("No matching DLQ event found before timeout.\n");
+        return 1;
     }
-    if (options.dry_run) {
-        std::printf("Dry run only; no publish performed.\n");
-        return 0;
-    }
-    const nlohmann::json replay = ReplayEnvelope(match->failed_event);
-    const std::string original = match->failed_event.value("event_id", "");
-    auto publisher = bus->CreatePublisher();
-    if (!publisher) {
-        std::printf("Cannot publish: %s\n", publisher.error().message.c_str());
-        return 2;
-    }
-    const OutgoingMessage message{match->replay_topic, payment_id, replay.dump()};
-    const auto published = (*publisher)->Publish({&message, 1});
-    if (!published) {
-        std::printf("Publish failed: %s\n", published.error().message.c_str());
+    if (outcome.kind == Kind::kNotReplayable) {
+        std::printf("Matched DLQ event is not replayable (missing replay_topic/failed_event).\n");
         return 2;
     }
     std::printf(
+        "Matched DLQ event_id=%s aggregate_id=%s -> replay_topic=%s (reason: %s)\n",
+        outcome.matched_event_id.c_str(),
+        outcome.payment_id.c_str(),
+        outcome.replay_topic.c_str(),
+        outcome.reason.c_str()
+    );
+    switch (outcome.kind) {
+        case Kind::kRefused:
+            std::printf(
+                "Payment %s: %s. Refused.\n", outcome.payment_id.c_str(), outcome.message.c_str()
+            );
+            return 2;
+        case Kind::kDryRun:
+            std::printf("Dry run only; no publish performed.\n");
+            return 0;
+        case Kind::kPublishFailed:
+            std::printf("%s\n", outcome.message.c_str());
+            return 2;
+        default:
+            break;
+    }
+    std::printf(
         "Replayed failed event as new event_id=%s (original event_id=%s) to %s\n",
-        replay["event_id"].get<std::string>().c_str(),
-        original.c_str(),
-        match->replay_topic.c_str()
+        outcome.new_event_id.c_str(),
+        outcome.original_event_id.c_str(),
+        outcome.replay_topic.c_str()
     );
     return 0;
 }

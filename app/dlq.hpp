@@ -1,9 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "adapters/http/client.hpp"
 #include "core/ports/event_bus.hpp"
 
 namespace sagapay::app {
@@ -43,6 +48,57 @@ struct ParkedMessage {
 /// std::runtime_error when the bus cannot be read.
 [[nodiscard]] std::vector<ParkedMessage> ReadParked(
     EventBus& bus, const std::string& dlq_topic, std::int64_t limit
+);
+
+/// One parked message with what it holds: the parked JSON (`envelope`) besides the summary.
+struct ParkedDetail {
+    ParkedMessage summary;
+    nlohmann::json envelope;
+};
+
+/// The parked message of `dlq_topic` whose event id is `event_id`, or nullopt. Throws
+/// std::runtime_error when the bus cannot be read.
+[[nodiscard]] std::optional<ParkedDetail> FindParked(
+    EventBus& bus, const std::string& dlq_topic, const std::string& event_id
+);
+
+/// What a replay did (`sagapay replay-dlq` prints it, the console answers it).
+struct ReplayOutcome {
+    enum class Kind {
+        kReplayed,       ///< published under `new_event_id`
+        kDryRun,         ///< would have been published
+        kNoMatch,        ///< no parked message matched
+        kNotReplayable,  ///< the match names no replay topic or holds no event
+        kRefused,        ///< the payment is not waiting for that step (ReplayRefusal)
+        kPublishFailed,
+    };
+    Kind kind = Kind::kNoMatch;
+    std::string message;  ///< why, for kRefused (ReplayRefusal's text) / kNotReplayable / …
+    std::string matched_event_id;
+    std::string payment_id;
+    std::string replay_topic;
+    std::string reason;
+    std::string original_event_id;  ///< the replayed event's own id
+    std::string new_event_id;
+};
+
+/// Which parked message `ReplayParked` replays: the first (oldest) of `dlq_topic` whose event
+/// id and/or aggregate id match the non-empty ones.
+struct ReplaySelector {
+    std::string dlq_topic;
+    std::string event_id;
+    std::string aggregate_id;
+    bool dry_run = false;
+};
+
+/// The replay of `replay-dlq`, and of the console: finds the parked message, asks the
+/// orchestrator (GET /payments/{id}, with `orchestrator_headers`) whether the payment still
+/// waits for that step (ReplayRefusal), and publishes ReplayEnvelope on its topic.
+[[nodiscard]] ReplayOutcome ReplayParked(
+    EventBus& bus,
+    http::Client& orchestrator,
+    const std::vector<std::pair<std::string, std::string>>& orchestrator_headers,
+    const ReplaySelector& selector
 );
 
 /// `sagapay dlq list`: one JSON line per parked message, oldest first.

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <random>
 
@@ -9,6 +11,7 @@
 #include <pthread.h>
 
 #include "app/chaos.hpp"
+#include "app/console/console_service.hpp"
 #include "app/dlq.hpp"
 #include "app/load.hpp"
 #include "app/reconcile.hpp"
@@ -22,6 +25,7 @@
 #include "services/gateway/gateway_service.hpp"
 #include "services/ledger/ledger_service.hpp"
 #include "services/notification/notification_service.hpp"
+#include "services/notification/webhook_signature.hpp"
 #include "services/orchestrator/orchestrator_service.hpp"
 #include "services/provider/provider_service.hpp"
 #include "services/psp_sandbox/psp_service.hpp"
@@ -110,6 +114,11 @@ int Main(int argc, char** argv) {
          "psp-sandbox",
          "The sandbox PSP on :8006 (for dev and tests)",
          sagapay::psp::RunPspSandbox},
+        {"console",
+         "console",
+         "console",
+         "The ops console on :8007 (reviews, payments, DLQ, health, audit log)",
+         sagapay::console::RunConsole},
     };
     const ServiceCommand* chosen = nullptr;
     for (const auto& service : services) {
@@ -199,6 +208,29 @@ int Main(int argc, char** argv) {
         "Kafka brokers (EVENT_BUS=kafka; default KAFKA_BOOTSTRAP_SERVERS)"
     );
     dlq_command->require_subcommand(1);
+
+    std::string webhook_secret;
+    std::string webhook_header;
+    std::int64_t webhook_tolerance = 300;
+    auto* webhook_command = app.add_subcommand("webhook", "Webhook tools");
+    auto* webhook_verify = webhook_command->add_subcommand(
+        "verify",
+        "Check a SagaPay-Signature header against the raw body on standard input (exit 0 valid, "
+        "1 not)"
+    );
+    webhook_verify->add_option("--secret", webhook_secret, "The endpoint's signing secret")
+        ->required();
+    webhook_verify->add_option("--header", webhook_header, "The SagaPay-Signature header's value")
+        ->required();
+    webhook_verify
+        ->add_option(
+            "--tolerance-seconds",
+            webhook_tolerance,
+            "How far the signed timestamp may be from now (replay window)"
+        )
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400} * 7));
+    webhook_command->require_subcommand(1);
 
     sagapay::app::LoadOptions load;
     auto* load_command = app.add_subcommand(
@@ -509,6 +541,20 @@ int Main(int argc, char** argv) {
         }
     }
 
+    if (webhook_verify->parsed()) {
+        const std::string body(
+            (std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>()
+        );
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()
+        )
+                             .count();
+        const auto verdict = sagapay::notification::VerifySignature(
+            webhook_header, body, webhook_secret, now, std::chrono::seconds(webhook_tolerance)
+        );
+        std::printf("%s\n", std::string(sagapay::notification::ToString(verdict)).c_str());
+        return verdict == sagapay::notification::Verification::kValid ? 0 : 1;
+    }
     if (chosen != nullptr) {
         return RunService(*chosen);
     }

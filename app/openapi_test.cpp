@@ -27,6 +27,7 @@
 #include "services/gateway/gateway_api.hpp"
 #include "services/ledger/ledger_reports.hpp"
 #include "services/ledger/reconciliation_api.hpp"
+#include "services/notification/webhook_api.hpp"
 #include "services/orchestrator/payment_api.hpp"
 #include "services/psp_sandbox/psp_ledger.hpp"
 #include "services/psp_sandbox/psp_service.hpp"
@@ -233,7 +234,11 @@ std::set<Route> RegisteredRoutes() {
         collect(host, 8004);
     }
     {
-        ServiceHost host(config, "notification", 0);  // no routes of its own
+        postgres::Pool pool("postgresql://unused.invalid/none", 1);  // opened lazily: never here
+        notification::PgWebhookStore store(pool);
+        notification::WebhookApi api(store, "ops-key", std::chrono::seconds(60));
+        ServiceHost host(config, "notification", 0);
+        api.AddRoutes(host.Routes());
         collect(host, 8005);
     }
     {

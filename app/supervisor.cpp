@@ -269,11 +269,24 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         prometheus_url = StartPrometheus(options.root, log_dir, PlanChildren(options.replicas));
     }
     const int migrated = MigrateAll({"orchestrator", "risk", "provider", "ledger", "notification"});
+    // (The console migrates its own database, finpay_console, when it starts.)
     if (migrated != 0) {
         return migrated;
     }
 
     std::vector<Child> children = PlanChildren(options.replicas);
+    // The ops console (app/console/README.md), once, started last: it watches the others.
+    const int console_port = FirstPort({"console", "CONSOLE_PORT", 8007});
+    Child console{
+        .instance = {"console", "console", console_port, {}},
+        .pid = -1,
+        .restarts = 0,
+        .started = {}};
+    console.instance.env.emplace_back("CONSOLE_PORT", std::to_string(console_port));
+    if (!prometheus_url.empty()) {
+        console.instance.env.emplace_back("SAGAPAY_PROMETHEUS_URL", prometheus_url);
+    }
+    children.push_back(std::move(console));
     for (auto& child : children) {
         child.pid = Spawn(self_exe, child, log_dir);
         child.started = std::chrono::steady_clock::now();
@@ -325,7 +338,7 @@ int RunUp(const std::string& self_exe, const UpOptions& options) {
         "-d "
         "'{\"customer_id\":\"cust-1\",\"amount_cents\":1500,\"currency\":\"USD\",\"idempotency_"
         "key\":\"order-1\"}'\n",
-        FirstPort(kStartOrder.back()),
+        FirstPort(kStartOrder.back()),  // the gateway
         std::getenv("API_KEY")
     );
     std::printf("Ctrl-C stops everything.\n");

@@ -20,15 +20,17 @@ function(sagapay_add_test name)
 endfunction()
 
 # sagapay_add_suite_tests(<target> PREFIX <p> LABEL <label> [ENVIRONMENT VAR=value...]
-#                         [SERIAL <Suite>...]): one CTest
+#                         [SERIAL <Suite>...] [EXCLUDE <Suite>...]): one CTest
 # test per GoogleTest suite of <target> (named <p><Suite>, running --gtest_filter=<Suite>.*),
 # instead of one per test. For the end-to-end suites: a suite starts its stack once
 # (StackSuite::SetUpTestSuite) and its tests share it, which one process per test would undo.
 # The suites are read from the sources' TEST/TEST_F lines (re-read when a source changes).
 # SERIAL suites run alone (RUN_SERIAL): those that check a latency budget, which a second stack
-# running beside them on 2 cores would measure instead.
+# running beside them on 2 cores would measure instead. EXCLUDE suites get no test here.
+# Every suite test has a high COST, so `ctest -j` starts these long tests first and the short
+# ones fill the gaps, instead of two long suites finishing last.
 function(sagapay_add_suite_tests target)
-  cmake_parse_arguments(ARG "" "PREFIX;LABEL" "ENVIRONMENT;SERIAL" ${ARGN})
+  cmake_parse_arguments(ARG "" "PREFIX;LABEL" "ENVIRONMENT;SERIAL;EXCLUDE" ${ARGN})
   get_target_property(sources ${target} SOURCES)
   set(suites)
   foreach(source IN LISTS sources)
@@ -45,10 +47,14 @@ function(sagapay_add_suite_tests target)
     message(FATAL_ERROR "sagapay_add_suite_tests: no TEST/TEST_F suite in the sources of ${target}")
   endif()
   foreach(suite IN LISTS suites)
+    if(suite IN_LIST ARG_EXCLUDE)
+      continue()
+    endif()
     add_test(NAME ${ARG_PREFIX}${suite} COMMAND ${target} --gtest_filter=${suite}.*)
     # A suite runs all its tests: longer than one test, so its own bound (ctest --timeout is
     # only the default of tests without one).
-    set_tests_properties(${ARG_PREFIX}${suite} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 1800)
+    set_tests_properties(${ARG_PREFIX}${suite} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 1800
+      COST 1000)
     if(suite IN_LIST ARG_SERIAL)
       set_tests_properties(${ARG_PREFIX}${suite} PROPERTIES RUN_SERIAL TRUE)
     endif()

@@ -10,6 +10,8 @@
 
 #include <sys/random.h>
 
+#include "core/hmac.hpp"
+
 namespace sagapay {
 
 namespace {
@@ -33,6 +35,16 @@ void FillRandom(std::span<std::uint8_t> out) {
 }
 
 constexpr char kHex[] = "0123456789abcdef";
+
+std::string HexOf(std::span<const std::uint8_t> bytes) {
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const std::uint8_t byte : bytes) {
+        out.push_back(kHex[byte >> 4]);
+        out.push_back(kHex[byte & 0x0F]);
+    }
+    return out;
+}
 
 thread_local ScopedUuidSource* t_uuid_source = nullptr;
 
@@ -65,6 +77,12 @@ std::string NewUuid() {
         out.push_back(kHex[bytes[i] & 0x0F]);
     }
     return out;
+}
+
+std::string NewSecretToken() {
+    std::array<std::uint8_t, 32> bytes{};
+    FillRandom(bytes);
+    return HexOf(bytes);
 }
 
 bool IsUuid(std::string_view text) noexcept {
@@ -153,7 +171,7 @@ void Compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
 
 }  // namespace
 
-std::string Sha256Hex(std::string_view data) {
+std::array<std::uint8_t, 32> Sha256(std::string_view data) {
     std::array<std::uint32_t, 8> h = {
         0x6a09e667,
         0xbb67ae85,
@@ -184,14 +202,38 @@ std::string Sha256Hex(std::string_view data) {
     if (tail_len == 128) {
         Compress(h, tail.data() + 64);
     }
-    std::string out;
-    out.reserve(64);
-    for (const std::uint32_t word : h) {
-        for (int shift = 28; shift >= 0; shift -= 4) {
-            out.push_back(kHex[(word >> shift) & 0x0F]);
+    std::array<std::uint8_t, 32> digest{};
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        for (std::size_t b = 0; b < 4; ++b) {
+            digest[4 * i + b] = static_cast<std::uint8_t>(h[i] >> (24 - 8 * b));
         }
     }
-    return out;
+    return digest;
+}
+
+std::string Sha256Hex(std::string_view data) {
+    return HexOf(Sha256(data));
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view message) {
+    constexpr std::size_t kBlock = 64;
+    std::array<std::uint8_t, kBlock> block{};
+    if (key.size() > kBlock) {
+        const auto hashed = Sha256(key);
+        std::copy(hashed.begin(), hashed.end(), block.begin());
+    } else {
+        std::copy(key.begin(), key.end(), block.begin());
+    }
+    std::string inner(kBlock, '\0');
+    std::string outer(kBlock, '\0');
+    for (std::size_t i = 0; i < kBlock; ++i) {
+        inner[i] = static_cast<char>(block[i] ^ 0x36U);
+        outer[i] = static_cast<char>(block[i] ^ 0x5cU);
+    }
+    inner.append(message);
+    const auto inner_digest = Sha256(inner);
+    outer.append(reinterpret_cast<const char*>(inner_digest.data()), inner_digest.size());
+    return HexOf(Sha256(outer));
 }
 
 }  // namespace sagapay

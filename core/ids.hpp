@@ -10,6 +10,10 @@ namespace sagapay {
 /// A random (version 4) UUID in its canonical 36-character text form. Thread-safe.
 [[nodiscard]] std::string NewUuid();
 
+/// 256 bits from the kernel's CSPRNG as 64 lowercase hex characters: session ids, CSRF tokens.
+/// Never from a ScopedUuidSource: a secret must not be replayable.
+[[nodiscard]] std::string NewSecretToken();
+
 /// While alive, NewUuid on this thread draws its 16 bytes from `next` instead of the kernel: a
 /// deterministic simulation replays a seed with the same ids. Tests only; nests (the innermost
 /// wins) and must be destroyed on the thread that made it.

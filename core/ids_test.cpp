@@ -21,6 +21,18 @@ TEST(Uuid, IsVersionFourAndUnique) {
     }
 }
 
+TEST(SecretToken, Is64HexCharactersUniqueAndIgnoresAScopedUuidSource) {
+    const ScopedUuidSource fixed([] { return std::array<std::uint8_t, 16>{}; });
+    std::set<std::string> seen;
+    for (int i = 0; i < 100; ++i) {
+        const std::string token = NewSecretToken();
+        ASSERT_EQ(token.size(), 64U);
+        EXPECT_EQ(token.find_first_not_of("0123456789abcdef"), std::string::npos) << token;
+        EXPECT_TRUE(seen.insert(token).second);
+    }
+    EXPECT_EQ(NewUuid(), "00000000-0000-4000-8000-000000000000");  // the source is in effect
+}
+
 TEST(Uuid, CarriesTheRfc4122VariantBits) {
     for (int i = 0; i < 1000; ++i) {
         const std::string id = NewUuid();

@@ -173,6 +173,7 @@ constexpr std::pair<const char*, int> kDefaultPorts[] = {
     {"ledger", 8004},
     {"notification", 8005},
     {"psp", 8006},
+    {"console", 8007},
 };
 
 constexpr std::pair<const char*, const char*> kDefaultDatabases[] = {
@@ -181,6 +182,7 @@ constexpr std::pair<const char*, const char*> kDefaultDatabases[] = {
     {"provider", "finpay_provider"},
     {"ledger", "finpay_ledger"},
     {"notification", "finpay_notification"},
+    {"console", "finpay_console"},
 };
 
 }  // namespace
@@ -280,6 +282,19 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     r.Int("MAX_PAYMENTS_IN_FLIGHT", c.max_payments_in_flight, 0, 100'000'000);
     r.Millis("ADMISSION_MAX_WAIT_MS", c.admission_max_wait, 0, 4'000);
     r.Millis("ADMISSION_REFRESH_MS", c.admission_refresh, 5, 10'000);
+    r.Millis("WEBHOOK_TIMEOUT_MS", c.webhook_timeout, 100, 60'000);
+    r.Millis("WEBHOOK_RETRY_BASE_MS", c.webhook_retry_base, 10, 3'600'000);
+    r.Seconds("WEBHOOK_RETRY_HORIZON_SECONDS", c.webhook_retry_horizon, 1, 30LL * 86'400);
+    r.Int("WEBHOOK_DISABLE_AFTER_FAILURES", c.webhook_disable_after, 1, 1'000'000);
+    r.Millis("WEBHOOK_POLL_MS", c.webhook_poll, 10, 60'000);
+    r.Int("WEBHOOK_WORKERS", c.webhook_workers, 1, 64);
+    std::int64_t console_idle = c.console_session_idle.count();
+    r.Int("CONSOLE_SESSION_IDLE_SECONDS", console_idle, 1, 86'400);
+    c.console_session_idle = std::chrono::seconds(console_idle);
+    auto console_sessions = static_cast<std::int64_t>(c.console_max_sessions);
+    r.Int("CONSOLE_MAX_SESSIONS", console_sessions, 1, 10'000);
+    c.console_max_sessions = static_cast<std::size_t>(console_sessions);
+    r.Url("SAGAPAY_PROMETHEUS_URL", c.prometheus_url, "http://");
     std::int64_t threads = c.http_threads;
     r.Int("HTTP_THREADS", threads, 1, 1024);
     c.http_threads = static_cast<int>(threads);

@@ -83,6 +83,21 @@ struct Config {
     std::chrono::milliseconds admission_max_wait{1000};
     std::chrono::milliseconds admission_refresh{200};
 
+    /// The ops console (`sagapay console`, app/console/README.md): a session idle this long ends;
+    /// at most this many live at once; SAGAPAY_PROMETHEUS_URL, when set and answering, feeds its
+    /// charts.
+    std::chrono::seconds console_session_idle{900};
+    std::size_t console_max_sessions = 256;
+    std::string prometheus_url;
+
+    /// Signed webhooks (docs/webhooks.md), sent by the notification service.
+    std::chrono::milliseconds webhook_timeout{10'000};     ///< WEBHOOK_TIMEOUT_MS
+    std::chrono::milliseconds webhook_retry_base{30'000};  ///< WEBHOOK_RETRY_BASE_MS
+    std::chrono::seconds webhook_retry_horizon{259'200};   ///< WEBHOOK_RETRY_HORIZON_SECONDS
+    std::int64_t webhook_disable_after = 100;              ///< WEBHOOK_DISABLE_AFTER_FAILURES
+    std::chrono::milliseconds webhook_poll{500};           ///< WEBHOOK_POLL_MS
+    std::int64_t webhook_workers = 2;                      ///< WEBHOOK_WORKERS
+
     int http_threads = 8;
     int db_pool_size = 16;
     std::int64_t http_max_connections = 0;  ///< 0: RLIMIT_NOFILE minus http_fd_headroom

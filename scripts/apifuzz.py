@@ -331,10 +331,25 @@ def check_writes(rec: Recorder) -> list[str]:
         if payment_id not in accepted:
             problems.append(f"ledger posting for payment {payment_id}, which no 200 accepted")
 
+    # Webhook endpoints: every row was answered 201 (a refused registration writes nothing).
+    created = {
+        x["answer"]["endpoint_id"]
+        for x in rec.exchanges
+        if x["path"] == "/ops/webhooks/endpoints" and x["status"] == 201
+        and isinstance(x.get("answer"), dict) and "endpoint_id" in x["answer"]
+    }
+    endpoints = psql_json(
+        os.environ["NOTIFICATION_POSTGRES_DSN"],
+        "SELECT coalesce(json_agg(endpoint_id), '[]') FROM webhook_endpoints",
+    )
+    for endpoint_id in endpoints:
+        if endpoint_id not in created:
+            problems.append(f"webhook endpoint {endpoint_id} exists but no request got a 201 naming it")
+
     print(
         f"writes: {len(rows)} payments ({len(accepted)} accepted by a 200, {len(refused_pairs)} "
         f"refused creates), {len(reviews)} decided reviews ({len(decisions)} decisions answered "
-        f"200), {len(postings)} ledger postings"
+        f"200), {len(postings)} ledger postings, {len(endpoints)} webhook endpoints"
     )
     return problems
 

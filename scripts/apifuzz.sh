@@ -57,7 +57,7 @@ if [[ ! -x "$BIN" ]]; then
   cmake --preset "$PRESET" >/dev/null
   cmake --build --preset "$PRESET" --target sagapay -j "${JOBS:-$(nproc)}"
 fi
-for port in $(seq "$PORT_BASE" $((PORT_BASE + 6))); do
+for port in $(seq "$PORT_BASE" $((PORT_BASE + 7))); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "apifuzz: port $port is in use; set APIFUZZ_PORT_BASE" >&2
     exit 1
@@ -66,6 +66,7 @@ done
 export GATEWAY_PORT=$PORT_BASE ORCHESTRATOR_PORT=$((PORT_BASE + 1)) RISK_PORT=$((PORT_BASE + 2))
 export PROVIDER_PORT=$((PORT_BASE + 3)) LEDGER_PORT=$((PORT_BASE + 4))
 export NOTIFICATION_PORT=$((PORT_BASE + 5)) PSP_PORT=$((PORT_BASE + 6))
+export CONSOLE_PORT=$((PORT_BASE + 7))  # `sagapay up` starts the ops console too
 export ORCHESTRATOR_URL=http://127.0.0.1:$ORCHESTRATOR_PORT PSP_URL=http://127.0.0.1:$PSP_PORT
 export API_KEY=apifuzz-customer-key OPS_API_KEY=apifuzz-ops-key
 export INTERNAL_API_TOKEN=apifuzz-internal-token-0123456789

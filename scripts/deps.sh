@@ -21,6 +21,25 @@ PACKAGES=(
   util-linux procps iproute2
   python3 python3-venv
 )
+# Node.js runs the console's browser test (tests/console, playwright-core from npm). A machine
+# with its own Node.js keeps it; otherwise Debian's.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+# playwright-core, pinned by tests/console/package-lock.json; it drives Debian's chromium, so
+# npm downloads no browser.
+npm_deps() {
+  local dir="$ROOT/tests/console"
+  if [[ -f "$dir/node_modules/.package-lock.json" ]] &&
+     cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.src" 2>/dev/null; then
+    return 0
+  fi
+  echo "deps: npm ci in tests/console" >&2
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
+    die "npm ci failed in tests/console"
+  cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.src"
+}
 
 die() { echo "deps: error: $*" >&2; exit 1; }
 
@@ -34,6 +53,7 @@ for pkg in "${PACKAGES[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
+  npm_deps
   echo "deps: all present"
   exit 0
 fi
@@ -60,4 +80,5 @@ for pkg in "${missing[@]}"; do
 done
 ((${#still[@]} == 0)) || die "packages still missing after apt-get install: ${still[*]}"
 
+npm_deps
 echo "deps: installed ${missing[*]}"

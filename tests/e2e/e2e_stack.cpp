@@ -21,8 +21,6 @@
 
 namespace sagapay::testing {
 
-namespace {
-
 int FreePort() {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -38,6 +36,8 @@ int FreePort() {
     close(fd);
     return ntohs(addr.sin_port);
 }
+
+namespace {
 
 std::string Upper(std::string text) {
     for (char& c : text) {
@@ -58,7 +58,7 @@ std::string BaseDsn() {
 }
 
 const std::vector<std::string> kDatabases = {
-    "orchestrator", "risk", "provider", "ledger", "notification"};
+    "orchestrator", "risk", "provider", "ledger", "notification", "console"};
 
 }  // namespace
 
@@ -123,6 +123,9 @@ E2eStack::E2eStack(std::map<std::string, std::string> env, const Replicas& repli
             process.port = FreePort();
         }
     }
+    // The ops console: one instance, started only by the tests that ask for it.
+    processes_["console"].resize(1);
+    processes_["console"].front().port = FreePort();
 }
 
 E2eStack::~E2eStack() {

@@ -58,7 +58,8 @@ public:
     ~E2eStack();
 
     /// Starts `instance` of `service` ("gateway", "orchestrator", "risk", "provider", "ledger",
-    /// "notification", "psp-sandbox") and waits until its /health answers 200.
+    /// "notification", "psp-sandbox", or "console", which StartAll and StackSuite leave out) and
+    /// waits until its /health answers 200.
     void Start(const std::string& service, int instance = 0);
     /// Starts every instance of every service, the PSP first and the gateways last.
     void StartAll();
@@ -149,6 +150,9 @@ protected:
 
     static inline E2eStack* stack_ = nullptr;
 };
+
+/// A loopback port free when asked (the caller binds it soon after; see E2eStack::Start).
+int FreePort();
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns the last result.
 bool Eventually(

@@ -1,0 +1,281 @@
+// The webhooks' tables and their dispatcher against a real database, with a scripted sender
+// and a FakeClock for the signatures' time.
+#include "services/notification/pg_webhook_store.hpp"
+
+#include <deque>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "adapters/postgres/migrator.hpp"
+#include "services/notification/schema.hpp"
+#include "services/notification/webhook_dispatcher.hpp"
+#include "services/notification/webhook_signature.hpp"
+#include "testing/fake_clock.hpp"
+#include "testing/test_env.hpp"
+
+namespace sagapay::notification {
+namespace {
+
+constexpr const char* kPayment = "5a6b7c8d-0000-4000-8000-000000000009";
+
+/// Answers from a script (200 when it runs out) and keeps every request.
+class ScriptedSender final : public WebhookSender {
+public:
+    struct Sent {
+        std::string url;
+        Headers headers;
+        std::string body;
+        [[nodiscard]] std::string Header(std::string_view name) const {
+            for (const auto& [key, value] : headers) {
+                if (key == name) {
+                    return value;
+                }
+            }
+            return {};
+        }
+    };
+
+    AttemptResult Send(const std::string& url, const Headers& headers, const std::string& body)
+        override {
+        const std::scoped_lock lock(mutex_);
+        sent.push_back({url, headers, body});
+        AttemptResult result;
+        result.latency_ms = 3;
+        const int status = script.empty() ? 200 : script.front();
+        if (!script.empty()) {
+            script.pop_front();
+        }
+        if (status == 0) {
+            result.error = "timed out";
+        } else {
+            result.status_code = status;
+            result.response_excerpt = "answer " + std::to_string(status);
+            if (status >= 300) {
+                result.error = "answered " + std::to_string(status);
+            }
+        }
+        return result;
+    }
+
+    std::deque<int> script;  ///< 0: no answer
+    std::vector<Sent> sent;
+
+private:
+    std::mutex mutex_;
+};
+
+class PgWebhookStoreTest : public ::testing::Test {
+protected:
+    PgWebhookStoreTest() : conn_(db_.Connect()), pool_(db_.Dsn(), 2), store_(pool_) {
+        postgres::Migrate(conn_, "notification", NotificationMigrations());
+    }
+
+    void Announce(
+        const std::string& source_event_id,
+        const std::string& saga_type,
+        nlohmann::json payload = nlohmann::json::object()
+    ) {
+        Envelope event;
+        event.event_id = source_event_id;
+        event.event_type = saga_type;
+        event.aggregate_id = kPayment;
+        event.payload = std::move(payload);
+        postgres::Transaction tx(conn_);
+        PgWebhookStore::Enqueue(tx, event, *WebhookTypeOf(event), std::chrono::seconds(3600));
+        tx.Commit();
+    }
+
+    nlohmann::json Register(const std::vector<std::string>& types) {
+        return store_.CreateEndpoint(
+            {.url = "http://127.0.0.1:9/hook", .event_types = types, .merchant_id = "m"},
+            NewWebhookSecret()
+        );
+    }
+
+    WebhookDispatcher Dispatcher(int disable_after = 100) {
+        return WebhookDispatcher(
+            store_,
+            sender_,
+            clock_,
+            {.batch = 8,
+             .retry_base = std::chrono::milliseconds(10),
+             .lease = std::chrono::seconds(30),
+             .disable_after = disable_after,
+             .idle_poll = std::chrono::milliseconds(10)}
+        );
+    }
+
+    std::int64_t Now() const {
+        return std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch())
+            .count();
+    }
+
+    testing::TestDatabase db_;
+    postgres::Connection conn_;
+    postgres::Pool pool_;
+    PgWebhookStore store_;
+    ScriptedSender sender_;
+    testing::FakeClock clock_{std::chrono::system_clock::now()};
+};
+
+TEST_F(PgWebhookStoreTest, EventsAreNumberedPerPaymentAndQueuedForSubscribedEndpointsOnce) {
+    const auto all = Register({"*"});
+    const auto settled_only = Register({"payment.settled"});
+    const auto disabled = Register({"*"});
+    ASSERT_TRUE(store_.SetEnabled(disabled["endpoint_id"], false));
+
+    Announce("saga-1", "payments.authorized");
+    Announce("saga-2", "payments.settled", {{"amount_cents", 1500}});
+    Announce("saga-2", "payments.settled");  // the saga event again: nothing new
+
+    const auto deliveries = store_.ListDeliveries(std::nullopt, std::nullopt, 50);
+    ASSERT_EQ(deliveries.size(), 3U);  // authorized → all; settled → all and settled_only
+    EXPECT_EQ(deliveries[0]["event_type"], "payment.settled");
+    EXPECT_EQ(deliveries[0]["sequence"], 2);
+    EXPECT_EQ(deliveries[2]["event_type"], "payment.authorized");
+    EXPECT_EQ(deliveries[2]["sequence"], 1);
+    EXPECT_EQ(store_.ListDeliveries(settled_only["endpoint_id"], std::nullopt, 50).size(), 1U);
+    EXPECT_TRUE(store_.ListDeliveries(disabled["endpoint_id"], std::nullopt, 50).empty());
+    EXPECT_FALSE(store_.ListEndpoints()[0].contains("secret"));
+    EXPECT_EQ(all["secret"].get<std::string>().rfind("whsec_", 0), 0U);
+}
+
+TEST_F(PgWebhookStoreTest, ADeliveryIsSignedSentOnceAndLoggedAsDelivered) {
+    const auto endpoint = Register({"payment.settled"});
+    Announce("saga-1", "payments.settled", {{"amount_cents", 1500}});
+    WebhookDispatcher dispatcher = Dispatcher();
+
+    EXPECT_EQ(dispatcher.RunOnce(), 1);
+    EXPECT_EQ(dispatcher.RunOnce(), 0);  // delivered: not claimed again
+
+    ASSERT_EQ(sender_.sent.size(), 1U);
+    const auto& sent = sender_.sent[0];
+    EXPECT_EQ(sent.url, "http://127.0.0.1:9/hook");
+    EXPECT_EQ(sent.Header("SagaPay-Event-Type"), "payment.settled");
+    EXPECT_EQ(
+        VerifySignature(
+            sent.Header("SagaPay-Signature"),
+            sent.body,
+            endpoint["secret"].get<std::string>(),
+            Now()
+        ),
+        Verification::kValid
+    );
+    const auto body = nlohmann::json::parse(sent.body);
+    EXPECT_EQ(body["type"], "payment.settled");
+    EXPECT_EQ(body["data"]["payment_id"], kPayment);
+    EXPECT_EQ(body["data"]["object"]["amount_cents"], 1500);
+    EXPECT_EQ(body["id"], sent.Header("SagaPay-Event-Id"));
+    const auto delivery =
+        store_.Delivery(store_.ListDeliveries(std::nullopt, std::nullopt, 1)[0]["delivery_id"]);
+    ASSERT_TRUE(delivery);
+    EXPECT_EQ((*delivery)["status"], "DELIVERED");
+    EXPECT_EQ((*delivery)["last_status_code"], 200);
+    ASSERT_EQ((*delivery)["attempts"].size(), 1U);
+    EXPECT_EQ((*delivery)["attempts"][0]["response_excerpt"], "answer 200");
+}
+
+TEST_F(PgWebhookStoreTest, FailedAttemptsAreRetriedWithBackoffEachLogged) {
+    Register({"*"});
+    Announce("saga-1", "payments.failed");
+    sender_.script = {500, 0};  // an error, then no answer, then 200
+    WebhookDispatcher dispatcher = Dispatcher();
+
+    for (int round = 0; round < 200 && sender_.sent.size() < 3; ++round) {
+        dispatcher.RunOnce();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the 10/20 ms backoff
+    }
+
+    ASSERT_EQ(sender_.sent.size(), 3U);
+    EXPECT_EQ(sender_.sent[0].body, sender_.sent[2].body);  // the same event, byte for byte
+    const auto delivery =
+        store_.Delivery(store_.ListDeliveries(std::nullopt, std::nullopt, 1)[0]["delivery_id"]);
+    EXPECT_EQ((*delivery)["status"], "DELIVERED");
+    EXPECT_EQ((*delivery)["attempts"].size(), 3U);
+    EXPECT_EQ((*delivery)["attempts"][0]["status_code"], 500);
+    EXPECT_TRUE((*delivery)["attempts"][1]["status_code"].is_null());
+    EXPECT_EQ((*delivery)["attempts"][1]["error"], "timed out");
+    EXPECT_EQ(store_.ListEndpoints()[0]["consecutive_failures"], 0);  // reset by the success
+}
+
+TEST_F(PgWebhookStoreTest, AnEndpointThatKeepsFailingIsDisabledAndAFailedDeliveryCanBeRedelivered) {
+    Register({"*"});
+    Announce("saga-1", "payments.failed");
+    sender_.script = {503, 503, 503, 503};
+    WebhookDispatcher dispatcher = Dispatcher(3);
+
+    for (int round = 0; round < 200 && sender_.sent.size() < 3; ++round) {
+        dispatcher.RunOnce();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(dispatcher.RunOnce(), 0);  // disabled: nothing claimed
+
+    ASSERT_EQ(sender_.sent.size(), 3U);
+    const auto endpoint = store_.ListEndpoints()[0];
+    EXPECT_EQ(endpoint["status"], "DISABLED");
+    EXPECT_EQ(endpoint["disabled_reason"], "disabled after 3 consecutive failed attempts");
+
+    ASSERT_TRUE(store_.SetEnabled(endpoint["endpoint_id"], true));
+    sender_.script.clear();
+    const auto id = store_.ListDeliveries(std::nullopt, std::nullopt, 1)[0]["delivery_id"];
+    ASSERT_TRUE(store_.Redeliver(id, std::chrono::seconds(60)));
+    EXPECT_EQ(dispatcher.RunOnce(), 1);
+    EXPECT_EQ((*store_.Delivery(id))["status"], "DELIVERED");
+    EXPECT_FALSE(store_.Redeliver(999'999, std::chrono::seconds(60)));
+}
+
+TEST_F(PgWebhookStoreTest, PastTheHorizonADeliveryFails) {
+    Register({"*"});
+    Envelope event;
+    event.event_id = "saga-1";
+    event.event_type = "payments.reversed";
+    event.aggregate_id = kPayment;
+    {
+        postgres::Transaction tx(conn_);
+        PgWebhookStore::Enqueue(tx, event, "payment.reversed", std::chrono::seconds(0));
+        tx.Commit();
+    }
+    sender_.script = {500};
+
+    EXPECT_EQ(Dispatcher().RunOnce(), 1);
+
+    const auto delivery = store_.ListDeliveries(std::nullopt, std::nullopt, 1)[0];
+    EXPECT_EQ(delivery["status"], "FAILED");
+    EXPECT_EQ(delivery["last_error"], "answered 500");
+}
+
+TEST_F(PgWebhookStoreTest, DuringASecretRotationDeliveriesCarryBothSignatures) {
+    const auto endpoint = Register({"*"});
+    const auto rotated =
+        store_.RotateSecret(endpoint["endpoint_id"], NewWebhookSecret(), std::chrono::hours(1));
+    ASSERT_TRUE(rotated);
+    EXPECT_FALSE((*rotated)["previous_secret_expires_at"].is_null());
+    Announce("saga-1", "payments.settled");
+
+    Dispatcher().RunOnce();
+
+    ASSERT_EQ(sender_.sent.size(), 1U);
+    const std::string header = sender_.sent[0].Header("SagaPay-Signature");
+    EXPECT_EQ(ParseSignatureHeader(header)->v1.size(), 2U);
+    for (const std::string& secret :
+         {endpoint["secret"].get<std::string>(), (*rotated)["secret"].get<std::string>()}) {
+        EXPECT_EQ(
+            VerifySignature(header, sender_.sent[0].body, secret, Now()), Verification::kValid
+        );
+    }
+    const auto ended =
+        store_.RotateSecret(endpoint["endpoint_id"], NewWebhookSecret(), std::chrono::seconds(0));
+    Announce("saga-2", "payments.failed");
+    Dispatcher().RunOnce();
+    ASSERT_EQ(sender_.sent.size(), 2U);
+    EXPECT_EQ(ParseSignatureHeader(sender_.sent[1].Header("SagaPay-Signature"))->v1.size(), 1U);
+    EXPECT_FALSE(
+        store_.RotateSecret("5a6b7c8d-0000-4000-8000-00000000000f", "s", std::chrono::seconds(1))
+    );
+    (void)ended;
+}
+
+}  // namespace
+}  // namespace sagapay::notification
