@@ -91,7 +91,7 @@ def auth_headers(service: str, path: str) -> dict[str, str]:
         return headers
     if service == "gateway":
         headers["x-api-key"] = API_KEY
-    elif service in ("risk", "ledger"):
+    elif service in ("risk", "ledger") or (service == "notification" and path.startswith("/ops/")):
         headers["x-api-key"] = OPS_KEY
     if service in ("orchestrator", "risk", "provider", "ledger", "notification") and TOKEN:
         headers["x-internal-token"] = TOKEN
@@ -390,6 +390,10 @@ def main() -> int:
         if operation.path == "/reconciliation/{transaction_id}":
             known[operation.path] = ["settlement:" + x["answer"]["payment_id"] for x in rec.exchanges
                                      if x["path"] in CREATE_PATHS and x["status"] == 200][:50]
+        if operation.path.startswith("/ops/webhooks/endpoints/{endpoint_id}"):
+            known[operation.path] = [x["answer"]["endpoint_id"] for x in rec.exchanges
+                                     if x["path"] == "/ops/webhooks/endpoints"
+                                     and x["status"] == 201][:20]
         before = sum(v for (label, _), v in rec.counts.items())
         fuzz_operation(rec, operation, service, port, known)
         after = sum(v for (label, _), v in rec.counts.items())
