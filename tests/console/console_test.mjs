@@ -174,10 +174,11 @@ async function loginThroughPage() {
 async function submitLogin() {
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
   const logout = page.getByRole('button', { name: 'Log out', exact: true });
-  const message = page.locator('#login-message');
   await waitFor('the login to finish', async () => {
     if (await logout.isVisible()) return true;
-    const text = (await message.count()) ? (await message.innerText()).trim() : '';
+    // Read without waiting: the login view (and #login-message with it) goes away the moment the
+    // login succeeds, and a locator read would then wait for it until its own timeout.
+    const text = (await page.evaluate(() => document.getElementById('login-message')?.textContent ?? '')).trim();
     if (text && !text.startsWith(SESSION_ENDED)) throw Object.assign(new Error(`login refused: "${text}"`), { final: true });
     return false;
   });
