@@ -9,6 +9,7 @@
 
 #include "adapters/postgres/migrator.hpp"
 #include "services/notification/schema.hpp"
+#include "services/notification/webhook_api.hpp"
 #include "services/notification/webhook_dispatcher.hpp"
 #include "services/notification/webhook_signature.hpp"
 #include "testing/fake_clock.hpp"
@@ -275,6 +276,117 @@ TEST_F(PgWebhookStoreTest, DuringASecretRotationDeliveriesCarryBothSignatures) {
         store_.RotateSecret("5a6b7c8d-0000-4000-8000-00000000000f", "s", std::chrono::seconds(1))
     );
     (void)ended;
+}
+
+}  // namespace
+}  // namespace sagapay::notification
+
+namespace sagapay::notification {
+namespace {
+
+/// The ops API over the real store, through its routes.
+class WebhookApiTest : public PgWebhookStoreTest {
+protected:
+    WebhookApiTest() { api_.AddRoutes(router_); }
+
+    http::Response Call(
+        const std::string& method,
+        const std::string& target,
+        const std::string& body = {},
+        const std::string& key = "ops-key"
+    ) {
+        http::Request request;
+        request.method = method;
+        const auto q = target.find('?');
+        request.path = target.substr(0, q);
+        request.query = q == std::string::npos ? "" : target.substr(q + 1);
+        request.body = body;
+        if (!key.empty()) {
+            request.headers.emplace_back("x-api-key", key);
+        }
+        return router_.Dispatch(request);
+    }
+
+    static nlohmann::json Body(const http::Response& response) {
+        return nlohmann::json::parse(response.body);
+    }
+
+    WebhookApi api_{store_, "ops-key", std::chrono::seconds(3600)};
+    http::Router router_;
+};
+
+TEST_F(WebhookApiTest, EndpointsAreRegisteredListedDisabledEnabledAndRotated) {
+    const auto created = Call(
+        "POST",
+        "/ops/webhooks/endpoints",
+        R"({"url": "http://127.0.0.1:9/h", "event_types": ["payment.settled"], "merchant_id": "m1"})"
+    );
+    ASSERT_EQ(created.status, 201) << created.body;
+    const auto endpoint = Body(created);
+    const std::string id = endpoint["endpoint_id"];
+    EXPECT_EQ(endpoint["merchant_id"], "m1");
+    EXPECT_EQ(endpoint["status"], "ENABLED");
+    EXPECT_EQ(endpoint["secret"].get<std::string>().size(), 70U);
+
+    const auto listed = Body(Call("GET", "/ops/webhooks/endpoints"));
+    ASSERT_EQ(listed.size(), 1U);
+    EXPECT_FALSE(listed[0].contains("secret"));
+    EXPECT_EQ(
+        Body(Call("POST", "/ops/webhooks/endpoints/" + id + "/disable"))["status"], "DISABLED"
+    );
+    EXPECT_EQ(Body(Call("POST", "/ops/webhooks/endpoints/" + id + "/enable"))["status"], "ENABLED");
+    const auto rotated = Call(
+        "POST", "/ops/webhooks/endpoints/" + id + "/rotate-secret", R"({"overlap_seconds": 60})"
+    );
+    ASSERT_EQ(rotated.status, 200) << rotated.body;
+    EXPECT_NE(Body(rotated)["secret"], endpoint["secret"]);
+    EXPECT_EQ(Call("POST", "/ops/webhooks/endpoints/" + id + "/rotate-secret").status, 200);
+}
+
+TEST_F(WebhookApiTest, DeliveriesAreListedShownAndRedelivered) {
+    Register({"*"});
+    Announce("saga-1", "payments.settled");
+    const auto listed = Body(Call("GET", "/ops/webhooks/deliveries?status=PENDING&limit=10"));
+    ASSERT_EQ(listed.size(), 1U);
+    const std::string id = std::to_string(listed[0]["delivery_id"].get<std::int64_t>());
+    EXPECT_EQ(Body(Call("GET", "/ops/webhooks/deliveries/" + id))["attempts"].size(), 0U);
+    const auto redelivered = Call("POST", "/ops/webhooks/deliveries/" + id + "/redeliver");
+    ASSERT_EQ(redelivered.status, 200);
+    EXPECT_EQ(Body(redelivered)["status"], "PENDING");
+    EXPECT_TRUE(Body(Call("GET", "/ops/webhooks/deliveries?status=FAILED")).empty());
+}
+
+TEST_F(WebhookApiTest, RefusesWhatItCannotUseAndWritesNothing) {
+    EXPECT_EQ(Call("GET", "/ops/webhooks/endpoints", {}, "").status, 401);
+    EXPECT_EQ(Call("GET", "/ops/webhooks/endpoints", {}, "wrong").status, 401);
+    EXPECT_EQ(Call("POST", "/ops/webhooks/endpoints", "nope").status, 400);
+    const auto refused =
+        Call("POST", "/ops/webhooks/endpoints", R"({"url": "https://x/", "event_types": ["*"]})");
+    EXPECT_EQ(refused.status, 422);
+    EXPECT_EQ(Body(refused)["error"]["field"], "url");
+    EXPECT_TRUE(Body(Call("GET", "/ops/webhooks/endpoints")).empty());
+    const std::string unknown = "5a6b7c8d-0000-4000-8000-00000000000f";
+    EXPECT_EQ(Call("POST", "/ops/webhooks/endpoints/" + unknown + "/disable").status, 404);
+    EXPECT_EQ(Call("POST", "/ops/webhooks/endpoints/not-a-uuid/enable").status, 404);
+    EXPECT_EQ(Call("POST", "/ops/webhooks/endpoints/" + unknown + "/rotate-secret").status, 404);
+    EXPECT_EQ(
+        Call("POST", "/ops/webhooks/endpoints/" + unknown + "/rotate-secret", "[]").status, 400
+    );
+    EXPECT_EQ(
+        Call(
+            "POST",
+            "/ops/webhooks/endpoints/" + unknown + "/rotate-secret",
+            R"({"overlap_seconds": -1})"
+        )
+            .status,
+        422
+    );
+    EXPECT_EQ(Call("GET", "/ops/webhooks/deliveries?status=LOST").status, 422);
+    EXPECT_EQ(Call("GET", "/ops/webhooks/deliveries?limit=0").status, 422);
+    EXPECT_EQ(Call("GET", "/ops/webhooks/deliveries?endpoint_id=x").status, 422);
+    EXPECT_EQ(Call("GET", "/ops/webhooks/deliveries/0").status, 404);
+    EXPECT_EQ(Call("GET", "/ops/webhooks/deliveries/12x").status, 404);
+    EXPECT_EQ(Call("POST", "/ops/webhooks/deliveries/999/redeliver").status, 404);
 }
 
 }  // namespace
