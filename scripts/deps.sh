@@ -36,9 +36,13 @@ npm_deps() {
     return 0
   fi
   echo "deps: npm ci in tests/console" >&2
-  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
-    die "npm ci failed in tests/console"
-  cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.src"
+  # Only the browser test needs it: without npm (offline), `make up` still works and
+  # e2e.Console fails saying playwright-core is missing.
+  if (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error); then
+    cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.src"
+  else
+    echo "deps: warning: npm ci failed in tests/console (the console's browser test needs it)" >&2
+  fi
 }
 
 die() { echo "deps: error: $*" >&2; exit 1; }
