@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/fake_clock.hpp"
+#include "testing/http_request.hpp"
 
 namespace sagapay::console {
 namespace {
@@ -162,13 +163,7 @@ protected:
         const std::string& body = {},
         std::vector<std::pair<std::string, std::string>> headers = {}
     ) {
-        http::Request request;
-        request.method = method;
-        const auto q = target.find('?');
-        request.path = target.substr(0, q);
-        request.query = q == std::string::npos ? "" : target.substr(q + 1);
-        request.body = body;
-        request.headers = std::move(headers);
+        http::Request request = testing::RequestFor(method, target, body, std::move(headers));
         return router_.Dispatch(request);
     }
 

@@ -13,6 +13,7 @@
 #include "services/notification/webhook_dispatcher.hpp"
 #include "services/notification/webhook_signature.hpp"
 #include "testing/fake_clock.hpp"
+#include "testing/http_request.hpp"
 #include "testing/test_env.hpp"
 
 namespace sagapay::notification {
@@ -94,13 +95,17 @@ protected:
         );
     }
 
-    WebhookDispatcher Dispatcher(int disable_after = 100) {
+    /// A dispatcher whose retries are due `retry_base` after a failure (0: at once, so a test
+    /// counts attempts without waiting).
+    WebhookDispatcher Dispatcher(
+        int disable_after = 100, std::chrono::milliseconds retry_base = std::chrono::milliseconds(0)
+    ) {
         return WebhookDispatcher(
             store_,
             sender_,
             clock_,
             {.batch = 8,
-             .retry_base = std::chrono::milliseconds(10),
+             .retry_base = retry_base,
              .lease = std::chrono::seconds(30),
              .disable_after = disable_after,
              .idle_poll = std::chrono::milliseconds(10)}
@@ -183,10 +188,10 @@ TEST_F(PgWebhookStoreTest, FailedAttemptsAreRetriedWithBackoffEachLogged) {
     sender_.script = {500, 0};  // an error, then no answer, then 200
     WebhookDispatcher dispatcher = Dispatcher();
 
-    for (int round = 0; round < 200 && sender_.sent.size() < 3; ++round) {
-        dispatcher.RunOnce();
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the 10/20 ms backoff
-    }
+    EXPECT_EQ(dispatcher.RunOnce(), 1);  // 500
+    EXPECT_EQ(dispatcher.RunOnce(), 1);  // no answer
+    EXPECT_EQ(dispatcher.RunOnce(), 1);  // 200
+    EXPECT_EQ(dispatcher.RunOnce(), 0);  // delivered
 
     ASSERT_EQ(sender_.sent.size(), 3U);
     EXPECT_EQ(sender_.sent[0].body, sender_.sent[2].body);  // the same event, byte for byte
@@ -200,18 +205,33 @@ TEST_F(PgWebhookStoreTest, FailedAttemptsAreRetriedWithBackoffEachLogged) {
     EXPECT_EQ(store_.ListEndpoints()[0]["consecutive_failures"], 0);  // reset by the success
 }
 
+TEST_F(PgWebhookStoreTest, AFailedDeliveryWaitsItsBackoffBeforeTheNextAttempt) {
+    Register({"*"});
+    Announce("saga-1", "payments.failed");
+    sender_.script = {500};
+    WebhookDispatcher dispatcher = Dispatcher(100, std::chrono::hours(1));
+
+    EXPECT_EQ(dispatcher.RunOnce(), 1);
+    EXPECT_EQ(dispatcher.RunOnce(), 0);  // not due for an hour
+
+    const auto due = conn_.Exec(
+        "SELECT status, next_attempt_at > now() + interval '59 minutes' FROM webhook_deliveries"
+    );
+    EXPECT_EQ(due.GetString(0, 0), "PENDING");
+    EXPECT_TRUE(due.GetBool(0, 1));
+    EXPECT_EQ(sender_.sent.size(), 1U);
+}
+
 TEST_F(PgWebhookStoreTest, AnEndpointThatKeepsFailingIsDisabledAndAFailedDeliveryCanBeRedelivered) {
     Register({"*"});
     Announce("saga-1", "payments.failed");
     sender_.script = {503, 503, 503, 503};
     WebhookDispatcher dispatcher = Dispatcher(3);
 
-    for (int round = 0; round < 200 && sender_.sent.size() < 3; ++round) {
-        dispatcher.RunOnce();
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        EXPECT_EQ(dispatcher.RunOnce(), 1);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_EQ(dispatcher.RunOnce(), 0);  // disabled: nothing claimed
+    EXPECT_EQ(dispatcher.RunOnce(), 0);  // due again at once, but the endpoint is disabled
 
     ASSERT_EQ(sender_.sent.size(), 3U);
     const auto endpoint = store_.ListEndpoints()[0];
@@ -240,7 +260,7 @@ TEST_F(PgWebhookStoreTest, PastTheHorizonADeliveryFails) {
     }
     sender_.script = {500};
 
-    EXPECT_EQ(Dispatcher().RunOnce(), 1);
+    EXPECT_EQ(Dispatcher(100, std::chrono::milliseconds(10)).RunOnce(), 1);  // no time left
 
     const auto delivery = store_.ListDeliveries(std::nullopt, std::nullopt, 1)[0];
     EXPECT_EQ(delivery["status"], "FAILED");
@@ -296,15 +316,11 @@ protected:
         const std::string& body = {},
         const std::string& key = "ops-key"
     ) {
-        http::Request request;
-        request.method = method;
-        const auto q = target.find('?');
-        request.path = target.substr(0, q);
-        request.query = q == std::string::npos ? "" : target.substr(q + 1);
-        request.body = body;
+        std::vector<std::pair<std::string, std::string>> headers;
         if (!key.empty()) {
-            request.headers.emplace_back("x-api-key", key);
+            headers.emplace_back("x-api-key", key);
         }
+        http::Request request = testing::RequestFor(method, target, body, std::move(headers));
         return router_.Dispatch(request);
     }
 
