@@ -23,7 +23,11 @@ http::Response Json(int status, const nlohmann::json& body) {
     return response;
 }
 
+/// 400 malformed_json for a body that is not a JSON object, else 422 naming the field.
 http::Response Refused(const FieldError& error) {
+    if (error.field == "body") {
+        return http::ErrorResponse(400, "malformed_json", error.message);
+    }
     return http::ErrorResponse(422, "validation_error", error.message, error.field);
 }
 
@@ -161,8 +165,7 @@ http::Response ConsoleApi::WithSession(
 http::Response ConsoleApi::Login(const http::Request& request) {
     auto parsed = ParseLogin(request.body);
     if (const auto* error = std::get_if<FieldError>(&parsed)) {
-        return error->field == "body" ? http::ErrorResponse(400, "malformed_json", error->message)
-                                      : Refused(*error);
+        return Refused(*error);
     }
     Credentials login = std::get<Credentials>(std::move(parsed));
     if (!ConstantTimeEquals(login.ops_key, options_.ops_api_key)) {
@@ -217,8 +220,7 @@ http::Response ConsoleApi::Reviews(const http::Request& request) {
 http::Response ConsoleApi::Decide(const http::Request& request, const Session& session) {
     auto parsed = ParseDecision(request.body);
     if (const auto* error = std::get_if<FieldError>(&parsed)) {
-        return error->field == "body" ? http::ErrorResponse(400, "malformed_json", error->message)
-                                      : Refused(*error);
+        return Refused(*error);
     }
     const Decision decision = std::get<Decision>(std::move(parsed));
     const std::string action = decision.approve ? "review.approve" : "review.deny";
@@ -345,8 +347,7 @@ http::Response ConsoleApi::Replay(const http::Request& request, const Session& s
     using Kind = app::ReplayOutcome::Kind;
     auto parsed = ParseReplay(request.body);
     if (const auto* error = std::get_if<FieldError>(&parsed)) {
-        return error->field == "body" ? http::ErrorResponse(400, "malformed_json", error->message)
-                                      : Refused(*error);
+        return Refused(*error);
     }
     const ReplayRequest replay = std::get<ReplayRequest>(std::move(parsed));
     const app::ReplayOutcome outcome = dead_letters_.Replay(replay.topic, replay.event_id);
