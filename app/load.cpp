@@ -241,7 +241,8 @@ int RunLoad(const LoadOptions& o) {
             // RISK_REVIEW waits on a person: it counts as an outcome of the run, not as pending.
             const auto still = db.Exec(
                 "SELECT payment_id FROM payments WHERE payment_id = ANY($1::uuid[]) AND "
-                "status NOT IN ('SETTLED','FAILED','REVERSED','RISK_REVIEW')",
+                "status NOT IN ('SETTLED','FAILED','REVERSED','RISK_REVIEW','PARTIALLY_REFUNDED',"
+                "'REFUNDED')",
                 {postgres::TextArray(moving)}
             );
             moving.clear();

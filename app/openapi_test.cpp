@@ -181,6 +181,11 @@ public:
     Result<http::Response> Create(const PaymentRequest&, const std::string&) override {
         return tl::unexpected(Error{ErrorCode::kUnavailable, "not in this test"});
     }
+    Result<http::Response>
+    Forward(const std::string&, const std::string&, const std::string&, const std::string&)
+        override {
+        return tl::unexpected(Error{ErrorCode::kUnavailable, "not in this test"});
+    }
 };
 
 class NoReports final : public ledger::LedgerReports {

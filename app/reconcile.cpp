@@ -68,18 +68,50 @@ struct Payment {
     std::string status;
     std::int64_t amount_minor = 0;
     std::string currency;
+    /// What the ledger settles: captured_cents (a manual partial capture takes less than the
+    /// amount), or amount_cents when the payment has none recorded.
+    std::int64_t settle_minor = 0;
 };
+
+/// A payment's refunds as the orchestrator has them, read in one statement.
+struct PaymentRefunds {
+    std::string status;
+    std::int64_t captured_minor = 0;  ///< captured_cents, else amount_cents
+    std::int64_t refunded_minor = 0;  ///< payments.refunded_cents
+    struct Refund {
+        std::string refund_id;
+        std::int64_t amount_minor = 0;
+        std::string currency;
+        std::string status;  ///< PENDING, SUCCEEDED, FAILED
+    };
+    std::vector<Refund> refunds;
+};
+
+/// The statuses of a payment whose capture the ledger settled.
+bool IsSettledStatus(std::string_view status) {
+    return status == "SETTLED" || status == "PARTIALLY_REFUNDED" || status == "REFUNDED";
+}
 
 // Payments in primary-key order, one page at a time (keyset, never OFFSET).
 constexpr const char* kPaymentsFirstPage =
-    "SELECT payment_id::text, status, amount_cents, currency FROM payments "
-    "ORDER BY payment_id LIMIT $1";
+    "SELECT payment_id::text, status, amount_cents, currency, "
+    "coalesce(captured_cents, amount_cents) FROM payments ORDER BY payment_id LIMIT $1";
 constexpr const char* kPaymentsNextPage =
-    "SELECT payment_id::text, status, amount_cents, currency FROM payments "
+    "SELECT payment_id::text, status, amount_cents, currency, "
+    "coalesce(captured_cents, amount_cents) FROM payments "
     "WHERE payment_id > $1::uuid ORDER BY payment_id LIMIT $2";
 
-// The settlements and reversals of a page of payments (the unique (payment_id, purpose) index:
-// at most two rows per payment), each with its entries summed.
+// The refunds of a page of payments with the payments' refund figures, in one statement (one
+// snapshot): read after the ledger's postings, so a refund the ledger posted is always seen
+// SUCCEEDED here (the orchestrator records it before announcing it).
+constexpr const char* kRefundsOfPayments =
+    "SELECT p.payment_id::text, p.status, coalesce(p.captured_cents, p.amount_cents), "
+    "p.refunded_cents, r.refund_id::text, r.amount_cents, r.currency, r.status "
+    "FROM payments p LEFT JOIN refunds r ON r.payment_id = p.payment_id "
+    "WHERE p.payment_id = ANY($1::uuid[]) ORDER BY p.payment_id, r.refund_id";
+
+// The settlements, reversals and refunds of a page of payments (at most one settlement and one
+// reversal per payment, any number of refunds), each with its entries summed.
 constexpr const char* kPostingsOfPayments =
     "SELECT t.payment_id::text, t.transaction_id, t.purpose, t.amount_minor, t.currency, "
     "coalesce(sum(e.amount_cents) FILTER (WHERE e.direction = 'DEBIT' AND e.currency = "
@@ -88,7 +120,7 @@ constexpr const char* kPostingsOfPayments =
     "t.currency), 0)::text, "
     "count(e.entry_id), count(e.entry_id) FILTER (WHERE e.currency <> t.currency) "
     "FROM ledger_transactions t LEFT JOIN ledger_entries e ON e.transaction_id = t.transaction_id "
-    "WHERE t.payment_id = ANY($1::uuid[]) AND t.purpose IN ('SETTLEMENT', 'REVERSAL') "
+    "WHERE t.payment_id = ANY($1::uuid[]) AND t.purpose IN ('SETTLEMENT', 'REVERSAL', 'REFUND') "
     "GROUP BY t.transaction_id";
 
 // Ledger transactions in primary-key order, one page at a time.
@@ -234,28 +266,30 @@ void CheckPayment(
             reversal = &posting;
         }
     }
-    if (payment.status == "SETTLED") {
+    if (IsSettledStatus(payment.status)) {
+        const std::string& status = payment.status;
         if (settlement == nullptr) {
             mismatches.Add(
-                subject + " is SETTLED (" + Money(payment.amount_minor, payment.currency) +
-                ") but the ledger has no SETTLEMENT for it"
+                subject + " is " + status + " (" + Money(payment.settle_minor, payment.currency) +
+                " captured) but the ledger has no SETTLEMENT for it"
             );
         } else if (settlements > 1) {
             mismatches.Add(
-                subject + " is SETTLED but the ledger has " + std::to_string(settlements) +
+                subject + " is " + status + " but the ledger has " + std::to_string(settlements) +
                 " SETTLEMENTs for it"
             );
-        } else if (settlement->amount_minor != payment.amount_minor ||
+        } else if (settlement->amount_minor != payment.settle_minor ||
                    settlement->currency != payment.currency) {
             mismatches.Add(
-                subject + " is SETTLED for " + Money(payment.amount_minor, payment.currency) +
-                " but its ledger SETTLEMENT " + settlement->transaction_id + " is " +
+                subject + " is " + status + " for " +
+                Money(payment.settle_minor, payment.currency) + " captured but its ledger " +
+                "SETTLEMENT " + settlement->transaction_id + " is " +
                 Money(settlement->amount_minor, settlement->currency)
             );
         }
         if (reversal != nullptr) {
             mismatches.Add(
-                subject + " is SETTLED but the ledger also has a REVERSAL " +
+                subject + " is " + status + " but the ledger also has a REVERSAL " +
                 reversal->transaction_id + " for it"
             );
         }
@@ -289,6 +323,91 @@ void CheckPayment(
     }
 }
 
+/// The orchestrator's refunds of a payment against the ledger's REFUND transactions.
+void CheckRefunds(
+    const std::string& payment_id,
+    const PaymentRefunds& orchestrator,
+    const std::vector<LedgerPosting>& postings,
+    MismatchList& mismatches
+) {
+    const std::string subject = "payment " + payment_id;
+    const std::string prefix = "refund:" + payment_id + ":";
+    std::map<std::string, std::vector<const LedgerPosting*>, std::less<>> posted;  // by refund id
+    for (const LedgerPosting& posting : postings) {
+        if (posting.purpose != "REFUND") {
+            continue;
+        }
+        if (!posting.transaction_id.starts_with(prefix)) {
+            mismatches.Add(
+                subject + ": ledger REFUND " + posting.transaction_id +
+                " does not name the payment and a refund"
+            );
+            continue;
+        }
+        posted[posting.transaction_id.substr(prefix.size())].push_back(&posting);
+    }
+    std::int64_t succeeded_total = 0;
+    std::set<std::string, std::less<>> known;
+    for (const PaymentRefunds::Refund& refund : orchestrator.refunds) {
+        known.insert(refund.refund_id);
+        const std::string what = "refund " + refund.refund_id + " of " + subject;
+        const auto it = posted.find(refund.refund_id);
+        const std::size_t count = it == posted.end() ? 0 : it->second.size();
+        if (refund.status != "SUCCEEDED") {
+            if (count > 0) {
+                mismatches.Add(
+                    what + " is " + refund.status + " but the ledger has a REFUND " +
+                    it->second.front()->transaction_id + " of " +
+                    Money(it->second.front()->amount_minor, it->second.front()->currency)
+                );
+            }
+            continue;
+        }
+        succeeded_total += refund.amount_minor;
+        if (count == 0) {
+            mismatches.Add(
+                what + " SUCCEEDED (" + Money(refund.amount_minor, refund.currency) +
+                ") but the ledger has no REFUND " + prefix + refund.refund_id +
+                " (one that succeeded moments ago may not be posted yet)"
+            );
+        } else if (count > 1) {
+            mismatches.Add(what + " has " + std::to_string(count) + " ledger REFUND transactions");
+        } else if (const LedgerPosting& ledger = *it->second.front();
+                   ledger.amount_minor != refund.amount_minor ||
+                   ledger.currency != refund.currency) {
+            mismatches.Add(
+                what + " SUCCEEDED for " + Money(refund.amount_minor, refund.currency) +
+                " but its ledger REFUND " + ledger.transaction_id + " is " +
+                Money(ledger.amount_minor, ledger.currency)
+            );
+        }
+    }
+    for (const auto& [refund_id, list] : posted) {
+        if (!known.contains(refund_id)) {
+            for (const LedgerPosting* ledger : list) {
+                mismatches.Add(
+                    subject + ": the ledger has a REFUND " + ledger->transaction_id + " of " +
+                    Money(ledger->amount_minor, ledger->currency) +
+                    " but the orchestrator has no such refund of the payment"
+                );
+            }
+        }
+    }
+    if (orchestrator.refunded_minor != succeeded_total) {
+        mismatches.Add(
+            subject + " records " + std::to_string(orchestrator.refunded_minor) +
+            " refunded but its SUCCEEDED refunds add up to " + std::to_string(succeeded_total)
+        );
+    }
+    if (orchestrator.status == "REFUNDED" &&
+        orchestrator.refunded_minor != orchestrator.captured_minor) {
+        mismatches.Add(
+            subject + " is REFUNDED but " + std::to_string(orchestrator.refunded_minor) +
+            " of its " + std::to_string(orchestrator.captured_minor) + " captured was refunded"
+        );
+    }
+}
+
 /// Pass 1: each orchestrator payment, a page at a time, against the ledger's postings for that
 /// page. The ledger is read after the payments, so a payment seen SETTLED (which the ledger
 /// posts before) always finds its posting. Returns the number of payments checked.
@@ -298,8 +417,8 @@ std::int64_t CheckPayments(
     std::int64_t page_size,
     MismatchList& mismatches
 ) {
-    // Each payment has at most two postings: half a page of payments keeps either query within
-    // `page_size` rows.
+    // Each payment has at most two postings besides its refunds: half a page of payments keeps
+    // the queries within `page_size` rows unless payments have several refunds each.
     const std::int64_t payments_per_page = std::max<std::int64_t>(1, page_size / 2);
     std::int64_t checked = 0;
     std::optional<std::string> after;
@@ -321,7 +440,8 @@ std::int64_t CheckPayments(
                 {page.GetString(i, 0),
                  page.GetString(i, 1),
                  page.GetInt(i, 2),
-                 page.GetString(i, 3)}
+                 page.GetString(i, 3),
+                 page.GetInt(i, 4)}
             );
         }
         std::vector<std::string> ids;
@@ -348,10 +468,35 @@ std::int64_t CheckPayments(
                 rows.GetInt(i, 8),
             });
         }
+        postgres::Rows refund_rows;
+        try {
+            refund_rows = orchestrator.Exec(kRefundsOfPayments, {postgres::TextArray(ids)});
+        } catch (const postgres::SqlError& error) {
+            throw ReconcileError(std::string("orchestrator database: ") + error.what());
+        }
+        std::map<std::string, PaymentRefunds, std::less<>> refunds;
+        for (int i = 0; i < refund_rows.Size(); ++i) {
+            PaymentRefunds& of = refunds[refund_rows.GetString(i, 0)];
+            of.status = refund_rows.GetString(i, 1);
+            of.captured_minor = refund_rows.GetInt(i, 2);
+            of.refunded_minor = refund_rows.GetInt(i, 3);
+            if (!refund_rows.IsNull(i, 4)) {
+                of.refunds.push_back(
+                    {refund_rows.GetString(i, 4),
+                     refund_rows.GetInt(i, 5),
+                     refund_rows.GetString(i, 6),
+                     refund_rows.GetString(i, 7)}
+                );
+            }
+        }
         static const std::vector<LedgerPosting> kNone;
         for (const Payment& payment : payments) {
             const auto it = postings.find(payment.payment_id);
-            CheckPayment(payment, it == postings.end() ? kNone : it->second, mismatches);
+            const std::vector<LedgerPosting>& of = it == postings.end() ? kNone : it->second;
+            CheckPayment(payment, of, mismatches);
+            if (const auto r = refunds.find(payment.payment_id); r != refunds.end()) {
+                CheckRefunds(payment.payment_id, r->second, of, mismatches);
+            }
         }
         checked += page.Size();
         if (page.Size() < payments_per_page) {
@@ -445,8 +590,18 @@ std::string_view Name(PspOutcome outcome) {
     return "no answer";
 }
 
+// Of a page's payments, those the orchestrator refunded in full: the PSP reports them REFUNDED
+// while the provider still records their capture.
+constexpr const char* kRefundedPayments =
+    "SELECT payment_id::text FROM payments WHERE payment_id = ANY($1::uuid[]) "
+    "AND status = 'REFUNDED'";
+
 std::int64_t CheckProviderAgainstPsp(
-    postgres::Connection& provider, PspClient& psp, std::int64_t page_size, MismatchList& mismatches
+    postgres::Connection& provider,
+    postgres::Connection& orchestrator,
+    PspClient& psp,
+    std::int64_t page_size,
+    MismatchList& mismatches
 ) {
     std::int64_t checked = 0;
     std::optional<std::string> after;
@@ -458,16 +613,36 @@ std::int64_t CheckProviderAgainstPsp(
         } catch (const postgres::SqlError& error) {
             throw ReconcileError(std::string("provider database: ") + error.what());
         }
+        std::vector<std::string> ids;
+        ids.reserve(static_cast<std::size_t>(page.Size()));
+        for (int i = 0; i < page.Size(); ++i) {
+            ids.push_back(page.GetString(i, 0));
+        }
+        std::set<std::string, std::less<>> refunded;
+        try {
+            const auto rows = orchestrator.Exec(kRefundedPayments, {postgres::TextArray(ids)});
+            for (int i = 0; i < rows.Size(); ++i) {
+                refunded.insert(rows.GetString(i, 0));
+            }
+        } catch (const postgres::SqlError& error) {
+            throw ReconcileError(std::string("orchestrator database: ") + error.what());
+        }
         for (int i = 0; i < page.Size(); ++i) {
             const std::string payment_id = page.GetString(i, 0);
             const std::string status = page.GetString(i, 1);
             const PspOutcome at_psp = psp.Inquire(page.GetString(i, 2)).outcome;
             ++checked;
+            // A capture the merchant refunded in full is REFUNDED at the PSP.
+            const PspOutcome expected =
+                refunded.contains(payment_id) ? PspOutcome::kRefunded : PspOutcome::kCaptured;
             if (at_psp == PspOutcome::kUnknown) {
                 mismatches.Add("payment " + payment_id + ": the PSP did not answer the inquiry");
-            } else if (status == "CAPTURED" && at_psp != PspOutcome::kCaptured) {
+            } else if (status == "CAPTURED" && at_psp != expected) {
                 std::string line = "payment " + payment_id;
-                line += " is CAPTURED at the provider but ";
+                line += " is CAPTURED at the provider";
+                line +=
+                    expected == PspOutcome::kRefunded ? " and REFUNDED at the orchestrator" : "";
+                line += " but ";
                 line += Name(at_psp);
                 line += " at the PSP";
                 mismatches.Add(std::move(line));
@@ -537,7 +712,7 @@ ReconcileReport Reconcile(const ReconcileOptions& options) {
             OpenDatabase("provider", "PROVIDER_POSTGRES_DSN", options.provider_dsn);
         const auto psp = provider::MakeHttpPspClient(options.psp_url, kLedgerTimeout);
         report.provider_psp_checked =
-            CheckProviderAgainstPsp(provider, *psp, options.page_size, mismatches);
+            CheckProviderAgainstPsp(provider, orchestrator, *psp, options.page_size, mismatches);
     }
     report.mismatches = mismatches.Lines();
     report.mismatch_count = mismatches.Count();

@@ -51,10 +51,19 @@ public:
 /// Fetches GET <ledger_url>/reconciliation?limit=N (x-api-key, 10 s timeout), then compares the
 /// orchestrator's payments with the ledger's transactions, reading both databases in pages by
 /// primary key:
-///  - a SETTLED payment has exactly one SETTLEMENT of its amount and currency, whose entries
+///  - a SETTLED, PARTIALLY_REFUNDED or REFUNDED payment has exactly one SETTLEMENT of what it
+///    captured (captured_cents; amount_cents when that is NULL) in its currency, whose entries
 ///    balance, and no REVERSAL;
 ///  - a payment in any other status has no SETTLEMENT unless a REVERSAL of it exists too;
 ///  - a REVERSAL matches its SETTLEMENT and balances;
+///  - every SUCCEEDED refund in the orchestrator's `refunds` has exactly one ledger REFUND
+///    `refund:<payment_id>:<refund_id>` of the same amount and currency, whose entries balance;
+///    a PENDING or FAILED one has none; every ledger REFUND names a refund of its payment that
+///    SUCCEEDED. The refunds are read after the ledger (a refund is recorded SUCCEEDED before the
+///    ledger posts it), so a refund the ledger posted is never reported, but one that succeeded
+///    moments before the check may be reported as not posted yet (it is gone on the next run);
+///  - a payment's refunded_cents is the sum of its SUCCEEDED refunds, and a REFUNDED payment's
+///    refunded_cents is what it captured;
 ///  - every ledger transaction names a payment the orchestrator knows;
 ///  - (when the provider database is known) every payment the provider recorded as failed
 ///    (DECLINED, TIMED_OUT, VOIDED, REFUNDED) holds nothing at the PSP (no authorization, no

@@ -73,14 +73,18 @@ protected:
         return options;
     }
 
+    /// A payment; `captured` sets captured_cents (NULL otherwise, as before refunds existed).
     std::string AddPayment(
-        const std::string& status, std::int64_t amount, const std::string& currency
+        const std::string& status,
+        std::int64_t amount,
+        const std::string& currency,
+        std::optional<std::int64_t> captured = std::nullopt
     ) {
         std::string id = NewUuid();
         orchestrator_.Exec(
             "INSERT INTO payments (payment_id, customer_id, amount_cents, currency, status, "
-            "idempotency_key, request_fingerprint, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-            "$8)",
+            "idempotency_key, request_fingerprint, trace_id, captured_cents) VALUES ($1, $2, $3, "
+            "$4, $5, $6, $7, $8, $9::bigint)",
             {id,
              "cust-" + std::to_string(amount % 17),
              amount,
@@ -88,9 +92,53 @@ protected:
              status,
              "idem-" + id,
              "fp-" + id,
-             "trace-" + id}
+             "trace-" + id,
+             captured ? std::optional<std::string>(std::to_string(*captured)) : std::nullopt}
         );
         return id;
+    }
+
+    /// A refund of `payment` in the orchestrator, moved from PENDING to `status` (its triggers
+    /// keep payments.refund_reserved_cents and refunded_cents).
+    std::string AddRefund(
+        const std::string& payment,
+        std::int64_t amount,
+        const std::string& currency,
+        const std::string& status
+    ) {
+        std::string id = NewUuid();
+        orchestrator_.Exec(
+            "INSERT INTO refunds (refund_id, payment_id, amount_cents, currency, reason, "
+            "idempotency_key, request_fingerprint, trace_id) VALUES ($1, $2, $3, $4, "
+            "'requested_by_customer', $5, $6, $7)",
+            {id, payment, amount, currency, "idem-" + id, "fp-" + id, "trace-" + id}
+        );
+        if (status != "PENDING") {
+            orchestrator_.Exec(
+                "UPDATE refunds SET status = $2, updated_at = now() WHERE refund_id = $1",
+                {id, status}
+            );
+        }
+        return id;
+    }
+
+    /// The ledger's REFUND of refund `refund_id`.
+    void PostRefund(
+        const std::string& payment_id,
+        const std::string& refund_id,
+        std::int64_t amount,
+        const std::string& currency
+    ) {
+        auto entry = ledger::BuildRefundEntry(payment_id, refund_id, amount, currency);
+        ASSERT_TRUE(entry.has_value());
+        postgres::Transaction tx(ledger_);
+        ASSERT_TRUE(ledger::LedgerStore::Post(tx, payment_id, *entry, "evt-" + NewUuid()));
+        tx.Commit();
+    }
+
+    /// A SUCCEEDED refund, posted.
+    void Refund(const std::string& payment, std::int64_t amount, const std::string& currency) {
+        PostRefund(payment, AddRefund(payment, amount, currency, "SUCCEEDED"), amount, currency);
     }
 
     void Post(
@@ -113,8 +161,11 @@ protected:
         Post(ledger::Purpose::kReversal, id, amount, currency);
     }
 
-    /// `count` payments over every status. SETTLED ones are posted; every fourth FAILED or
-    /// REVERSED one was settled and then reversed; the rest have no posting.
+    /// `count` payments over every status. SETTLED ones are posted (their capture: the whole
+    /// amount, recorded or NULL, or part of it), some with a PENDING or FAILED refund;
+    /// PARTIALLY_REFUNDED ones have one SUCCEEDED refund posted (and a FAILED one);
+    /// REFUNDED ones two that add up to the capture; every fourth FAILED or REVERSED one was
+    /// settled and then reversed; the rest have no posting.
     void AddCleanPayments(int count) {
         for (int i = 0; i < count; ++i) {
             const auto statuses = AllPaymentStatuses();
@@ -123,11 +174,30 @@ protected:
             );
             const std::string& currency = kCurrencies[static_cast<std::size_t>(i) % 3];
             const std::int64_t amount = 100 + std::int64_t{i} * 37;
-            const std::string id = AddPayment(status, amount, currency);
             if (status == "SETTLED") {
-                Settle(id, amount, currency);
+                // Captured: NULL (the whole amount), recorded whole, or a partial capture.
+                const std::optional<std::int64_t> captured =
+                    i % 3 == 0 ? std::nullopt
+                               : std::optional<std::int64_t>(i % 3 == 1 ? amount : amount - 7);
+                const std::string id = AddPayment(status, amount, currency, captured);
+                Settle(id, captured.value_or(amount), currency);
+                if (captured && i % 4 == 1) {
+                    AddRefund(id, 10, currency, i % 8 == 1 ? "PENDING" : "FAILED");
+                }
                 ++settled_;
-            } else if ((status == "REVERSED" || status == "FAILED") && i % 4 == 2) {
+            } else if (status == "PARTIALLY_REFUNDED" || status == "REFUNDED") {
+                const std::int64_t captured = amount - (i % 2) * 5;
+                const std::string id = AddPayment(status, amount, currency, captured);
+                Settle(id, captured, currency);
+                const std::int64_t first = captured / 3;
+                Refund(id, first, currency);
+                AddRefund(id, 1, currency, "FAILED");
+                if (status == "REFUNDED") {
+                    Refund(id, captured - first, currency);
+                }
+                ++settled_;
+            } else if (const std::string id = AddPayment(status, amount, currency);
+                       (status == "REVERSED" || status == "FAILED") && i % 4 == 2) {
                 Settle(id, amount, currency);
                 Reverse(id, amount, currency);
             }
@@ -217,9 +287,9 @@ TEST_F(ReconcileTest, EachPlantedMismatchIsReportedByPaymentAndTheExitCodeIsOne)
     Settle(unknown, 333, "USD");
 
     const std::vector<std::pair<std::string, std::string>> expected = {
-        {settled_unposted, "is SETTLED (5000 USD) but the ledger has no SETTLEMENT"},
-        {wrong_amount, "is SETTLED for 5000 USD but its ledger SETTLEMENT"},
-        {wrong_currency, "is SETTLED for 700 EUR but its ledger SETTLEMENT"},
+        {settled_unposted, "is SETTLED (5000 USD captured) but the ledger has no SETTLEMENT"},
+        {wrong_amount, "is SETTLED for 5000 USD captured but its ledger SETTLEMENT"},
+        {wrong_currency, "is SETTLED for 700 EUR captured but its ledger SETTLEMENT"},
         {failed_posted, "is FAILED, not SETTLED, but the ledger has a SETTLEMENT"},
         {settled_reversed, "is SETTLED but the ledger also has a REVERSAL"},
         {unknown, "is unknown to the orchestrator but the ledger has a SETTLEMENT"},
@@ -257,6 +327,96 @@ TEST_F(ReconcileTest, EachPlantedMismatchIsReportedByPaymentAndTheExitCodeIsOne)
     ASSERT_EQ(capped.mismatches.size(), 5U);
     EXPECT_EQ(capped.mismatches.back(), "... and 2 more mismatches (raise --limit to list them)");
     EXPECT_EQ(Run(limited).first, 1);
+}
+
+TEST_F(ReconcileTest, EachPlantedRefundMismatchIsReportedOnce) {
+    AddCleanPayments(100);
+
+    // The settlement is of what was captured, not of the amount.
+    const std::string captured_less = AddPayment("SETTLED", 1000, "USD", 800);
+    Settle(captured_less, 1000, "USD");
+
+    const std::string partially_unsettled = AddPayment("PARTIALLY_REFUNDED", 1000, "USD", 1000);
+
+    const std::string succeeded_unposted = AddPayment("PARTIALLY_REFUNDED", 1000, "USD", 1000);
+    Settle(succeeded_unposted, 1000, "USD");
+    const std::string unposted_refund = AddRefund(succeeded_unposted, 300, "USD", "SUCCEEDED");
+
+    const std::string wrong_refund = AddPayment("PARTIALLY_REFUNDED", 1000, "EUR", 1000);
+    Settle(wrong_refund, 1000, "EUR");
+    PostRefund(wrong_refund, AddRefund(wrong_refund, 300, "EUR", "SUCCEEDED"), 299, "EUR");
+
+    const std::string pending_posted = AddPayment("SETTLED", 1000, "USD", 1000);
+    Settle(pending_posted, 1000, "USD");
+    PostRefund(pending_posted, AddRefund(pending_posted, 200, "USD", "PENDING"), 200, "USD");
+
+    const std::string failed_posted = AddPayment("SETTLED", 1000, "USD", 1000);
+    Settle(failed_posted, 1000, "USD");
+    PostRefund(failed_posted, AddRefund(failed_posted, 200, "USD", "FAILED"), 200, "USD");
+
+    const std::string unknown_refund = AddPayment("SETTLED", 1000, "JPY", 1000);
+    Settle(unknown_refund, 1000, "JPY");
+    const std::string stray = NewUuid();
+    PostRefund(unknown_refund, stray, 100, "JPY");
+
+    const std::string refunded_cents_off = AddPayment("PARTIALLY_REFUNDED", 1000, "USD", 1000);
+    Settle(refunded_cents_off, 1000, "USD");
+    Refund(refunded_cents_off, 300, "USD");
+    orchestrator_.Exec(
+        "UPDATE payments SET refunded_cents = 299 WHERE payment_id = $1", {refunded_cents_off}
+    );
+
+    const std::string refunded_in_part = AddPayment("REFUNDED", 1000, "USD", 1000);
+    Settle(refunded_in_part, 1000, "USD");
+    Refund(refunded_in_part, 500, "USD");
+
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {captured_less, "is SETTLED for 800 USD captured but its ledger SETTLEMENT"},
+        {partially_unsettled, "is PARTIALLY_REFUNDED (1000 USD captured) but the ledger has no"},
+        {unposted_refund,
+         "SUCCEEDED (300 USD) but the ledger has no REFUND refund:" + succeeded_unposted + ":" +
+             unposted_refund},
+        {wrong_refund, "SUCCEEDED for 300 EUR but its ledger REFUND"},
+        {pending_posted, "is PENDING but the ledger has a REFUND"},
+        {failed_posted, "is FAILED but the ledger has a REFUND"},
+        {stray, "but the orchestrator has no such refund of the payment"},
+        {refunded_cents_off, "records 299 refunded but its SUCCEEDED refunds add up to 300"},
+        {refunded_in_part, "is REFUNDED but 500 of its 1000 captured was refunded"},
+    };
+    const ReconcileReport report = Reconcile(Options());
+    EXPECT_EQ(report.mismatches.size(), expected.size())
+        << ::testing::PrintToString(report.mismatches);
+    for (const auto& [id, what] : expected) {
+        const bool found = std::any_of(
+            report.mismatches.begin(),
+            report.mismatches.end(),
+            [&, &id = id, &what = what](const std::string& line) {
+                return line.find(id) != std::string::npos && line.find(what) != std::string::npos;
+            }
+        );
+        EXPECT_TRUE(found) << "no mismatch for " << id << " saying '" << what << "' in "
+                           << ::testing::PrintToString(report.mismatches);
+    }
+    EXPECT_TRUE(report.ledger_report.at("balanced").get<bool>());
+    EXPECT_EQ(report.mismatch_count, static_cast<std::int64_t>(expected.size()));
+    EXPECT_EQ(Run(Options()).first, 1);
+}
+
+TEST_F(ReconcileTest, RefundsAtAnyPageSizeAreClean) {
+    // Many refunds of one payment, and payments with none, across page boundaries.
+    const std::string many = AddPayment("REFUNDED", 5000, "EUR", 4000);
+    Settle(many, 4000, "EUR");
+    AddRefund(many, 1, "EUR", "FAILED");
+    for (int i = 0; i < 40; ++i) {
+        Refund(many, 100, "EUR");
+    }
+    AddCleanPayments(30);
+    for (const std::int64_t page_size : {std::int64_t{2}, std::int64_t{7}, std::int64_t{1000}}) {
+        SCOPED_TRACE("page size " + std::to_string(page_size));
+        const ReconcileReport report = Reconcile(Options(page_size));
+        EXPECT_THAT(report.mismatches, ::testing::IsEmpty());
+        EXPECT_EQ(report.cross_service_checked, 31);
+    }
 }
 
 TEST_F(ReconcileTest, ACompensatedPaymentInAnyStatusIsClean) {

@@ -25,7 +25,19 @@ constexpr const char* kInWindow =
     "created_at >= timestamptz 'epoch' + $1::bigint * interval '1 microsecond' AND "
     "created_at < timestamptz 'epoch' + $2::bigint * interval '1 microsecond'";
 
+/// Ended, and updated_at still the time it ended (a refund since moves updated_at, so a refunded
+/// payment's latency is not read from it).
 constexpr const char* kFinal = "status IN ('SETTLED', 'FAILED', 'REVERSED')";
+
+/// No longer in flight.
+constexpr const char* kDone =
+    "status IN ('SETTLED', 'FAILED', 'REVERSED', 'PARTIALLY_REFUNDED', 'REFUNDED')";
+
+/// Settled, refunded since or not: the money was captured and posted.
+constexpr const char* kSettled = "status IN ('SETTLED', 'PARTIALLY_REFUNDED', 'REFUNDED')";
+
+/// What a settled payment settled: its capture (a manual capture may take part of the amount).
+constexpr const char* kSettledAmount = "coalesce(captured_cents, amount_cents)";
 
 /// Created → last change in milliseconds: for a final payment, the time it took to end.
 constexpr const char* kLatencyMs = "(extract(epoch FROM updated_at - created_at) * 1000)::float8";
@@ -292,17 +304,19 @@ PaymentsSummary ReadPaymentsSummary(postgres::Connection& orchestrator, const Wi
     const std::int64_t to = window.to_us;
     const auto totals = orchestrator.Exec(
         fmt::format(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'SETTLED'), "
+            "SELECT count(*), count(*) FILTER (WHERE {3}), "
             "count(*) FILTER (WHERE status = 'FAILED'), count(*) FILTER (WHERE status = "
             "'REVERSED'), "
-            "count(*) FILTER (WHERE NOT {0}), "
+            "count(*) FILTER (WHERE NOT {4}), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY {1}) FILTER (WHERE {0}), "
             "percentile_cont(0.95) WITHIN GROUP (ORDER BY {1}) FILTER (WHERE {0}), "
             "percentile_cont(0.99) WITHIN GROUP (ORDER BY {1}) FILTER (WHERE {0}) "
             "FROM payments WHERE {2}",
             kFinal,
             kLatencyMs,
-            kInWindow
+            kInWindow,
+            kSettled,
+            kDone
         ),
         {from, to}
     );
@@ -317,8 +331,10 @@ PaymentsSummary ReadPaymentsSummary(postgres::Connection& orchestrator, const Wi
 
     const auto amounts = orchestrator.Exec(
         fmt::format(
-            "SELECT currency::text, count(*), sum(amount_cents)::bigint FROM payments "
-            "WHERE status = 'SETTLED' AND {} GROUP BY currency ORDER BY currency LIMIT 200",
+            "SELECT currency::text, count(*), sum({})::bigint FROM payments "
+            "WHERE {} AND {} GROUP BY currency ORDER BY currency LIMIT 200",
+            kSettledAmount,
+            kSettled,
             kInWindow
         ),
         {from, to}
@@ -338,10 +354,11 @@ PaymentsSummary ReadPaymentsSummary(postgres::Connection& orchestrator, const Wi
     const auto per_bucket = orchestrator.Exec(
         fmt::format(
             "SELECT ((extract(epoch FROM created_at) * 1000000)::bigint - $1::bigint) / $3::bigint "
-            "AS bucket, count(*), count(*) FILTER (WHERE status = 'SETTLED'), "
+            "AS bucket, count(*), count(*) FILTER (WHERE {}), "
             "count(*) FILTER (WHERE status IN ('FAILED', 'REVERSED')), "
             "percentile_cont(0.95) WITHIN GROUP (ORDER BY {}) FILTER (WHERE {}) "
             "FROM payments WHERE {} GROUP BY bucket ORDER BY bucket",
+            kSettled,
             kLatencyMs,
             kFinal,
             kInWindow
@@ -438,9 +455,11 @@ ReconciliationSummary ReadReconciliation(
     std::map<std::string, std::int64_t> orchestrator_ids;
     std::map<std::string, std::int64_t> ledger_ids;
     const auto settled = orchestrator.Exec(fmt::format(
-        "SELECT currency::text, count(*), sum(amount_cents)::bigint, {} FROM payments "
-        "WHERE status = 'SETTLED' GROUP BY currency",
-        kIdChecksum
+        "SELECT currency::text, count(*), sum({})::bigint, {} FROM payments "
+        "WHERE {} GROUP BY currency",
+        kSettledAmount,
+        kIdChecksum,
+        kSettled
     ));
     for (int i = 0; i < settled.Size(); ++i) {
         auto& c = at(settled.GetString(i, 0));

@@ -279,6 +279,7 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view service) {
     }
     r.Millis("SWEEPER_STUCK_AFTER_MS", c.sweeper_stuck_after, 100, 86'400'000);
     r.Millis("SWEEPER_INTERVAL_MS", c.sweeper_interval, 50, 3'600'000);
+    r.Seconds("CAPTURE_WINDOW_SECONDS", c.capture_window, 1, 30LL * 86'400);
     r.Int("MAX_PAYMENTS_IN_FLIGHT", c.max_payments_in_flight, 0, 100'000'000);
     r.Millis("ADMISSION_MAX_WAIT_MS", c.admission_max_wait, 0, 4'000);
     r.Millis("ADMISSION_REFRESH_MS", c.admission_refresh, 5, 10'000);

@@ -75,6 +75,9 @@ struct Config {
 
     std::chrono::milliseconds sweeper_stuck_after{std::chrono::seconds(30)};
     std::chrono::milliseconds sweeper_interval{std::chrono::seconds(5)};
+    /// CAPTURE_WINDOW_SECONDS: a manual-capture authorization not captured (or canceled) within
+    /// this long is voided by the sweeper (7 days, a card authorization's usual life).
+    std::chrono::seconds capture_window{std::chrono::hours(24 * 7)};
 
     /// Admission control (docs/performance.md): payments in flight (created, not final, not in
     /// RISK_REVIEW) at most before a POST waits, up to admission_max_wait, then gets 503

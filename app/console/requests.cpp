@@ -168,7 +168,9 @@ Parsed<PaymentFilter> ParsePaymentFilter(const http::Request& request) {
                  "CAPTURED",
                  "SETTLED",
                  "FAILED",
-                 "REVERSED"}
+                 "REVERSED",
+                 "PARTIALLY_REFUNDED",
+                 "REFUNDED"}
             )) {
             return FieldError{"status", "status must be one of the payment statuses"};
         }

@@ -214,6 +214,9 @@ struct Encoder {
         if (!e.authorization_id.empty()) {
             json["authorization_id"] = e.authorization_id;
         }
+        if (e.capture_amount_minor > 0) {
+            json["capture_amount_cents"] = e.capture_amount_minor;
+        }
         return json;
     }
     nlohmann::json operator()(const CaptureCompleted& e) const {
@@ -261,6 +264,44 @@ struct Encoder {
         json["source_event_id"] = e.source_event_id.Value();
         return json;
     }
+    nlohmann::json operator()(const RefundRequested& e) const {
+        return {
+            {"refund_id", e.refund_id},
+            {"amount_cents", e.amount.amount_minor},
+            {"currency", e.amount.currency.CodeString()},
+            {"customer_id", e.customer_id.Value()},
+            {"reason", e.reason}};
+    }
+    nlohmann::json operator()(const RefundCompleted& e) const {
+        nlohmann::json json = {
+            {"refund_id", e.refund_id},
+            {"amount_cents", e.amount.amount_minor},
+            {"currency", e.amount.currency.CodeString()},
+            {"status", e.succeeded ? "SUCCEEDED" : "FAILED"},
+            {"latency_ms", e.latency_ms}};
+        if (!e.failure_reason.empty()) {
+            json["failure_reason"] = e.failure_reason;
+        }
+        return json;
+    }
+    nlohmann::json operator()(const PaymentRefunded& e) const {
+        return {
+            {"refund_id", e.refund_id},
+            {"amount_cents", e.amount.amount_minor},
+            {"currency", e.amount.currency.CodeString()},
+            {"refunded_total_cents", e.refunded_total_minor},
+            {"captured_cents", e.captured_minor},
+            {"customer_id", e.customer_id.Value()},
+            {"reason", e.reason}};
+    }
+    nlohmann::json operator()(const RefundFailed& e) const {
+        return {
+            {"refund_id", e.refund_id},
+            {"amount_cents", e.amount.amount_minor},
+            {"currency", e.amount.currency.CodeString()},
+            {"customer_id", e.customer_id.Value()},
+            {"reason", e.reason}};
+    }
     nlohmann::json operator()(const DlqRecorded& e) const {
         nlohmann::json json = {
             {"reason", e.reason},
@@ -301,6 +342,11 @@ struct Reader {
     void operator()(CaptureRequested& e) const {
         e.facts = in.Facts();
         e.authorization_id = in.OptionalString("authorization_id");
+        e.capture_amount_minor = in.Int("capture_amount_cents", 0);
+        if (in.Ok() &&
+            (e.capture_amount_minor < 0 || e.capture_amount_minor > e.facts.amount.amount_minor)) {
+            in.Problem("capture_amount_cents", "must be from 1 to the authorized amount_cents");
+        }
     }
     void operator()(CaptureCompleted& e) const {
         e.authorization_id = in.OptionalString("authorization_id");
@@ -329,6 +375,38 @@ struct Reader {
         e.reason = in.OptionalString("reason");
         e.source_event_id = EventId(in.OptionalString("source_event_id"));
         e.facts = in.Facts();
+    }
+    void operator()(RefundRequested& e) const {
+        e.refund_id = in.String("refund_id");
+        e.amount = in.Amount();
+        e.customer_id = CustomerId(in.OptionalString("customer_id"));
+        e.reason = in.OptionalString("reason");
+    }
+    void operator()(RefundCompleted& e) const {
+        e.refund_id = in.String("refund_id");
+        e.amount = in.Amount();
+        const std::string status = in.String("status");
+        if (in.Ok() && status != "SUCCEEDED" && status != "FAILED") {
+            // An unknown outcome must never read as a refund made.
+            in.Problem("status", "must be SUCCEEDED or FAILED");
+        }
+        e.succeeded = status == "SUCCEEDED";
+        e.failure_reason = in.OptionalString("failure_reason");
+        e.latency_ms = in.Int("latency_ms", 0);
+    }
+    void operator()(PaymentRefunded& e) const {
+        e.refund_id = in.String("refund_id");
+        e.amount = in.Amount();
+        e.refunded_total_minor = in.Int("refunded_total_cents", 0);
+        e.captured_minor = in.Int("captured_cents", 0);
+        e.customer_id = CustomerId(in.OptionalString("customer_id"));
+        e.reason = in.OptionalString("reason");
+    }
+    void operator()(RefundFailed& e) const {
+        e.refund_id = in.String("refund_id");
+        e.amount = in.Amount();
+        e.customer_id = CustomerId(in.OptionalString("customer_id"));
+        e.reason = in.OptionalString("reason");
     }
     void operator()(DlqRecorded& e) const {
         e.reason = in.String("reason");

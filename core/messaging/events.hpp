@@ -95,11 +95,20 @@ struct PaymentAuthorized {
     std::string authorization_id;
 };
 
-/// provider.capture.requested: capture the authorized amount.
+/// provider.capture.requested: capture the authorized amount, or part of it.
 struct CaptureRequested {
     static constexpr std::string_view kTopic = topics::kProviderCaptureRequested;
-    PaymentFacts facts;
+    PaymentFacts facts;            ///< The authorized amount.
     std::string authorization_id;  ///< Empty when re-driven by the sweeper.
+    /// `capture_amount_cents`: what to capture, at most facts.amount (a manual partial capture;
+    /// the rest of the authorization is released). 0 (absent on the wire): all of it.
+    std::int64_t capture_amount_minor = 0;
+
+    /// What the PSP is to capture.
+    [[nodiscard]] Money ToCapture() const {
+        return capture_amount_minor > 0 ? Money{capture_amount_minor, facts.amount.currency}
+                                        : facts.amount;
+    }
 };
 
 /// provider.capture.completed: the PSP captured.
@@ -163,6 +172,46 @@ struct ReleaseRequested {
     std::string reason;  ///< Why, e.g. "payments.authorized after REVERSED".
 };
 
+/// provider.refund.requested: give back `amount` of a settled payment under `refund_id` (the
+/// PSP idempotency key is derived from it, so a redelivery never refunds twice).
+struct RefundRequested {
+    static constexpr std::string_view kTopic = topics::kProviderRefundRequested;
+    std::string refund_id;
+    Money amount;
+    CustomerId customer_id;
+    std::string reason;  ///< The merchant's reason (requested_by_customer, duplicate, …).
+};
+
+/// provider.refund.completed: what the PSP did with a refund.
+struct RefundCompleted {
+    static constexpr std::string_view kTopic = topics::kProviderRefundCompleted;
+    std::string refund_id;
+    Money amount;
+    bool succeeded = false;      ///< `status`: SUCCEEDED or FAILED.
+    std::string failure_reason;  ///< Why the PSP refused (FAILED only).
+    std::int64_t latency_ms = 0;
+};
+
+/// payments.refunded: a refund succeeded; the ledger posts it.
+struct PaymentRefunded {
+    static constexpr std::string_view kTopic = topics::kPaymentsRefunded;
+    std::string refund_id;
+    Money amount;
+    std::int64_t refunded_total_minor = 0;  ///< Every succeeded refund of the payment, this one in.
+    std::int64_t captured_minor = 0;        ///< What was captured (and settled).
+    CustomerId customer_id;
+    std::string reason;
+};
+
+/// refunds.failed: the PSP refused a refund; nothing was given back.
+struct RefundFailed {
+    static constexpr std::string_view kTopic = topics::kRefundsFailed;
+    std::string refund_id;
+    Money amount;
+    CustomerId customer_id;
+    std::string reason;
+};
+
 /// Any event of the saga, for consumers that read several topics.
 using SagaEvent = std::variant<
     PaymentRequested,
@@ -177,7 +226,11 @@ using SagaEvent = std::variant<
     PaymentSettled,
     PaymentReversed,
     DlqRecorded,
-    ReleaseRequested>;
+    ReleaseRequested,
+    RefundRequested,
+    RefundCompleted,
+    PaymentRefunded,
+    RefundFailed>;
 
 /// The payload JSON of an event (the seed's field names).
 [[nodiscard]] nlohmann::json EncodePayload(const SagaEvent& event);

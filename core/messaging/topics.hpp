@@ -20,6 +20,13 @@ inline constexpr std::string_view kPaymentsDlq = "payments.dlq";
 /// Not in the seed: the saga asks the provider to release what the PSP holds for a payment
 /// that ended without being paid (an authorization or capture that arrived too late).
 inline constexpr std::string_view kProviderReleaseRequested = "provider.release.requested";
+/// Not in the seed: refunds. The orchestrator asks the provider to refund part or all of a
+/// settled payment; the provider answers with the PSP's outcome; the orchestrator announces a
+/// refund that succeeded (the ledger posts it) or failed.
+inline constexpr std::string_view kProviderRefundRequested = "provider.refund.requested";
+inline constexpr std::string_view kProviderRefundCompleted = "provider.refund.completed";
+inline constexpr std::string_view kPaymentsRefunded = "payments.refunded";
+inline constexpr std::string_view kRefundsFailed = "refunds.failed";
 /// Where the bus parks a message that could not be handled (EventSubscription::DeadLetter).
 inline constexpr std::string_view kDeadLetter = "deadletter";
 
@@ -39,6 +46,10 @@ inline constexpr std::array kAll = {
     kPaymentsReversed,
     kPaymentsDlq,
     kProviderReleaseRequested,
+    kProviderRefundRequested,
+    kProviderRefundCompleted,
+    kPaymentsRefunded,
+    kRefundsFailed,
     kDeadLetter,
 };
 

@@ -6,7 +6,7 @@ namespace sagapay {
 
 namespace {
 
-constexpr std::array<PaymentStatus, 8> kAll = {
+constexpr std::array<PaymentStatus, 10> kAll = {
     PaymentStatus::kCreated,
     PaymentStatus::kRiskReview,
     PaymentStatus::kApproved,
@@ -15,9 +15,11 @@ constexpr std::array<PaymentStatus, 8> kAll = {
     PaymentStatus::kSettled,
     PaymentStatus::kFailed,
     PaymentStatus::kReversed,
+    PaymentStatus::kPartiallyRefunded,
+    PaymentStatus::kRefunded,
 };
 
-constexpr std::array<std::string_view, 8> kNames = {
+constexpr std::array<std::string_view, 10> kNames = {
     "CREATED",
     "RISK_REVIEW",
     "APPROVED",
@@ -26,6 +28,8 @@ constexpr std::array<std::string_view, 8> kNames = {
     "SETTLED",
     "FAILED",
     "REVERSED",
+    "PARTIALLY_REFUNDED",
+    "REFUNDED",
 };
 
 }  // namespace
@@ -59,7 +63,11 @@ bool CanTransition(PaymentStatus from, PaymentStatus to) noexcept {
         case S::kFailed:
             return to == S::kReversed;
         case S::kSettled:
+            return to == S::kPartiallyRefunded || to == S::kRefunded;
+        case S::kPartiallyRefunded:
+            return to == S::kRefunded;
         case S::kReversed:
+        case S::kRefunded:
             return false;
     }
     return false;
@@ -67,7 +75,8 @@ bool CanTransition(PaymentStatus from, PaymentStatus to) noexcept {
 
 bool IsTerminal(PaymentStatus status) noexcept {
     return status == PaymentStatus::kSettled || status == PaymentStatus::kFailed ||
-           status == PaymentStatus::kReversed;
+           status == PaymentStatus::kReversed || status == PaymentStatus::kPartiallyRefunded ||
+           status == PaymentStatus::kRefunded;
 }
 
 std::span<const PaymentStatus> AllPaymentStatuses() noexcept {

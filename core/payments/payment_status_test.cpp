@@ -9,7 +9,7 @@
 namespace sagapay {
 namespace {
 
-TEST(PaymentStatus, AllowsExactlyTheSeedsTransitions) {
+TEST(PaymentStatus, AllowsExactlyTheSeedsTransitionsAndRefunds) {
     const std::set<std::pair<std::string, std::string>> allowed = {
         {"CREATED", "RISK_REVIEW"},
         {"CREATED", "APPROVED"},
@@ -25,6 +25,9 @@ TEST(PaymentStatus, AllowsExactlyTheSeedsTransitions) {
         {"CAPTURED", "FAILED"},
         {"CAPTURED", "REVERSED"},
         {"FAILED", "REVERSED"},
+        {"SETTLED", "PARTIALLY_REFUNDED"},
+        {"SETTLED", "REFUNDED"},
+        {"PARTIALLY_REFUNDED", "REFUNDED"},
     };
     int checked = 0;
     for (const PaymentStatus from : AllPaymentStatuses()) {
@@ -37,7 +40,7 @@ TEST(PaymentStatus, AllowsExactlyTheSeedsTransitions) {
             ++checked;
         }
     }
-    EXPECT_EQ(checked, 64);
+    EXPECT_EQ(checked, 100);
 }
 
 TEST(PaymentStatus, NamesRoundTrip) {
@@ -48,8 +51,10 @@ TEST(PaymentStatus, NamesRoundTrip) {
     EXPECT_FALSE(ParsePaymentStatus("").has_value());
 }
 
-TEST(PaymentStatus, TerminalStatesAreSettledFailedReversed) {
+TEST(PaymentStatus, TerminalStatesAreSettledFailedReversedAndRefunded) {
     EXPECT_TRUE(IsTerminal(PaymentStatus::kSettled));
+    EXPECT_TRUE(IsTerminal(PaymentStatus::kPartiallyRefunded));
+    EXPECT_TRUE(IsTerminal(PaymentStatus::kRefunded));
     EXPECT_TRUE(IsTerminal(PaymentStatus::kFailed));
     EXPECT_TRUE(IsTerminal(PaymentStatus::kReversed));
     EXPECT_FALSE(IsTerminal(PaymentStatus::kRiskReview));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "core/money.hpp"
@@ -24,8 +25,8 @@ enum class PspOutcome {
     return outcome == PspOutcome::kAuthorized || outcome == PspOutcome::kCaptured;
 }
 
-/// The five calls of the port, for logs, audit rows and test doubles.
-enum class PspOperation { kAuthorize, kInquire, kCapture, kVoid, kRefund };
+/// The six calls of the port, for logs, audit rows and test doubles.
+enum class PspOperation { kAuthorize, kInquire, kCapture, kVoid, kRefund, kInquireRefund };
 
 /// The answer to an authorization or a status inquiry.
 struct PspAnswer {
@@ -52,6 +53,7 @@ enum class CaptureOutcome {
 struct CaptureAnswer {
     CaptureOutcome outcome = CaptureOutcome::kUnknown;
     std::chrono::milliseconds latency{0};
+    std::int64_t captured_minor = 0;  ///< What the PSP says it captured; 0 when it did not say.
 };
 
 enum class VoidOutcome {
@@ -66,8 +68,10 @@ struct VoidAnswer {
 
 enum class RefundOutcome {
     kRefunded,  ///< Refunded (now, or earlier under this refund key).
-    kRefused,   ///< The PSP answered and will not refund (nothing captured under the key).
+    kRefused,   ///< The PSP answered and will not refund: nothing captured under the key, more
+                ///< than is left of the capture, or this refund key used for another amount.
     kUnknown,   ///< No answer, or a server error: try again under the same refund key.
+    kNotFound,  ///< Refund inquiry: the PSP never processed this refund key.
 };
 
 struct RefundAnswer {
@@ -85,13 +89,28 @@ public:
     virtual PspAnswer Authorize(const AuthorizeCall& call) = 0;
     /// The status of the authorization sent under `key`: kNotFound when it never happened.
     virtual PspAnswer Inquire(const std::string& key) = 0;
+    /// Captures the authorization sent under `authorization_key`, once: `amount_minor` 0 takes
+    /// the whole authorized amount; a positive amount up to it is a partial capture (the PSP
+    /// releases the rest). The same `capture_key` again answers the same; another is refused.
     virtual CaptureAnswer Capture(
-        const std::string& authorization_key, const std::string& capture_key
+        const std::string& authorization_key,
+        const std::string& capture_key,
+        std::int64_t amount_minor
     ) = 0;
     /// Releases an uncaptured authorization.
     virtual VoidAnswer Void(const std::string& authorization_key) = 0;
-    /// Gives back the whole captured amount of the authorization sent under `authorization_key`.
+    /// Gives back `amount_minor` of what was captured under `authorization_key`; 0 gives back
+    /// everything captured and not refunded yet. Several refunds under different refund keys may
+    /// be made against one capture; past the captured amount the PSP refuses. The same
+    /// `refund_key` again answers the same (with another amount it is refused).
     virtual RefundAnswer Refund(
+        const std::string& authorization_key,
+        const std::string& refund_key,
+        std::int64_t amount_minor
+    ) = 0;
+    /// Whether the PSP made the refund sent under `refund_key`: kRefunded, kNotFound when it
+    /// never processed that key, kUnknown when it did not answer.
+    virtual RefundAnswer InquireRefund(
         const std::string& authorization_key, const std::string& refund_key
     ) = 0;
 };

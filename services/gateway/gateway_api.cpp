@@ -93,8 +93,109 @@ http::Response GatewayApi::CreatePayment(const http::Request& request) {
     return response;
 }
 
+namespace {
+
+/// The orchestrator's answer to a passed-on call, as the client gets it.
+http::Response PassOn(const Result<http::Response>& answer, const std::string& trace) {
+    if (!answer) {
+        log::Warn("orchestrator unreachable", {{"error", answer.error().message}});
+        return Unavailable("the orchestrator did not answer; retry (with the same idempotency_key)"
+        );
+    }
+    if (answer->status >= 500) {
+        log::Warn("orchestrator failed a call", {{"status", std::to_string(answer->status)}});
+        return Unavailable("the orchestrator failed; retry (with the same idempotency_key)");
+    }
+    http::Response response = http::JsonResponse(answer->status, answer->body);
+    response.headers.emplace_back("x-correlation-id", trace);
+    if (const auto replayed = answer->Header("idempotent-replayed"); !replayed.empty()) {
+        response.headers.emplace_back("idempotent-replayed", std::string(replayed));
+    }
+    return response;
+}
+
+/// The body checks of a command, with the orchestrator's own parsers (so a bad body never
+/// travels): nullopt when it is fine.
+std::optional<Error> BodyProblem(std::string_view command, std::string_view body) {
+    if (command == "capture") {
+        if (auto parsed = ParseCaptureRequest(body); !parsed) {
+            return parsed.error();
+        }
+    } else if (command == "cancel") {
+        if (auto parsed = ParseEmptyRequest(body); !parsed) {
+            return parsed.error();
+        }
+    } else if (auto parsed = ParseRefundRequest(body); !parsed) {
+        return parsed.error();
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+http::Response GatewayApi::PaymentCommand(const http::Request& request, std::string_view command) {
+    if (!ApiKeyMatches(request, options_.api_key)) {
+        return http::ErrorResponse(401, "unauthorized", "invalid API key");
+    }
+    const std::string_view type = request.Header("content-type");
+    if (!request.body.empty() && !type.empty() && type.substr(0, 16) != "application/json") {
+        return http::ErrorResponse(
+            415, "unsupported_media_type", "send the body as application/json"
+        );
+    }
+    if (const auto problem = BodyProblem(command, request.body)) {
+        return http::ErrorResponse(
+            problem->reason == "malformed_json" ? 400 : 422,
+            problem->reason,
+            problem->message,
+            problem->field
+        );
+    }
+    const std::string& payment_id = request.path_params.at(0);
+    if (!IsUuid(payment_id)) {
+        return http::ErrorResponse(404, "payment_not_found", "payment not found", "payment_id");
+    }
+    const std::string trace =
+        SanitizeTraceId(request.Header("x-correlation-id"), tracing::CurrentTraceIdAsUuid());
+    const log::ScopedContext context(trace, "", payment_id);
+    return PassOn(
+        orchestrator_.Forward(
+            "POST",
+            "/internal/payments/" + payment_id + "/" + std::string(command),
+            request.body,
+            trace
+        ),
+        trace
+    );
+}
+
+http::Response GatewayApi::ListRefunds(const http::Request& request) {
+    if (!ApiKeyMatches(request, options_.api_key)) {
+        return http::ErrorResponse(401, "unauthorized", "invalid API key");
+    }
+    const std::string& payment_id = request.path_params.at(0);
+    if (!IsUuid(payment_id)) {
+        return http::ErrorResponse(404, "payment_not_found", "payment not found", "payment_id");
+    }
+    const std::string trace =
+        SanitizeTraceId(request.Header("x-correlation-id"), tracing::CurrentTraceIdAsUuid());
+    return PassOn(
+        orchestrator_.Forward("GET", "/internal/payments/" + payment_id + "/refunds", "", trace), trace
+    );
+}
+
 void GatewayApi::AddRoutes(http::Router& router) {
     router.Add("POST", "/payments", [this](http::Request& r) { return CreatePayment(r); });
+    for (const std::string_view command : {"capture", "cancel", "refunds"}) {
+        router.Add(
+            "POST",
+            "/payments/{payment_id}/" + std::string(command),
+            [this, command](http::Request& r) { return PaymentCommand(r, command); }
+        );
+    }
+    router.Add("GET", "/payments/{payment_id}/refunds", [this](http::Request& r) {
+        return ListRefunds(r);
+    });
 }
 
 HttpPaymentCreator::HttpPaymentCreator(
@@ -106,15 +207,53 @@ HttpPaymentCreator::HttpPaymentCreator(
       ),
       internal_token_(std::move(internal_token)) {}
 
+std::vector<std::pair<std::string, std::string>> HttpPaymentCreator::Headers(
+    const std::string& trace_id, const std::string& traceparent, const std::string& tracestate
+) const {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"content-type", "application/json"}, {"x-trace-id", trace_id}};
+    if (!internal_token_.empty()) {
+        headers.emplace_back(std::string(kInternalTokenHeader), internal_token_);
+    }
+    headers.emplace_back("traceparent", traceparent);
+    if (!tracestate.empty()) {
+        headers.emplace_back("tracestate", tracestate);
+    }
+    return headers;
+}
+
+Result<http::Response> HttpPaymentCreator::Forward(
+    const std::string& method,
+    const std::string& target,
+    const std::string& body,
+    const std::string& trace_id
+) {
+    tracing::Span span(method + " " + target, tracing::SpanKind::kClient);
+    span.SetAttribute("http.request.method", method);
+    span.SetAttribute("server.address", std::string("orchestrator"));
+    auto answer = client_.Send(
+        method, target, body, Headers(trace_id, span.Traceparent(), span.Context().tracestate)
+    );
+    if (answer) {
+        span.SetAttribute("http.response.status_code", std::int64_t{answer->status});
+    } else {
+        span.SetError(answer.error().message);
+    }
+    return answer;
+}
+
 Result<http::Response> HttpPaymentCreator::Create(
     const PaymentRequest& request, const std::string& trace_id
 ) {
-    const nlohmann::json forward = {
+    nlohmann::json forward = {
         {"customer_id", request.customer_id.Value()},
         {"amount_cents", request.amount.amount_minor},
         {"currency", request.amount.currency.CodeString()},
         {"idempotency_key", request.idempotency_key.Value()},
     };
+    if (request.capture_method == CaptureMethod::kManual) {
+        forward["capture_method"] = "manual";
+    }
     std::vector<std::pair<std::string, std::string>> headers = {
         {"content-type", "application/json"},
         {"x-trace-id", trace_id},

@@ -3,6 +3,9 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "adapters/http/http.hpp"
 #include "core/payments/payment_request.hpp"
@@ -23,13 +26,21 @@ public:
     [[nodiscard]] virtual Result<RateDecision> Take(const CustomerId& customer) = 0;
 };
 
-/// Port: the orchestrator's create call (`POST /internal/payments`). An error means no answer
-/// (unreachable, timed out): the client may retry with the same key.
+/// Port: the orchestrator's calls: create (`POST /internal/payments`), and the payment commands
+/// and reads the gateway passes on (`Forward`). An error means no answer (unreachable, timed
+/// out): the client may retry (with the same key).
 class PaymentCreator {
 public:
     virtual ~PaymentCreator() = default;
     [[nodiscard]] virtual Result<http::Response> Create(
         const PaymentRequest& request, const std::string& trace_id
+    ) = 0;
+    /// `method` `target` on the orchestrator with `body` (JSON, may be empty).
+    [[nodiscard]] virtual Result<http::Response> Forward(
+        const std::string& method,
+        const std::string& target,
+        const std::string& body,
+        const std::string& trace_id
     ) = 0;
 };
 
@@ -52,7 +63,14 @@ public:
 
     http::Response CreatePayment(const http::Request& request);
 
-    /// Adds `POST /payments`.
+    /// `POST /payments/{id}/capture`, `/cancel` and `/refunds`, and `GET /payments/{id}/refunds`:
+    /// the API key (401), the content type (415) and the body (400/422, the orchestrator's own
+    /// parsers) checked here, then the orchestrator's answer passed on (its 404/409/422 too), or
+    /// 503 `orchestrator_unavailable` when it gives none or fails.
+    http::Response PaymentCommand(const http::Request& request, std::string_view command);
+    http::Response ListRefunds(const http::Request& request);
+
+    /// Adds `POST /payments` and the payment commands.
     void AddRoutes(http::Router& router);
 
 private:
@@ -73,8 +91,19 @@ public:
     [[nodiscard]] Result<http::Response> Create(
         const PaymentRequest& request, const std::string& trace_id
     ) override;
+    [[nodiscard]] Result<http::Response> Forward(
+        const std::string& method,
+        const std::string& target,
+        const std::string& body,
+        const std::string& trace_id
+    ) override;
 
 private:
+    /// The internal token, trace and traceparent headers of every call.
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> Headers(
+        const std::string& trace_id, const std::string& traceparent, const std::string& tracestate
+    ) const;
+
     http::Client client_;
     std::string internal_token_;
 };

@@ -24,11 +24,24 @@ public:
         traces.push_back(trace);
         return answer;
     }
+    Result<http::Response> Forward(
+        const std::string& method,
+        const std::string& target,
+        const std::string& body,
+        const std::string& trace
+    ) override {
+        forwarded.push_back(method + " " + target + " " + body);
+        traces.push_back(trace);
+        return answer;
+    }
     Result<http::Response> answer =
         http::JsonResponse(200, R"({"payment_id":"p","status":"CREATED"})");
     std::vector<PaymentRequest> requests;
     std::vector<std::string> traces;
+    std::vector<std::string> forwarded;
 };
+
+constexpr const char* kPaymentId = "7d1f3c1e-2b4a-4c6e-9f00-0123456789ab";
 
 constexpr const char* kBody =
     R"({"customer_id":"c-1","amount_cents":1500,"currency":"USD","idempotency_key":"order-1"})";
@@ -150,6 +163,74 @@ TEST_F(GatewayApiTest, TheOrchestratorsRefusalOfAReusedKeyReachesTheClient) {
     const http::Response response = Api().CreatePayment(Post());
     EXPECT_EQ(response.status, 422);
     EXPECT_EQ(ErrorCodeOf(response), "idempotency_key_reused");
+}
+
+http::Request Command(std::string command, std::string body, std::string key = "secret") {
+    http::Request request = Post(std::move(body), std::move(key));
+    request.path = "/payments/" + std::string(kPaymentId) + "/" + command;
+    request.path_params = {kPaymentId};
+    return request;
+}
+
+TEST_F(GatewayApiTest, PassesCaptureCancelAndRefundsOnToTheOrchestrator) {
+    orchestrator_.answer->headers.emplace_back("idempotent-replayed", "false");
+    const http::Response capture =
+        Api().PaymentCommand(Command("capture", R"({"amount_cents":700})"), "capture");
+    EXPECT_EQ(capture.status, 200);
+    EXPECT_EQ(capture.Header("idempotent-replayed"), "false");
+    EXPECT_EQ(Api().PaymentCommand(Command("cancel", ""), "cancel").status, 200);
+    EXPECT_EQ(
+        Api()
+            .PaymentCommand(
+                Command("refunds", R"({"amount_cents":300,"idempotency_key":"refund-1"})"),
+                "refunds"
+            )
+            .status,
+        200
+    );
+    http::Request list = Command("refunds", "");
+    list.method = "GET";
+    EXPECT_EQ(Api().ListRefunds(list).status, 200);
+    const std::string base = "/internal/payments/" + std::string(kPaymentId);
+    EXPECT_EQ(
+        orchestrator_.forwarded,
+        (std::vector<std::string>{
+            "POST " + base + "/capture {\"amount_cents\":700}",
+            "POST " + base + "/cancel ",
+            "POST " + base + "/refunds {\"amount_cents\":300,\"idempotency_key\":\"refund-1\"}",
+            "GET " + base + "/refunds "})
+    );
+}
+
+TEST_F(GatewayApiTest, RefusesABadCommandWithoutCallingTheOrchestrator) {
+    EXPECT_EQ(Api().PaymentCommand(Command("capture", "{}", "wrong"), "capture").status, 401);
+    const http::Response fraction =
+        Api().PaymentCommand(Command("capture", R"({"amount_cents":1.5})"), "capture");
+    EXPECT_EQ(fraction.status, 422);
+    EXPECT_EQ(ErrorCodeOf(fraction), "validation_error");
+    EXPECT_EQ(Api().PaymentCommand(Command("cancel", R"({"why":1})"), "cancel").status, 422);
+    const http::Response no_key =
+        Api().PaymentCommand(Command("refunds", R"({"amount_cents":1})"), "refunds");
+    EXPECT_EQ(no_key.status, 422);
+    EXPECT_EQ(ErrorCodeOf(no_key), "validation_error");
+    EXPECT_EQ(Api().PaymentCommand(Command("refunds", "["), "refunds").status, 400);
+    http::Request bad_id = Command("cancel", "");
+    bad_id.path_params = {"not-a-uuid"};
+    EXPECT_EQ(Api().PaymentCommand(bad_id, "cancel").status, 404);
+    EXPECT_TRUE(orchestrator_.forwarded.empty());
+}
+
+TEST_F(GatewayApiTest, TheOrchestratorsConflictReachesTheClientAndItsFailureIs503) {
+    orchestrator_.answer = http::ErrorResponse(409, "refund_exceeds_captured", "too much");
+    const http::Response conflict = Api().PaymentCommand(
+        Command("refunds", R"({"amount_cents":9,"idempotency_key":"refund-2"})"), "refunds"
+    );
+    EXPECT_EQ(conflict.status, 409);
+    EXPECT_EQ(ErrorCodeOf(conflict), "refund_exceeds_captured");
+    orchestrator_.answer = Fail(ErrorCode::kUnavailable, "connection refused");
+    const http::Response down = Api().PaymentCommand(Command("cancel", ""), "cancel");
+    EXPECT_EQ(down.status, 503);
+    EXPECT_EQ(ErrorCodeOf(down), "orchestrator_unavailable");
 }
 
 // The orchestrator bound beyond loopback requires X-Internal-Token: the gateway sends it.

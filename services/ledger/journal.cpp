@@ -1,14 +1,25 @@
 #include "services/ledger/journal.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "core/assert.hpp"
+#include "core/ids.hpp"
 #include "core/money.hpp"
 
 namespace sagapay::ledger {
 
 const char* ToString(Purpose purpose) noexcept {
-    return purpose == Purpose::kSettlement ? "SETTLEMENT" : "REVERSAL";
+    switch (purpose) {
+        case Purpose::kSettlement:
+            return "SETTLEMENT";
+        case Purpose::kReversal:
+            return "REVERSAL";
+        case Purpose::kRefund:
+            return "REFUND";
+    }
+    return "SETTLEMENT";
 }
 
 const char* ToString(Direction direction) noexcept {
@@ -37,9 +48,13 @@ bool IsBalanced(const std::vector<Posting>& postings) {
     return !postings.empty();
 }
 
-Result<JournalEntry> BuildJournalEntry(
+namespace {
+
+/// The two postings of `purpose`: a settlement moves the amount from the customer to the
+/// merchant; a reversal and a refund move it back.
+Result<JournalEntry> Build(
     Purpose purpose,
-    const std::string& payment_id,
+    std::string transaction_id,
     std::int64_t amount_minor,
     const std::string& currency
 ) {
@@ -54,8 +69,8 @@ Result<JournalEntry> BuildJournalEntry(
     }
     JournalEntry entry;
     entry.purpose = purpose;
+    entry.transaction_id = std::move(transaction_id);
     const bool settle = purpose == Purpose::kSettlement;
-    entry.transaction_id = std::string(settle ? "settlement:" : "reversal:") + payment_id;
     entry.postings = {
         {settle ? "customer_cash" : "merchant_receivable",
          Direction::kDebit,
@@ -68,6 +83,54 @@ Result<JournalEntry> BuildJournalEntry(
     };
     SAGAPAY_ASSERT(IsBalanced(entry.postings), "journal entry does not balance");
     return entry;
+}
+
+}  // namespace
+
+Result<JournalEntry> BuildJournalEntry(
+    Purpose purpose,
+    const std::string& payment_id,
+    std::int64_t amount_minor,
+    const std::string& currency
+) {
+    if (purpose == Purpose::kRefund) {
+        return Fail(
+            ErrorCode::kInvalidArgument, "a refund entry needs its refund id (BuildRefundEntry)"
+        );
+    }
+    const bool settle = purpose == Purpose::kSettlement;
+    return Build(
+        purpose,
+        std::string(settle ? "settlement:" : "reversal:") + payment_id,
+        amount_minor,
+        currency
+    );
+}
+
+Result<JournalEntry> BuildRefundEntry(
+    const std::string& payment_id,
+    const std::string& refund_id,
+    std::int64_t amount_minor,
+    const std::string& currency
+) {
+    if (!IsUuid(refund_id)) {
+        return Fail(ErrorCode::kInvalidArgument, "refund id must be a UUID, got " + refund_id);
+    }
+    std::string lower = refund_id;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    return Build(Purpose::kRefund, "refund:" + payment_id + ":" + lower, amount_minor, currency);
+}
+
+std::int64_t AmountOf(const JournalEntry& entry) noexcept {
+    std::int64_t debits = 0;
+    for (const Posting& p : entry.postings) {
+        if (p.direction == Direction::kDebit) {
+            debits += p.amount_minor;
+        }
+    }
+    return debits;
 }
 
 }  // namespace sagapay::ledger

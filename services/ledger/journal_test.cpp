@@ -34,6 +34,38 @@ TEST(Journal, ReversalUndoesTheSettlement) {
     EXPECT_EQ(reverse->postings[0].account_code, "merchant_receivable");
 }
 
+TEST(Journal, ARefundIsTheOppositeOfTheSettlementUnderItsRefundId) {
+    const auto refund = BuildRefundEntry("p-1", "0F8E0000-0000-4000-8000-0000000000AB", 300, "JPY");
+
+    ASSERT_TRUE(refund.has_value());
+    EXPECT_EQ(refund->purpose, Purpose::kRefund);
+    EXPECT_EQ(refund->transaction_id, "refund:p-1:0f8e0000-0000-4000-8000-0000000000ab");
+    ASSERT_EQ(refund->postings.size(), 2U);
+    EXPECT_EQ(refund->postings[0].account_code, "merchant_receivable");
+    EXPECT_EQ(refund->postings[0].direction, Direction::kDebit);
+    EXPECT_EQ(refund->postings[1].account_code, "customer_cash");
+    EXPECT_EQ(refund->postings[1].direction, Direction::kCredit);
+    EXPECT_EQ(refund->postings[1].amount_minor, 300);
+    EXPECT_EQ(refund->postings[1].currency, "JPY");
+    EXPECT_EQ(AmountOf(*refund), 300);
+    EXPECT_STREQ(ToString(Purpose::kRefund), "REFUND");
+}
+
+TEST(Journal, ARefundNeedsAUuidRefundIdAndAValidAmount) {
+    const std::string id = "0f8e0000-0000-4000-8000-0000000000ab";
+    EXPECT_EQ(
+        BuildRefundEntry("p", "refund-1", 100, "USD").error().code, ErrorCode::kInvalidArgument
+    );
+    EXPECT_EQ(BuildRefundEntry("p", "", 100, "USD").error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(BuildRefundEntry("p", id, 0, "USD").error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(BuildRefundEntry("p", id, 1, "usd").error().code, ErrorCode::kInvalidArgument);
+    // Without its refund id a refund cannot be named.
+    EXPECT_EQ(
+        BuildJournalEntry(Purpose::kRefund, "p", 100, "USD").error().code,
+        ErrorCode::kInvalidArgument
+    );
+}
+
 struct BalanceCase {
     std::vector<Posting> postings;
     bool balanced;

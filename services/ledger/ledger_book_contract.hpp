@@ -12,12 +12,14 @@
 //       commit throws
 //
 // PostgreSQL refuses a malformed entry (unbalanced, in two currencies, an id that does not name
-// its purpose and payment) at COMMIT, through its deferred constraint triggers; the in-memory book
-// refuses it at Post. So refusals are asserted on the whole unit of work.
+// its purpose and payment, a refund the settlement cannot cover) at COMMIT, through its deferred
+// constraint triggers; the in-memory book refuses it at Post. So refusals are asserted on the
+// whole unit of work.
 
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -39,6 +41,17 @@ protected:
         return BuildJournalEntry(purpose, Payment(n).Value(), amount, currency).value();
     }
 
+    /// The refund number `refund` of payment `n`.
+    static JournalEntry Refund(
+        int n, int refund, std::int64_t amount, const std::string& currency = "USD"
+    ) {
+        return BuildRefundEntry(Payment(n).Value(), RefundId(refund), amount, currency).value();
+    }
+    static std::string RefundId(int refund) { return testing::UuidNo(9000 + refund); }
+    static std::string RefundTransactionId(int n, int refund) {
+        return "refund:" + Payment(n).Value() + ":" + RefundId(refund);
+    }
+
     bool Post(int n, const JournalEntry& entry, const std::string& event = "evt") {
         bool posted = false;
         harness_.Run([&](LedgerBook& book) {
@@ -53,6 +66,12 @@ protected:
         std::optional<Money> settled;
         harness_.Run([&](LedgerBook& book) { settled = book.Settlement(Payment(n)); });
         return settled;
+    }
+
+    std::vector<PostedTransaction> Transactions(int n) {
+        std::vector<PostedTransaction> found;
+        harness_.Run([&](LedgerBook& book) { found = book.Transactions(Payment(n)); });
+        return found;
     }
 
     static Money Usd(std::int64_t amount) { return Money{amount, *Currency::Parse("USD")}; }
@@ -195,6 +214,123 @@ TYPED_TEST_P(LedgerBookContract, APaymentIdThatIsNotAUuidIsRefusedAsInvalid) {
     );
 }
 
+// ---- Refunds: one posting per refund id, together never more than the settlement ------------
+
+TYPED_TEST_P(LedgerBookContract, ARefundIsPostedOncePerRefundIdAndAPaymentHasMany) {
+    ASSERT_TRUE(this->Post(1, this->Entry(Purpose::kSettlement, 1, 1000)));
+
+    EXPECT_TRUE(this->Post(1, this->Refund(1, 1, 300), "evt-1"));
+    EXPECT_FALSE(this->Post(1, this->Refund(1, 1, 300), "evt-2"));  // a redelivery
+    EXPECT_FALSE(this->Post(1, this->Refund(1, 1, 999), "evt-3"));  // the id is taken
+    EXPECT_TRUE(this->Post(1, this->Refund(1, 2, 700), "evt-4"));
+
+    using T = PostedTransaction;
+    EXPECT_EQ(
+        this->Transactions(1),
+        (std::vector<T>{
+            {this->RefundTransactionId(1, 1), Purpose::kRefund, this->Usd(300)},
+            {this->RefundTransactionId(1, 2), Purpose::kRefund, this->Usd(700)},
+            {"settlement:" + this->Payment(1).Value(), Purpose::kSettlement, this->Usd(1000)},
+        })
+    );
+    EXPECT_EQ(this->Settlement(1), this->Usd(1000));
+}
+
+TYPED_TEST_P(LedgerBookContract, RefundsNeverGiveBackMoreThanTheSettlement) {
+    ASSERT_TRUE(this->Post(1, this->Entry(Purpose::kSettlement, 1, 500)));
+    ASSERT_TRUE(this->Post(1, this->Refund(1, 1, 300)));
+
+    EXPECT_EQ(this->PostFails(1, this->Refund(1, 2, 201)), ErrorCode::kInvalidArgument);
+    EXPECT_TRUE(this->Post(1, this->Refund(1, 2, 200)));
+    EXPECT_EQ(this->PostFails(1, this->Refund(1, 3, 1)), ErrorCode::kInvalidArgument);
+
+    EXPECT_EQ(this->Transactions(1).size(), 3U);
+}
+
+TYPED_TEST_P(LedgerBookContract, TwoRefundsInOneUnitOfWorkAreBoundedTogether) {
+    ASSERT_TRUE(this->Post(1, this->Entry(Purpose::kSettlement, 1, 500)));
+
+    EXPECT_EQ(
+        testing::ErrorCodeOf([&] {
+            this->harness_.Run([&](LedgerBook& book) {
+                (void)book.Post(this->Payment(1), this->Refund(1, 1, 300), EventId("evt-1"));
+                (void)book.Post(this->Payment(1), this->Refund(1, 2, 300), EventId("evt-2"));
+            });
+        }),
+        ErrorCode::kInvalidArgument
+    );
+
+    EXPECT_EQ(this->Transactions(1).size(), 1U);  // the settlement alone
+}
+
+TYPED_TEST_P(LedgerBookContract, ASettlementAndItsRefundInOneUnitOfWorkCommit) {
+    this->harness_.Run([&](LedgerBook& book) {
+        EXPECT_TRUE(
+            book.Post(this->Payment(1), this->Entry(Purpose::kSettlement, 1, 500), EventId("evt-1"))
+        );
+        EXPECT_TRUE(book.Post(this->Payment(1), this->Refund(1, 1, 500), EventId("evt-2")));
+    });
+
+    EXPECT_EQ(this->Transactions(1).size(), 2U);
+}
+
+TYPED_TEST_P(LedgerBookContract, ARefundWithoutSettlementOrInAnotherCurrencyNeverCommits) {
+    EXPECT_EQ(this->PostFails(1, this->Refund(1, 1, 100)), ErrorCode::kInvalidArgument);
+    ASSERT_TRUE(this->Post(2, this->Entry(Purpose::kReversal, 2, 100)));
+    EXPECT_EQ(this->PostFails(2, this->Refund(2, 1, 100)), ErrorCode::kInvalidArgument);
+    ASSERT_TRUE(this->Post(3, this->Entry(Purpose::kSettlement, 3, 100, "EUR")));
+    EXPECT_EQ(this->PostFails(3, this->Refund(3, 1, 100, "USD")), ErrorCode::kInvalidArgument);
+
+    EXPECT_TRUE(this->Transactions(1).empty());
+    EXPECT_EQ(this->Transactions(2).size(), 1U);
+    EXPECT_EQ(this->Transactions(3).size(), 1U);
+}
+
+TYPED_TEST_P(LedgerBookContract, ARefundWhoseIdDoesNotNameItsPaymentAndARefundIdNeverCommits) {
+    ASSERT_TRUE(this->Post(1, this->Entry(Purpose::kSettlement, 1, 500)));
+    ASSERT_TRUE(this->Post(2, this->Entry(Purpose::kSettlement, 2, 500)));
+    const auto with_id = [&](std::string id) {
+        JournalEntry entry = this->Refund(1, 1, 100);
+        entry.transaction_id = std::move(id);
+        return entry;
+    };
+    const std::string payment = this->Payment(1).Value();
+    const std::string refund = this->RefundId(1);
+
+    for (const JournalEntry& entry : {
+             this->Refund(2, 1, 100),                            // payment 2's refund
+             with_id("refund:" + payment),                       // no refund id
+             with_id("refund:" + payment + ":refund-1"),         // not a uuid
+             with_id("refund:" + payment + ":" + refund + "x"),  // more after it
+             with_id("refund:" + payment + ":0000000A-0000-4000-8000-000000009001"),  // upper
+             with_id("reversal:" + payment),  // another purpose's id
+         }) {
+        SCOPED_TRACE(entry.transaction_id);
+        EXPECT_EQ(this->PostFails(1, entry), ErrorCode::kInvalidArgument);
+    }
+    // A settlement or reversal named like a refund.
+    JournalEntry reversal = this->Entry(Purpose::kReversal, 1, 100);
+    reversal.transaction_id = "reversal:" + payment + ":" + refund;
+    EXPECT_EQ(this->PostFails(1, reversal), ErrorCode::kInvalidArgument);
+
+    EXPECT_EQ(this->Transactions(1).size(), 1U);
+    EXPECT_EQ(this->Transactions(2).size(), 1U);
+}
+
+TYPED_TEST_P(LedgerBookContract, AReversalAfterRefundsGivesBackAtMostWhatIsLeft) {
+    ASSERT_TRUE(this->Post(1, this->Entry(Purpose::kSettlement, 1, 500)));
+    ASSERT_TRUE(this->Post(1, this->Refund(1, 1, 200)));
+
+    EXPECT_EQ(
+        this->PostFails(1, this->Entry(Purpose::kReversal, 1, 500)), ErrorCode::kInvalidArgument
+    );
+    EXPECT_TRUE(this->Post(1, this->Entry(Purpose::kReversal, 1, 300)));
+    // And a refund after the reversal finds nothing left.
+    EXPECT_EQ(this->PostFails(1, this->Refund(1, 2, 1)), ErrorCode::kInvalidArgument);
+
+    EXPECT_EQ(this->Transactions(1).size(), 3U);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     LedgerBookContract,
     APaymentIsPostedOncePerPurposeWhateverTheEvent,
@@ -206,7 +342,14 @@ REGISTER_TYPED_TEST_SUITE_P(
     AnEntryWhoseIdDoesNotNameItsPurposeAndPaymentNeverCommits,
     ARepeatedPostingIsNotPostedEvenWhenMalformed,
     ARolledBackPostingCanBePostedAgain,
-    APaymentIdThatIsNotAUuidIsRefusedAsInvalid
+    APaymentIdThatIsNotAUuidIsRefusedAsInvalid,
+    ARefundIsPostedOncePerRefundIdAndAPaymentHasMany,
+    RefundsNeverGiveBackMoreThanTheSettlement,
+    TwoRefundsInOneUnitOfWorkAreBoundedTogether,
+    ASettlementAndItsRefundInOneUnitOfWorkCommit,
+    ARefundWithoutSettlementOrInAnotherCurrencyNeverCommits,
+    ARefundWhoseIdDoesNotNameItsPaymentAndARefundIdNeverCommits,
+    AReversalAfterRefundsGivesBackAtMostWhatIsLeft
 );
 
 }  // namespace sagapay::ledger::contract

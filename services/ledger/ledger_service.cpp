@@ -53,6 +53,17 @@ int RunLedger(const Config& config, const Clock& clock) {
             handler.OnReversed(book, event);
         }
     );
+    host.AddConsumer(
+        *bus,
+        {.topic = topics::kPaymentsRefunded,
+         .group = "ledger-refunded",
+         .batch_mode = BatchMode::kOneTransaction,
+         .order = HandlingOrder::kByPaymentId},
+        [&handler](postgres::Transaction& tx, const Envelope& event) {
+            PgLedgerBook book(tx);
+            handler.OnRefunded(book, event);
+        }
+    );
     host.AddOutboxRelay(*bus);
     host.AddWorker(
         "reconciliation self-check",

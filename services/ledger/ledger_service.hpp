@@ -6,7 +6,8 @@
 namespace sagapay::ledger {
 
 /// Runs the ledger until SIGINT/SIGTERM: posts settlements on `payments.captured` (emitting
-/// `payments.settled`), reversals on `payments.reversed`, and serves /reconciliation. Reads time
+/// `payments.settled`), reversals on `payments.reversed`, refunds on `payments.refunded`, and
+/// serves /reconciliation. Reads time
 /// from `clock`.
 int RunLedger(const Config& config, const Clock& clock);
 

@@ -52,5 +52,64 @@ TEST(LedgerService, SettlesAndReversesWhatItConsumesUntilStopped) {
     EXPECT_EQ(count("SELECT count(*) FROM ledger_entries"), 4);
 }
 
+TEST(LedgerService, PostsEachRefundOnceAndDeadLettersAnOverRefund) {
+    testing::TestDatabase db;
+    Config config = testing::ServiceTestConfig("ledger", "ledger", db.Dsn());
+    config.ops_api_key = "ops-key";
+    testing::FakeClock clock;
+    const PaymentId payment("3e4f5a6b-0000-4000-8000-0000000000bb");
+    const Money settled{1000, *Currency::Parse("USD")};
+    const auto publish = [&](const Envelope& event) { testing::PublishForTest(config, event); };
+    const auto refund = [&](const std::string& refund_id, std::int64_t amount) {
+        return NewEnvelope(
+            PaymentRefunded{
+                refund_id,
+                Money{amount, settled.currency},
+                amount,
+                settled.amount_minor,
+                CustomerId("c"),
+                "requested_by_customer"},
+            payment,
+            "t",
+            clock
+        );
+    };
+    publish(NewEnvelope(PaymentCaptured{{CustomerId("c"), settled}}, payment, "t", clock));
+
+    ServiceThread service([&] { return RunLedger(config, clock); });
+
+    auto conn = postgres::Connection::Open(db.Dsn());
+    const auto count = [&](const char* sql) { return testing::CountOrMinusOne(conn, sql); };
+    const bool settled_first = Eventually([&] {
+        return count("SELECT count(*) FROM ledger_transactions WHERE purpose = 'SETTLEMENT'") == 1;
+    });
+    const std::string first = "7a1b2c3d-0000-4000-8000-0000000000a1";
+    const std::string over = "7a1b2c3d-0000-4000-8000-0000000000a2";
+    const std::string last = "7a1b2c3d-0000-4000-8000-0000000000a3";
+    publish(refund(first, 400));
+    publish(refund(first, 400));  // the same refund announced again: posted once
+    publish(refund(over, 700));   // 1100 of 1000: dead-lettered, never posted
+    publish(refund(last, 600));   // handled after it: the consumer went on
+    const bool refunded = Eventually([&] {
+        return count("SELECT count(*) FROM ledger_transactions WHERE purpose = 'REFUND'") == 2;
+    });
+    EXPECT_EQ(service.Stop(), 0) << service.Error();
+    EXPECT_TRUE(settled_first);
+    EXPECT_TRUE(refunded);
+    EXPECT_EQ(
+        conn.Exec("SELECT string_agg(transaction_id, ',' ORDER BY transaction_id) FROM "
+                  "ledger_transactions WHERE purpose = 'REFUND'")
+            .GetString(0, 0),
+        "refund:" + payment.Value() + ":" + first + ",refund:" + payment.Value() + ":" + last
+    );
+    EXPECT_EQ(count("SELECT count(*) FROM ledger_entries"), 6);
+    EXPECT_EQ(
+        count("SELECT coalesce(sum(CASE WHEN direction = 'DEBIT' THEN amount_cents ELSE "
+              "-amount_cents END), 0)::bigint FROM ledger_entries WHERE account_id = "
+              "'customer_cash:USD'"),
+        0
+    );
+}
+
 }  // namespace
 }  // namespace sagapay::ledger

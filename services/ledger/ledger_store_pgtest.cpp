@@ -612,6 +612,218 @@ TEST_F(LedgerStoreTest, TheGlobalReportListsAtMostLimitImbalancedTransactionsBut
                      .get<bool>());
 }
 
+// ---- Refunds ----------------------------------------------------------------------------------
+
+/// Refund number `n` (a UUID).
+std::string RefundNo(int n) {
+    return PaymentNo(500'000 + n);
+}
+
+/// Posts refund `refund` of `payment_id` in its own transaction; returns what Post returned.
+bool PostRefund(
+    postgres::Connection& conn,
+    const std::string& payment_id,
+    const std::string& refund_id,
+    std::int64_t amount,
+    const std::string& currency = "USD"
+) {
+    auto entry = BuildRefundEntry(payment_id, refund_id, amount, currency);
+    if (!entry) {
+        throw std::runtime_error("BuildRefundEntry refused: " + entry.error().message);
+    }
+    postgres::Transaction tx(conn);
+    const bool posted =
+        PgLedgerBook(tx).Post(PaymentId(payment_id), *entry, EventId("evt-" + refund_id));
+    tx.Commit();
+    return posted;
+}
+
+TEST_F(LedgerStoreTest, RefundsMoveMoneyBackAndTheReportsStayBalanced) {
+    const std::string payment = PaymentNo(100);
+    ASSERT_TRUE(PostOne(conn_, kSettle, payment, 1000, "EUR", "evt-captured"));
+    EXPECT_TRUE(PostRefund(conn_, payment, RefundNo(1), 250, "EUR"));
+    EXPECT_FALSE(PostRefund(conn_, payment, RefundNo(1), 250, "EUR"));  // idempotent
+    EXPECT_TRUE(PostRefund(conn_, payment, RefundNo(2), 750, "EUR"));
+
+    const nlohmann::json report = Report();
+    EXPECT_EQ(
+        BalancesOf(report), (Balances{{"customer_cash:EUR", 0}, {"merchant_receivable:EUR", 0}})
+    );
+    EXPECT_EQ(TotalsOf(report), (Balances{{"EUR", 0}}));
+    EXPECT_EQ(report.at("transactions_checked").get<std::int64_t>(), 3);
+    EXPECT_TRUE(report.at("balanced").get<bool>()) << report.dump(2);
+    const std::string id = "refund:" + payment + ":" + RefundNo(1);
+    const nlohmann::json refund = LedgerStore::ReconcileTransaction(conn_, id);
+    EXPECT_TRUE(refund.at("balanced").get<bool>());
+    EXPECT_EQ(refund.at("debits").get<std::int64_t>(), 250);
+    ASSERT_EQ(refund.at("entries").size(), 2U);
+    EXPECT_EQ(refund.at("entries")[0].at("account_id"), "merchant_receivable:EUR");
+    EXPECT_EQ(refund.at("entries")[0].at("direction"), "DEBIT");
+    EXPECT_EQ(refund.at("entries")[1].at("account_id"), "customer_cash:EUR");
+    const auto row = conn_.Exec(
+        "SELECT purpose, amount_minor, currency, source_event_id FROM ledger_transactions "
+        "WHERE transaction_id = $1",
+        {id}
+    );
+    ASSERT_EQ(row.Size(), 1);
+    EXPECT_EQ(row.GetString(0, 0), "REFUND");
+    EXPECT_EQ(row.GetInt(0, 1), 250);
+    EXPECT_EQ(row.GetString(0, 2), "EUR");
+    EXPECT_EQ(row.GetString(0, 3), "evt-" + RefundNo(1));
+
+    postgres::Transaction tx(conn_);
+    const auto posted = PgLedgerBook(tx).Transactions(PaymentId(payment));
+    ASSERT_EQ(posted.size(), 3U);
+    EXPECT_EQ(posted[0].transaction_id, id);
+    EXPECT_EQ(posted[2].purpose, Purpose::kSettlement);
+}
+
+TEST_F(LedgerDatabaseRulesTest, TheDatabaseRefusesAnOverRefundAtCommit) {
+    const std::string payment = PaymentNo(1);
+    ASSERT_TRUE(PostOne(conn_, kSettle, payment, 500, "USD", "evt-1"));
+    ASSERT_TRUE(PostRefund(conn_, payment, RefundNo(1), 400));
+
+    EXPECT_EQ(SqlStateOf([&] { PostRefund(conn_, payment, RefundNo(2), 101); }), "23514");
+    // Without a settlement, or in another currency.
+    EXPECT_EQ(SqlStateOf([&] { PostRefund(conn_, PaymentNo(2), RefundNo(3), 1); }), "23514");
+    EXPECT_EQ(SqlStateOf([&] { PostRefund(conn_, payment, RefundNo(4), 1, "EUR"); }), "23514");
+    EXPECT_TRUE(PostRefund(conn_, payment, RefundNo(5), 100));
+
+    EXPECT_EQ(
+        conn_.Exec("SELECT count(*) FROM ledger_transactions WHERE purpose = 'REFUND'")
+            .GetInt(0, 0),
+        2
+    );
+    EXPECT_TRUE(Report().at("balanced").get<bool>());
+}
+
+TEST_F(LedgerDatabaseRulesTest, ARefundWrittenByHandIsCheckedLikeAnyOther) {
+    ASSERT_TRUE(PostOne(conn_, kSettle, PaymentNo(1), 500, "USD", "evt-1"));
+    const auto write = [&](const std::string& transaction_id, std::int64_t amount) {
+        postgres::Transaction tx(conn_);
+        tx.Exec(
+            "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
+            "amount_minor, source_event_id) VALUES ($1, $2::uuid, 'REFUND', 'USD', $3, "
+            "'evt-hand')",
+            {transaction_id, PaymentNo(1), amount}
+        );
+        tx.Exec(
+            "INSERT INTO ledger_entries (transaction_id, account_id, direction, amount_cents, "
+            "currency) VALUES ($1, 'merchant_receivable:USD', 'DEBIT', $2, 'USD'), "
+            "($1, 'customer_cash:USD', 'CREDIT', $2, 'USD')",
+            {transaction_id, amount}
+        );
+        tx.Commit();
+    };
+    const std::string prefix = "refund:" + PaymentNo(1) + ":";
+    const std::vector<std::string> malformed = {
+        "refund:" + PaymentNo(1),
+        prefix + "refund-1",
+        prefix + RefundNo(1) + "0",
+        prefix + "0000000A-0000-4000-8000-000000000001",
+        "refund:" + PaymentNo(2) + ":" + RefundNo(1),
+        "settlement:" + PaymentNo(1) + ":" + RefundNo(1),
+    };
+    for (const std::string& id : malformed) {
+        SCOPED_TRACE(id);
+        EXPECT_EQ(SqlStateOf([&] { write(id, 10); }), "23514");
+    }
+    EXPECT_EQ(SqlStateOf([&] { write(prefix + RefundNo(1), 501); }), "23514");
+    EXPECT_EQ(SqlStateOf([&] { write(prefix + RefundNo(1), 500); }), "");
+    // The primary key still holds: the same refund cannot be written twice.
+    EXPECT_EQ(SqlStateOf([&] { write(prefix + RefundNo(1), 1); }), "23505");
+    EXPECT_EQ(Count("ledger_transactions"), 2);
+}
+
+TEST_F(LedgerDatabaseRulesTest, SettlementsAndReversalsStayOnePerPaymentEvenByHand) {
+    ASSERT_TRUE(PostOne(conn_, kSettle, PaymentNo(1), 500, "USD", "evt-1"));
+    // A second settlement row for the payment under another id: the partial unique index.
+    EXPECT_EQ(
+        SqlStateOf([&] {
+            conn_.Exec(
+                "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
+                "amount_minor, source_event_id) VALUES ('settlement-2', $1::uuid, 'SETTLEMENT', "
+                "'USD', 500, 'evt-hand')",
+                {PaymentNo(1)}
+            );
+        }),
+        "23505"
+    );
+}
+
+TEST_F(LedgerDatabaseRulesTest, AReversalAfterRefundsMayGiveBackOnlyWhatIsLeft) {
+    const std::string payment = PaymentNo(1);
+    ASSERT_TRUE(PostOne(conn_, kSettle, payment, 500, "USD", "evt-1"));
+    ASSERT_TRUE(PostRefund(conn_, payment, RefundNo(1), 200));
+
+    EXPECT_EQ(SqlStateOf([&] { PostOne(conn_, kReverse, payment, 301, "USD", "evt-2"); }), "23514");
+    EXPECT_TRUE(PostOne(conn_, kReverse, payment, 300, "USD", "evt-3"));
+    EXPECT_EQ(SqlStateOf([&] { PostRefund(conn_, payment, RefundNo(2), 1); }), "23514");
+    EXPECT_EQ(
+        BalancesOf(Report()), (Balances{{"customer_cash:USD", 0}, {"merchant_receivable:USD", 0}})
+    );
+}
+
+// Concurrent refunds of one payment each see the others': the settlement's row lock orders
+// their checks at COMMIT, so together they never exceed it.
+TEST_F(LedgerStoreTest, RacingRefundsOfOnePaymentNeverExceedItsSettlement) {
+    constexpr int kThreads = 8;
+    constexpr int kRounds = 5;
+    constexpr std::int64_t kSettled = 1000;
+    constexpr std::int64_t kRefund = 300;  // three fit, never four
+    std::vector<postgres::Connection> connections;
+    connections.reserve(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+        connections.push_back(db_.Connect());
+    }
+    for (int round = 1; round <= kRounds; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        const std::string payment = PaymentNo(200 + round);
+        ASSERT_TRUE(PostOne(conn_, kSettle, payment, kSettled, "USD", "evt-" + payment));
+        std::atomic<int> posted{0};
+        std::mutex states_mutex;
+        std::vector<std::string> states;
+        std::latch start(kThreads);
+        {
+            std::vector<std::jthread> racers;
+            racers.reserve(kThreads);
+            for (int t = 0; t < kThreads; ++t) {
+                racers.emplace_back([&, t] {
+                    start.arrive_and_wait();
+                    const std::string state = SqlStateOf([&] {
+                        if (PostRefund(
+                                connections[static_cast<std::size_t>(t)],
+                                payment,
+                                RefundNo(round * 100 + t),
+                                kRefund
+                            )) {
+                            ++posted;
+                        }
+                    });
+                    if (!state.empty()) {
+                        const std::lock_guard lock(states_mutex);
+                        states.push_back(state);
+                    }
+                });
+            }
+        }  // joins
+        EXPECT_EQ(posted.load(), 3);
+        EXPECT_THAT(states, ::testing::Each(std::string("23514")));
+        EXPECT_EQ(states.size(), static_cast<std::size_t>(kThreads - 3));
+        EXPECT_EQ(
+            conn_
+                .Exec(
+                    "SELECT coalesce(sum(amount_minor), 0)::bigint FROM ledger_transactions "
+                    "WHERE payment_id = $1::uuid AND purpose = 'REFUND'",
+                    {payment}
+                )
+                .GetInt(0, 0),
+            3 * kRefund
+        );
+    }
+    EXPECT_TRUE(Report().at("balanced").get<bool>());
+}
+
 // ---- Concurrency ------------------------------------------------------------------------------
 
 TEST_F(LedgerStoreTest, ParallelSettlementsOnTheSameHotAccountsAddUpExactly) {

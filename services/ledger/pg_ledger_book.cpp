@@ -19,18 +19,39 @@ const char* AccountType(const std::string& code) {
     return "CLEARING";
 }
 
+Currency CurrencyOf(const postgres::Rows& rows, int row, int column) {
+    const auto currency = Currency::Parse(rows.Get(row, column));
+    if (!currency) {
+        // Only BuildJournalEntry's currencies are ever posted: an unknown one is a broken
+        // invariant.
+        throw Exception(
+            ErrorCode::kInternal,
+            "ledger_transactions holds unknown currency " + rows.GetString(row, column)
+        );
+    }
+    return *currency;
+}
+
+Purpose PurposeOf(const std::string& text) {
+    if (text == "SETTLEMENT") {
+        return Purpose::kSettlement;
+    }
+    if (text == "REVERSAL") {
+        return Purpose::kReversal;
+    }
+    if (text == "REFUND") {
+        return Purpose::kRefund;
+    }
+    throw Exception(ErrorCode::kInternal, "ledger_transactions holds purpose " + text);
+}
+
 }  // namespace
 
 bool PgLedgerBook::Post(
     const PaymentId& payment, const JournalEntry& entry, const EventId& source
 ) {
     const Posting& first = entry.postings.front();
-    std::int64_t amount = 0;
-    for (const Posting& p : entry.postings) {
-        if (p.direction == Direction::kDebit) {
-            amount += p.amount_minor;
-        }
-    }
+    const std::int64_t amount = AmountOf(entry);
     const auto inserted = tx_.Exec(
         "INSERT INTO ledger_transactions (transaction_id, payment_id, purpose, currency, "
         "amount_minor, source_event_id) VALUES ($1, $2, $3, $4, $5, $6) "
@@ -93,16 +114,25 @@ std::optional<Money> PgLedgerBook::Settlement(const PaymentId& payment) {
     if (rows.Empty()) {
         return std::nullopt;
     }
-    const auto currency = Currency::Parse(rows.Get(0, 1));
-    if (!currency) {
-        // Only BuildJournalEntry's currencies are ever posted: an unknown one is a broken
-        // invariant.
-        throw Exception(
-            ErrorCode::kInternal,
-            "ledger_transactions holds unknown currency " + rows.GetString(0, 1)
+    return Money{rows.GetInt(0, 0), CurrencyOf(rows, 0, 1)};
+}
+
+std::vector<PostedTransaction> PgLedgerBook::Transactions(const PaymentId& payment) {
+    const auto rows = tx_.Exec(
+        "SELECT transaction_id, purpose, amount_minor, currency FROM ledger_transactions "
+        "WHERE payment_id = $1 ORDER BY transaction_id",
+        {payment.Value()}
+    );
+    std::vector<PostedTransaction> found;
+    found.reserve(static_cast<std::size_t>(rows.Size()));
+    for (int i = 0; i < rows.Size(); ++i) {
+        found.push_back(
+            {rows.GetString(i, 0),
+             PurposeOf(rows.GetString(i, 1)),
+             Money{rows.GetInt(i, 2), CurrencyOf(rows, i, 3)}}
         );
     }
-    return Money{rows.GetInt(0, 0), *currency};
+    return found;
 }
 
 }  // namespace sagapay::ledger

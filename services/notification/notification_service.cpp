@@ -43,7 +43,8 @@ int RunNotification(const Config& config, const Clock& clock) {
     ServiceHost host(config, kService, config.PortFor(kService));
     AddStandardHealthChecks(host, config, &pool);
     const auto horizon = config.webhook_retry_horizon;
-    // An outcome is recorded and its webhook event and deliveries enqueued in one transaction.
+    // An outcome (a payment's or a refund's) is recorded and its webhook event and deliveries
+    // enqueued in one transaction.
     const auto consume = [&handler, horizon](postgres::Transaction& tx, const Envelope& event) {
         PgNotificationStore store(tx);
         handler.Handle(store, event);
@@ -54,7 +55,9 @@ int RunNotification(const Config& config, const Clock& clock) {
     for (const auto& [topic, group] :
          {std::pair{topics::kPaymentsSettled, "notification-settled"},
           std::pair{topics::kPaymentsFailed, "notification-failed"},
-          std::pair{topics::kPaymentsReversed, "notification-reversed"}}) {
+          std::pair{topics::kPaymentsReversed, "notification-reversed"},
+          std::pair{topics::kPaymentsRefunded, "notification-refunded"},
+          std::pair{topics::kRefundsFailed, "notification-refund-failed"}}) {
         host.AddConsumer(
             *bus,
             {.topic = topic,

@@ -27,9 +27,10 @@ public:
     }
 
     std::vector<RecordedRow> Recorded() {
-        const auto rows =
-            conn_.Exec("SELECT payment_id::text, outcome, message, event_id FROM notification_logs"
-            );
+        const auto rows = conn_.Exec(
+            "SELECT payment_id::text, outcome, message, event_id, "
+            "coalesce(refund_id::text, '') FROM notification_logs"
+        );
         std::vector<RecordedRow> recorded;
         recorded.reserve(static_cast<std::size_t>(rows.Size()));
         for (int i = 0; i < rows.Size(); ++i) {
@@ -37,7 +38,8 @@ public:
                 rows.GetString(i, 0),
                 rows.GetString(i, 1),
                 rows.GetString(i, 2),
-                rows.GetString(i, 3)
+                rows.GetString(i, 3),
+                rows.GetString(i, 4)
             );
         }
         std::sort(recorded.begin(), recorded.end());

@@ -25,13 +25,20 @@ public:
 
     [[nodiscard]] std::vector<RecordedRow> Recorded() const {
         std::vector<RecordedRow> rows;
-        for (const auto& [key, n] : store_.Recorded()) {
+        const auto add = [&](const Notification& n) {
             rows.emplace_back(
                 n.payment_id.Value(),
                 std::string(ToString(n.outcome)),
                 n.message,
-                n.event_id.Value()
+                n.event_id.Value(),
+                n.refund_id
             );
+        };
+        for (const auto& [key, n] : store_.Recorded()) {
+            add(n);
+        }
+        for (const auto& [key, n] : store_.RecordedRefunds()) {
+            add(n);
         }
         std::sort(rows.begin(), rows.end());
         return rows;

@@ -5,8 +5,8 @@
 
 namespace sagapay::notification {
 
-/// NotificationStore over `notification_logs` (schema/0002_notification.sql), inside `tx`; the
-/// channel is the column's default, `webhook`.
+/// NotificationStore over `notification_logs` (schema/0002_notification.sql, 0012), inside `tx`;
+/// the channel is the column's default, `webhook`.
 class PgNotificationStore final : public NotificationStore {
 public:
     explicit PgNotificationStore(postgres::Transaction& tx) noexcept : tx_(tx) {}

@@ -147,6 +147,73 @@ TEST_F(PgWebhookStoreTest, EventsAreNumberedPerPaymentAndQueuedForSubscribedEndp
     EXPECT_EQ(all["secret"].get<std::string>().rfind("whsec_", 0), 0U);
 }
 
+TEST_F(PgWebhookStoreTest, RefundsAreNumberedAfterThePaymentsEventsAndQueuedForTheirSubscribers) {
+    const auto all = Register({"*"});
+    const auto refunds = Register({"payment.refunded", "refund.failed"});
+    const auto failures = Register({"refund.failed"});
+    const auto settled_only = Register({"payment.settled"});
+    const nlohmann::json partial = {
+        {"refund_id", "8b9c0d1e-0000-4000-8000-0000000000d1"},
+        {"amount_cents", 400},
+        {"currency", "USD"},
+        {"refunded_total_cents", 400},
+        {"captured_cents", 1000},
+        {"customer_id", "c"},
+        {"reason", "requested_by_customer"},
+    };
+    nlohmann::json rest = partial;
+    rest["refund_id"] = "8b9c0d1e-0000-4000-8000-0000000000d3";
+    rest["amount_cents"] = 600;
+    rest["refunded_total_cents"] = 1000;
+
+    Announce("saga-1", "payments.settled", {{"amount_cents", 1000}});
+    Announce("saga-2", "payments.refunded", partial);
+    Announce(
+        "saga-3",
+        "refunds.failed",
+        {{"refund_id", "8b9c0d1e-0000-4000-8000-0000000000d2"},
+         {"amount_cents", 700},
+         {"currency", "USD"},
+         {"customer_id", "c"},
+         {"reason", "psp_refused"}}
+    );
+    Announce("saga-4", "payments.refunded", rest);
+    Announce("saga-2", "payments.refunded", partial);  // redelivered: nothing new
+
+    const auto events =
+        conn_.Exec("SELECT event_type, sequence, body FROM webhook_events ORDER BY sequence");
+    ASSERT_EQ(events.Size(), 4);
+    EXPECT_EQ(events.GetString(1, 0), "payment.refunded");
+    EXPECT_EQ(events.GetInt(1, 1), 2);
+    EXPECT_EQ(events.GetString(2, 0), "refund.failed");
+    EXPECT_EQ(events.GetInt(2, 1), 3);
+    EXPECT_EQ(events.GetString(3, 0), "payment.refunded");
+    EXPECT_EQ(events.GetInt(3, 1), 4);
+    const auto object = [&](int row) {
+        return nlohmann::json::parse(events.GetString(row, 2))["data"]["object"];
+    };
+    EXPECT_EQ(object(1)["status"], "PARTIALLY_REFUNDED");
+    EXPECT_EQ(object(1)["refund_id"], partial["refund_id"]);
+    EXPECT_EQ(object(1)["amount_cents"], 400);
+    EXPECT_EQ(object(1)["refunded_total_cents"], 400);
+    EXPECT_EQ(object(1)["captured_cents"], 1000);
+    EXPECT_EQ(object(1)["reason"], "requested_by_customer");
+    EXPECT_EQ(object(2)["reason"], "psp_refused");
+    EXPECT_FALSE(object(2).contains("status"));
+    EXPECT_EQ(object(3)["status"], "REFUNDED");
+
+    const auto count = [&](const nlohmann::json& endpoint) {
+        return store_.ListDeliveries(endpoint["endpoint_id"], std::nullopt, 50).size();
+    };
+    EXPECT_EQ(count(all), 4U);
+    EXPECT_EQ(count(refunds), 3U);
+    EXPECT_EQ(count(failures), 1U);
+    EXPECT_EQ(count(settled_only), 1U);
+    const auto listed = store_.ListDeliveries(failures["endpoint_id"], std::nullopt, 50);
+    EXPECT_EQ(listed[0]["event_type"], "refund.failed");
+    EXPECT_EQ(listed[0]["sequence"], 3);
+}
+
 TEST_F(PgWebhookStoreTest, ADeliveryIsSignedSentOnceAndLoggedAsDelivered) {
     const auto endpoint = Register({"payment.settled"});
     Announce("saga-1", "payments.settled", {{"amount_cents", 1500}});
@@ -358,6 +425,16 @@ TEST_F(WebhookApiTest, EndpointsAreRegisteredListedDisabledEnabledAndRotated) {
     ASSERT_EQ(rotated.status, 200) << rotated.body;
     EXPECT_NE(Body(rotated)["secret"], endpoint["secret"]);
     EXPECT_EQ(Call("POST", "/ops/webhooks/endpoints/" + id + "/rotate-secret").status, 200);
+
+    const auto refunds = Call(
+        "POST",
+        "/ops/webhooks/endpoints",
+        R"({"url": "http://127.0.0.1:9/r", "event_types": ["payment.refunded", "refund.failed"]})"
+    );
+    ASSERT_EQ(refunds.status, 201) << refunds.body;
+    EXPECT_EQ(
+        Body(refunds)["event_types"], nlohmann::json::array({"payment.refunded", "refund.failed"})
+    );
 }
 
 TEST_F(WebhookApiTest, DeliveriesAreListedShownAndRedelivered) {

@@ -4,6 +4,8 @@
 #include <set>
 
 #include "core/ids.hpp"
+#include "core/messaging/topics.hpp"
+#include "services/notification/notification_outcome.hpp"
 
 namespace sagapay::notification {
 
@@ -49,7 +51,27 @@ std::optional<std::string> WebhookTypeOf(const Envelope& event) {
         event.payload.value("decision", "") == "REVIEW") {
         return "review.required";
     }
+    if (event.event_type == topics::kPaymentsRefunded) {
+        return "payment.refunded";
+    }
+    if (event.event_type == topics::kRefundsFailed) {
+        return "refund.failed";
+    }
     return std::nullopt;
+}
+
+nlohmann::json WebhookObject(const std::string& type, const Envelope& source) {
+    nlohmann::json object = source.payload;
+    if (type == "payment.refunded" && object.is_object()) {
+        const auto number = [&](const char* field) -> std::int64_t {
+            const auto it = object.find(field);
+            return it != object.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+        };
+        object["status"] = std::string(
+            ToString(RefundOutcomeOf(number("refunded_total_cents"), number("captured_cents")))
+        );
+    }
+    return object;
 }
 
 std::string WebhookBody(
@@ -64,7 +86,7 @@ std::string WebhookBody(
         {"type", type},
         {"created", created_unix},
         {"sequence", sequence},
-        {"data", {{"payment_id", source.aggregate_id}, {"object", source.payload}}},
+        {"data", {{"payment_id", source.aggregate_id}, {"object", WebhookObject(type, source)}}},
     };
     return body.dump();
 }
@@ -104,7 +126,7 @@ std::variant<EndpointRequest, RequestError> ParseEndpointRequest(std::string_vie
             return RequestError{
                 "event_types",
                 "event_types must be among payment.authorized, payment.settled, payment.failed, "
-                "payment.reversed, review.required, or *"};
+                "payment.reversed, review.required, payment.refunded, refund.failed, or *"};
         }
         if (seen.insert(type.get<std::string>()).second) {
             request.event_types.push_back(type.get<std::string>());

@@ -14,23 +14,31 @@
 
 namespace sagapay::notification {
 
-/// The webhook event types SagaPay sends (payment.refunded and refund.failed come with refunds).
+/// The webhook event types SagaPay sends.
 inline constexpr std::string_view kWebhookEventTypes[] = {
     "payment.authorized",
     "payment.settled",
     "payment.failed",
     "payment.reversed",
-    "review.required"};
+    "review.required",
+    "payment.refunded",
+    "refund.failed"};
 
 /// The webhook event a saga event announces: payments.authorized → payment.authorized,
 /// payments.settled/failed/reversed → payment.settled/failed/reversed, risk.denied with decision
-/// REVIEW → review.required; nullopt for anything else (a risk.denied DENY is announced by the
+/// REVIEW → review.required, payments.refunded → payment.refunded, refunds.failed →
+/// refund.failed; nullopt for anything else (a risk.denied DENY is announced by the
 /// payments.failed that follows). Pure.
 [[nodiscard]] std::optional<std::string> WebhookTypeOf(const Envelope& event);
 
+/// `data.object` of a webhook event: the saga event's payload; for payment.refunded with
+/// "status" added, REFUNDED when refunded_total_cents reaches captured_cents, else
+/// PARTIALLY_REFUNDED (the payment's status after the refund). Pure.
+[[nodiscard]] nlohmann::json WebhookObject(const std::string& type, const Envelope& source);
+
 /// The body of a webhook event, the exact bytes signed and sent:
-/// {"created", "data": {"object": <the saga event's payload>, "payment_id"}, "id", "sequence",
-/// "type"} (keys sorted). Pure.
+/// {"created", "data": {"object": WebhookObject(…), "payment_id"}, "id", "sequence", "type"}
+/// (keys sorted). Pure.
 [[nodiscard]] std::string WebhookBody(
     const std::string& event_id,
     const std::string& type,

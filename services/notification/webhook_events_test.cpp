@@ -20,6 +20,10 @@ TEST(WebhookType, NamesTheMerchantsEventOfEachSagaEvent) {
     EXPECT_EQ(WebhookTypeOf(Event("payments.failed")), "payment.failed");
     EXPECT_EQ(WebhookTypeOf(Event("payments.reversed")), "payment.reversed");
     EXPECT_EQ(WebhookTypeOf(Event("risk.denied", {{"decision", "REVIEW"}})), "review.required");
+    EXPECT_EQ(WebhookTypeOf(Event("payments.refunded")), "payment.refunded");
+    EXPECT_EQ(WebhookTypeOf(Event("refunds.failed")), "refund.failed");
+    EXPECT_FALSE(WebhookTypeOf(Event("provider.refund.requested")));
+    EXPECT_FALSE(WebhookTypeOf(Event("provider.refund.completed")));
     EXPECT_FALSE(WebhookTypeOf(Event("risk.denied", {{"decision", "DENY"}})));
     EXPECT_FALSE(WebhookTypeOf(Event("risk.approved")));
     EXPECT_FALSE(WebhookTypeOf(Event("payments.requested")));
@@ -39,6 +43,43 @@ TEST(WebhookBody, CarriesIdTypeTimeSequenceAndTheSagaEventsPayloadInAStableOrder
         R"("payment_id":"0b6f1a6e-3c1f-4c55-9d0e-3f1d2a4b5c6d"},"id":"evt-1","sequence":3,)"
         R"("type":"payment.settled"})"
     );
+}
+
+TEST(WebhookBody, APaymentRefundedCarriesThePaymentsStatusAfterTheRefund) {
+    const nlohmann::json refunded = {
+        {"refund_id", "8b9c0d1e-0000-4000-8000-000000000001"},
+        {"amount_cents", 300},
+        {"currency", "EUR"},
+        {"refunded_total_cents", 300},
+        {"captured_cents", 1000},
+        {"customer_id", "c"},
+        {"reason", "requested_by_customer"},
+    };
+    const std::string body = WebhookBody(
+        "evt-2", "payment.refunded", 1700000000, 4, Event("payments.refunded", refunded)
+    );
+    EXPECT_EQ(
+        body,
+        R"({"created":1700000000,"data":{"object":{"amount_cents":300,"captured_cents":1000,)"
+        R"("currency":"EUR","customer_id":"c","reason":"requested_by_customer",)"
+        R"("refund_id":"8b9c0d1e-0000-4000-8000-000000000001","refunded_total_cents":300,)"
+        R"("status":"PARTIALLY_REFUNDED"},"payment_id":"0b6f1a6e-3c1f-4c55-9d0e-3f1d2a4b5c6d"},)"
+        R"("id":"evt-2","sequence":4,"type":"payment.refunded"})"
+    );
+    nlohmann::json full = refunded;
+    full["refunded_total_cents"] = 1000;
+    EXPECT_EQ(
+        WebhookObject("payment.refunded", Event("payments.refunded", full))["status"], "REFUNDED"
+    );
+    // Other types carry the payload as it is.
+    const nlohmann::json failed = {
+        {"refund_id", "8b9c0d1e-0000-4000-8000-000000000002"},
+        {"amount_cents", 300},
+        {"currency", "EUR"},
+        {"customer_id", "c"},
+        {"reason", "psp_refused"},
+    };
+    EXPECT_EQ(WebhookObject("refund.failed", Event("refunds.failed", failed)), failed);
 }
 
 TEST(RetryDelay, DoublesFromTheBaseUpToAnHour) {
@@ -62,6 +103,14 @@ TEST(EndpointRequest, TakesAnHttpUrlKnownEventTypesAndAMerchant) {
         request.event_types, (std::vector<std::string>{"payment.settled", "review.required"})
     );
     EXPECT_EQ(request.merchant_id, "shop-1");
+    const auto refunds = ParseEndpointRequest(
+        R"({"url": "http://h/r", "event_types": ["payment.refunded", "refund.failed"]})"
+    );
+    ASSERT_TRUE(std::holds_alternative<EndpointRequest>(refunds));
+    EXPECT_EQ(
+        std::get<EndpointRequest>(refunds).event_types,
+        (std::vector<std::string>{"payment.refunded", "refund.failed"})
+    );
     const auto all = ParseEndpointRequest(R"({"url": "http://h", "event_types": ["*"]})");
     ASSERT_TRUE(std::holds_alternative<EndpointRequest>(all));
     EXPECT_EQ(std::get<EndpointRequest>(all).merchant_id, "default");
@@ -81,6 +130,7 @@ TEST(EndpointRequest, RefusesWhatCannotBeDeliveredNamingTheField) {
     EXPECT_EQ(field(R"({"url": "http://h/a b", "event_types": ["*"]})"), "url");
     EXPECT_EQ(field(R"({"url": "http://h/", "event_types": []})"), "event_types");
     EXPECT_EQ(field(R"({"url": "http://h/", "event_types": ["payment.lost"]})"), "event_types");
+    EXPECT_EQ(field(R"({"url": "http://h/", "event_types": ["refund.succeeded"]})"), "event_types");
     EXPECT_EQ(
         field(R"({"url": "http://h/", "event_types": ["*"], "merchant_id": ""})"), "merchant_id"
     );

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -68,6 +70,67 @@ public:
         stored->second.snapshot = payment;
     }
 
+    [[nodiscard]] std::optional<RefundSnapshot> FindRefund(
+        const PaymentId& payment, const std::string& refund_id
+    ) override {
+        const auto found = refunds_.find(refund_id);
+        if (found == refunds_.end() || found->second.first != payment) {
+            return std::nullopt;
+        }
+        return found->second.second;
+    }
+
+    void Record(PaymentSnapshot& payment, const Plan& plan, const EventId& event_id) override {
+        const auto stored = payments_.find(payment.payment_id);
+        if (stored == payments_.end()) {
+            throw Exception(ErrorCode::kAborted, "payment " + payment.payment_id.Value() + " gone");
+        }
+        if (plan.captured_minor) {
+            payment.captured_minor = *plan.captured_minor;
+        }
+        if (plan.capture_amount_minor) {
+            payment.capture_amount_minor = *plan.capture_amount_minor;
+        }
+        if (plan.refund) {
+            // As the database's trigger: a refund ends once, and moves the payment's totals.
+            const auto refund = refunds_.find(plan.refund->refund_id);
+            if (refund == refunds_.end() ||
+                refund->second.second.status != RefundStatus::kPending) {
+                throw Exception(
+                    ErrorCode::kAborted, "refund " + plan.refund->refund_id + " is not PENDING"
+                );
+            }
+            RefundSnapshot& r = refund->second.second;
+            r.status = plan.refund->succeeded ? RefundStatus::kSucceeded : RefundStatus::kFailed;
+            if (plan.refund->succeeded) {
+                payment.refunded_minor += r.amount.amount_minor;
+            } else {
+                payment.refund_reserved_minor -= r.amount.amount_minor;
+            }
+        }
+        for (const std::string& note : plan.notes) {
+            timeline_.push_back({payment.payment_id, payment.status, payment.status, note, event_id}
+            );
+        }
+        stored->second.snapshot = payment;
+    }
+
+    /// Adds a PENDING refund of `payment` (reserving its amount, as the database's trigger).
+    void AddRefund(const PaymentId& payment, const RefundSnapshot& refund) {
+        refunds_[refund.refund_id] = {payment, refund};
+        payments_.at(payment).snapshot.refund_reserved_minor += refund.amount.amount_minor;
+    }
+    [[nodiscard]] std::optional<RefundStatus> RefundStatusOf(const std::string& refund_id) const {
+        const auto found = refunds_.find(refund_id);
+        if (found == refunds_.end()) {
+            return std::nullopt;
+        }
+        return found->second.second.status;
+    }
+    [[nodiscard]] const PaymentSnapshot& SnapshotOf(const PaymentId& id) const {
+        return payments_.at(id).snapshot;
+    }
+
     [[nodiscard]] PaymentStatus StatusOf(const PaymentId& id) const {
         return payments_.at(id).snapshot.status;
     }
@@ -80,6 +143,7 @@ private:
     std::map<PaymentId, LockedPayment> payments_;
     std::vector<TimelineRow> timeline_;
     std::vector<std::vector<PaymentId>> locked_batches_;
+    std::map<std::string, std::pair<PaymentId, RefundSnapshot>> refunds_;
 };
 
 }  // namespace sagapay::orchestrator

@@ -28,13 +28,14 @@ struct SagaConsumer {
     std::string_view topic;
     const char* group;
 };
-constexpr std::array<SagaConsumer, 6> kSagaConsumers = {{
+constexpr std::array<SagaConsumer, 7> kSagaConsumers = {{
     {topics::kRiskApproved, "orchestrator-risk-approved"},
     {topics::kRiskDenied, "orchestrator-risk-denied"},
     {topics::kPaymentsAuthorized, "orchestrator-authorized"},
     {topics::kProviderCaptureCompleted, "orchestrator-capture-completed"},
     {topics::kPaymentsFailed, "orchestrator-failed"},
     {topics::kPaymentsSettled, "orchestrator-settled"},
+    {topics::kProviderRefundCompleted, "orchestrator-refund-completed"},
 }};
 
 /// SagaObserver on the process's Prometheus registry.
@@ -132,6 +133,7 @@ int RunOrchestrator(const Config& config, const Clock& clock) {
     sweeper.dsn = config.DsnFor(kService);
     sweeper.stuck_after = config.sweeper_stuck_after;
     sweeper.interval = config.sweeper_interval;
+    sweeper.capture_window = config.capture_window;
     host.AddWorker("sweeper", [sweeper, &clock](std::stop_token stop) {
         RunSweeper(std::move(stop), sweeper, clock);
     });

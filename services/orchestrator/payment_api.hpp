@@ -30,10 +30,31 @@ public:
     /// 200 with the payment and its timeline; 404 payment_not_found.
     http::Response Get(const http::Request& request);
 
-    /// Adds both routes (with database failures answered 503/500, see WithDatabaseErrors).
+    /// `POST /internal/payments/{id}/capture` (PlanCapture): 200 with the payment (replays
+    /// too, with `idempotent-replayed: true`); 404; 409/422 with the refusal's code.
+    http::Response Capture(const http::Request& request);
+
+    /// `POST /internal/payments/{id}/cancel` (PlanCancel): as Capture.
+    http::Response Cancel(const http::Request& request);
+
+    /// `POST /internal/payments/{id}/refunds` (PlanRefund): 200 with the refund (a repeat of
+    /// its idempotency_key with the same body: the same refund, `idempotent-replayed: true`);
+    /// 422 idempotency_key_reused for another body; 404; 409 with the refusal's code.
+    http::Response Refund(const http::Request& request);
+
+    /// `GET /internal/payments/{id}/refunds` (the gateway's `GET /payments/{id}/refunds`): 200
+    /// with the payment's refunds and totals; 404.
+    http::Response ListRefunds(const http::Request& request);
+
+    /// Adds the routes (with database failures answered 503/500, see WithDatabaseErrors).
     void AddRoutes(http::Router& router);
 
 private:
+    /// Locks the payment, asks `decide` what the command does and applies it with its outbox
+    /// rows in one transaction; answers with the payment afterwards.
+    template <class Decide>
+    http::Response RunCommand(const http::Request& request, Decide decide);
+
     postgres::Pool& pool_;
     const Clock& clock_;
     std::map<std::string, std::string> labels_;

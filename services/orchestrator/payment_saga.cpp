@@ -1,6 +1,8 @@
 #include "services/orchestrator/payment_saga.hpp"
 
+#include <array>
 #include <type_traits>
+#include <utility>
 
 namespace sagapay::orchestrator {
 
@@ -72,21 +74,84 @@ Plan Authorized(const PaymentSnapshot& payment, const PaymentAuthorized& event) 
         return Ignore(payment, PaymentAuthorized::kTopic);
     }
     Plan plan;
+    if (payment.capture_method == CaptureMethod::kManual) {
+        // Held for the merchant: POST …/capture or …/cancel, or the capture window's end.
+        plan.steps.push_back({S::kAuthorized, "provider_authorized_awaiting_capture"});
+        return plan;
+    }
     plan.steps.push_back({S::kAuthorized, "provider_authorized"});
-    plan.emits.emplace_back(CaptureRequested{payment.Facts(), event.authorization_id});
+    plan.emits.emplace_back(CaptureRequested{payment.Facts(), event.authorization_id, 0});
     return plan;
 }
 
-Plan Captured(const PaymentSnapshot& payment) {
+/// What a capture of `payment` is expected to take: the merchant's amount, else all of it.
+std::int64_t ExpectedCapture(const PaymentSnapshot& payment) noexcept {
+    return payment.capture_amount_minor > 0 ? payment.capture_amount_minor
+                                            : payment.amount.amount_minor;
+}
+
+Plan Captured(const PaymentSnapshot& payment, const CaptureCompleted& event) {
     if (EndedUnpaid(payment.status)) {
         return ReleaseAfterTheEnd(payment, CaptureCompleted::kTopic);
     }
     if (payment.status != S::kAuthorized) {
         return Ignore(payment, CaptureCompleted::kTopic);
     }
+    // The PSP's figure when it is one the payment allows; the amount asked for otherwise (an
+    // older provider that reports no amount, or a figure that cannot be: never more than
+    // authorized, never another currency).
+    const bool plausible = event.amount.currency == payment.amount.currency &&
+                           event.amount.amount_minor > 0 &&
+                           event.amount.amount_minor <= payment.amount.amount_minor;
+    const std::int64_t captured = plausible ? event.amount.amount_minor : ExpectedCapture(payment);
     Plan plan;
     plan.steps.push_back({S::kCaptured, "provider_captured"});
-    plan.emits.emplace_back(PaymentCaptured{payment.Facts()});
+    plan.captured_minor = captured;
+    plan.emits.emplace_back(PaymentCaptured{
+        {payment.customer_id, Money{captured, payment.amount.currency}}});
+    return plan;
+}
+
+Plan RefundEnded(
+    const PaymentSnapshot& payment, const RefundCompleted& event, const RefundSnapshot* refund
+) {
+    Plan plan;
+    if (refund == nullptr) {
+        plan.ignored_because = "provider.refund.completed names refund " + event.refund_id +
+                               ", which this payment does not have";
+        return plan;
+    }
+    if (refund->status != RefundStatus::kPending) {
+        plan.ignored_because = "refund " + refund->refund_id + " is " +
+                               std::string(ToString(refund->status)) + " already";
+        return plan;
+    }
+    plan.refund = RefundSettlement{refund->refund_id, event.succeeded, event.failure_reason};
+    if (!event.succeeded) {
+        plan.notes.push_back("refund_failed:" + refund->refund_id);
+        plan.emits.emplace_back(RefundFailed{
+            refund->refund_id,
+            refund->amount,
+            payment.customer_id,
+            event.failure_reason.empty() ? "refused_by_psp" : event.failure_reason});
+        return plan;
+    }
+    // The stored amount, not the event's: the refund is what was reserved for it.
+    const std::int64_t total = payment.refunded_minor + refund->amount.amount_minor;
+    const S to = total >= payment.captured_minor ? S::kRefunded : S::kPartiallyRefunded;
+    const std::string reason = "refund_succeeded:" + refund->refund_id;
+    if (to != payment.status && CanTransition(payment.status, to)) {
+        plan.steps.push_back({to, reason});
+    } else {
+        plan.notes.push_back(reason);
+    }
+    plan.emits.emplace_back(PaymentRefunded{
+        refund->refund_id,
+        refund->amount,
+        total,
+        payment.captured_minor,
+        payment.customer_id,
+        refund->reason});
     return plan;
 }
 
@@ -143,7 +208,12 @@ std::string_view Plan::FailureReason(const SagaEvent& consumed) const {
     return "REVERSED";
 }
 
-Plan PlanFor(const PaymentSnapshot& payment, const SagaEvent& event, const EventId& event_id) {
+Plan PlanFor(
+    const PaymentSnapshot& payment,
+    const SagaEvent& event,
+    const EventId& event_id,
+    const RefundSnapshot* refund
+) {
     return std::visit(
         [&](const auto& e) -> Plan {
             using E = std::decay_t<decltype(e)>;
@@ -154,7 +224,9 @@ Plan PlanFor(const PaymentSnapshot& payment, const SagaEvent& event, const Event
             } else if constexpr (std::is_same_v<E, PaymentAuthorized>) {
                 return Authorized(payment, e);
             } else if constexpr (std::is_same_v<E, CaptureCompleted>) {
-                return Captured(payment);
+                return Captured(payment, e);
+            } else if constexpr (std::is_same_v<E, RefundCompleted>) {
+                return RefundEnded(payment, e, refund);
             } else if constexpr (std::is_same_v<E, PaymentFailed>) {
                 return Failed(payment, e, event_id);
             } else if constexpr (std::is_same_v<E, PaymentSettled>) {
@@ -179,13 +251,192 @@ std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment) {
         case S::kApproved:
             return AuthorizeRequested{payment.Facts(), false};
         case S::kAuthorized:
-            return CaptureRequested{payment.Facts(), ""};
+            if (payment.AwaitingCapture()) {
+                return std::nullopt;  // waits on the merchant, not on a service
+            }
+            return CaptureRequested{payment.Facts(), "", payment.capture_amount_minor};
         case S::kCaptured:
-            return PaymentCaptured{payment.Facts()};
+            return PaymentCaptured{
+                {payment.customer_id,
+                 Money{
+                     payment.captured_minor > 0 ? payment.captured_minor : ExpectedCapture(payment),
+                     payment.amount.currency}}};
         case S::kSettled:
         case S::kFailed:
         case S::kReversed:
+        case S::kPartiallyRefunded:
+        case S::kRefunded:
             return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+CommandPlan Refuse(int http_status, std::string code, std::string message, std::string field = "") {
+    CommandPlan command;
+    command.refused = Refusal{http_status, std::move(code), std::move(message), std::move(field)};
+    return command;
+}
+
+CommandPlan Replay() {
+    CommandPlan command;
+    command.replay = true;
+    return command;
+}
+
+std::string Status(const PaymentSnapshot& payment) {
+    return std::string(ToString(payment.status));
+}
+
+}  // namespace
+
+CommandPlan PlanCapture(const PaymentSnapshot& payment, std::optional<std::int64_t> amount_minor) {
+    if (payment.capture_method != CaptureMethod::kManual) {
+        return Refuse(
+            409,
+            "capture_not_manual",
+            "this payment was created with capture_method automatic: it is captured right after "
+            "its authorization"
+        );
+    }
+    if (payment.capture_amount_minor > 0) {
+        // Asked before: the same capture again is answered as it was; another is refused.
+        if (!amount_minor || *amount_minor == payment.capture_amount_minor) {
+            return Replay();
+        }
+        return Refuse(
+            409,
+            "capture_already_requested",
+            "a capture of " + std::to_string(payment.capture_amount_minor) +
+                " was already requested for this payment; it is " + Status(payment)
+        );
+    }
+    if (payment.status != S::kAuthorized) {
+        const bool not_yet = payment.status == S::kCreated || payment.status == S::kRiskReview ||
+                             payment.status == S::kApproved;
+        return Refuse(
+            409,
+            not_yet ? "payment_not_authorized" : "payment_not_capturable",
+            "the payment is " + Status(payment) +
+                (not_yet ? "; capture it once it is AUTHORIZED"
+                         : "; only an AUTHORIZED payment can be captured")
+        );
+    }
+    const std::int64_t amount = amount_minor.value_or(payment.amount.amount_minor);
+    if (amount > payment.amount.amount_minor) {
+        return Refuse(
+            422,
+            "validation_error",
+            "amount_cents must be at most the authorized " +
+                std::to_string(payment.amount.amount_minor),
+            "amount_cents"
+        );
+    }
+    CommandPlan command;
+    command.plan.capture_amount_minor = amount;
+    command.plan.notes.push_back("capture_requested:" + std::to_string(amount));
+    command.plan.emits.emplace_back(CaptureRequested{
+        payment.Facts(), "", amount == payment.amount.amount_minor ? 0 : amount});
+    return command;
+}
+
+CommandPlan PlanCancel(const PaymentSnapshot& payment, std::string_view reason) {
+    if (payment.capture_method != CaptureMethod::kManual) {
+        return Refuse(
+            409,
+            "payment_not_cancelable",
+            "this payment was created with capture_method automatic; only a manual-capture "
+            "authorization can be canceled (refund a settled payment instead)"
+        );
+    }
+    if (payment.status == S::kReversed && payment.capture_amount_minor == 0) {
+        return Replay();  // canceled (or voided at the window's end) before
+    }
+    if (payment.status == S::kAuthorized && payment.capture_amount_minor > 0) {
+        return Refuse(
+            409,
+            "capture_in_progress",
+            "a capture was requested for this payment; it can no longer be canceled"
+        );
+    }
+    if (!payment.AwaitingCapture()) {
+        return Refuse(
+            409,
+            "payment_not_cancelable",
+            "the payment is " + Status(payment) + "; only an AUTHORIZED payment can be canceled"
+        );
+    }
+    CommandPlan command;
+    command.plan.steps.push_back({S::kReversed, std::string(reason)});
+    command.plan.emits.emplace_back(ReleaseRequested{payment.Facts(), std::string(reason)});
+    command.plan.emits.emplace_back(PaymentReversed{std::string(reason), EventId(), payment.Facts()}
+    );
+    return command;
+}
+
+CommandPlan PlanRefund(
+    const PaymentSnapshot& payment,
+    const std::string& refund_id,
+    std::optional<std::int64_t> amount_minor,
+    const std::string& reason
+) {
+    if (payment.status == S::kRefunded) {
+        return Refuse(409, "payment_fully_refunded", "the payment is refunded in full already");
+    }
+    if (payment.status != S::kSettled && payment.status != S::kPartiallyRefunded) {
+        const bool soon = payment.status == S::kCaptured;
+        return Refuse(
+            409,
+            soon ? "payment_not_settled" : "payment_not_refundable",
+            "the payment is " + Status(payment) +
+                (soon ? "; it settles in a moment: retry with the same idempotency_key"
+                      : "; only a SETTLED or PARTIALLY_REFUNDED payment can be refunded")
+        );
+    }
+    const std::int64_t refundable = payment.Refundable();
+    const std::int64_t amount = amount_minor.value_or(refundable);
+    if (amount <= 0 || amount > refundable) {
+        return Refuse(
+            409,
+            "refund_exceeds_captured",
+            "refunds may total at most the captured " + std::to_string(payment.captured_minor) +
+                "; " + std::to_string(payment.refund_reserved_minor) +
+                " is refunded or pending, so at most " + std::to_string(refundable) + " is left",
+            "amount_cents"
+        );
+    }
+    CommandPlan command;
+    command.plan.notes.push_back("refund_requested:" + refund_id);
+    command.plan.emits.emplace_back(RefundRequested{
+        refund_id, Money{amount, payment.amount.currency}, payment.customer_id, reason});
+    return command;
+}
+
+namespace {
+
+constexpr std::array<std::pair<RefundStatus, std::string_view>, 3> kRefundStatuses = {{
+    {RefundStatus::kPending, "PENDING"},
+    {RefundStatus::kSucceeded, "SUCCEEDED"},
+    {RefundStatus::kFailed, "FAILED"},
+}};
+
+}  // namespace
+
+std::string_view ToString(RefundStatus status) noexcept {
+    for (const auto& [value, name] : kRefundStatuses) {
+        if (value == status) {
+            return name;
+        }
+    }
+    return "PENDING";
+}
+
+std::optional<RefundStatus> ParseRefundStatus(std::string_view text) noexcept {
+    for (const auto& [value, name] : kRefundStatuses) {
+        if (name == text) {
+            return value;
+        }
     }
     return std::nullopt;
 }

@@ -26,8 +26,8 @@ SagaEvent Event(std::string type, nlohmann::json payload = nlohmann::json::objec
     }
     if (e.event_type == "provider.capture.completed" || e.event_type == "payments.settled" ||
         e.event_type == "payments.requested") {
-        payload["amount_cents"] = 1500;
-        payload["currency"] = "USD";
+        payload.emplace("amount_cents", 1500);  // unless the case gives its own
+        payload.emplace("currency", "USD");
         payload["customer_id"] = "cust-1";
     }
     e.payload = std::move(payload);
@@ -229,6 +229,209 @@ TEST(PaymentSaga, SweeperReemitsTheStepEachWaitingStateNeeds) {
     EXPECT_FALSE(PendingStepRequest(Payment(S::kSettled)).has_value());
     EXPECT_FALSE(PendingStepRequest(Payment(S::kFailed)).has_value());
     EXPECT_FALSE(PendingStepRequest(Payment(S::kReversed)).has_value());
+}
+
+PaymentSnapshot Manual(S status, std::int64_t capture_amount = 0) {
+    PaymentSnapshot payment = Payment(status);
+    payment.capture_method = CaptureMethod::kManual;
+    payment.capture_amount_minor = capture_amount;
+    return payment;
+}
+
+PaymentSnapshot Settled(std::int64_t captured, std::int64_t reserved, std::int64_t refunded) {
+    PaymentSnapshot payment = Payment(refunded > 0 ? S::kPartiallyRefunded : S::kSettled);
+    payment.captured_minor = captured;
+    payment.refund_reserved_minor = reserved;
+    payment.refunded_minor = refunded;
+    return payment;
+}
+
+TEST(PaymentSaga, AManualCaptureAuthorizationWaitsForTheMerchant) {
+    const Plan plan = PlanFor(Manual(S::kApproved), Event("payments.authorized"));
+    ASSERT_EQ(plan.steps.size(), 1U);
+    EXPECT_EQ(plan.steps[0].to, S::kAuthorized);
+    EXPECT_EQ(plan.steps[0].reason, "provider_authorized_awaiting_capture");
+    EXPECT_TRUE(plan.emits.empty());
+    // Waiting on the merchant is not being stuck: the sweeper re-emits nothing.
+    EXPECT_FALSE(PendingStepRequest(Manual(S::kAuthorized)).has_value());
+    // Once a capture is asked for, the sweeper re-drives it with its amount.
+    const auto redrive = PendingStepRequest(Manual(S::kAuthorized, 900));
+    ASSERT_TRUE(redrive.has_value());
+    EXPECT_EQ(std::get<CaptureRequested>(*redrive).ToCapture().amount_minor, 900);
+}
+
+TEST(PaymentSaga, APartialCaptureAsksForItsAmountAndRecordsWhatWasCaptured) {
+    const CommandPlan capture = PlanCapture(Manual(S::kAuthorized), 900);
+    ASSERT_FALSE(capture.refused.has_value());
+    EXPECT_FALSE(capture.replay);
+    EXPECT_EQ(capture.plan.capture_amount_minor, 900);
+    EXPECT_EQ(capture.plan.notes, std::vector<std::string>{"capture_requested:900"});
+    const auto& request = std::get<CaptureRequested>(capture.plan.emits.at(0));
+    EXPECT_EQ(request.capture_amount_minor, 900);
+    EXPECT_EQ(request.facts.amount, kAmount);
+
+    // The PSP's answer: the payment is CAPTURED with 900 and the ledger settles 900.
+    const Plan captured = PlanFor(
+        Manual(S::kAuthorized, 900),
+        Event("provider.capture.completed", {{"amount_cents", 900}, {"currency", "USD"}})
+    );
+    EXPECT_EQ(captured.captured_minor, 900);
+    EXPECT_EQ(std::get<PaymentCaptured>(captured.emits.at(0)).facts.amount.amount_minor, 900);
+
+    // A capture of everything asks for no amount: the PSP captures the authorization.
+    EXPECT_EQ(
+        std::get<CaptureRequested>(PlanCapture(Manual(S::kAuthorized), std::nullopt).plan.emits[0])
+            .capture_amount_minor,
+        0
+    );
+}
+
+TEST(PaymentSaga, ACaptureCompletedWithAnImpossibleAmountRecordsTheAmountAskedFor) {
+    const Plan more = PlanFor(
+        Manual(S::kAuthorized, 900),
+        Event("provider.capture.completed", {{"amount_cents", 999999}, {"currency", "USD"}})
+    );
+    EXPECT_EQ(more.captured_minor, 900);
+    // Event() sets amount 1500 USD for this topic: an automatic payment captures all of it.
+    EXPECT_EQ(
+        PlanFor(Payment(S::kAuthorized), Event("provider.capture.completed")).captured_minor, 1500
+    );
+}
+
+TEST(PaymentSaga, CaptureIsIdempotentAndRefusedWhereItCannotHappen) {
+    EXPECT_TRUE(PlanCapture(Manual(S::kAuthorized, 900), 900).replay);
+    EXPECT_TRUE(PlanCapture(Manual(S::kSettled, 900), std::nullopt).replay);
+    EXPECT_EQ(
+        PlanCapture(Manual(S::kAuthorized, 900), 800).refused->code, "capture_already_requested"
+    );
+    EXPECT_EQ(PlanCapture(Manual(S::kAuthorized), 1501).refused->http_status, 422);
+    EXPECT_EQ(PlanCapture(Manual(S::kApproved), 100).refused->code, "payment_not_authorized");
+    EXPECT_EQ(PlanCapture(Manual(S::kReversed), 100).refused->code, "payment_not_capturable");
+    EXPECT_EQ(PlanCapture(Payment(S::kAuthorized), 100).refused->code, "capture_not_manual");
+}
+
+TEST(PaymentSaga, CancelVoidsAnUncapturedAuthorizationOnce) {
+    const CommandPlan cancel = PlanCancel(Manual(S::kAuthorized), "canceled");
+    ASSERT_FALSE(cancel.refused.has_value());
+    ASSERT_EQ(cancel.plan.steps.size(), 1U);
+    EXPECT_EQ(cancel.plan.steps[0].to, S::kReversed);
+    EXPECT_EQ(cancel.plan.steps[0].reason, "canceled");
+    ASSERT_EQ(cancel.plan.emits.size(), 2U);
+    EXPECT_EQ(TopicOf(cancel.plan.emits[0]), "provider.release.requested");
+    EXPECT_EQ(TopicOf(cancel.plan.emits[1]), "payments.reversed");
+    EXPECT_EQ(std::get<PaymentReversed>(cancel.plan.emits[1]).reason, "canceled");
+
+    EXPECT_TRUE(PlanCancel(Manual(S::kReversed), "canceled").replay);
+    EXPECT_EQ(
+        PlanCancel(Manual(S::kAuthorized, 900), "canceled").refused->code, "capture_in_progress"
+    );
+    EXPECT_EQ(
+        PlanCancel(Manual(S::kSettled, 900), "canceled").refused->code, "payment_not_cancelable"
+    );
+    EXPECT_EQ(
+        PlanCancel(Payment(S::kAuthorized), "canceled").refused->code, "payment_not_cancelable"
+    );
+    EXPECT_EQ(
+        PlanCancel(Manual(S::kAuthorized), "authorization_expired").plan.steps[0].reason,
+        "authorization_expired"
+    );
+}
+
+TEST(PaymentSaga, RefundsNeverExceedWhatWasCaptured) {
+    const CommandPlan first = PlanRefund(Settled(900, 0, 0), "r-1", 400, "duplicate");
+    ASSERT_FALSE(first.refused.has_value());
+    const auto& request = std::get<RefundRequested>(first.plan.emits.at(0));
+    EXPECT_EQ(request.refund_id, "r-1");
+    EXPECT_EQ(request.amount.amount_minor, 400);
+    EXPECT_EQ(request.reason, "duplicate");
+    EXPECT_EQ(first.plan.notes, std::vector<std::string>{"refund_requested:r-1"});
+
+    // 400 pending + 500 more is the whole 900; one cent more is refused.
+    EXPECT_FALSE(PlanRefund(Settled(900, 400, 0), "r-2", 500, "x").refused.has_value());
+    const CommandPlan beyond = PlanRefund(Settled(900, 400, 0), "r-2", 501, "x");
+    ASSERT_TRUE(beyond.refused.has_value());
+    EXPECT_EQ(beyond.refused->code, "refund_exceeds_captured");
+    // No amount: all that is left.
+    EXPECT_EQ(
+        std::get<RefundRequested>(
+            PlanRefund(Settled(900, 400, 400), "r-3", std::nullopt, "x").plan.emits[0]
+        )
+            .amount.amount_minor,
+        500
+    );
+    EXPECT_EQ(
+        PlanRefund(Settled(900, 900, 400), "r-4", std::nullopt, "x").refused->code,
+        "refund_exceeds_captured"
+    );
+    EXPECT_EQ(PlanRefund(Payment(S::kCaptured), "r", 1, "x").refused->code, "payment_not_settled");
+    EXPECT_EQ(PlanRefund(Payment(S::kFailed), "r", 1, "x").refused->code, "payment_not_refundable");
+    EXPECT_EQ(
+        PlanRefund(Payment(S::kRefunded), "r", 1, "x").refused->code, "payment_fully_refunded"
+    );
+}
+
+TEST(PaymentSaga, ARefundThatSucceedsMovesTheStatusByWhatIsLeft) {
+    const RefundSnapshot pending{
+        "r-1", Money{400, kAmount.currency}, RefundStatus::kPending, "dup"};
+    const SagaEvent succeeded = Event(
+        "provider.refund.completed",
+        {{"refund_id", "r-1"}, {"amount_cents", 400}, {"currency", "USD"}, {"status", "SUCCEEDED"}}
+    );
+    const Plan partial =
+        orchestrator::PlanFor(Settled(900, 400, 0), succeeded, EventId("e"), &pending);
+    ASSERT_EQ(partial.steps.size(), 1U);
+    EXPECT_EQ(partial.steps[0].to, S::kPartiallyRefunded);
+    EXPECT_TRUE(partial.refund->succeeded);
+    const auto& refunded = std::get<PaymentRefunded>(partial.emits.at(0));
+    EXPECT_EQ(refunded.refunded_total_minor, 400);
+    EXPECT_EQ(refunded.captured_minor, 900);
+    EXPECT_EQ(refunded.reason, "dup");
+
+    // A second partial refund changes no status: a timeline note.
+    const Plan second =
+        orchestrator::PlanFor(Settled(900, 800, 400), succeeded, EventId("e"), &pending);
+    EXPECT_TRUE(second.steps.empty());
+    EXPECT_EQ(second.notes, std::vector<std::string>{"refund_succeeded:r-1"});
+
+    // The last one: REFUNDED.
+    const Plan last =
+        orchestrator::PlanFor(Settled(900, 900, 500), succeeded, EventId("e"), &pending);
+    EXPECT_EQ(last.steps.at(0).to, S::kRefunded);
+    EXPECT_EQ(std::get<PaymentRefunded>(last.emits.at(0)).refunded_total_minor, 900);
+}
+
+TEST(PaymentSaga, ARefundThatFailsIsAnnouncedAndARefundEndsOnce) {
+    const RefundSnapshot pending{
+        "r-1", Money{400, kAmount.currency}, RefundStatus::kPending, "dup"};
+    const SagaEvent failed = Event(
+        "provider.refund.completed",
+        {{"refund_id", "r-1"},
+         {"amount_cents", 400},
+         {"currency", "USD"},
+         {"status", "FAILED"},
+         {"failure_reason", "refund_exceeds_captured"}}
+    );
+    const Plan plan = orchestrator::PlanFor(Settled(900, 400, 0), failed, EventId("e"), &pending);
+    EXPECT_TRUE(plan.steps.empty());
+    EXPECT_FALSE(plan.refund->succeeded);
+    EXPECT_EQ(std::get<RefundFailed>(plan.emits.at(0)).reason, "refund_exceeds_captured");
+
+    RefundSnapshot done = pending;
+    done.status = RefundStatus::kSucceeded;
+    EXPECT_TRUE(orchestrator::PlanFor(Settled(900, 400, 400), failed, EventId("e"), &done).Ignored()
+    );
+    EXPECT_TRUE(orchestrator::PlanFor(Settled(900, 400, 0), failed, EventId("e"), nullptr).Ignored()
+    );
+}
+
+TEST(PaymentSaga, AnUnknownRefundOutcomeNeverReadsAsSuccess) {
+    Envelope e;
+    e.event_id = "e-1";
+    e.event_type = "provider.refund.completed";
+    e.aggregate_id = "p-1";
+    e.payload = {
+        {"refund_id", "r-1"}, {"amount_cents", 400}, {"currency", "USD"}, {"status", "MAYBE"}};
+    EXPECT_FALSE(DecodeSagaEvent(e).has_value());
 }
 
 }  // namespace

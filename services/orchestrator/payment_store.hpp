@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <span>
+#include <string>
 
 #include "core/strong_id.hpp"
 #include "services/orchestrator/payment_saga.hpp"
@@ -32,6 +33,18 @@ public:
     /// machine forbids, and the unit of work fails with kAborted when another writer moved the
     /// payment first (compare-and-swap on status and state_version).
     virtual void Apply(PaymentSnapshot& payment, const Step& step, const EventId& event_id) = 0;
+
+    /// The refund `refund_id` of `payment` as stored (the payment must be locked: its refunds
+    /// only change under its lock); nullopt when it has no such refund.
+    [[nodiscard]] virtual std::optional<RefundSnapshot> FindRefund(
+        const PaymentId& payment, const std::string& refund_id
+    ) = 0;
+
+    /// Records the parts of `plan` that are not steps, after its steps were applied: the amount
+    /// captured, the merchant's capture amount, a refund's end (the payment's refund totals
+    /// follow, as the database's triggers keep them) and the timeline notes (from and to the
+    /// current status). Updates `payment` to match.
+    virtual void Record(PaymentSnapshot& payment, const Plan& plan, const EventId& event_id) = 0;
 };
 
 }  // namespace sagapay::orchestrator

@@ -18,7 +18,13 @@ void SagaHandler::Handle(PaymentStore& store, Outbox& outbox, const Envelope& ev
         return;
     }
     PaymentSnapshot& payment = locked->snapshot;
-    const Plan plan = PlanFor(payment, *decoded, EventId(event.event_id));
+    const PaymentStatus initial = payment.status;
+    std::optional<RefundSnapshot> refund;
+    if (const auto* completed = std::get_if<RefundCompleted>(&*decoded)) {
+        refund = store.FindRefund(payment.payment_id, completed->refund_id);
+    }
+    const Plan plan =
+        PlanFor(payment, *decoded, EventId(event.event_id), refund ? &*refund : nullptr);
     if (plan.Ignored()) {
         log::Info("event did not fit the payment's state", {{"reason", plan.ignored_because}});
         outbox.AfterCommit([this, topic] { observer_.Ignored(topic); });
@@ -27,10 +33,12 @@ void SagaHandler::Handle(PaymentStore& store, Outbox& outbox, const Envelope& ev
     for (const Step& step : plan.steps) {
         store.Apply(payment, step, EventId(event.event_id));
     }
+    store.Record(payment, plan, EventId(event.event_id));
     for (const SagaEvent& emit : plan.emits) {
         outbox.Emit(emit, payment.payment_id, event.trace_id, clock_);
     }
-    if (const auto terminal = plan.Terminal()) {
+    // A payment ends once: a refund of a settled one is not a second ending.
+    if (const auto terminal = plan.Terminal(); terminal && !IsTerminal(initial)) {
         outbox.AfterCommit([this,
                             state = *terminal,
                             age = locked->age_seconds,

@@ -198,5 +198,51 @@ TEST_F(SagaHandlerTest, AManualReviewRunsTheWholeDecisionPath) {
     EXPECT_EQ(observer_.reasons, std::vector<std::string>{"MANUAL_DENY"});
 }
 
+TEST_F(SagaHandlerTest, TwoRefundsSettleThePaymentAndARefundIsNotASecondEnding) {
+    PaymentSnapshot settled{kPayment, CustomerId("cust-9"), kAmount, S::kSettled, 4};
+    settled.captured_minor = 2500;
+    store_.Add(settled);
+    store_.AddRefund(kPayment, {"r-1", Money{1000, kAmount.currency}, RefundStatus::kPending, "a"});
+    store_.AddRefund(kPayment, {"r-2", Money{1500, kAmount.currency}, RefundStatus::kPending, "b"});
+
+    const auto completed = [](std::string id, std::int64_t amount) {
+        return RefundCompleted{std::move(id), Money{amount, kAmount.currency}, true, "", 5};
+    };
+    Handle(Event(completed("r-1", 1000)));
+    EXPECT_EQ(store_.StatusOf(kPayment), S::kPartiallyRefunded);
+    EXPECT_EQ(store_.RefundStatusOf("r-1"), RefundStatus::kSucceeded);
+    EXPECT_EQ(store_.SnapshotOf(kPayment).refunded_minor, 1000);
+
+    // A redelivery of the first changes nothing more.
+    Handle(Event(completed("r-1", 1000)));
+    outbox_.Commit();
+    EXPECT_EQ(store_.SnapshotOf(kPayment).refunded_minor, 1000);
+    EXPECT_EQ(observer_.ignored, std::vector<std::string>{"provider.refund.completed"});
+
+    Handle(Event(completed("r-2", 1500)));
+    EXPECT_EQ(store_.StatusOf(kPayment), S::kRefunded);
+    EXPECT_EQ(store_.SnapshotOf(kPayment).refunded_minor, 2500);
+    outbox_.Commit();
+    EXPECT_EQ(outbox_.On("payments.refunded").size(), 2U);
+    EXPECT_EQ(outbox_.Published().size(), 2U);
+    // The payment ended when it settled: its refunds are not counted as endings again.
+    EXPECT_TRUE(observer_.finished.empty());
+}
+
+TEST_F(SagaHandlerTest, AFailedRefundFreesItsReservation) {
+    PaymentSnapshot settled{kPayment, CustomerId("cust-9"), kAmount, S::kSettled, 4};
+    settled.captured_minor = 2500;
+    store_.Add(settled);
+    store_.AddRefund(kPayment, {"r-1", Money{1000, kAmount.currency}, RefundStatus::kPending, "a"});
+    EXPECT_EQ(store_.SnapshotOf(kPayment).refund_reserved_minor, 1000);
+
+    Handle(Event(RefundCompleted{"r-1", Money{1000, kAmount.currency}, false, "refused", 5}));
+    EXPECT_EQ(store_.StatusOf(kPayment), S::kSettled);
+    EXPECT_EQ(store_.RefundStatusOf("r-1"), RefundStatus::kFailed);
+    EXPECT_EQ(store_.SnapshotOf(kPayment).refund_reserved_minor, 0);
+    EXPECT_EQ(outbox_.Only<RefundFailed>().reason, "refused");
+    EXPECT_EQ(outbox_.Pending().size(), 1U);
+}
+
 }  // namespace
 }  // namespace sagapay::orchestrator

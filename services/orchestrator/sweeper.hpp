@@ -34,6 +34,8 @@ struct SweeperOptions {
     std::chrono::milliseconds stuck_after{std::chrono::seconds(30)};
     std::chrono::milliseconds interval{std::chrono::seconds(5)};
     int batch = 200;
+    /// A manual-capture authorization older than this is voided (CAPTURE_WINDOW_SECONDS).
+    std::chrono::milliseconds capture_window{std::chrono::hours(24 * 7)};
 };
 
 /// One sweep over `conn`: sets the `stuck_payments{state}` gauge, re-emits the pending step of up
@@ -42,7 +44,23 @@ int SweepStuckPayments(
     postgres::Connection& conn, const SweeperOptions& options, const Clock& clock
 );
 
-/// Every `interval`: finds stuck payments (SKIP LOCKED, so several orchestrators share the work),
+/// One pass over `conn`: voids up to `options.batch` manual-capture authorizations left
+/// uncaptured for longer than `options.capture_window` (PlanCancel with reason
+/// "authorization_expired": REVERSED, provider.release.requested and payments.reversed in one
+/// transaction each batch, SKIP LOCKED). Returns how many it voided.
+int VoidExpiredAuthorizations(
+    postgres::Connection& conn, const SweeperOptions& options, const Clock& clock
+);
+
+/// One pass over `conn`: re-emits provider.refund.requested for up to `options.batch` refunds
+/// PENDING for longer than `options.stuck_after` (doubling per re-drive, as payments); the
+/// provider keeps one refund per refund id, so a repeat never refunds twice. Returns how many.
+int RedriveStuckRefunds(
+    postgres::Connection& conn, const SweeperOptions& options, const Clock& clock
+);
+
+/// Every `interval`: voids expired manual-capture authorizations, re-drives stuck refunds, and
+/// finds stuck payments (SKIP LOCKED, so several orchestrators share the work),
 /// re-emits the pending step's request through the outbox (consumers are idempotent per
 /// payment), bumps `redrive_count` and `updated_at`, and sets the `stuck_payments{state}` gauge.
 void RunSweeper(std::stop_token stop, const SweeperOptions& options, const Clock& clock);

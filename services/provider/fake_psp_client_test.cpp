@@ -53,13 +53,13 @@ TEST(FakePspClient, CaptureAndVoidFollowTheirScripts) {
     psp.ScriptCapture(FakePspClient::CaptureRefused());
     psp.ScriptVoid(FakePspClient::VoidUnanswered());
 
-    EXPECT_EQ(psp.Capture("k", "cap-k").outcome, CaptureOutcome::kRefused);
-    EXPECT_EQ(psp.Capture("k", "cap-k").outcome, CaptureOutcome::kCaptured);
+    EXPECT_EQ(psp.Capture("k", "cap-k", 0).outcome, CaptureOutcome::kRefused);
+    EXPECT_EQ(psp.Capture("k", "cap-k", 0).outcome, CaptureOutcome::kCaptured);
     EXPECT_EQ(psp.Void("k").outcome, VoidOutcome::kUnknown);
     EXPECT_EQ(psp.Void("k").outcome, VoidOutcome::kReleased);
     psp.SetDefaultCapture(FakePspClient::CaptureUnanswered());
     psp.SetDefaultVoid(FakePspClient::VoidUnanswered());
-    EXPECT_EQ(psp.Capture("k", "cap-k").outcome, CaptureOutcome::kUnknown);
+    EXPECT_EQ(psp.Capture("k", "cap-k", 0).outcome, CaptureOutcome::kUnknown);
     EXPECT_EQ(psp.Void("k").outcome, VoidOutcome::kUnknown);
 }
 
@@ -67,7 +67,7 @@ TEST(FakePspClient, RecordsEveryCall) {
     FakePspClient psp;
     (void)psp.Authorize(Call("k"));
     (void)psp.Inquire("k");
-    (void)psp.Capture("k", "cap-k");
+    (void)psp.Capture("k", "cap-k", 0);
     (void)psp.Void("k");
 
     const auto calls = psp.Calls();
@@ -80,6 +80,73 @@ TEST(FakePspClient, RecordsEveryCall) {
     EXPECT_EQ(calls[3].operation, PspOperation::kVoid);
     EXPECT_EQ(psp.Count(PspOperation::kCapture), 1U);
     EXPECT_EQ(psp.CallsOf(PspOperation::kVoid).at(0).key, "k");
+}
+
+TEST(FakePspClient, BooksAPartialCaptureAndRefusesAnotherOrAboveTheAuthorization) {
+    FakePspClient psp;
+    (void)psp.Authorize(Call("k"));  // 100 EUR cents
+
+    EXPECT_EQ(psp.Capture("k", "cap-k", 101).outcome, CaptureOutcome::kRefused);
+    const CaptureAnswer captured = psp.Capture("k", "cap-k", 60);
+    EXPECT_EQ(captured.outcome, CaptureOutcome::kCaptured);
+    EXPECT_EQ(captured.captured_minor, 60);
+    EXPECT_EQ(psp.CapturedMinor("k"), 60);
+    EXPECT_EQ(psp.Capture("k", "cap-k", 60).captured_minor, 60);                // replayed
+    EXPECT_EQ(psp.Capture("k", "cap-k", 0).outcome, CaptureOutcome::kRefused);  // all: 100
+    EXPECT_EQ(psp.Capture("k", "cap-k", 70).outcome, CaptureOutcome::kRefused);
+    EXPECT_EQ(psp.Capture("k", "cap-other", 0).outcome, CaptureOutcome::kRefused);
+    EXPECT_EQ(psp.Inquire("k").outcome, PspOutcome::kCaptured);
+    EXPECT_EQ(psp.CallsOf(PspOperation::kCapture).at(1).amount_minor, 60);
+
+    (void)psp.Authorize(Call("whole"));
+    EXPECT_EQ(psp.Capture("whole", "cap-whole", 0).captured_minor, 100);
+    EXPECT_EQ(psp.Capture("whole", "cap-whole", 0).captured_minor, 100);    // replayed
+    EXPECT_EQ(psp.Capture("whole", "cap-whole", 100).captured_minor, 100);  // the same amount
+}
+
+TEST(FakePspClient, BooksRefundsUpToTheCaptureAndAnswersInquiriesFromThem) {
+    FakePspClient psp;
+    (void)psp.Authorize(Call("k"));
+    ASSERT_EQ(psp.Capture("k", "cap-k", 80).outcome, CaptureOutcome::kCaptured);
+    EXPECT_EQ(psp.InquireRefund("k", "r-1").outcome, RefundOutcome::kNotFound);
+
+    EXPECT_EQ(psp.Refund("k", "r-1", 30).outcome, RefundOutcome::kRefunded);
+    EXPECT_EQ(psp.Refund("k", "r-2", 40).outcome, RefundOutcome::kRefunded);
+    EXPECT_EQ(psp.Refund("k", "r-3", 11).outcome, RefundOutcome::kRefused);   // 10 left
+    EXPECT_EQ(psp.Refund("k", "r-1", 30).outcome, RefundOutcome::kRefunded);  // replayed
+    EXPECT_EQ(psp.Refund("k", "r-1", 31).outcome, RefundOutcome::kRefused);
+    EXPECT_EQ(psp.RefundedMinor("k"), 70);
+    EXPECT_EQ(psp.Inquire("k").outcome, PspOutcome::kCaptured) << "partly refunded";
+    EXPECT_EQ(psp.InquireRefund("k", "r-2").outcome, RefundOutcome::kRefunded);
+    EXPECT_EQ(psp.InquireRefund("k", "r-3").outcome, RefundOutcome::kNotFound);
+
+    EXPECT_EQ(psp.Refund("k", "r-rest", 0).outcome, RefundOutcome::kRefunded);
+    EXPECT_EQ(psp.RefundedMinor("k"), 80);
+    EXPECT_EQ(psp.Inquire("k").outcome, PspOutcome::kRefunded);
+    EXPECT_EQ(psp.Refund("k", "r-more", 0).outcome, RefundOutcome::kRefused);
+    EXPECT_EQ(psp.Count(PspOperation::kInquireRefund), 3U);
+    EXPECT_EQ(psp.CallsOf(PspOperation::kInquireRefund).at(0).capture_key, "r-1");
+}
+
+TEST(FakePspClient, ScriptedRefundsWinAndWhatTheySayHappenedIsBooked) {
+    FakePspClient psp;
+    (void)psp.Authorize(Call("k"));
+    ASSERT_EQ(psp.Capture("k", "cap-k", 0).outcome, CaptureOutcome::kCaptured);
+    psp.ScriptRefund(FakePspClient::RefundUnanswered());
+    psp.ScriptRefund(FakePspClient::RefundRefused());
+    psp.ScriptInquireRefund(FakePspClient::RefundUnanswered());
+
+    EXPECT_EQ(psp.Refund("k", "r-1", 0).outcome, RefundOutcome::kUnknown);
+    EXPECT_EQ(psp.Refund("k", "r-1", 0).outcome, RefundOutcome::kRefused);
+    EXPECT_EQ(psp.RefundedMinor("k"), 0);
+    EXPECT_EQ(psp.InquireRefund("k", "r-1").outcome, RefundOutcome::kUnknown);
+    EXPECT_EQ(psp.InquireRefund("k", "r-1").outcome, RefundOutcome::kNotFound);
+    psp.ScriptRefund(FakePspClient::Refunded());
+    EXPECT_EQ(psp.Refund("k", "r-1", 25).outcome, RefundOutcome::kRefunded);
+    EXPECT_EQ(psp.RefundedMinor("k"), 25);
+    psp.SetDefaultRefund(FakePspClient::RefundUnanswered());
+    EXPECT_EQ(psp.Refund("k", "r-2", 0).outcome, RefundOutcome::kUnknown);
+    EXPECT_EQ(psp.RefundedMinor("k"), 25);
 }
 
 }  // namespace

@@ -60,11 +60,17 @@ public:
         return answer;
     }
 
-    CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
-        override {
+    CaptureAnswer Capture(
+        const std::string& authorization_key,
+        const std::string& capture_key,
+        std::int64_t amount_minor
+    ) override {
         const Stopwatch watch;
-        const PspReply reply = PostKeyed(authorization_key, "capture", capture_key);
-        return {ClassifyCapture(reply), watch.Elapsed()};
+        CaptureAnswer answer = ClassifyCapture(
+            PostKeyed(authorization_key, "capture", "capture_key", capture_key, amount_minor)
+        );
+        answer.latency = watch.Elapsed();
+        return answer;
     }
 
     VoidAnswer Void(const std::string& authorization_key) override {
@@ -81,19 +87,43 @@ public:
         return {ClassifyVoid(reply), watch.Elapsed()};
     }
 
-    RefundAnswer Refund(const std::string& authorization_key, const std::string& refund_key)
-        override {
+    RefundAnswer Refund(
+        const std::string& authorization_key,
+        const std::string& refund_key,
+        std::int64_t amount_minor
+    ) override {
         const Stopwatch watch;
-        const PspReply reply = PostKeyed(authorization_key, "refund", refund_key);
+        const PspReply reply =
+            PostKeyed(authorization_key, "refund", "refund_key", refund_key, amount_minor);
         return {ClassifyRefund(reply), watch.Elapsed()};
     }
 
+    RefundAnswer InquireRefund(const std::string& authorization_key, const std::string& refund_key)
+        override {
+        const Stopwatch watch;
+        const PspReply reply = ReplyOf(client_.Send(
+            "GET",
+            "/v1/authorizations/" + authorization_key + "/refunds/" + refund_key,
+            {},
+            WithTrace({})
+        ));
+        return {ClassifyRefundInquiry(reply), watch.Elapsed()};
+    }
+
 private:
-    /// A keyed POST /v1/authorizations/{key}/{action}.
+    /// A keyed POST /v1/authorizations/{key}/{action}: `{"<key_field>": key}`, with
+    /// `amount_cents` when `amount_minor` is positive (0: the PSP's "all").
     PspReply PostKeyed(
-        const std::string& authorization_key, std::string_view action, const std::string& key
+        const std::string& authorization_key,
+        std::string_view action,
+        const char* key_field,
+        const std::string& key,
+        std::int64_t amount_minor
     ) {
-        const nlohmann::json body = {{"idempotency_key", key}};
+        nlohmann::json body = {{key_field, key}};
+        if (amount_minor != 0) {
+            body["amount_cents"] = amount_minor;
+        }
         return ReplyOf(client_.Send(
             "POST",
             "/v1/authorizations/" + authorization_key + "/" + std::string(action),
@@ -122,13 +152,17 @@ private:
     http::Client client_;
 };
 
-/// 200 done, another answer below 500 refused, no answer or a 5xx unknown.
+bool Is2xx(int status) noexcept {
+    return status >= 200 && status < 300;
+}
+
+/// 2xx done, another answer below 500 refused, no answer or a 5xx unknown.
 enum class KeyedResult { kDone, kRefused, kUnknown };
 KeyedResult ClassifyKeyed(const PspReply& reply) noexcept {
     if (!reply.status || *reply.status >= 500) {
         return KeyedResult::kUnknown;
     }
-    return *reply.status == 200 ? KeyedResult::kDone : KeyedResult::kRefused;
+    return Is2xx(*reply.status) ? KeyedResult::kDone : KeyedResult::kRefused;
 }
 
 }  // namespace
@@ -170,16 +204,25 @@ PspAnswer ClassifyAuthorization(const PspReply& reply) {
     return answer;
 }
 
-CaptureOutcome ClassifyCapture(const PspReply& reply) noexcept {
+CaptureAnswer ClassifyCapture(const PspReply& reply) {
+    CaptureAnswer answer;
     switch (ClassifyKeyed(reply)) {
         case KeyedResult::kDone:
-            return CaptureOutcome::kCaptured;
-        case KeyedResult::kRefused:
-            return CaptureOutcome::kRefused;
-        case KeyedResult::kUnknown:
+            answer.outcome = CaptureOutcome::kCaptured;
             break;
+        case KeyedResult::kRefused:
+            answer.outcome = CaptureOutcome::kRefused;
+            return answer;
+        case KeyedResult::kUnknown:
+            answer.outcome = CaptureOutcome::kUnknown;
+            return answer;
     }
-    return CaptureOutcome::kUnknown;
+    const auto body = nlohmann::json::parse(reply.body, nullptr, false);
+    if (body.is_object() && body.contains("captured_amount_cents") &&
+        body["captured_amount_cents"].is_number_integer()) {
+        answer.captured_minor = body["captured_amount_cents"].get<std::int64_t>();
+    }
+    return answer;
 }
 
 VoidOutcome ClassifyVoid(const PspReply& reply) noexcept {
@@ -198,6 +241,16 @@ RefundOutcome ClassifyRefund(const PspReply& reply) noexcept {
             break;
     }
     return RefundOutcome::kUnknown;
+}
+
+RefundOutcome ClassifyRefundInquiry(const PspReply& reply) noexcept {
+    if (!reply.status) {
+        return RefundOutcome::kUnknown;
+    }
+    if (Is2xx(*reply.status)) {
+        return RefundOutcome::kRefunded;
+    }
+    return *reply.status == 404 ? RefundOutcome::kNotFound : RefundOutcome::kUnknown;
 }
 
 std::unique_ptr<PspClient> MakeHttpPspClient(

@@ -22,12 +22,17 @@ struct PspReply {
 /// AUTHORIZED, CAPTURED, VOIDED or REFUNDED that state; anything else (no answer, a 5xx, an
 /// unreadable body) unknown.
 [[nodiscard]] PspAnswer ClassifyAuthorization(const PspReply& reply);
-/// A keyed capture: 200 captured, another 4xx refused, no answer or a 5xx unknown.
-[[nodiscard]] CaptureOutcome ClassifyCapture(const PspReply& reply) noexcept;
+/// A keyed capture: 2xx captured (with the record's `captured_amount_cents` as captured_minor
+/// when it has one), another 4xx (409, 422, …) refused, no answer or a 5xx unknown. The latency
+/// is left at 0.
+[[nodiscard]] CaptureAnswer ClassifyCapture(const PspReply& reply);
 /// A void: 200 or 404 (never processed: nothing held) released, anything else unknown.
 [[nodiscard]] VoidOutcome ClassifyVoid(const PspReply& reply) noexcept;
-/// A keyed refund: 200 refunded, another 4xx refused, no answer or a 5xx unknown.
+/// A keyed refund: 2xx refunded, another 4xx (409, 422, …) refused, no answer or a 5xx unknown.
 [[nodiscard]] RefundOutcome ClassifyRefund(const PspReply& reply) noexcept;
+/// A refund inquiry: 2xx refunded, 404 not found (never made under that refund key), anything
+/// else unknown.
+[[nodiscard]] RefundOutcome ClassifyRefundInquiry(const PspReply& reply) noexcept;
 
 /// PspClient over the sandbox PSP's HTTP API (services/psp_sandbox), with a keep-alive pool.
 /// Each answer carries the call's latency on the steady clock.

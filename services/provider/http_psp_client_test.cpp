@@ -38,6 +38,7 @@ public:
         router.Add("POST", "/v1/authorizations/{key}/capture", answer);
         router.Add("POST", "/v1/authorizations/{key}/void", answer);
         router.Add("POST", "/v1/authorizations/{key}/refund", answer);
+        router.Add("GET", "/v1/authorizations/{key}/refunds/{refund_key}", answer);
         http::ServerOptions options;
         options.host = "127.0.0.1";
         options.port = 0;
@@ -144,23 +145,50 @@ TEST_F(HttpPspClientTest, LatencyOfEveryCallIsMeasured) {
 
     EXPECT_GE(client_->Authorize(Call()).latency, 50ms);
     EXPECT_GE(client_->Inquire("auth-p1").latency, 50ms);
-    EXPECT_GE(client_->Capture("auth-p1", "cap-p1").latency, 50ms);
+    EXPECT_GE(client_->Capture("auth-p1", "cap-p1", 0).latency, 50ms);
     EXPECT_GE(client_->Void("auth-p1").latency, 50ms);
+    EXPECT_GE(client_->Refund("auth-p1", "refund-p1", 0).latency, 50ms);
+    EXPECT_GE(client_->InquireRefund("auth-p1", "refund-p1").latency, 50ms);
 }
 
 TEST_F(HttpPspClientTest, CaptureIsCapturedOn200RefusedOnOther4xxUnknownOn5xx) {
     psp_.Answer(200);
-    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1").outcome, CaptureOutcome::kCaptured);
+    const CaptureAnswer captured = client_->Capture("auth-p1", "cap-p1", 0);
+    EXPECT_EQ(captured.outcome, CaptureOutcome::kCaptured);
+    EXPECT_EQ(captured.captured_minor, 0) << "the PSP did not say how much";
     const http::Request sent = psp_.Last();
     EXPECT_EQ(sent.path, "/v1/authorizations/auth-p1/capture");
     EXPECT_EQ(sent.Header("idempotency-key"), "cap-p1");
-    EXPECT_EQ(nlohmann::json::parse(sent.body)["idempotency_key"], "cap-p1");
+    const auto body = nlohmann::json::parse(sent.body);
+    EXPECT_EQ(body["capture_key"], "cap-p1");
+    EXPECT_FALSE(body.contains("amount_cents")) << "0 is the whole amount: none sent";
     psp_.Answer(409);
-    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1").outcome, CaptureOutcome::kRefused);
+    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1", 0).outcome, CaptureOutcome::kRefused);
+    psp_.Answer(422);
+    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1", 0).outcome, CaptureOutcome::kRefused);
     psp_.Answer(503);
-    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1").outcome, CaptureOutcome::kUnknown);
+    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1", 0).outcome, CaptureOutcome::kUnknown);
     psp_.Answer(200, "{}", 600ms);
-    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1").outcome, CaptureOutcome::kUnknown);
+    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1", 0).outcome, CaptureOutcome::kUnknown);
+}
+
+TEST_F(HttpPspClientTest, PartialCaptureSendsItsAmountAndReadsWhatWasCaptured) {
+    psp_.Answer(200, R"({"status":"CAPTURED","captured_amount_cents":600})");
+
+    const CaptureAnswer answer = client_->Capture("auth-p1", "cap-p1", 600);
+
+    EXPECT_EQ(answer.outcome, CaptureOutcome::kCaptured);
+    EXPECT_EQ(answer.captured_minor, 600);
+    const auto body = nlohmann::json::parse(psp_.Last().body);
+    EXPECT_EQ(body["capture_key"], "cap-p1");
+    EXPECT_EQ(body["amount_cents"], 600);
+    // What the PSP says it captured, not what was asked.
+    psp_.Answer(200, R"({"status":"CAPTURED","captured_amount_cents":1500})");
+    EXPECT_EQ(client_->Capture("auth-p1", "cap-p1", 0).captured_minor, 1500);
+    psp_.Answer(422, R"({"error":"invalid_amount","captured_amount_cents":9})");
+    const CaptureAnswer refused = client_->Capture("auth-p1", "cap-p1", 9999);
+    EXPECT_EQ(refused.outcome, CaptureOutcome::kRefused);
+    EXPECT_EQ(refused.captured_minor, 0);
 }
 
 TEST_F(HttpPspClientTest, VoidIsReleasedOn200Or404) {
@@ -187,14 +215,52 @@ TEST_F(HttpPspClientTest, VoidedIsNeverReadAsAuthorized) {
 
 TEST_F(HttpPspClientTest, RefundIsRefundedOn200RefusedOn4xxUnknownOn5xx) {
     psp_.Answer(200);
-    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1").outcome, RefundOutcome::kRefunded);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1", 0).outcome, RefundOutcome::kRefunded);
     const http::Request sent = psp_.Last();
     EXPECT_EQ(sent.path, "/v1/authorizations/auth-p1/refund");
     EXPECT_EQ(sent.Header("idempotency-key"), "refund-p1");
+    const auto body = nlohmann::json::parse(sent.body);
+    EXPECT_EQ(body["refund_key"], "refund-p1");
+    EXPECT_FALSE(body.contains("amount_cents")) << "0 is all that is left: none sent";
     psp_.Answer(409);
-    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1").outcome, RefundOutcome::kRefused);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1", 0).outcome, RefundOutcome::kRefused);
+    psp_.Answer(422);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1", 0).outcome, RefundOutcome::kRefused);
+    psp_.Answer(404);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1", 0).outcome, RefundOutcome::kRefused);
     psp_.Answer(502);
-    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1").outcome, RefundOutcome::kUnknown);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1", 0).outcome, RefundOutcome::kUnknown);
+    psp_.Answer(200, "{}", 600ms);
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1", 0).outcome, RefundOutcome::kUnknown);
+}
+
+TEST_F(HttpPspClientTest, PartialRefundSendsItsAmountUnderItsRefundKey) {
+    psp_.Answer(200, R"({"status":"CAPTURED","refunded_amount_cents":250})");
+
+    EXPECT_EQ(client_->Refund("auth-p1", "refund-p1-a", 250).outcome, RefundOutcome::kRefunded);
+
+    const http::Request sent = psp_.Last();
+    EXPECT_EQ(sent.path, "/v1/authorizations/auth-p1/refund");
+    EXPECT_EQ(sent.Header("idempotency-key"), "refund-p1-a");
+    const auto body = nlohmann::json::parse(sent.body);
+    EXPECT_EQ(body["refund_key"], "refund-p1-a");
+    EXPECT_EQ(body["amount_cents"], 250);
+}
+
+TEST_F(HttpPspClientTest, RefundInquiryIsRefundedOn200NotFoundOn404UnknownOtherwise) {
+    psp_.Answer(200, R"({"refund_key":"refund-p1","amount_cents":250,"status":"SUCCEEDED"})");
+    EXPECT_EQ(client_->InquireRefund("auth-p1", "refund-p1").outcome, RefundOutcome::kRefunded);
+    const http::Request sent = psp_.Last();
+    EXPECT_EQ(sent.method, "GET");
+    EXPECT_EQ(sent.path, "/v1/authorizations/auth-p1/refunds/refund-p1");
+    psp_.Answer(404);
+    EXPECT_EQ(client_->InquireRefund("auth-p1", "refund-p1").outcome, RefundOutcome::kNotFound);
+    psp_.Answer(503);
+    EXPECT_EQ(client_->InquireRefund("auth-p1", "refund-p1").outcome, RefundOutcome::kUnknown);
+    psp_.Answer(409);
+    EXPECT_EQ(client_->InquireRefund("auth-p1", "refund-p1").outcome, RefundOutcome::kUnknown);
+    psp_.Answer(200, "{}", 600ms);
+    EXPECT_EQ(client_->InquireRefund("auth-p1", "refund-p1").outcome, RefundOutcome::kUnknown);
 }
 
 }  // namespace

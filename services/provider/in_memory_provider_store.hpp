@@ -85,7 +85,82 @@ public:
                 next = row.next_attempt_at;
             }
         }
+        for (const auto& [id, refund] : refunds_) {
+            if (refund.next_attempt_at && (!next || *refund.next_attempt_at < *next)) {
+                next = refund.next_attempt_at;
+            }
+        }
         return next;
+    }
+
+    bool InsertRefund(const ProviderRefund& refund, Clock::TimePoint due) override {
+        RequireUuid(refund.payment_id);
+        RequireUuid(PaymentId(refund.refund_id));
+        if (refunds_.contains(refund.refund_id)) {
+            return false;
+        }
+        ProviderRefund row = refund;
+        row.status = RefundState::kRefunding;
+        row.attempts = 0;
+        row.retries = 0;
+        row.claim = 0;
+        row.next_attempt_at = Micros(due);
+        refunds_.emplace(refund.refund_id, std::move(row));
+        return true;
+    }
+
+    std::optional<ProviderRefund> LockRefund(const std::string& refund_id) override {
+        RequireUuid(PaymentId(refund_id));
+        const auto it = refunds_.find(refund_id);
+        return it == refunds_.end() ? std::nullopt : std::optional(it->second);
+    }
+
+    std::vector<ProviderRefund> ClaimDueRefunds(
+        Clock::TimePoint now, int limit, std::chrono::milliseconds lease
+    ) override {
+        if (limit < 0) {
+            throw Exception(ErrorCode::kInvalidArgument, "LIMIT must not be negative");
+        }
+        now = Micros(now);
+        std::vector<ProviderRefund*> due;
+        for (auto& [id, refund] : refunds_) {
+            if (refund.next_attempt_at && *refund.next_attempt_at <= now) {
+                due.push_back(&refund);
+            }
+        }
+        std::stable_sort(due.begin(), due.end(), [](const auto* a, const auto* b) {
+            return *a->next_attempt_at < *b->next_attempt_at;
+        });
+        if (due.size() > static_cast<std::size_t>(limit)) {
+            due.resize(static_cast<std::size_t>(limit));
+        }
+        std::vector<ProviderRefund> claimed;
+        int rank = 0;
+        for (ProviderRefund* refund : due) {
+            refund->next_attempt_at = now + lease * ++rank;
+            refund->claim += 1;
+            claimed.push_back(*refund);
+        }
+        return claimed;
+    }
+
+    bool SaveRefund(const ProviderRefund& before, const ProviderRefund& after) override {
+        const auto found = refunds_.find(before.refund_id);
+        if (found == refunds_.end()) {
+            return false;
+        }
+        ProviderRefund& row = found->second;
+        if (row.status != before.status || row.claim != before.claim) {
+            return false;
+        }
+        row.status = after.status;
+        row.attempts = after.attempts;
+        row.retries = after.retries;
+        row.failure_reason = after.failure_reason;
+        row.next_attempt_at =
+            after.next_attempt_at ? std::optional(Micros(*after.next_attempt_at)) : std::nullopt;
+        row.claim = before.claim + 1;
+        return true;
     }
 
     bool Save(const ProviderPayment& before, const ProviderPayment& after) override {
@@ -109,6 +184,7 @@ public:
         row.fresh = after.fresh;
         row.retries = after.retries;
         row.checks = after.checks;
+        row.capture_amount_minor = after.capture_amount_minor;
         row.claim = before.claim + 1;
         return true;
     }
@@ -123,6 +199,9 @@ public:
         return payments_.at(payment_id);
     }
     [[nodiscard]] const std::vector<AttemptRecord>& Attempts() const noexcept { return attempts_; }
+    [[nodiscard]] const ProviderRefund& GetRefund(const std::string& refund_id) const {
+        return refunds_.at(refund_id);
+    }
     /// Every Save of `payment_id` throws from now on (an empty id: none does).
     void FailSavesOf(const PaymentId& payment_id) { failing_ = payment_id; }
     /// Stores `payment` as it is (a state reached earlier, e.g. TIMED_OUT).
@@ -157,6 +236,7 @@ private:
     }
 
     std::map<PaymentId, ProviderPayment> payments_;
+    std::map<std::string, ProviderRefund> refunds_;
     std::vector<AttemptRecord> attempts_;
     PaymentId failing_;
 };

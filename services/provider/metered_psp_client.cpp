@@ -67,10 +67,10 @@ PspAnswer MeteredPspClient::Inquire(const std::string& key) {
 }
 
 CaptureAnswer MeteredPspClient::Capture(
-    const std::string& authorization_key, const std::string& capture_key
+    const std::string& authorization_key, const std::string& capture_key, std::int64_t amount_minor
 ) {
     tracing::Span span("psp capture", tracing::SpanKind::kClient);
-    CaptureAnswer answer = inner_.Capture(authorization_key, capture_key);
+    CaptureAnswer answer = inner_.Capture(authorization_key, capture_key, amount_minor);
     Report(
         span,
         PspOperation::kCapture,
@@ -91,15 +91,30 @@ VoidAnswer MeteredPspClient::Void(const std::string& authorization_key) {
 }
 
 RefundAnswer MeteredPspClient::Refund(
-    const std::string& authorization_key, const std::string& refund_key
+    const std::string& authorization_key, const std::string& refund_key, std::int64_t amount_minor
 ) {
     tracing::Span span("psp refund", tracing::SpanKind::kClient);
-    RefundAnswer answer = inner_.Refund(authorization_key, refund_key);
+    RefundAnswer answer = inner_.Refund(authorization_key, refund_key, amount_minor);
     Report(
         span,
         PspOperation::kRefund,
         answer.outcome != RefundOutcome::kUnknown,
         answer.outcome == RefundOutcome::kRefused,
+        answer.latency
+    );
+    return answer;
+}
+
+RefundAnswer MeteredPspClient::InquireRefund(
+    const std::string& authorization_key, const std::string& refund_key
+) {
+    tracing::Span span("psp inquire refund", tracing::SpanKind::kClient);
+    RefundAnswer answer = inner_.InquireRefund(authorization_key, refund_key);
+    Report(
+        span,
+        PspOperation::kInquireRefund,
+        answer.outcome != RefundOutcome::kUnknown,
+        false,  // kNotFound is an answer: "ok", as an authorization's NOT_FOUND inquiry
         answer.latency
     );
     return answer;

@@ -10,7 +10,8 @@
 namespace sagapay::provider {
 
 /// The bounded outcome label of one PSP call, for psp_requests_total: "ok" (it answered and did
-/// or knew what was asked, a NOT_FOUND inquiry included), "declined" (an authorization refused),
+/// or knew what was asked, a NOT_FOUND inquiry of an authorization or a refund included),
+/// "declined" (an authorization refused),
 /// "refused" (a capture or refund refused), "timeout" (no answer within `timeout`) or "error"
 /// (no usable answer sooner: a reset, a 5xx).
 [[nodiscard]] std::string_view OutcomeLabel(
@@ -26,7 +27,8 @@ using PspCallObserver = std::function<
     void(PspOperation operation, std::string_view outcome, std::chrono::milliseconds latency)>;
 
 /// A PspClient that reports every call of the one it wraps to an observer (the provider wires
-/// it to Prometheus) and traces it as a client span ("psp authorize", …, with psp.operation and
+/// it to Prometheus) and traces it as a client span ("psp authorize", "psp inquire refund", …,
+/// with psp.operation and
 /// psp.outcome; the HTTP client sends that span's traceparent). Adds no I/O and no lock of its
 /// own; thread-safe when both parts are.
 class MeteredPspClient final : public PspClient {
@@ -37,10 +39,18 @@ public:
     // PspClient
     PspAnswer Authorize(const AuthorizeCall& call) override;
     PspAnswer Inquire(const std::string& key) override;
-    CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
-        override;
+    CaptureAnswer Capture(
+        const std::string& authorization_key,
+        const std::string& capture_key,
+        std::int64_t amount_minor
+    ) override;
     VoidAnswer Void(const std::string& authorization_key) override;
-    RefundAnswer Refund(const std::string& authorization_key, const std::string& refund_key)
+    RefundAnswer Refund(
+        const std::string& authorization_key,
+        const std::string& refund_key,
+        std::int64_t amount_minor
+    ) override;
+    RefundAnswer InquireRefund(const std::string& authorization_key, const std::string& refund_key)
         override;
 
 private:

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "services/provider/provider_store.hpp"
 #include "testing/fake_psp_client.hpp"
 
 namespace sagapay::provider {
@@ -63,10 +64,10 @@ TEST_F(MeteredPspClientTest, ReportsInquiriesCapturesVoidsAndRefunds) {
     psp_.ScriptRefund(FakePspClient::RefundUnanswered());
 
     EXPECT_EQ(metered_.Inquire("k1").outcome, PspOutcome::kNotFound);
-    EXPECT_EQ(metered_.Capture("k1", "c1").outcome, CaptureOutcome::kRefused);
+    EXPECT_EQ(metered_.Capture("k1", "c1", 0).outcome, CaptureOutcome::kRefused);
     EXPECT_EQ(metered_.Void("k1").outcome, VoidOutcome::kUnknown);
-    EXPECT_EQ(metered_.Refund("k1", "r1").outcome, RefundOutcome::kUnknown);
-    EXPECT_EQ(metered_.Capture("k2", "c2").outcome, CaptureOutcome::kCaptured);
+    EXPECT_EQ(metered_.Refund("k1", "r1", 0).outcome, RefundOutcome::kUnknown);
+    EXPECT_EQ(metered_.Capture("k2", "c2", 0).outcome, CaptureOutcome::kCaptured);
 
     EXPECT_EQ(
         seen_,
@@ -79,6 +80,30 @@ TEST_F(MeteredPspClientTest, ReportsInquiriesCapturesVoidsAndRefunds) {
         })
     );
     EXPECT_EQ(psp_.Calls().size(), 5U) << "each call reaches the PSP once";
+}
+
+TEST_F(MeteredPspClientTest, ReportsRefundInquiriesAndPassesTheAmountsOn) {
+    psp_.ScriptInquireRefund(FakePspClient::RefundNotFound());
+    psp_.ScriptInquireRefund(FakePspClient::RefundUnanswered());
+    psp_.ScriptRefund(FakePspClient::RefundRefused());
+
+    EXPECT_EQ(metered_.InquireRefund("k1", "r1").outcome, RefundOutcome::kNotFound);
+    EXPECT_EQ(metered_.InquireRefund("k1", "r1").outcome, RefundOutcome::kUnknown);
+    EXPECT_EQ(metered_.Refund("k1", "r1", 40).outcome, RefundOutcome::kRefused);
+    EXPECT_EQ(metered_.Capture("k1", "c1", 70).captured_minor, 70);
+
+    EXPECT_EQ(
+        seen_,
+        (std::vector<Seen>{
+            {PspOperation::kInquireRefund, "ok", 0ms},
+            {PspOperation::kInquireRefund, "error", 0ms},
+            {PspOperation::kRefund, "refused", 0ms},
+            {PspOperation::kCapture, "ok", 0ms},
+        })
+    );
+    EXPECT_EQ(psp_.CallsOf(PspOperation::kRefund).at(0).amount_minor, 40);
+    EXPECT_EQ(psp_.CallsOf(PspOperation::kCapture).at(0).amount_minor, 70);
+    EXPECT_EQ(ToString(PspOperation::kInquireRefund), "INQUIRE_REFUND");
 }
 
 TEST(OutcomeLabel, IsOneOfFiveWords) {

@@ -18,7 +18,12 @@ constexpr const char* kRowColumns =
     "payment_id, customer_id, amount_cents, currency, trace_id, status, authorization_key, "
     "coalesce(authorization_id, ''), attempts, "
     "(extract(epoch FROM next_attempt_at) * 1000000)::bigint, source_event::text, claim, fresh, "
-    "retries, checks";
+    "retries, checks, coalesce(capture_amount_cents, 0)";
+
+constexpr const char* kRefundColumns =
+    "refund_id, payment_id, amount_cents, currency, reason, trace_id, authorization_key, "
+    "refund_key, status, attempts, retries, "
+    "(extract(epoch FROM next_attempt_at) * 1000000)::bigint, claim, coalesce(failure_reason, '')";
 
 Clock::TimePoint FromMicros(std::int64_t micros) {
     return Clock::TimePoint(
@@ -57,7 +62,36 @@ ProviderPayment ReadRow(const postgres::Rows& rows, int i) {
     row.fresh = rows.Get(i, 12) == "t";
     row.retries = static_cast<int>(rows.GetInt(i, 13));
     row.checks = static_cast<int>(rows.GetInt(i, 14));
+    row.capture_amount_minor = rows.GetInt(i, 15);
     return row;
+}
+
+ProviderRefund ReadRefund(const postgres::Rows& rows, int i) {
+    ProviderRefund refund;
+    refund.refund_id = rows.GetString(i, 0);
+    refund.payment_id = PaymentId(rows.GetString(i, 1));
+    const auto currency = Currency::Parse(rows.Get(i, 3));
+    const auto status = ParseRefundState(rows.Get(i, 8));
+    if (!currency || !status) {
+        throw Exception(
+            ErrorCode::kInternal,
+            "provider_refunds row " + refund.refund_id + " has an unknown currency or status"
+        );
+    }
+    refund.amount = Money{rows.GetInt(i, 2), *currency};
+    refund.reason = rows.GetString(i, 4);
+    refund.trace_id = rows.GetString(i, 5);
+    refund.authorization_key = rows.GetString(i, 6);
+    refund.refund_key = rows.GetString(i, 7);
+    refund.status = *status;
+    refund.attempts = static_cast<int>(rows.GetInt(i, 9));
+    refund.retries = static_cast<int>(rows.GetInt(i, 10));
+    if (!rows.IsNull(i, 11)) {
+        refund.next_attempt_at = FromMicros(rows.GetInt(i, 11));
+    }
+    refund.claim = rows.GetInt(i, 12);
+    refund.failure_reason = rows.GetString(i, 13);
+    return refund;
 }
 
 }  // namespace
@@ -145,8 +179,9 @@ std::vector<ProviderPayment> PgProviderStore::ClaimDue(
 
 std::optional<Clock::TimePoint> PgProviderStore::NextDue() {
     const auto rows = tx_.Exec(
-        "SELECT (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint "
-        "FROM provider_payments WHERE next_attempt_at IS NOT NULL"
+        "SELECT (extract(epoch FROM least((SELECT min(next_attempt_at) FROM provider_payments "
+        "WHERE next_attempt_at IS NOT NULL), (SELECT min(next_attempt_at) FROM provider_refunds "
+        "WHERE next_attempt_at IS NOT NULL))) * 1000000)::bigint"
     );
     if (rows.IsNull(0, 0)) {
         return std::nullopt;
@@ -158,8 +193,8 @@ bool PgProviderStore::Save(const ProviderPayment& before, const ProviderPayment&
     const auto saved = tx_.Exec(
         "UPDATE provider_payments SET status = $4, authorization_id = nullif($5, ''), "
         "attempts = $6, next_attempt_at = $7::timestamptz, fresh = $8, retries = $9, "
-        "checks = $10, claim = claim + 1, claimed_pid = NULL, claimed_since = NULL, "
-        "updated_at = now() "
+        "checks = $10, capture_amount_cents = nullif($11::bigint, 0), claim = claim + 1, "
+        "claimed_pid = NULL, claimed_since = NULL, updated_at = now() "
         "WHERE payment_id = $1 AND status = $2 AND claim = $3 RETURNING claim",
         {after.payment_id.Value(),
          ToString(before.status),
@@ -171,7 +206,81 @@ bool PgProviderStore::Save(const ProviderPayment& before, const ProviderPayment&
                                : postgres::Param(std::nullopt),
          after.fresh,
          after.retries,
-         after.checks}
+         after.checks,
+         after.capture_amount_minor}
+    );
+    return !saved.Empty();
+}
+
+bool PgProviderStore::InsertRefund(const ProviderRefund& refund, Clock::TimePoint due) {
+    const auto inserted = tx_.Exec(
+        "INSERT INTO provider_refunds (refund_id, payment_id, amount_cents, currency, reason, "
+        "trace_id, authorization_key, refund_key, status, next_attempt_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'REFUNDING', $9::timestamptz) "
+        "ON CONFLICT (refund_id) DO NOTHING RETURNING refund_id",
+        {refund.refund_id,
+         refund.payment_id.Value(),
+         refund.amount.amount_minor,
+         refund.amount.currency.Code(),
+         refund.reason,
+         refund.trace_id,
+         refund.authorization_key,
+         refund.refund_key,
+         FormatIsoUtc(due)}
+    );
+    return !inserted.Empty();
+}
+
+std::optional<ProviderRefund> PgProviderStore::LockRefund(const std::string& refund_id) {
+    const auto rows = tx_.Exec(
+        std::string("SELECT ") + kRefundColumns +
+            " FROM provider_refunds WHERE refund_id = $1 FOR UPDATE",
+        {refund_id}
+    );
+    if (rows.Empty()) {
+        return std::nullopt;
+    }
+    return ReadRefund(rows, 0);
+}
+
+std::vector<ProviderRefund> PgProviderStore::ClaimDueRefunds(
+    Clock::TimePoint now, int limit, std::chrono::milliseconds lease
+) {
+    const auto rows = tx_.Exec(
+        std::string("WITH due AS (SELECT refund_id, next_attempt_at AS due_at FROM "
+                    "provider_refunds WHERE next_attempt_at <= $1::timestamptz "
+                    "ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED), "
+                    "ranked AS (SELECT refund_id, row_number() OVER (ORDER BY due_at) AS rank "
+                    "FROM due), "
+                    "claimed AS (UPDATE provider_refunds r SET next_attempt_at = "
+                    "$1::timestamptz + ranked.rank * make_interval(secs => $3::float8 / 1000), "
+                    "claim = r.claim + 1 FROM ranked WHERE r.refund_id = ranked.refund_id "
+                    "RETURNING r.*, ranked.rank) SELECT ") +
+            kRefundColumns + " FROM claimed ORDER BY rank",
+        {FormatIsoUtc(now), limit, static_cast<std::int64_t>(lease.count())}
+    );
+    std::vector<ProviderRefund> due;
+    due.reserve(static_cast<std::size_t>(rows.Size()));
+    for (int i = 0; i < rows.Size(); ++i) {
+        due.push_back(ReadRefund(rows, i));
+    }
+    return due;
+}
+
+bool PgProviderStore::SaveRefund(const ProviderRefund& before, const ProviderRefund& after) {
+    const auto saved = tx_.Exec(
+        "UPDATE provider_refunds SET status = $4, attempts = $5, retries = $6, "
+        "next_attempt_at = $7::timestamptz, failure_reason = nullif($8, ''), claim = claim + 1, "
+        "updated_at = now() WHERE refund_id = $1 AND status = $2 AND claim = $3 RETURNING claim",
+        {before.refund_id,
+         ToString(before.status),
+         before.claim,
+         ToString(after.status),
+         after.attempts,
+         after.retries,
+         after.next_attempt_at ? postgres::Param(FormatIsoUtc(*after.next_attempt_at))
+                               : postgres::Param(std::nullopt),
+         after.failure_reason}
     );
     return !saved.Empty();
 }

@@ -21,6 +21,12 @@ public:
     std::optional<Clock::TimePoint> NextDue() override;
     bool Save(const ProviderPayment& before, const ProviderPayment& after) override;
     void RecordAttempt(const AttemptRecord& attempt) override;
+    bool InsertRefund(const ProviderRefund& refund, Clock::TimePoint due) override;
+    std::optional<ProviderRefund> LockRefund(const std::string& refund_id) override;
+    std::vector<ProviderRefund> ClaimDueRefunds(
+        Clock::TimePoint now, int limit, std::chrono::milliseconds lease
+    ) override;
+    bool SaveRefund(const ProviderRefund& before, const ProviderRefund& after) override;
 
 private:
     postgres::Transaction& tx_;

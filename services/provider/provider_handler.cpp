@@ -58,6 +58,8 @@ void ProviderHandler::OnCaptureRequested(const Envelope& envelope) {
         case ProviderStatus::kAuthorized: {
             ProviderPayment due = *row;
             due.status = ProviderStatus::kCapturing;
+            // A manual partial capture: what the merchant asked for (the rest is released).
+            due.capture_amount_minor = request->capture_amount_minor;
             due.next_attempt_at = deps_.clock.Now();
             due.fresh = true;
             due.retries = 0;
@@ -85,6 +87,58 @@ void ProviderHandler::OnCaptureRequested(const Envelope& envelope) {
             );
             return;
     }
+}
+
+void ProviderHandler::OnRefundRequested(const Envelope& envelope) {
+    const auto request = DecodeEvent<RefundRequested>(envelope);
+    if (!request) {
+        throw PermanentEventError(request.error().message);
+    }
+    if (!IsUuid(request->refund_id) || !IsUuid(envelope.aggregate_id)) {
+        throw PermanentEventError("a refund needs a payment id and a refund id that are UUIDs");
+    }
+    if (const auto known = store_.LockRefund(request->refund_id)) {
+        if (known->status != RefundState::kRefunding) {
+            // Its answer may have been lost: say it again (the saga ignores a repeat).
+            outbox_.Emit(
+                RefundCompleted{
+                    known->refund_id,
+                    known->amount,
+                    known->status == RefundState::kSucceeded,
+                    known->failure_reason,
+                    0},
+                known->payment_id,
+                known->trace_id,
+                deps_.clock
+            );
+        }
+        return;  // refunding: a worker has it
+    }
+    const PaymentId payment_id(envelope.aggregate_id);
+    const auto payment = store_.Lock(payment_id);
+    if (!payment || payment->status != ProviderStatus::kCaptured) {
+        log::Warn(
+            "refund requested for a payment the provider holds no capture of",
+            {{"status", payment ? std::string(ToString(payment->status)) : "unknown"}}
+        );
+        outbox_.Emit(
+            RefundCompleted{request->refund_id, request->amount, false, "payment_not_captured", 0},
+            payment_id,
+            envelope.trace_id,
+            deps_.clock
+        );
+        return;
+    }
+    ProviderRefund refund;
+    refund.refund_id = request->refund_id;
+    refund.payment_id = payment_id;
+    refund.amount = request->amount;
+    refund.reason = request->reason;
+    refund.trace_id = envelope.trace_id;
+    refund.authorization_key = payment->authorization_key;
+    refund.refund_key = "rf-" + request->refund_id;
+    store_.InsertRefund(refund, deps_.clock.Now());
+    WakeWorkersAfterCommit();
 }
 
 void ProviderHandler::OnReleaseRequested(const Envelope& envelope) {
@@ -198,7 +252,7 @@ void ProviderEvents::Failed(
 void ProviderEvents::Captured(const ProviderPayment& row) {
     CaptureCompleted completed;
     completed.authorization_id = row.authorization_id;
-    completed.amount = row.amount;
+    completed.amount = row.ToCapture();
     outbox_.Emit(completed, row.payment_id, row.trace_id, deps_.clock);
 }
 

@@ -58,6 +58,10 @@ public:
     /// provider.release.requested: the saga ended the payment unpaid; whatever the PSP holds or
     /// took for it is voided or refunded by a worker (the janitor's check, due now).
     void OnReleaseRequested(const Envelope& envelope);
+    /// provider.refund.requested: records the refund (one per refund id) as due now, against
+    /// the payment's capture; a worker (RefundWork) calls the PSP. A payment the provider never
+    /// captured cannot be refunded: the saga is told the refund FAILED at once.
+    void OnRefundRequested(const Envelope& envelope);
 
 private:
     void Redeliver(const PaymentId& payment_id);

@@ -750,17 +750,25 @@ public:
         during_(PspOperation::kInquire);
         return psp_.Inquire(key);
     }
-    CaptureAnswer Capture(const std::string& key, const std::string& capture_key) override {
+    CaptureAnswer Capture(
+        const std::string& key, const std::string& capture_key, std::int64_t amount_minor
+    ) override {
         during_(PspOperation::kCapture);
-        return psp_.Capture(key, capture_key);
+        return psp_.Capture(key, capture_key, amount_minor);
     }
     VoidAnswer Void(const std::string& key) override {
         during_(PspOperation::kVoid);
         return psp_.Void(key);
     }
-    RefundAnswer Refund(const std::string& key, const std::string& refund_key) override {
+    RefundAnswer Refund(
+        const std::string& key, const std::string& refund_key, std::int64_t amount_minor
+    ) override {
         during_(PspOperation::kRefund);
-        return psp_.Refund(key, refund_key);
+        return psp_.Refund(key, refund_key, amount_minor);
+    }
+    RefundAnswer InquireRefund(const std::string& key, const std::string& refund_key) override {
+        during_(PspOperation::kInquireRefund);
+        return psp_.InquireRefund(key, refund_key);
     }
 
 private:

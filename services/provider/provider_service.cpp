@@ -69,7 +69,8 @@ PspCallObserver PspMetrics(const std::string& service) {
           PspOperation::kInquire,
           PspOperation::kCapture,
           PspOperation::kVoid,
-          PspOperation::kRefund}) {
+          PspOperation::kRefund,
+          PspOperation::kInquireRefund}) {
         const std::string op(ToString(operation));
         const std::string_view refused =
             OutcomeLabel(operation, true, true, std::chrono::milliseconds(0), kNoTimeout);
@@ -144,6 +145,15 @@ int RunProvider(const Config& config, const Clock& clock) {
          .order = HandlingOrder::kByPaymentId,
          .prelude = {}},
         Consume(deps, &ProviderHandler::OnReleaseRequested)
+    );
+    host.AddConsumer(
+        *bus,
+        {.topic = topics::kProviderRefundRequested,
+         .group = "provider-refund-requested",
+         .batch_mode = BatchMode::kOneTransaction,
+         .order = HandlingOrder::kByPaymentId,
+         .prelude = {}},
+        Consume(deps, &ProviderHandler::OnRefundRequested)
     );
     host.AddOutboxRelay(*bus);
     const std::string dsn = config.DsnFor(kService);

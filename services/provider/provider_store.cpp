@@ -90,8 +90,32 @@ std::string_view ToString(PspOperation operation) noexcept {
             return "VOID";
         case PspOperation::kRefund:
             return "REFUND";
+        case PspOperation::kInquireRefund:
+            return "INQUIRE_REFUND";
     }
     return "AUTHORIZE";
+}
+
+std::string_view ToString(RefundState state) noexcept {
+    switch (state) {
+        case RefundState::kRefunding:
+            return "REFUNDING";
+        case RefundState::kSucceeded:
+            return "SUCCEEDED";
+        case RefundState::kFailed:
+            return "FAILED";
+    }
+    return "REFUNDING";
+}
+
+std::optional<RefundState> ParseRefundState(std::string_view text) noexcept {
+    for (const RefundState state :
+         {RefundState::kRefunding, RefundState::kSucceeded, RefundState::kFailed}) {
+        if (ToString(state) == text) {
+            return state;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace sagapay::provider

@@ -86,6 +86,37 @@ struct ProviderPayment {
     bool fresh = true;  ///< Work nobody tried yet: claimed before retries and janitor checks.
     int retries = 0;    ///< Unanswered captures, voids or refunds in a row (the backoff).
     int checks = 0;     ///< Janitor checks done since the payment failed.
+    /// What to capture (a manual partial capture); 0: the whole authorization.
+    std::int64_t capture_amount_minor = 0;
+
+    /// What the capture takes (and took, once CAPTURED).
+    [[nodiscard]] Money ToCapture() const {
+        return capture_amount_minor > 0 ? Money{capture_amount_minor, amount.currency} : amount;
+    }
+};
+
+/// Where a refund stands at the PSP (`provider_refunds.status`): REFUNDING until the PSP said
+/// it refunded (SUCCEEDED) or refused it (FAILED); an unanswered call is asked about and tried
+/// again, never given up (money may have moved).
+enum class RefundState { kRefunding, kSucceeded, kFailed };
+[[nodiscard]] std::string_view ToString(RefundState state) noexcept;
+[[nodiscard]] std::optional<RefundState> ParseRefundState(std::string_view text) noexcept;
+
+/// A refund as the provider keeps it.
+struct ProviderRefund {
+    std::string refund_id;  ///< The saga's id (a UUID).
+    PaymentId payment_id;
+    Money amount;
+    std::string reason;
+    std::string trace_id;
+    std::string authorization_key;  ///< The payment's authorization at the PSP.
+    std::string refund_key;         ///< The PSP idempotency key of every refund call.
+    RefundState status = RefundState::kRefunding;
+    int attempts = 0;  ///< Refund calls sent so far.
+    int retries = 0;   ///< Unanswered calls in a row (the backoff).
+    std::optional<Clock::TimePoint> next_attempt_at;
+    std::int64_t claim = 0;  ///< Bumped by every write (a worker's compare-and-swap).
+    std::string failure_reason;
 };
 
 /// One PSP call for the audit trail (`provider_attempts`).
@@ -123,14 +154,30 @@ public:
         Clock::TimePoint now, int limit, std::chrono::milliseconds lease
     ) = 0;
 
-    /// When the earliest payment falls due; nullopt when none is waiting.
+    /// When the earliest payment or refund falls due; nullopt when none is waiting.
     virtual std::optional<Clock::TimePoint> NextDue() = 0;
 
-    /// Writes `after` (status, authorization id, attempts, due time, fresh, retries, checks) over
+    /// Writes `after` (status, authorization id, attempts, due time, fresh, retries, checks,
+    /// capture amount) over
     /// the payment if it is still as `before` left it (same status and claim), bumping its claim:
     /// a compare-and-swap. False, changing nothing, when someone wrote it since.
     virtual bool Save(const ProviderPayment& before, const ProviderPayment& after) = 0;
     virtual void RecordAttempt(const AttemptRecord& attempt) = 0;
+
+    /// Records `refund` (REFUNDING, no attempt) due at `due`. False when the refund id was
+    /// already known: nothing is changed (one refund per id, whatever is redelivered).
+    virtual bool InsertRefund(const ProviderRefund& refund, Clock::TimePoint due) = 0;
+    /// The refund, locked until the unit of work ends; nullopt when unknown.
+    virtual std::optional<ProviderRefund> LockRefund(const std::string& refund_id) = 0;
+    /// Claims up to `limit` refunds due at `now`, as ClaimDue claims payments (the k-th due
+    /// again at now + k * `lease`, each claim bumped), by due time.
+    virtual std::vector<ProviderRefund> ClaimDueRefunds(
+        Clock::TimePoint now, int limit, std::chrono::milliseconds lease
+    ) = 0;
+    /// Writes `after` (status, attempts, retries, due time, failure reason) over the refund if
+    /// it is still as `before` left it (same status and claim), bumping its claim. False,
+    /// changing nothing, when someone wrote it since.
+    virtual bool SaveRefund(const ProviderRefund& before, const ProviderRefund& after) = 0;
 };
 
 /// Port: opens units of work over the provider database. Run() gives `work` a store and an

@@ -310,6 +310,7 @@ TYPED_TEST_P(ProviderStoreContract, SaveWritesEveryFieldAndBumpsTheClaim) {
     after.fresh = false;
     after.retries = 2;
     after.checks = 4;
+    after.capture_amount_minor = 300;
 
     EXPECT_TRUE(this->Save(before, after));
 
@@ -321,6 +322,7 @@ TYPED_TEST_P(ProviderStoreContract, SaveWritesEveryFieldAndBumpsTheClaim) {
     EXPECT_FALSE(row->fresh);
     EXPECT_EQ(row->retries, 2);
     EXPECT_EQ(row->checks, 4);
+    EXPECT_EQ(row->capture_amount_minor, 300);
     EXPECT_EQ(row->claim, before.claim + 1);
 }
 
@@ -444,6 +446,81 @@ TYPED_TEST_P(ProviderStoreContract, AUnitOfWorkThatThrowsUndoesEveryWrite) {
     EXPECT_EQ(this->harness_.PublishedEvents(), 0U);
 }
 
+inline ProviderRefund RefundNo(int n, const PaymentId& payment) {
+    ProviderRefund refund;
+    refund.refund_id = testing::UuidNo(1000 + n);
+    refund.payment_id = payment;
+    refund.amount = Money{100 * n, *Currency::Parse("EUR")};
+    refund.reason = "duplicate";
+    refund.trace_id = "trace-r" + std::to_string(n);
+    refund.authorization_key = "auth-" + payment.Value();
+    refund.refund_key = "rf-" + refund.refund_id;
+    return refund;
+}
+
+TYPED_TEST_P(ProviderStoreContract, ARefundIsRecordedOnceRefundingAndDue) {
+    const ProviderRefund refund = RefundNo(1, this->Payment(1));
+    bool first = false;
+    bool second = true;
+    this->Run([&](ProviderStore& s) { first = s.InsertRefund(refund, this->At(3)); });
+    ProviderRefund again = refund;
+    again.amount.amount_minor = 999;
+    this->Run([&](ProviderStore& s) { second = s.InsertRefund(again, this->At(4)); });
+    EXPECT_TRUE(first);
+    EXPECT_FALSE(second);
+    std::optional<ProviderRefund> row;
+    this->Run([&](ProviderStore& s) { row = s.LockRefund(refund.refund_id); });
+    ASSERT_TRUE(row.has_value());
+    EXPECT_EQ(row->status, RefundState::kRefunding);
+    EXPECT_EQ(row->amount.amount_minor, 100);
+    EXPECT_EQ(row->refund_key, refund.refund_key);
+    EXPECT_EQ(row->authorization_key, refund.authorization_key);
+    EXPECT_EQ(row->next_attempt_at, this->At(3));
+    EXPECT_EQ(row->attempts, 0);
+    std::optional<ProviderRefund> unknown;
+    this->Run([&](ProviderStore& s) { unknown = s.LockRefund(testing::UuidNo(77)); });
+    EXPECT_FALSE(unknown.has_value());
+}
+
+TYPED_TEST_P(ProviderStoreContract, RefundsAreClaimedByDueTimeLeasedAndSavedByCompareAndSwap) {
+    this->Run([&](ProviderStore& s) {
+        ASSERT_TRUE(s.InsertRefund(RefundNo(1, this->Payment(1)), this->At(5)));
+        ASSERT_TRUE(s.InsertRefund(RefundNo(2, this->Payment(1)), this->At(2)));
+        ASSERT_TRUE(s.InsertRefund(RefundNo(3, this->Payment(2)), this->At(50)));
+    });
+    std::optional<Clock::TimePoint> next;
+    this->Run([&](ProviderStore& s) { next = s.NextDue(); });
+    EXPECT_EQ(next, this->At(2));
+    std::vector<ProviderRefund> claimed;
+    this->Run([&](ProviderStore& s) { claimed = s.ClaimDueRefunds(this->At(10), 5, this->kLease); }
+    );
+    ASSERT_EQ(claimed.size(), 2U);
+    EXPECT_EQ(claimed[0].refund_id, RefundNo(2, this->Payment(1)).refund_id);
+    EXPECT_EQ(claimed[0].claim, 1);
+    EXPECT_EQ(claimed[0].next_attempt_at, this->At(10) + this->kLease);
+    EXPECT_EQ(claimed[1].next_attempt_at, this->At(10) + this->kLease * 2);
+    std::vector<ProviderRefund> none;
+    this->Run([&](ProviderStore& s) { none = s.ClaimDueRefunds(this->At(11), 5, this->kLease); });
+    EXPECT_TRUE(none.empty());
+
+    ProviderRefund done = claimed[0];
+    done.status = RefundState::kSucceeded;
+    done.attempts = 1;
+    done.next_attempt_at.reset();
+    bool saved = false;
+    bool stale = true;
+    this->Run([&](ProviderStore& s) { saved = s.SaveRefund(claimed[0], done); });
+    this->Run([&](ProviderStore& s) { stale = s.SaveRefund(claimed[0], done); });
+    EXPECT_TRUE(saved);
+    EXPECT_FALSE(stale);  // the claim moved on
+    std::optional<ProviderRefund> row;
+    this->Run([&](ProviderStore& s) { row = s.LockRefund(done.refund_id); });
+    EXPECT_EQ(row->status, RefundState::kSucceeded);
+    EXPECT_EQ(row->attempts, 1);
+    EXPECT_EQ(row->next_attempt_at, std::nullopt);
+    EXPECT_EQ(row->claim, 2);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     ProviderStoreContract,
     ANewAuthorizationIsFreshAuthorizingAndDueAtItsTime,
@@ -461,7 +538,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     SaveIsFalseWhenTheStatusMoved,
     SaveOfAnUnknownPaymentIsFalse,
     EveryAttemptIsRecordedInOrder,
-    AUnitOfWorkThatThrowsUndoesEveryWrite
+    AUnitOfWorkThatThrowsUndoesEveryWrite,
+    ARefundIsRecordedOnceRefundingAndDue,
+    RefundsAreClaimedByDueTimeLeasedAndSavedByCompareAndSwap
 );
 
 }  // namespace sagapay::provider::contract

@@ -223,8 +223,9 @@ void PspWork::Authorizing(Outcome& out) {
 void PspWork::Capturing(Outcome& out) {
     ProviderPayment& row = out.after;
     PspClient& psp = deps_.psp;
-    const CaptureAnswer answer =
-        psp.Capture(row.authorization_key, "cap-" + row.payment_id.Value());
+    const CaptureAnswer answer = psp.Capture(
+        row.authorization_key, "cap-" + row.payment_id.Value(), row.capture_amount_minor
+    );
     out.latency = answer.latency;
     switch (answer.outcome) {
         case CaptureOutcome::kCaptured:
@@ -293,7 +294,7 @@ void PspWork::Janitor(Outcome& out) {
         );
     } else if (held.outcome == PspOutcome::kCaptured) {
         const RefundAnswer refund =
-            psp.Refund(row.authorization_key, "refund-" + row.payment_id.Value());
+            psp.Refund(row.authorization_key, "refund-" + row.payment_id.Value(), 0);
         const bool refunded = refund.outcome == RefundOutcome::kRefunded;
         out.calls.push_back(Audit(
             row,

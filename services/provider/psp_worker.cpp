@@ -9,19 +9,22 @@
 #include "services/provider/pg_provider_store.hpp"
 #include "services/provider/provider_options.hpp"
 #include "services/provider/psp_work.hpp"
+#include "services/provider/refund_work.hpp"
 
 namespace sagapay::provider {
 
 namespace {
 
-/// Works one batch of due payments (claim, commit, call, record); when nothing was due, returns
-/// how long to sleep instead.
+/// Works one batch of due payments and one of due refunds (claim, commit, call, record); when
+/// nothing was due, returns how long to sleep instead.
 std::optional<std::chrono::milliseconds> WorkOneBatch(
     postgres::Connection& conn, const ProviderDeps& deps
 ) {
     PgProviderUnitsOfWork units(conn);
     PspWork work(deps, units);
-    if (work.WorkDue(kDueBatch) > 0) {
+    const int payments = work.WorkDue(kDueBatch);
+    const int refunds = RefundWork(deps, units).WorkDue(kDueBatch);
+    if (payments + refunds > 0) {
         return std::nullopt;
     }
     return IdleWait(work.NextDue(), deps.clock.Now());

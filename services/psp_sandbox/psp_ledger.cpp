@@ -1,5 +1,7 @@
 #include "services/psp_sandbox/psp_ledger.hpp"
 
+#include <algorithm>
+
 #include "core/ids.hpp"
 
 namespace sagapay::psp {
@@ -85,6 +87,19 @@ PspLedger::Answer InternalError() {
     return {500, {{"error", "internal"}, {"message", "the PSP failed to answer"}}};
 }
 
+PspLedger::Answer NotFound() {
+    return {
+        404, {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
+}
+
+PspLedger::Answer InvalidAmount(const std::string& message) {
+    return {422, {{"error", "invalid_amount"}, {"message", message}}};
+}
+
+PspLedger::Answer KeyReused(const std::string& message) {
+    return {409, {{"error", "idempotency_key_reused"}, {"message", message}}};
+}
+
 }  // namespace
 
 ErrorDraw PspLedger::NextError(const std::string& key, std::string_view operation) {
@@ -93,6 +108,11 @@ ErrorDraw PspLedger::NextError(const std::string& key, std::string_view operatio
 }
 
 nlohmann::json PspLedger::ToJson(const Record& r) {
+    nlohmann::json refunds = nlohmann::json::array();
+    for (const RefundEntry& refund : r.refunds) {
+        refunds.push_back({{"refund_key", refund.refund_key}, {"amount_cents", refund.amount_minor}}
+        );
+    }
     return {
         {"idempotency_key", r.request.idempotency_key},
         {"payment_id", r.request.payment_id},
@@ -103,6 +123,9 @@ nlohmann::json PspLedger::ToJson(const Record& r) {
         {"status", r.status},
         {"authorizations", r.authorizations},
         {"captures", r.captures},
+        {"captured_amount_cents", r.captured_minor},
+        {"refunded_amount_cents", r.refunded_minor},
+        {"refunds", refunds},
     };
 }
 
@@ -213,25 +236,30 @@ PspLedger::Answer PspLedger::Find(const std::string& idempotency_key) {
     ProcessLate();
     const auto it = records_.find(idempotency_key);
     if (it == records_.end()) {
-        return {
-            404,
-            {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
+        return NotFound();
     }
     return {200, ToJson(it->second)};
 }
 
 PspLedger::Answer PspLedger::Capture(
-    const std::string& authorization_key, const std::string& capture_key
+    const std::string& authorization_key,
+    const std::string& capture_key,
+    std::optional<std::int64_t> amount_minor
 ) {
     const std::lock_guard lock(mutex_);
     ProcessLate();
     const auto it = records_.find(authorization_key);
     if (it == records_.end()) {
-        return {
-            404,
-            {{"error", "not_found"}, {"message", "no authorization with this idempotency key"}}};
+        return NotFound();
     }
     Record& r = it->second;
+    if (amount_minor && (*amount_minor <= 0 || *amount_minor > r.request.amount_minor)) {
+        return InvalidAmount(
+            "amount_cents must be from 1 to the authorized " +
+            std::to_string(r.request.amount_minor)
+        );
+    }
+    const std::int64_t amount = amount_minor.value_or(r.request.amount_minor);
     ErrorDraw error = ErrorDraw::kNone;
     if (BehaviourFor(r.request.customer_id, fallback_) == Behaviour::kError) {
         error = NextError(authorization_key, "capture");
@@ -243,19 +271,23 @@ PspLedger::Answer PspLedger::Capture(
         if (error == ErrorDraw::kProcessed500) {
             return InternalError();
         }
-        if (r.capture_key == capture_key) {
-            return {200, ToJson(r)};
+        if (r.capture_key != capture_key) {
+            return {
+                409,
+                {{"error", "already_captured"},
+                 {"message", "this authorization was captured already"}}};
         }
-        return {
-            409,
-            {{"error", "already_captured"},
-             {"message", "this authorization was captured already"}}};
+        if (r.captured_minor != amount) {
+            return KeyReused("this capture key captured another amount");
+        }
+        return {200, ToJson(r)};
     }
     if (r.status != "AUTHORIZED") {
         return {409, {{"error", "not_capturable"}, {"message", "authorization is " + r.status}}};
     }
     r.status = "CAPTURED";
     r.capture_key = capture_key;
+    r.captured_minor = amount;  // a partial capture releases the rest
     r.captures += 1;
     if (error == ErrorDraw::kProcessed500) {
         return InternalError();  // captured, but the caller only sees a 500
@@ -284,7 +316,9 @@ PspLedger::Answer PspLedger::Void(const std::string& authorization_key) {
 }
 
 PspLedger::Answer PspLedger::Refund(
-    const std::string& authorization_key, const std::string& refund_key
+    const std::string& authorization_key,
+    const std::string& refund_key,
+    std::optional<std::int64_t> amount_minor
 ) {
     const std::lock_guard lock(mutex_);
     ProcessLate();
@@ -293,18 +327,73 @@ PspLedger::Answer PspLedger::Refund(
         return {404, {{"error", "not_found"}, {"message", "nothing to refund: never authorized"}}};
     }
     Record& r = it->second;
-    if (r.status == "REFUNDED") {
-        if (r.refund_key == refund_key) {
-            return {200, ToJson(r)};
-        }
-        return {409, {{"error", "already_refunded"}, {"message", "refunded under another key"}}};
+    if (amount_minor && *amount_minor <= 0) {
+        return InvalidAmount("amount_cents must be positive");
     }
-    if (r.status != "CAPTURED") {
+    ErrorDraw error = ErrorDraw::kNone;
+    if (BehaviourFor(r.request.customer_id, fallback_) == Behaviour::kError) {
+        error = NextError(authorization_key, "refund");
+        if (error == ErrorDraw::kUnprocessed503) {
+            return Unavailable();
+        }
+    }
+    const auto made = std::find_if(r.refunds.begin(), r.refunds.end(), [&](const RefundEntry& e) {
+        return e.refund_key == refund_key;
+    });
+    if (made != r.refunds.end()) {
+        if (error == ErrorDraw::kProcessed500) {
+            return InternalError();
+        }
+        if (amount_minor && *amount_minor != made->amount_minor) {
+            return KeyReused("this refund key refunded another amount");
+        }
+        return {200, ToJson(r)};  // the same refund again
+    }
+    if (r.status != "CAPTURED" && r.status != "REFUNDED") {
         return {409, {{"error", "not_refundable"}, {"message", "authorization is " + r.status}}};
     }
-    r.status = "REFUNDED";
-    r.refund_key = refund_key;
+    const std::int64_t refundable = r.captured_minor - r.refunded_minor;
+    if (!amount_minor && refundable == 0) {
+        return {
+            409, {{"error", "already_refunded"}, {"message", "refunded in full under other keys"}}};
+    }
+    const std::int64_t amount = amount_minor.value_or(refundable);
+    if (amount > refundable) {
+        return {
+            409,
+            {{"error", "refund_exceeds_captured"},
+             {"message", std::to_string(refundable) + " left to refund of the capture"}}};
+    }
+    r.refunds.push_back({refund_key, amount});
+    r.refunded_minor += amount;
+    if (r.refunded_minor == r.captured_minor) {
+        r.status = "REFUNDED";
+    }
+    if (error == ErrorDraw::kProcessed500) {
+        return InternalError();  // refunded, but the caller only sees a 500
+    }
     return {200, ToJson(r)};
+}
+
+PspLedger::Answer PspLedger::FindRefund(
+    const std::string& authorization_key, const std::string& refund_key
+) {
+    const std::lock_guard lock(mutex_);
+    ProcessLate();
+    const auto it = records_.find(authorization_key);
+    if (it == records_.end()) {
+        return NotFound();
+    }
+    for (const RefundEntry& refund : it->second.refunds) {
+        if (refund.refund_key == refund_key) {
+            return {
+                200,
+                {{"refund_key", refund.refund_key},
+                 {"amount_cents", refund.amount_minor},
+                 {"status", "SUCCEEDED"}}};
+        }
+    }
+    return {404, {{"error", "not_found"}, {"message", "no refund with this refund key"}}};
 }
 
 nlohmann::json PspLedger::Records() {

@@ -1,6 +1,8 @@
 #include "services/psp_sandbox/psp_service.hpp"
 
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "runtime/log.hpp"
 #include "runtime/service_host.hpp"
@@ -26,6 +28,51 @@ std::int64_t EnvInt(const char* name, std::int64_t fallback) {
         throw std::runtime_error(std::string(name) + " must be a non-negative whole number");
     }
     return parsed;
+}
+
+/// The body of a keyed capture or refund: its key and, when given, its amount.
+struct KeyedBody {
+    std::string key;
+    std::optional<std::int64_t> amount_minor;  ///< Empty: all (of the authorization, of the rest).
+    std::optional<http::Response> invalid;     ///< Set: the 400 to answer instead.
+};
+
+/// Reads `{"<key_field>": "...", "amount_cents": N}`; `idempotency_key` stands for the key field
+/// (what callers sent before the key was named), and amount_cents is optional.
+KeyedBody ReadKeyed(const std::string& text, const std::string& key_field) {
+    KeyedBody out;
+    const auto body = nlohmann::json::parse(text, nullptr, false);
+    const auto string_at = [&](const std::string& name) -> std::optional<std::string> {
+        if (!body.is_object() || !body.contains(name) || !body[name].is_string()) {
+            return std::nullopt;
+        }
+        return body[name].get<std::string>();
+    };
+    const std::optional<std::string> named = string_at(key_field);
+    const std::optional<std::string> legacy = string_at("idempotency_key");
+    if (!named && !legacy) {
+        out.invalid = http::ErrorResponse(
+            400, "invalid_request", key_field + " (or idempotency_key) is required", key_field
+        );
+        return out;
+    }
+    if (named && legacy && *named != *legacy) {
+        out.invalid = http::ErrorResponse(
+            400, "invalid_request", key_field + " and idempotency_key differ", key_field
+        );
+        return out;
+    }
+    out.key = named ? *named : *legacy;
+    if (body.contains("amount_cents")) {
+        if (!body["amount_cents"].is_number_integer()) {
+            out.invalid = http::ErrorResponse(
+                400, "invalid_request", "amount_cents must be a whole number", "amount_cents"
+            );
+            return out;
+        }
+        out.amount_minor = body["amount_cents"].get<std::int64_t>();
+    }
+    return out;
 }
 
 }  // namespace
@@ -70,28 +117,29 @@ void AddPspRoutes(http::Router& router, PspLedger& ledger, std::chrono::millisec
         return Answer(ledger.Find(request.path_params.at(0)));
     });
     router.Add("POST", "/v1/authorizations/{key}/capture", [&ledger](http::Request& request) {
-        const auto body = nlohmann::json::parse(request.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
-            !body["idempotency_key"].is_string()) {
-            return http::ErrorResponse(400, "invalid_request", "idempotency_key is required");
+        const KeyedBody body = ReadKeyed(request.body, "capture_key");
+        if (body.invalid) {
+            return *body.invalid;
         }
-        return Answer(
-            ledger.Capture(request.path_params.at(0), body["idempotency_key"].get<std::string>())
-        );
+        return Answer(ledger.Capture(request.path_params.at(0), body.key, body.amount_minor));
     });
     router.Add("POST", "/v1/authorizations/{key}/void", [&ledger](http::Request& request) {
         return Answer(ledger.Void(request.path_params.at(0)));
     });
     router.Add("POST", "/v1/authorizations/{key}/refund", [&ledger](http::Request& request) {
-        const auto body = nlohmann::json::parse(request.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object() || !body.contains("idempotency_key") ||
-            !body["idempotency_key"].is_string()) {
-            return http::ErrorResponse(400, "invalid_request", "idempotency_key is required");
+        const KeyedBody body = ReadKeyed(request.body, "refund_key");
+        if (body.invalid) {
+            return *body.invalid;
         }
-        return Answer(
-            ledger.Refund(request.path_params.at(0), body["idempotency_key"].get<std::string>())
-        );
+        return Answer(ledger.Refund(request.path_params.at(0), body.key, body.amount_minor));
     });
+    router.Add(
+        "GET",
+        "/v1/authorizations/{key}/refunds/{refund_key}",
+        [&ledger](http::Request& request) {
+            return Answer(ledger.FindRefund(request.path_params.at(0), request.path_params.at(1)));
+        }
+    );
     router.Add("GET", "/v1/records", [&ledger](http::Request&) {
         return http::JsonResponse(200, ledger.Records().dump());
     });

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -131,6 +132,22 @@ protected:
                     body.is_null() ? "" : body.dump(),
                     {{"x-api-key", stack_->ApiKey()}, {"content-type", "application/json"}}
                 );
+        if (!answer) {
+            return {0, nullptr};
+        }
+        return {answer->status, nlohmann::json::parse(answer->body, nullptr, false)};
+    }
+
+    /// A call to the gateway's public API with the API key; returns (status, body).
+    static std::pair<int, nlohmann::json> Api(
+        const std::string& method, const std::string& path, const nlohmann::json& body = nullptr
+    ) {
+        const auto answer = stack_->Client("gateway").Send(
+            method,
+            path,
+            body.is_null() ? "" : body.dump(),
+            {{"x-api-key", stack_->ApiKey()}, {"content-type", "application/json"}}
+        );
         if (!answer) {
             return {0, nullptr};
         }
@@ -317,6 +334,178 @@ TEST_F(Webhooks, EveryStepIsDeliveredSignedRetriedOnFailureAndLogged) {
     EXPECT_EQ(verify(body_file), 0) << ReadFile(dir + "/webhook-verify.out");
     EXPECT_EQ(verify(body_file + ".tampered"), 1);
     EXPECT_NE(ReadFile(dir + "/webhook-verify.out").find("mismatch"), std::string::npos);
+}
+
+// Issue 18's "one payment's full life": created with manual capture, 1,000 of its 1,500
+// captured, settled, refunded twice (300 and 200), every step announced to a receiver that
+// checks each signature with Python's hmac; the ledger and the PSP agree with the saga.
+TEST_F(Webhooks, OnePaymentsFullLifeManualPartialCaptureTwoRefundsSignedWebhooks) {
+    const std::string dir = stack_->LogDir();
+    Receiver life(dir, "life");
+    const auto endpoint = Register(life.Url("/ok/life"), {"*"});
+    life.Start(endpoint["secret"]);
+    std::ofstream transcript(dir + "/payment-full-life.txt");
+    const auto note = [&](const std::string& line) { transcript << line << '\n' << std::flush; };
+
+    const std::string customer = UniqueName("cust-life");
+    const auto [created_status, created] =
+        Api("POST",
+            "/payments",
+            {{"customer_id", customer},
+             {"amount_cents", 1500},
+             {"currency", "USD"},
+             {"idempotency_key", UniqueName("order-life")},
+             {"capture_method", "manual"}});
+    ASSERT_EQ(created_status, 200) << created.dump();
+    const std::string id = created["payment_id"];
+    note("POST /payments capture_method=manual 1500 USD -> 200 " + created.dump());
+    const auto authorized = stack_->WaitForStatus(id, {"AUTHORIZED", "FAILED"});
+    ASSERT_EQ(authorized["status"], "AUTHORIZED") << authorized.dump();
+    // Held for the merchant: nothing captures it meanwhile.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // NOLINT: proving no progress
+    ASSERT_EQ(stack_->Payment(id)["status"], "AUTHORIZED");
+    note("status AUTHORIZED, waiting for the merchant's capture");
+
+    const auto [bad_capture, too_much] =
+        Api("POST", "/payments/" + id + "/capture", {{"amount_cents", 1501}});
+    EXPECT_EQ(bad_capture, 422) << too_much.dump();
+    const auto [capture_status, captured] =
+        Api("POST", "/payments/" + id + "/capture", {{"amount_cents", 1000}});
+    ASSERT_EQ(capture_status, 200) << captured.dump();
+    note(
+        "POST /payments/{id}/capture 1000 -> 200 capture_amount_cents=" +
+        captured["capture_amount_cents"].dump()
+    );
+    const auto settled = stack_->WaitForStatus(id, {"SETTLED", "FAILED", "REVERSED"});
+    ASSERT_EQ(settled["status"], "SETTLED") << settled.dump();
+    EXPECT_EQ(settled["captured_cents"], 1000);
+    note("status SETTLED captured_cents=1000 of 1500 authorized");
+
+    const auto refund = [&](const std::string& key, std::int64_t amount) {
+        return Api(
+            "POST",
+            "/payments/" + id + "/refunds",
+            {{"amount_cents", amount},
+             {"idempotency_key", key},
+             {"reason", "requested_by_customer"}}
+        );
+    };
+    const auto [first_status, first] = refund("refund-life-1", 300);
+    ASSERT_EQ(first_status, 200) << first.dump();
+    const auto [replay_status, replay] = refund("refund-life-1", 300);
+    EXPECT_EQ(replay_status, 200);
+    EXPECT_EQ(replay["refund_id"], first["refund_id"]);
+    const auto [second_status, second] = refund("refund-life-2", 200);
+    ASSERT_EQ(second_status, 200) << second.dump();
+    const auto [over_status, over] = refund("refund-life-3", 501);
+    EXPECT_EQ(over_status, 409) << over.dump();
+    EXPECT_EQ(over["error"]["code"], "refund_exceeds_captured");
+    note(
+        "POST /payments/{id}/refunds 300 -> 200 " + first["refund_id"].dump() +
+        " (repeated: same refund); 200 -> 200 " + second["refund_id"].dump() +
+        "; 501 -> 409 refund_exceeds_captured"
+    );
+
+    ASSERT_TRUE(Eventually(
+        [&] {
+            const auto [code, list] = Api("GET", "/payments/" + id + "/refunds");
+            return code == 200 && list.value("refunded_cents", 0) == 500;
+        },
+        std::chrono::seconds(20)
+    ));
+    const auto [list_status, refunds] = Api("GET", "/payments/" + id + "/refunds");
+    EXPECT_EQ(refunds["status"], "PARTIALLY_REFUNDED");
+    ASSERT_EQ(refunds["refunds"].size(), 2U);
+    for (const auto& r : refunds["refunds"]) {
+        EXPECT_EQ(r["status"], "SUCCEEDED");
+    }
+    note("GET /payments/{id}/refunds -> " + refunds.dump());
+
+    // Every event of its life reached the receiver, in order, each signature valid for Python.
+    const std::vector<std::string> life_events = {
+        "payment.authorized", "payment.settled", "payment.refunded"};
+    ASSERT_TRUE(Eventually(
+        [&] {
+            return !Of(life, "payment.authorized", id).empty() &&
+                   !Of(life, "payment.settled", id).empty() &&
+                   Of(life, "payment.refunded", id).size() >= 2;
+        },
+        std::chrono::seconds(20)
+    )) << ReadFile(dir + "/notification.log").substr(0, 4000);
+    std::vector<std::int64_t> sequences;
+    for (const auto& request : life.Requests()) {
+        const auto body = nlohmann::json::parse(request.value("body", ""), nullptr, false);
+        if (!body.is_object() || body["data"].value("payment_id", "") != id) {
+            continue;
+        }
+        EXPECT_TRUE(request.value("signature_valid", false)) << request.dump();
+        sequences.push_back(body.value("sequence", 0));
+        note(
+            "webhook " + body.value("type", "") +
+            " sequence=" + std::to_string(body.value("sequence", 0)) + " signature " +
+            request["headers"].value("sagapay-signature", "").substr(0, 24) +
+            "... verified by Python hmac: " +
+            (request.value("signature_valid", false) ? "valid" : "INVALID") +
+            " data=" + body["data"].dump()
+        );
+    }
+    EXPECT_EQ(sequences, (std::vector<std::int64_t>{1, 2, 3, 4}));
+    const auto settled_body =
+        nlohmann::json::parse(Of(life, "payment.settled", id)[0]["body"].get<std::string>());
+    EXPECT_EQ(settled_body["data"]["object"]["amount_cents"], 1000);
+
+    // The ledger settled 1,000 and posted both refunds; the PSP captured 1,000 and refunded 500;
+    // the cross-service reconciliation is clean.
+    auto ledger = stack_->Db("ledger");
+    const auto postings = ledger.Exec(
+        "SELECT purpose, sum(amount_minor) FROM ledger_transactions WHERE payment_id = $1 "
+        "GROUP BY purpose ORDER BY purpose",
+        {id}
+    );
+    ASSERT_EQ(postings.Size(), 2);
+    EXPECT_EQ(postings.GetString(0, 0), "REFUND");
+    EXPECT_EQ(postings.GetInt(0, 1), 500);
+    EXPECT_EQ(postings.GetString(1, 0), "SETTLEMENT");
+    EXPECT_EQ(postings.GetInt(1, 1), 1000);
+    note("ledger: SETTLEMENT 1000, REFUND 500 (two transactions)");
+    const auto psp = stack_->Client("psp-sandbox").Get("/v1/authorizations/auth-" + id);
+    ASSERT_TRUE(psp.has_value());
+    const auto at_psp = nlohmann::json::parse(psp->body, nullptr, false);
+    EXPECT_EQ(at_psp.value("captured_amount_cents", 0), 1000) << psp->body;
+    EXPECT_EQ(at_psp.value("refunded_amount_cents", 0), 500) << psp->body;
+    note("PSP sandbox: " + psp->body);
+    const auto [reconciled, report] =
+        stack_->RunTool({"reconcile", "--ledger-url", stack_->Url("ledger")});
+    EXPECT_EQ(reconciled, 0) << report;
+
+    // A second manual payment canceled before capture: REVERSED, the hold voided at the PSP.
+    const auto [other_status, other] =
+        Api("POST",
+            "/payments",
+            {{"customer_id", customer},
+             {"amount_cents", 700},
+             {"currency", "USD"},
+             {"idempotency_key", UniqueName("order-cancel")},
+             {"capture_method", "manual"}});
+    ASSERT_EQ(other_status, 200);
+    const std::string other_id = other["payment_id"];
+    ASSERT_EQ(stack_->WaitForStatus(other_id, {"AUTHORIZED", "FAILED"})["status"], "AUTHORIZED");
+    const auto [cancel_status, canceled] = Api("POST", "/payments/" + other_id + "/cancel");
+    ASSERT_EQ(cancel_status, 200) << canceled.dump();
+    EXPECT_EQ(canceled["status"], "REVERSED");
+    EXPECT_EQ(Api("POST", "/payments/" + other_id + "/capture").first, 409);
+    ASSERT_TRUE(Eventually(
+        [&] {
+            const auto r = stack_->Client("psp-sandbox").Get("/v1/authorizations/auth-" + other_id);
+            return r.has_value() &&
+                   nlohmann::json::parse(r->body, nullptr, false).value("status", "") == "VOIDED";
+        },
+        std::chrono::seconds(20)
+    ));
+    ASSERT_TRUE(Eventually(
+        [&] { return !Of(life, "payment.reversed", other_id).empty(); }, std::chrono::seconds(20)
+    ));
+    note("second payment: POST /cancel -> REVERSED, voided at the PSP, payment.reversed sent");
 }
 
 TEST_F(Webhooks, TheOpsApiRefusesBadInputWithoutWritingAnything) {

@@ -1,5 +1,7 @@
 #include "tests/sim/sim_psp.hpp"
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 namespace sagapay::sim {
@@ -54,14 +56,21 @@ PspAnswer SimPsp::Inquire(const std::string& key) {
     return provider::ClassifyAuthorization(Send([&] { return books_.Find(key); }));
 }
 
+namespace {
+
+/// The port's amount as the sandbox's wire has it: 0 (all) is an absent amount_cents.
+std::optional<std::int64_t> WireAmount(std::int64_t amount_minor) {
+    return amount_minor == 0 ? std::nullopt : std::optional<std::int64_t>(amount_minor);
+}
+
+}  // namespace
+
 CaptureAnswer SimPsp::Capture(
-    const std::string& authorization_key, const std::string& capture_key
+    const std::string& authorization_key, const std::string& capture_key, std::int64_t amount_minor
 ) {
-    return {
-        provider::ClassifyCapture(Send([&] {
-            return books_.Capture(authorization_key, capture_key);
-        })),
-        std::chrono::milliseconds(0)};
+    return provider::ClassifyCapture(Send([&] {
+        return books_.Capture(authorization_key, capture_key, WireAmount(amount_minor));
+    }));
 }
 
 VoidAnswer SimPsp::Void(const std::string& authorization_key) {
@@ -70,10 +79,23 @@ VoidAnswer SimPsp::Void(const std::string& authorization_key) {
         std::chrono::milliseconds(0)};
 }
 
-RefundAnswer SimPsp::Refund(const std::string& authorization_key, const std::string& refund_key) {
+RefundAnswer SimPsp::Refund(
+    const std::string& authorization_key, const std::string& refund_key, std::int64_t amount_minor
+) {
     return {
-        provider::ClassifyRefund(Send([&] { return books_.Refund(authorization_key, refund_key); })
-        ),
+        provider::ClassifyRefund(Send([&] {
+            return books_.Refund(authorization_key, refund_key, WireAmount(amount_minor));
+        })),
+        std::chrono::milliseconds(0)};
+}
+
+RefundAnswer SimPsp::InquireRefund(
+    const std::string& authorization_key, const std::string& refund_key
+) {
+    return {
+        provider::ClassifyRefundInquiry(Send([&] {
+            return books_.FindRefund(authorization_key, refund_key);
+        })),
         std::chrono::milliseconds(0)};
 }
 

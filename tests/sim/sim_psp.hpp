@@ -27,7 +27,8 @@ struct PspFaults {
 };
 
 /// The PSP of the simulation: the sandbox's own books (psp::PspLedger, so authorizations,
-/// captures, voids, refunds, declines, random outcomes and late authorizations behave exactly as
+/// captures (whole or partial), voids, refunds (several, partial), refund inquiries, declines,
+/// random outcomes and late authorizations behave exactly as
 /// the sandbox's, chosen by customer id) behind a network that loses requests and answers, and
 /// whose answers are read by the provider's own classifiers (ClassifyAuthorization …), as
 /// HttpPspClient reads them. Every fault is drawn from the simulation's generator.
@@ -49,10 +50,18 @@ public:
     // PspClient
     PspAnswer Authorize(const AuthorizeCall& call) override;
     PspAnswer Inquire(const std::string& key) override;
-    CaptureAnswer Capture(const std::string& authorization_key, const std::string& capture_key)
-        override;
+    CaptureAnswer Capture(
+        const std::string& authorization_key,
+        const std::string& capture_key,
+        std::int64_t amount_minor
+    ) override;
     VoidAnswer Void(const std::string& authorization_key) override;
-    RefundAnswer Refund(const std::string& authorization_key, const std::string& refund_key)
+    RefundAnswer Refund(
+        const std::string& authorization_key,
+        const std::string& refund_key,
+        std::int64_t amount_minor
+    ) override;
+    RefundAnswer InquireRefund(const std::string& authorization_key, const std::string& refund_key)
         override;
 
 private:

@@ -9,7 +9,7 @@
   const HEALTH_POLL_MS = 2000;
   const SESSION_FLAG = 'sagapay.console.had_session';
   const SESSION_ENDED_TEXT = 'Your session has ended, log in again';
-  const PAYMENT_STATUSES = ['CREATED', 'RISK_REVIEW', 'APPROVED', 'AUTHORIZED', 'CAPTURED', 'SETTLED', 'FAILED', 'REVERSED'];
+  const PAYMENT_STATUSES = ['CREATED', 'RISK_REVIEW', 'APPROVED', 'AUTHORIZED', 'CAPTURED', 'SETTLED', 'FAILED', 'REVERSED', 'PARTIALLY_REFUNDED', 'REFUNDED'];
   const REVIEW_STATUSES = ['PENDING', 'APPROVED', 'DENIED'];
   const DLQ_TOPICS = ['payments.dlq', 'deadletter'];
   const SVG_NS = 'http://www.w3.org/2000/svg';
