@@ -180,7 +180,8 @@ http::Response GatewayApi::ListRefunds(const http::Request& request) {
     const std::string trace =
         SanitizeTraceId(request.Header("x-correlation-id"), tracing::CurrentTraceIdAsUuid());
     return PassOn(
-        orchestrator_.Forward("GET", "/internal/payments/" + payment_id + "/refunds", "", trace), trace
+        orchestrator_.Forward("GET", "/internal/payments/" + payment_id + "/refunds", "", trace),
+        trace
     );
 }
 
