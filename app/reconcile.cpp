@@ -365,11 +365,11 @@ void CheckRefunds(
         }
         succeeded_total += refund.amount_minor;
         if (count == 0) {
-            mismatches.Add(
-                what + " SUCCEEDED (" + Money(refund.amount_minor, refund.currency) +
-                ") but the ledger has no REFUND " + prefix + refund.refund_id +
-                " (one that succeeded moments ago may not be posted yet)"
-            );
+            std::string line = what;
+            line += " SUCCEEDED (" + Money(refund.amount_minor, refund.currency);
+            line += ") but the ledger has no REFUND " + prefix + refund.refund_id;
+            line += " (one that succeeded moments ago may not be posted yet)";
+            mismatches.Add(line);
         } else if (count > 1) {
             mismatches.Add(what + " has " + std::to_string(count) + " ledger REFUND transactions");
         } else if (const LedgerPosting& ledger = *it->second.front();

@@ -186,7 +186,7 @@ protected:
                 }
                 ++settled_;
             } else if (status == "PARTIALLY_REFUNDED" || status == "REFUNDED") {
-                const std::int64_t captured = amount - (i % 2) * 5;
+                const std::int64_t captured = amount - static_cast<std::int64_t>(i % 2) * 5;
                 const std::string id = AddPayment(status, amount, currency, captured);
                 Settle(id, captured, currency);
                 const std::int64_t first = captured / 3;

@@ -170,7 +170,7 @@ Result<PaymentRequest> ParsePaymentRequest(std::string_view text) {
                                 ? ParseCaptureMethod(method->get_ref<const std::string&>())
                                 : std::nullopt;
         if (!parsed) {
-            return Invalid("capture_method", "capture_method must be \"automatic\" or \"manual\"");
+            return Invalid("capture_method", R"(capture_method must be "automatic" or "manual")");
         }
         request.capture_method = *parsed;
     }

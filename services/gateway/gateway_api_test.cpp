@@ -165,7 +165,7 @@ TEST_F(GatewayApiTest, TheOrchestratorsRefusalOfAReusedKeyReachesTheClient) {
     EXPECT_EQ(ErrorCodeOf(response), "idempotency_key_reused");
 }
 
-http::Request Command(std::string command, std::string body, std::string key = "secret") {
+http::Request Command(const std::string& command, std::string body, std::string key = "secret") {
     http::Request request = Post(std::move(body), std::move(key));
     request.path = "/payments/" + std::string(kPaymentId) + "/" + command;
     request.path_params = {kPaymentId};

@@ -61,7 +61,7 @@ protected:
         create.body = body;
         const http::Response created = api_.Create(create);
         EXPECT_EQ(created.status, 200) << created.body;
-        const std::string id = Json(created)["payment_id"];
+        std::string id = Json(created)["payment_id"];
         auto conn = db_.Connect();
         conn.Exec(
             "UPDATE payments SET status = $2, captured_cents = nullif($3::bigint, 0) "
@@ -79,6 +79,7 @@ protected:
             {id}
         );
         std::vector<std::string> topics;
+        topics.reserve(static_cast<std::size_t>(rows.Size()));
         for (int i = 0; i < rows.Size(); ++i) {
             topics.push_back(rows.GetString(i, 0));
         }
@@ -293,6 +294,7 @@ TEST_F(PaymentCommandsTest, ConcurrentRefundsNeverTotalMoreThanTheCapture) {
     std::atomic<int> accepted{0};
     std::atomic<int> refused{0};
     std::vector<std::thread> threads;
+    threads.reserve(8);
     for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&, t] {
             const http::Response r = Refund(id, "refund-" + std::to_string(t), 300);

@@ -20,6 +20,13 @@ namespace {
 using namespace std::chrono_literals;
 
 class PspClientRoundTripTest : public ::testing::Test {
+public:
+    PspClientRoundTripTest(const PspClientRoundTripTest&) = delete;
+    PspClientRoundTripTest& operator=(const PspClientRoundTripTest&) = delete;
+    PspClientRoundTripTest(PspClientRoundTripTest&&) = delete;
+    PspClientRoundTripTest& operator=(PspClientRoundTripTest&&) = delete;
+    ~PspClientRoundTripTest() override { server_->Stop(); }
+
 protected:
     PspClientRoundTripTest() {
         http::Router router;
@@ -33,11 +40,6 @@ protected:
             "http://127.0.0.1:" + std::to_string(server_->Port()), 2000ms
         );
     }
-    PspClientRoundTripTest(const PspClientRoundTripTest&) = delete;
-    PspClientRoundTripTest& operator=(const PspClientRoundTripTest&) = delete;
-    PspClientRoundTripTest(PspClientRoundTripTest&&) = delete;
-    PspClientRoundTripTest& operator=(PspClientRoundTripTest&&) = delete;
-    ~PspClientRoundTripTest() override { server_->Stop(); }
 
     /// Authorizes `key` for `amount` USD cents, retrying what is unknown (force-error).
     void Authorize(const std::string& key, const std::string& customer, std::int64_t amount) {
