@@ -429,6 +429,92 @@ milliseconds RetryDelay(int attempt, milliseconds retry_after) noexcept {
 LoadMix::LoadMix(std::uint64_t seed, std::string run_id)
     : seed_(seed), run_id_(std::move(run_id)) {}
 
+std::string_view ToString(ManualAction action) noexcept {
+    switch (action) {
+        case ManualAction::kCaptureAll:
+            return "capture_all";
+        case ManualAction::kCapturePart:
+            return "capture_part";
+        case ManualAction::kCancel:
+            return "cancel";
+        case ManualAction::kForget:
+            return "forget";
+    }
+    return "unknown";
+}
+
+std::string_view ToString(RefundStep::Expect expect) noexcept {
+    switch (expect) {
+        case RefundStep::Expect::kRefunded:
+            return "refunded";
+        case RefundStep::Expect::kExceeds:
+            return "exceeds";
+        case RefundStep::Expect::kKeyReused:
+            return "key_reused";
+    }
+    return "unknown";
+}
+
+std::vector<RefundStep> PlanRefunds(
+    std::uint64_t draw,
+    std::int64_t captured_minor,
+    std::int64_t authorized_minor,
+    const std::string& key_prefix
+) {
+    using Expect = RefundStep::Expect;
+    std::vector<RefundStep> steps;
+    int n = 0;
+    const auto key = [&] { return fmt::format("{}-{}", key_prefix, ++n); };
+    const std::int64_t c = captured_minor;
+    if (c <= 0) {
+        return steps;
+    }
+    if (c < authorized_minor) {
+        // More than the capture, no more than the authorization: refunds follow the capture.
+        const auto over = static_cast<std::int64_t>(
+            (draw >> 16) % static_cast<std::uint64_t>(authorized_minor - c)
+        );
+        steps.push_back({key(), c + 1 + over, Expect::kExceeds, false});
+    }
+    const std::uint64_t plan = c < 10 ? 0 : draw % 4;
+    switch (plan) {
+        case 0:  // everything at once
+            steps.push_back({key(), std::nullopt, Expect::kRefunded, false});
+            break;
+        case 1: {  // two partial refunds, the second sent twice
+            const std::int64_t part = c * 3 / 10;
+            steps.push_back({key(), part, Expect::kRefunded, false});
+            steps.push_back({key(), part, Expect::kRefunded, true});
+            break;
+        }
+        case 2: {  // a partial refund, one more than what is left, the rest
+            const std::int64_t part = c * 6 / 10;
+            steps.push_back({key(), part, Expect::kRefunded, false});
+            steps.push_back({key(), part, Expect::kExceeds, false});
+            steps.push_back({key(), std::nullopt, Expect::kRefunded, false});
+            break;
+        }
+        default: {  // a partial refund sent twice, its key for another amount, the rest
+            const std::int64_t part = c / 4;
+            const std::string first = key();
+            steps.push_back({first, part, Expect::kRefunded, true});
+            steps.push_back({first, part + 1, Expect::kKeyReused, false});
+            steps.push_back({key(), std::nullopt, Expect::kRefunded, false});
+            break;
+        }
+    }
+    return steps;
+}
+
+ManualAction ActionAt(ManualAction planned, milliseconds due, milliseconds duration) noexcept {
+    // The window, the sweeper's pass and a PostgreSQL outage's worth of slack.
+    const milliseconds needed = kCaptureWindow + std::chrono::seconds(15);
+    if (planned == ManualAction::kForget && due + needed > duration) {
+        return ManualAction::kCancel;
+    }
+    return planned;
+}
+
 Order LoadMix::Next(std::int64_t index) const {
     const auto i = static_cast<std::uint64_t>(index);
     const auto pick = static_cast<int>(Mix(seed_, i, 1) % 1000);
@@ -451,6 +537,35 @@ Order LoadMix::Next(std::int64_t index) const {
     order.currency = currency < 6 ? "USD" : currency < 9 ? "EUR" : "JPY";
     order.idempotency_key = fmt::format("chaos-{}-{}", run_id_, index);
     order.resend = Mix(seed_, i, 4) % 100 < 3;
+    // Manual capture for plain customers (review amounts aside) and for those whose PSP calls
+    // fail (captures and refunds included); refunds once settled.
+    const std::string_view name = kind->name;
+    const bool plain = name == "plain";
+    order.manual = (plain || name == "force-error") && Mix(seed_, i, 6) % 100 < 20;
+    if (order.manual) {
+        const std::uint64_t action = Mix(seed_, i, 7) % 100;
+        order.action = action < 40   ? ManualAction::kCaptureAll
+                       : action < 75 ? ManualAction::kCapturePart
+                       : action < 95 ? ManualAction::kCancel
+                                     : ManualAction::kForget;
+        order.capture_minor =
+            order.action == ManualAction::kCapturePart
+                ? 1 + static_cast<std::int64_t>(
+                          Mix(seed_, i, 8) % static_cast<std::uint64_t>(order.amount_minor - 1)
+                      )
+                : 0;
+    }
+    const bool captures = !order.manual || order.action == ManualAction::kCaptureAll ||
+                          order.action == ManualAction::kCapturePart;
+    const std::uint64_t refund_draw = Mix(seed_, i, 9) % 100;
+    if (captures && (order.manual ? refund_draw < 50 : plain && refund_draw < 15)) {
+        order.refunds = PlanRefunds(
+            Mix(seed_, i, 10),
+            order.Captured(),
+            order.amount_minor,
+            order.idempotency_key + "-refund"
+        );
+    }
     return order;
 }
 
@@ -496,6 +611,7 @@ std::map<std::string, std::string> ServiceEnvironment(milliseconds visibility) {
         {"RATE_LIMIT_PER_MINUTE", "1000000"},
         {"OUTBOX_POLL_FALLBACK_MS", "500"},
         {"HEALTH_CHECK_INTERVAL_MS", "500"},
+        {"CAPTURE_WINDOW_SECONDS", std::to_string(kCaptureWindow.count())},
     };
 }
 
@@ -756,11 +872,14 @@ struct PostResult {
 };
 
 PostResult PostPayment(http::Client& gateway, const std::string& api_key, const Order& o) {
-    const nlohmann::json body = {
+    nlohmann::json body = {
         {"customer_id", o.customer_id},
         {"amount_cents", o.amount_minor},
         {"currency", o.currency},
         {"idempotency_key", o.idempotency_key}};
+    if (o.manual) {
+        body["capture_method"] = "manual";
+    }
     const auto result = gateway.Send(
         "POST",
         "/payments",
@@ -890,6 +1009,465 @@ int DecideReviews(
     return count;
 }
 
+/// What the merchant saw, for the summary. Counts by outcome name.
+struct MerchantStats {
+    std::mutex mutex;
+    std::map<std::string, std::int64_t> manual;         // Guarded by mutex.
+    std::map<std::string, std::int64_t> refunds;        // Guarded by mutex.
+    std::map<std::string, std::int64_t> retry_answers;  // Guarded by mutex: calls tried again.
+    std::map<std::string, std::int64_t> unexpected;     // Guarded by mutex: "what: got".
+    /// A refund sent again with its key and body answered with another refund: a broken promise.
+    std::atomic<std::int64_t> replay_other{0};
+
+    void Count(std::map<std::string, std::int64_t>& which, const std::string& what) {
+        const std::lock_guard lock(mutex);
+        ++which[what];
+    }
+};
+
+/// One answer of the services to the merchant.
+struct Answer {
+    int status = 0;    ///< 0: no answer.
+    std::string code;  ///< The error's code, when the body has one.
+    nlohmann::json body;
+    bool replayed = false;  ///< idempotent-replayed: true.
+    milliseconds retry_after{0};
+};
+
+Answer ToAnswer(const http::ClientResult& result) {
+    Answer a;
+    if (!result.has_value()) {
+        a.code = "no answer";
+        return a;
+    }
+    a.status = result->status;
+    a.body = nlohmann::json::parse(result->body, nullptr, false);
+    if (a.body.is_object() && a.body.contains("error") && a.body["error"].is_object()) {
+        a.code = a.body["error"].value("code", "");
+    }
+    a.replayed = result->Header("idempotent-replayed") == "true";
+    const std::string_view retry_after = result->Header("retry-after");
+    if (!retry_after.empty() && retry_after.size() < 6 &&
+        std::all_of(retry_after.begin(), retry_after.end(), [](char c) {
+            return c >= '0' && c <= '9';
+        })) {
+        a.retry_after = std::chrono::seconds(std::stoll(std::string(retry_after)));
+    }
+    return a;
+}
+
+/// Worth trying again with the same key and body: no answer, 5xx, 429.
+bool Retryable(const Answer& a) {
+    return a.status == 0 || a.status >= 500 || a.status == 429;
+}
+
+std::string Describe(const Answer& a) {
+    return a.code.empty() ? StatusName(a.status) : fmt::format("{} {}", a.status, a.code);
+}
+
+/// The merchant of the run: for each accepted payment that captures manually or gets refunds,
+/// waits for it (GET /payments/{id} of the orchestrator), then captures, cancels or forgets it,
+/// and refunds it once SETTLED (POST …/capture, …/cancel, …/refunds through the gateway), each
+/// call tried again with the same key and body while it gets no answer, a 5xx or a 429, as a
+/// client does. Many payments at once: each is a small state machine, and a few threads make
+/// one call of whichever payment is due.
+class Merchant {
+public:
+    Merchant(
+        const std::string& gateway_url,
+        const std::string& orchestrator_url,
+        std::string api_key,
+        std::string internal_token,
+        milliseconds retry_for,
+        MerchantStats& stats
+    )
+        : gateway_(gateway_url, http::ClientOptions{8, milliseconds(1000), milliseconds(5000)}),
+          orchestrator_(
+              orchestrator_url, http::ClientOptions{8, milliseconds(1000), milliseconds(5000)}
+          ),
+          api_key_(std::move(api_key)),
+          internal_token_(std::move(internal_token)),
+          retry_for_(retry_for),
+          stats_(stats) {}
+
+    void Add(const std::string& payment_id, const Order& order, ManualAction action) {
+        Item item;
+        item.payment_id = payment_id;
+        item.order = order;
+        item.action = action;
+        item.phase = order.manual ? Phase::kAwaitAuthorized : Phase::kAwaitSettled;
+        const auto now = SteadyClock::now();
+        item.next_at = now;
+        item.call_started = now;
+        if (order.manual) {
+            stats_.Count(stats_.manual, "orders");
+            stats_.Count(stats_.manual, std::string("planned_") + std::string(ToString(action)));
+        }
+        if (!order.refunds.empty()) {
+            stats_.Count(stats_.refunds, "payments_planned");
+        }
+        const std::lock_guard lock(mutex_);
+        items_.emplace(next_id_++, std::move(item));
+    }
+
+    /// Nothing left to do (every payment done or given up).
+    [[nodiscard]] bool Idle() {
+        const std::lock_guard lock(mutex_);
+        return items_.empty();
+    }
+
+    /// A thread's loop: one call of a due payment at a time, until `stop`.
+    void Work(const std::stop_token& stop) {
+        while (!stop.stop_requested()) {
+            std::optional<std::pair<std::int64_t, Item>> taken;
+            {
+                const std::lock_guard lock(mutex_);
+                const auto now = SteadyClock::now();
+                Item* due = nullptr;
+                std::int64_t due_id = 0;
+                for (auto& [id, item] : items_) {
+                    if (!item.busy && item.next_at <= now &&
+                        (due == nullptr || item.next_at < due->next_at)) {
+                        due = &item;
+                        due_id = id;
+                    }
+                }
+                if (due != nullptr) {
+                    due->busy = true;
+                    taken.emplace(due_id, *due);
+                }
+            }
+            if (!taken) {
+                WaitFor(stop, milliseconds(25));
+                continue;
+            }
+            Item& item = taken->second;
+            Step(item);
+            const std::lock_guard lock(mutex_);
+            if (item.phase == Phase::kDone) {
+                items_.erase(taken->first);
+            } else {
+                item.busy = false;
+                items_.at(taken->first) = std::move(item);
+            }
+        }
+    }
+
+private:
+    enum class Phase {
+        kAwaitAuthorized,
+        kCapture,
+        kCaptureConflict,
+        kCancel,
+        kCancelAgain,
+        kAwaitVoid,
+        kAwaitSettled,
+        kRefund,
+        kDone,
+    };
+
+    struct Item {
+        std::string payment_id;
+        Order order;
+        ManualAction action = ManualAction::kCaptureAll;
+        Phase phase = Phase::kAwaitSettled;
+        std::size_t step = 0;   ///< The refund step under way.
+        bool again = false;     ///< Sending the step again (same key and body).
+        std::string refund_id;  ///< The step's refund, from its first answer.
+        int attempt = 0;        ///< Tries of the call under way.
+        SteadyClock::time_point next_at;
+        SteadyClock::time_point call_started;  ///< First try of the call (or wait) under way.
+        bool busy = false;
+    };
+
+    /// Moves to `phase` now: a new call (or wait), with its own budget.
+    static void Next(Item& item, Phase phase) {
+        item.phase = phase;
+        item.attempt = 0;
+        item.next_at = SteadyClock::now();
+        item.call_started = item.next_at;
+    }
+
+    /// The call got no final answer: try again after RetryDelay, or give up past the budget.
+    bool RetryLater(Item& item, const Answer& a, const char* what) {
+        stats_.Count(stats_.retry_answers, Describe(a));
+        if (SteadyClock::now() - item.call_started > retry_for_) {
+            Unexpected(fmt::format("{}: never answered", what), a);
+            return false;
+        }
+        item.attempt += 1;
+        item.next_at = SteadyClock::now() + RetryDelay(item.attempt, a.retry_after);
+        return true;
+    }
+
+    void Unexpected(const std::string& what, const Answer& a) {
+        Unexpected(fmt::format("{}: {}", what, Describe(a)));
+    }
+    void Unexpected(const std::string& what) { stats_.Count(stats_.unexpected, what); }
+
+    /// Polls again in `every` until the wait's budget is spent.
+    bool PollLater(Item& item, milliseconds every, milliseconds budget) {
+        if (SteadyClock::now() - item.call_started > budget) {
+            return false;
+        }
+        item.next_at = SteadyClock::now() + every;
+        return true;
+    }
+
+    Answer Get(const std::string& payment_id) {
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (!internal_token_.empty()) {
+            headers.emplace_back("x-internal-token", internal_token_);
+        }
+        return ToAnswer(orchestrator_.Send("GET", "/payments/" + payment_id, {}, headers));
+    }
+
+    Answer Command(const std::string& payment_id, const char* command, const nlohmann::json& body) {
+        return ToAnswer(gateway_.Send(
+            "POST",
+            "/payments/" + payment_id + "/" + command,
+            body.dump(),
+            {{"content-type", "application/json"}, {"x-api-key", api_key_}}
+        ));
+    }
+
+    void Step(Item& item) {
+        switch (item.phase) {
+            case Phase::kAwaitAuthorized:
+                return AwaitAuthorized(item);
+            case Phase::kCapture:
+            case Phase::kCaptureConflict:
+                return Capture(item);
+            case Phase::kCancel:
+            case Phase::kCancelAgain:
+                return Cancel(item);
+            case Phase::kAwaitVoid:
+                return AwaitVoid(item);
+            case Phase::kAwaitSettled:
+                return AwaitSettled(item);
+            case Phase::kRefund:
+                return Refund(item);
+            case Phase::kDone:
+                return;
+        }
+    }
+
+    /// The payment's status, or empty when the orchestrator did not answer.
+    std::string StatusOf(Item& item, const char* waiting_for) {
+        const Answer a = Get(item.payment_id);
+        if (a.status == 200 && a.body.is_object() && a.body.contains("status") &&
+            a.body["status"].is_string()) {
+            return a.body["status"].get<std::string>();
+        }
+        if (a.status != 0 && a.status < 500) {
+            Unexpected(fmt::format("GET while waiting for {}", waiting_for), a);
+        }
+        return {};
+    }
+
+    void AwaitAuthorized(Item& item) {
+        const std::string status = StatusOf(item, "AUTHORIZED");
+        if (status == "AUTHORIZED") {
+            switch (item.action) {
+                case ManualAction::kCaptureAll:
+                case ManualAction::kCapturePart:
+                    return Next(item, Phase::kCapture);
+                case ManualAction::kCancel:
+                    return Next(item, Phase::kCancel);
+                case ManualAction::kForget:
+                    return Next(item, Phase::kAwaitVoid);
+            }
+        }
+        if (status == "FAILED" || status == "REVERSED") {
+            stats_.Count(stats_.manual, "ended_before_authorized");
+            return Next(item, Phase::kDone);
+        }
+        if (!PollLater(item, milliseconds(300), retry_for_)) {
+            Unexpected("manual capture: never AUTHORIZED");
+            Next(item, Phase::kDone);
+        }
+    }
+
+    void Capture(Item& item) {
+        const bool part = item.action == ManualAction::kCapturePart;
+        const bool conflict = item.phase == Phase::kCaptureConflict;
+        nlohmann::json body = nlohmann::json::object();
+        if (part) {
+            // The conflict: another amount after the capture was asked (at most the amount).
+            body["amount_cents"] = item.order.capture_minor + (conflict ? 1 : 0);
+        }
+        const Answer a = Command(item.payment_id, "capture", body);
+        if (Retryable(a)) {
+            if (!RetryLater(item, a, "capture")) {
+                Next(item, Phase::kDone);
+            }
+            return;
+        }
+        if (conflict) {
+            if (a.status == 409 && a.code == "capture_already_requested") {
+                stats_.Count(stats_.manual, "capture_other_amount_409");
+            } else {
+                Unexpected("a second capture of another amount", a);
+            }
+            return Next(item, item.order.refunds.empty() ? Phase::kDone : Phase::kAwaitSettled);
+        }
+        if (a.status == 200) {
+            stats_.Count(stats_.manual, part ? "captured_part" : "captured_all");
+            if (part) {
+                return Next(item, Phase::kCaptureConflict);
+            }
+            return Next(item, item.order.refunds.empty() ? Phase::kDone : Phase::kAwaitSettled);
+        }
+        // 409: it failed meanwhile, or a PostgreSQL outage held the capture past the window.
+        stats_.Count(stats_.manual, "capture_refused_" + Describe(a));
+        Next(item, Phase::kDone);
+    }
+
+    void Cancel(Item& item) {
+        const bool again = item.phase == Phase::kCancelAgain;
+        const Answer a = Command(item.payment_id, "cancel", nlohmann::json::object());
+        if (Retryable(a)) {
+            if (!RetryLater(item, a, "cancel")) {
+                Next(item, Phase::kDone);
+            }
+            return;
+        }
+        if (a.status == 200) {
+            if (!again) {
+                stats_.Count(stats_.manual, "canceled");
+                return Next(item, Phase::kCancelAgain);
+            }
+            if (a.replayed) {
+                stats_.Count(stats_.manual, "cancel_replayed");
+            } else {
+                Unexpected("a second cancel, not a replay", a);
+            }
+            return Next(item, Phase::kDone);
+        }
+        stats_.Count(stats_.manual, "cancel_refused_" + Describe(a));
+        Next(item, Phase::kDone);
+    }
+
+    void AwaitVoid(Item& item) {
+        const std::string status = StatusOf(item, "the capture window's void");
+        if (status == "REVERSED") {
+            stats_.Count(stats_.manual, "voided_at_window_end");
+            return Next(item, Phase::kDone);
+        }
+        if (!status.empty() && status != "AUTHORIZED") {
+            stats_.Count(stats_.manual, "forgotten_ended_" + status);
+            return Next(item, Phase::kDone);
+        }
+        if (!PollLater(item, milliseconds(1000), kCaptureWindow + retry_for_)) {
+            Unexpected("a forgotten manual capture: never voided");
+            Next(item, Phase::kDone);
+        }
+    }
+
+    void AwaitSettled(Item& item) {
+        const std::string status = StatusOf(item, "SETTLED");
+        if (status == "SETTLED" || status == "PARTIALLY_REFUNDED" || status == "REFUNDED") {
+            stats_.Count(stats_.refunds, "payments_refunded");
+            return Next(item, Phase::kRefund);
+        }
+        if (status == "FAILED" || status == "REVERSED") {
+            stats_.Count(stats_.refunds, "payments_unpaid_not_refunded");
+            return Next(item, Phase::kDone);
+        }
+        if (!PollLater(item, milliseconds(500), retry_for_)) {
+            Unexpected("refunds: the payment never settled");
+            Next(item, Phase::kDone);
+        }
+    }
+
+    void Refund(Item& item) {
+        using Expect = RefundStep::Expect;
+        const RefundStep& step = item.order.refunds.at(item.step);
+        nlohmann::json body = {{"idempotency_key", step.idempotency_key}, {"reason", "chaos"}};
+        if (step.amount_minor) {
+            body["amount_cents"] = *step.amount_minor;
+        }
+        if (item.attempt == 0) {
+            stats_.Count(stats_.refunds, item.again ? "sent_again" : "requests");
+        }
+        const Answer a = Command(item.payment_id, "refunds", body);
+        // CAPTURED for a moment after its capture: "retry with the same idempotency_key".
+        if (Retryable(a) || (a.status == 409 && a.code == "payment_not_settled")) {
+            if (!RetryLater(item, a, "refund")) {
+                return NextRefund(item);
+            }
+            return;
+        }
+        const std::string refund_id =
+            a.status == 200 && a.body.is_object() ? a.body.value("refund_id", "") : "";
+        if (item.again) {
+            if (a.status == 200 && a.replayed && refund_id == item.refund_id) {
+                stats_.Count(stats_.refunds, "replayed_same_refund");
+            } else if (a.status == 200 && refund_id != item.refund_id) {
+                stats_.replay_other += 1;
+                Unexpected("a refund sent again answered with another refund", a);
+            } else {
+                Unexpected("a refund sent again", a);
+            }
+            return NextRefund(item);
+        }
+        const std::string what = fmt::format("a refund expected {}", ToString(step.expect));
+        switch (step.expect) {
+            case Expect::kRefunded:
+                if (a.status == 200) {
+                    stats_.Count(stats_.refunds, "issued");
+                    if (a.replayed) {
+                        stats_.Count(stats_.refunds, "issued_answer_replayed_after_retry");
+                    }
+                    if (step.again) {
+                        item.refund_id = refund_id;
+                        item.again = true;
+                        item.attempt = 0;
+                        item.call_started = SteadyClock::now();
+                        item.next_at = item.call_started;
+                        return;
+                    }
+                } else {
+                    Unexpected(what, a);
+                }
+                break;
+            case Expect::kExceeds:
+                if (a.status == 409 && a.code == "refund_exceeds_captured") {
+                    stats_.Count(stats_.refunds, "refused_exceeds_captured_409");
+                } else {
+                    Unexpected(what, a);
+                    stats_.Count(stats_.refunds, a.status == 200 ? "issued" : "refused_other");
+                }
+                break;
+            case Expect::kKeyReused:
+                if (a.status == 422 && a.code == "idempotency_key_reused") {
+                    stats_.Count(stats_.refunds, "refused_key_reused_422");
+                } else {
+                    Unexpected(what, a);
+                }
+                break;
+        }
+        NextRefund(item);
+    }
+
+    void NextRefund(Item& item) {
+        item.again = false;
+        item.refund_id.clear();
+        item.step += 1;
+        Next(item, item.step < item.order.refunds.size() ? Phase::kRefund : Phase::kDone);
+    }
+
+    http::Client gateway_;
+    http::Client orchestrator_;
+    std::string api_key_;
+    std::string internal_token_;
+    milliseconds retry_for_;
+    MerchantStats& stats_;
+    std::mutex mutex_;
+    std::map<std::int64_t, Item> items_;  // Guarded by mutex_.
+    std::int64_t next_id_ = 0;            // Guarded by mutex_.
+};
+
 std::string Env(const char* name, const std::string& fallback = {}) {
     const char* value = std::getenv(name);
     return value == nullptr || *value == '\0' ? fallback : std::string(value);
@@ -1014,6 +1592,16 @@ int RunChaos(const ChaosOptions& o) {
             static_cast<std::size_t>(o.concurrency) + 4, milliseconds(1000), milliseconds(10000)}
     );
     http::Client risk(url("risk"), http::ClientOptions{2, milliseconds(1000), milliseconds(5000)});
+    // The merchant: manual captures and refunds of accepted payments, while the faults happen.
+    MerchantStats merchant_stats;
+    Merchant merchant(
+        url("gateway"),
+        url("orchestrator"),
+        api_key,
+        config->internal_token,
+        o.retry_for,
+        merchant_stats
+    );
 
     const auto start = SteadyClock::now();
     const auto load_until = start + o.duration;
@@ -1052,6 +1640,17 @@ int RunChaos(const ChaosOptions& o) {
             if (!r.payment_id.empty()) {
                 stats.accepted += 1;
                 accepted.Add(order.idempotency_key, r.payment_id);
+                if (order.manual || !order.refunds.empty()) {
+                    merchant.Add(
+                        r.payment_id,
+                        order,
+                        ActionAt(
+                            order.action,
+                            std::chrono::duration_cast<milliseconds>(due - start),
+                            o.duration
+                        )
+                    );
+                }
                 if (order.resend) {
                     stats.resent += 1;
                     const PostResult again =
@@ -1073,6 +1672,12 @@ int RunChaos(const ChaosOptions& o) {
             worker();
             workers_left -= 1;
         });
+    }
+    constexpr int kMerchantThreads = 4;
+    std::vector<std::jthread> merchants;
+    merchants.reserve(kMerchantThreads);
+    for (int m = 0; m < kMerchantThreads; ++m) {
+        merchants.emplace_back([&](std::stop_token stop) { merchant.Work(stop); });
     }
     std::map<std::string, int> decided;  // the reviewer's until it is joined
     std::jthread reviewer([&](std::stop_token stop) {
@@ -1239,6 +1844,11 @@ int RunChaos(const ChaosOptions& o) {
         wait_until(SteadyClock::now() + milliseconds(200));
     }
     load.clear();
+    // The merchant's last captures and refunds (each bounded by the retry budget).
+    while (!merchant.Idle()) {
+        wait_until(SteadyClock::now() + milliseconds(200));
+    }
+    merchants.clear();
     const auto faults_over = SteadyClock::now();
     std::printf(
         "chaos: faults and load over after %.1f s; waiting for quiescence\n",
@@ -1259,6 +1869,7 @@ int RunChaos(const ChaosOptions& o) {
     verify.stuck_after = milliseconds(0);
     verify.grace = milliseconds(0);
     verify.outbox_after = std::chrono::seconds(5);
+    verify.capture_window = kCaptureWindow;  // the services' CAPTURE_WINDOW_SECONDS
     std::optional<Verified> last;
     std::string last_error;
     bool quiet = false;
@@ -1336,6 +1947,11 @@ int RunChaos(const ChaosOptions& o) {
         {"retry_answers", stats.retry_answers},
         {"longest_to_answer_s", static_cast<double>(stats.longest_to_answer.count()) / 1000.0},
         {"beyond_14s", beyond},
+        {"manual_capture", merchant_stats.manual},
+        {"refunds", merchant_stats.refunds},
+        {"merchant_retry_answers", merchant_stats.retry_answers},
+        {"merchant_unexpected", merchant_stats.unexpected},
+        {"refund_replayed_as_another", merchant_stats.replay_other.load()},
         {"fault_command_failures", infra_failures},
         {"unexpected_exits", processes.Unexpected()},
         {"quiescent", quiet},
@@ -1345,6 +1961,8 @@ int RunChaos(const ChaosOptions& o) {
         const nlohmann::json report = ReportJson(*last);
         summary["payments"] = report.at("payments");
         summary["by_status"] = report.at("by_status");
+        summary["refunds_by_status"] = report.at("refunds_by_status");
+        summary["awaiting_capture"] = report.at("awaiting_capture");
         summary["longest_to_final_ms"] = report.at("longest_to_final_ms");
         summary["p99_to_final_ms"] = report.at("p99_to_final_ms");
         summary["violation_count"] = report.at("violation_count");
@@ -1361,19 +1979,32 @@ int RunChaos(const ChaosOptions& o) {
             std::printf("violation: %s\n", invariants::Describe(v).c_str());
         }
     }
-    const bool ok = quiet && last && last->report.Ok();
+    // A refund's key and body sent again must name the same refund (the invariants cannot see
+    // what a client was told).
+    const bool ok = quiet && last && last->report.Ok() && merchant_stats.replay_other == 0;
     if (ok) {
+        const auto& refunds = last->report.refunds_by_status;
+        const auto succeeded = refunds.find(invariants::RefundState::kSucceeded);
         std::printf(
-            "chaos: OK — seed %llu, %lld payments, every invariant holds %.1f s after the faults "
-            "stopped\n",
+            "chaos: OK — seed %llu, %lld payments, %lld refunds issued (%lld SUCCEEDED), every "
+            "invariant holds %.1f s after the faults stopped\n",
             static_cast<unsigned long long>(o.seed),
             static_cast<long long>(last->payments),
+            static_cast<long long>(last->refunds),
+            static_cast<long long>(succeeded == refunds.end() ? 0 : succeeded->second),
             quiesced_after
         );
     } else {
         if (!last_error.empty()) {
             std::printf(
                 "chaos: the last check could not read the system: %s\n", last_error.c_str()
+            );
+        }
+        if (merchant_stats.replay_other > 0) {
+            std::printf(
+                "chaos: %lld refunds sent again with their key and body were answered with "
+                "another refund\n",
+                static_cast<long long>(merchant_stats.replay_other.load())
             );
         }
         std::printf(

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,34 @@ struct Executed {
     int attempt, std::chrono::milliseconds retry_after
 ) noexcept;
 
+/// What the merchant does with a manual-capture payment once it is AUTHORIZED.
+enum class ManualAction {
+    kCaptureAll,   ///< POST …/capture with no amount.
+    kCapturePart,  ///< POST …/capture of part of the amount, then another amount (409).
+    kCancel,       ///< POST …/cancel, twice (the second a replay).
+    kForget,       ///< Nothing: the sweeper voids it when the capture window ends.
+};
+/// capture_all, capture_part, cancel, forget
+[[nodiscard]] std::string_view ToString(ManualAction action) noexcept;
+
+/// One POST /payments/{id}/refunds of the merchant and the answer it expects. Sent until it is
+/// answered (a 5xx, a 429, no answer or 409 payment_not_settled is tried again with the same
+/// key and body, as a client would).
+struct RefundStep {
+    enum class Expect {
+        kRefunded,   ///< 200: the refund is made (a lost answer's retry: replayed, the same one).
+        kExceeds,    ///< 409 refund_exceeds_captured: more than is left of the capture.
+        kKeyReused,  ///< 422 idempotency_key_reused: an earlier step's key with another amount.
+    };
+    std::string idempotency_key;
+    std::optional<std::int64_t> amount_minor;  ///< Nullopt: all that is left.
+    Expect expect = Expect::kRefunded;
+    /// Sent again once answered, same key and body: must be answered with the same refund.
+    bool again = false;
+};
+/// refunded, exceeds, key_reused
+[[nodiscard]] std::string_view ToString(RefundStep::Expect expect) noexcept;
+
 /// One POST /payments of the load.
 struct Order {
     std::string customer_id;  ///< Its force-* prefix picks the sandbox PSP's behaviour.
@@ -130,13 +159,40 @@ struct Order {
     std::string currency;
     std::string idempotency_key;
     bool resend = false;  ///< Once accepted, sent again with the same key and body.
+    /// capture_method manual: the merchant captures (all or part), cancels or forgets it.
+    bool manual = false;
+    ManualAction action = ManualAction::kCaptureAll;
+    std::int64_t capture_minor = 0;  ///< What kCapturePart captures: 1 … amount − 1.
+    /// Once SETTLED: the merchant's refunds, in order (empty: none).
+    std::vector<RefundStep> refunds;
+
+    /// What the payment captures if all goes well: the part, else the whole amount.
+    [[nodiscard]] std::int64_t Captured() const noexcept {
+        return manual && action == ManualAction::kCapturePart ? capture_minor : amount_minor;
+    }
 };
+
+/// The merchant's refunds of a payment that captured `captured_minor`, drawn from `draw`, under
+/// keys `<key_prefix>-<n>`: one of a refund of everything; two partial refunds (the second sent
+/// twice); a partial refund, one that would exceed what is left (409), the rest; a partial
+/// refund sent twice, its key again with another amount (422), the rest. A payment that
+/// captured less than its authorization (`authorized_minor`) is also asked, first, for more
+/// than it captured and no more than authorized (409). Every refund expected to be made fits in
+/// what is left; every one expected to exceed does not.
+[[nodiscard]] std::vector<RefundStep> PlanRefunds(
+    std::uint64_t draw,
+    std::int64_t captured_minor,
+    std::int64_t authorized_minor,
+    const std::string& key_prefix
+);
 
 /// The seed's mix plus PSP faults: plain customers (some over the review amount), and
 /// force-timeout, force-decline, force-lost-response, force-slow, force-late, force-random and
 /// force-error customers; USD, EUR and JPY; a few orders sent twice. Order `index` of a run is
 /// the same for a seed and run id. Each customer places about five orders (risk velocity stays
-/// below its thresholds).
+/// below its thresholds). A fifth of the plain (not for review) and force-error orders capture
+/// manually (40 % all, 35 % part, 20 % cancel, 5 % forget); refunds are planned for 15 % of the
+/// other plain ones and half of the manual ones that capture.
 class LoadMix {
 public:
     LoadMix(std::uint64_t seed, std::string run_id);
@@ -155,11 +211,22 @@ private:
 [[nodiscard]] bool ApproveReview(std::uint64_t seed, std::string_view payment_id) noexcept;
 
 /// Settings that make a chaos run settle quickly: short visibility timeout, redelivery, sweeper,
-/// provider back-off and janitor, review expiry, late PSP authorizations; a rate limit that
-/// never throttles the load. `visibility` is BUS_VISIBILITY_TIMEOUT_MS.
+/// provider back-off and janitor, review expiry, late PSP authorizations, a capture window of
+/// kCaptureWindow; a rate limit that never throttles the load. `visibility` is
+/// BUS_VISIBILITY_TIMEOUT_MS.
 [[nodiscard]] std::map<std::string, std::string> ServiceEnvironment(
     std::chrono::milliseconds visibility
 );
+
+/// CAPTURE_WINDOW_SECONDS of a chaos run: a forgotten manual capture is voided this long after
+/// its authorization.
+inline constexpr std::chrono::seconds kCaptureWindow{30};
+
+/// A forgotten manual capture is left to the capture window only when the window and the
+/// sweeper's void fit in the run after its order (`due` from the start): else it is canceled.
+[[nodiscard]] ManualAction ActionAt(
+    ManualAction planned, std::chrono::milliseconds due, std::chrono::milliseconds duration
+) noexcept;
 
 struct ChaosOptions {
     std::uint64_t seed = 0;

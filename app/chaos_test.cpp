@@ -1,7 +1,10 @@
 #include "app/chaos.hpp"
 
+#include <cstdint>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -386,6 +389,127 @@ TEST(ChaosMix, TheMixCoversEveryPspBehaviourAndReviewAmountsDeterministically) {
     EXPECT_EQ(LoadMix::KindOf("cust-x-1"), "plain");
 }
 
+TEST(ChaosMix, SomeOrdersCaptureManuallyAndSomeAreRefundedDeterministically) {
+    const LoadMix mix(7, "run2");
+    const LoadMix same(7, "run2");
+    std::map<ManualAction, int> actions;
+    int manual = 0;
+    int eligible = 0;
+    int refunded_automatic = 0;
+    int plain_automatic = 0;
+    int refunded_manual = 0;
+    int manual_capturing = 0;
+    constexpr int kOrders = 20'000;
+    for (int i = 0; i < kOrders; ++i) {
+        const Order o = mix.Next(i);
+        const Order again = same.Next(i);
+        EXPECT_EQ(o.manual, again.manual);
+        EXPECT_EQ(o.action, again.action);
+        EXPECT_EQ(o.capture_minor, again.capture_minor);
+        EXPECT_EQ(o.refunds.size(), again.refunds.size());
+        const std::string kind = LoadMix::KindOf(o.customer_id);
+        const bool review = o.amount_minor > 100'000;
+        if ((kind == "plain" && !review) || kind == "force-error") {
+            ++eligible;
+        } else {
+            EXPECT_FALSE(o.manual) << kind;
+        }
+        if (!o.manual) {
+            EXPECT_EQ(o.Captured(), o.amount_minor);
+            if (kind == "plain" && !review) {
+                ++plain_automatic;
+                refunded_automatic += o.refunds.empty() ? 0 : 1;
+            } else {
+                EXPECT_TRUE(o.refunds.empty()) << kind;
+            }
+            continue;
+        }
+        ++manual;
+        ++actions[o.action];
+        if (o.action == ManualAction::kCapturePart) {
+            EXPECT_GE(o.capture_minor, 1);
+            EXPECT_LT(o.capture_minor, o.amount_minor);
+            EXPECT_EQ(o.Captured(), o.capture_minor);
+        }
+        if (o.action == ManualAction::kCaptureAll || o.action == ManualAction::kCapturePart) {
+            ++manual_capturing;
+            refunded_manual += o.refunds.empty() ? 0 : 1;
+        } else {
+            EXPECT_TRUE(o.refunds.empty()) << "nothing captured, nothing to refund";
+        }
+    }
+    const double m = manual;
+    EXPECT_NEAR(manual, eligible / 5.0, eligible / 25.0);
+    EXPECT_NEAR(actions[ManualAction::kCaptureAll], m * 0.40, m / 20);
+    EXPECT_NEAR(actions[ManualAction::kCapturePart], m * 0.35, m / 20);
+    EXPECT_NEAR(actions[ManualAction::kCancel], m * 0.20, m / 20);
+    EXPECT_GT(actions[ManualAction::kForget], 0);
+    EXPECT_NEAR(refunded_automatic, plain_automatic * 0.15, plain_automatic / 30.0);
+    EXPECT_NEAR(refunded_manual, manual_capturing / 2.0, manual_capturing / 10.0);
+}
+
+/// Replays `steps` against a payment that captured `captured`, as the orchestrator answers them
+/// (every refund made succeeds): false when an answer is not the one the step expects.
+bool AnswersAsExpected(const std::vector<RefundStep>& steps, std::int64_t captured) {
+    std::int64_t left = captured;
+    std::map<std::string, std::int64_t> by_key;  // key → amount of the refund made under it
+    for (const RefundStep& step : steps) {
+        if (const auto used = by_key.find(step.idempotency_key); used != by_key.end()) {
+            const bool same = step.amount_minor == used->second;
+            if (step.expect !=
+                (same ? RefundStep::Expect::kRefunded : RefundStep::Expect::kKeyReused)) {
+                return false;
+            }
+            continue;
+        }
+        const std::int64_t amount = step.amount_minor.value_or(left);
+        const bool fits = amount > 0 && amount <= left;
+        if (step.expect != (fits ? RefundStep::Expect::kRefunded : RefundStep::Expect::kExceeds)) {
+            return false;
+        }
+        if (fits) {
+            left -= amount;
+            by_key.emplace(step.idempotency_key, amount);
+        }
+    }
+    return true;
+}
+
+TEST(ChaosMix, RefundPlansExpectWhatTheOrchestratorMustAnswer) {
+    std::set<std::size_t> shapes;
+    for (std::uint64_t draw = 0; draw < 4000; ++draw) {
+        const std::int64_t authorized = 100 + static_cast<std::int64_t>(draw * 7919 % 99'900);
+        const std::int64_t captured =
+            draw % 3 == 0 ? 1 + static_cast<std::int64_t>(draw % 97) : authorized;
+        const auto steps = PlanRefunds(draw * 0x9E3779B97F4A7C15ULL, captured, authorized, "k");
+        ASSERT_FALSE(steps.empty());
+        EXPECT_TRUE(AnswersAsExpected(steps, captured)) << "draw " << draw;
+        shapes.insert(steps.size());
+        if (captured < authorized) {
+            // First, more than captured but no more than authorized: refused.
+            EXPECT_EQ(steps.front().expect, RefundStep::Expect::kExceeds);
+            EXPECT_GT(*steps.front().amount_minor, captured);
+            EXPECT_LE(*steps.front().amount_minor, authorized);
+        }
+        for (const RefundStep& step : steps) {
+            EXPECT_TRUE(step.idempotency_key.starts_with("k-"));
+            EXPECT_TRUE(!step.again || step.expect == RefundStep::Expect::kRefunded);
+        }
+    }
+    EXPECT_GE(shapes.size(), 3U) << "all at once, two parts, and three-step plans";
+    EXPECT_TRUE(PlanRefunds(1, 0, 100, "k").empty());
+    EXPECT_EQ(ToString(RefundStep::Expect::kKeyReused), "key_reused");
+    EXPECT_EQ(ToString(ManualAction::kCapturePart), "capture_part");
+}
+
+TEST(ChaosMix, AManualCaptureIsForgottenOnlyWhenTheWindowEndsWithinTheRun) {
+    EXPECT_EQ(ActionAt(ManualAction::kForget, seconds(10), seconds(120)), ManualAction::kForget);
+    EXPECT_EQ(ActionAt(ManualAction::kForget, seconds(100), seconds(120)), ManualAction::kCancel);
+    EXPECT_EQ(
+        ActionAt(ManualAction::kCapturePart, seconds(119), seconds(120)), ManualAction::kCapturePart
+    );
+}
+
 TEST(ChaosMix, ReviewsAreMostlyApprovedAndTheDecisionIsStable) {
     int approved = 0;
     for (int i = 0; i < 1000; ++i) {
@@ -404,6 +528,7 @@ TEST(ChaosMix, ServicesGetShortTimeoutsSoQuiescenceComesFast) {
     EXPECT_EQ(env.at("RATE_LIMIT_PER_MINUTE"), "1000000");
     EXPECT_TRUE(env.contains("SWEEPER_STUCK_AFTER_MS"));
     EXPECT_TRUE(env.contains("RISK_REVIEW_EXPIRY_SECONDS"));
+    EXPECT_EQ(env.at("CAPTURE_WINDOW_SECONDS"), std::to_string(kCaptureWindow.count()));
 }
 
 }  // namespace

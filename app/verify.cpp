@@ -1,6 +1,8 @@
 #include "app/verify.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -36,11 +38,13 @@ std::int64_t Millis(std::chrono::milliseconds d) {
     return d.count();
 }
 
-/// One payment row: id, key, status, amount, currency, created and updated (µs since epoch).
+/// One payment row: id, key, status, amount, currency, created and updated (µs since epoch),
+/// capture method, the capture asked for, what was captured, the refund totals.
 constexpr const char* kPaymentColumns =
     "SELECT payment_id::text, idempotency_key, status, amount_cents, currency, "
     "(extract(epoch FROM created_at) * 1000000)::bigint, "
-    "(extract(epoch FROM updated_at) * 1000000)::bigint FROM payments ";
+    "(extract(epoch FROM updated_at) * 1000000)::bigint, capture_method, "
+    "capture_amount_cents, captured_cents, refunded_cents, refund_reserved_cents FROM payments ";
 
 invariants::Payment PaymentAt(const postgres::Rows& rows, int i) {
     invariants::Payment p;
@@ -56,7 +60,76 @@ invariants::Payment PaymentAt(const postgres::Rows& rows, int i) {
     p.currency = rows.GetString(i, 4);
     p.created_at = FromMicros(rows.GetInt(i, 5));
     p.updated_at = FromMicros(rows.GetInt(i, 6));
+    const std::string method = rows.GetString(i, 7);
+    const auto capture_method = ParseCaptureMethod(method);
+    if (!capture_method) {
+        throw VerifyError("payment " + p.payment_id + " has an unknown capture_method " + method);
+    }
+    p.capture_method = *capture_method;
+    p.capture_requested_minor = rows.IsNull(i, 8) ? 0 : rows.GetInt(i, 8);
+    if (!rows.IsNull(i, 9)) {
+        p.captured_minor = rows.GetInt(i, 9);
+    }
+    p.refunded_minor = rows.GetInt(i, 10);
+    p.refund_reserved_minor = rows.GetInt(i, 11);
+    // PaymentSnapshot::AwaitingCapture: the merchant's turn (the sweeper voids it in time).
+    p.awaiting_capture = p.status == PaymentStatus::kAuthorized &&
+                         p.capture_method == CaptureMethod::kManual && rows.IsNull(i, 8);
     return p;
+}
+
+/// One refund row: id, payment, amount, currency, status, created and updated (µs since epoch).
+constexpr const char* kRefundColumns =
+    "SELECT refund_id::text, payment_id::text, amount_cents, currency, status, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, "
+    "(extract(epoch FROM updated_at) * 1000000)::bigint FROM refunds ";
+
+invariants::Refund RefundAt(const postgres::Rows& rows, int i) {
+    invariants::Refund r;
+    r.refund_id = rows.GetString(i, 0);
+    r.payment_id = rows.GetString(i, 1);
+    r.amount_minor = rows.GetInt(i, 2);
+    r.currency = rows.GetString(i, 3);
+    const std::string status = rows.GetString(i, 4);
+    const auto parsed = invariants::ParseRefundState(status);
+    if (!parsed) {
+        throw VerifyError("refund " + r.refund_id + " has an unknown status " + status);
+    }
+    r.status = *parsed;
+    r.created_at = FromMicros(rows.GetInt(i, 5));
+    r.updated_at = FromMicros(rows.GetInt(i, 6));
+    return r;
+}
+
+/// The refund id of a REFUND transaction `refund:<payment_id>:<refund_id>`; empty when it names
+/// none.
+std::string RefundIdOf(std::string_view transaction_id) {
+    constexpr std::string_view kPrefix = "refund:";
+    if (!transaction_id.starts_with(kPrefix)) {
+        return {};
+    }
+    const std::string_view rest = transaction_id.substr(kPrefix.size());
+    const auto colon = rest.find(':');
+    return colon == std::string_view::npos ? std::string() : std::string(rest.substr(colon + 1));
+}
+
+/// Where a notification's outcome column points.
+std::optional<invariants::NotifiedOutcome> ParseOutcome(std::string_view outcome) {
+    using invariants::NotifiedOutcome;
+    constexpr std::array<std::pair<std::string_view, NotifiedOutcome>, 6> kOutcomes{{
+        {"SETTLED", NotifiedOutcome::kSettled},
+        {"FAILED", NotifiedOutcome::kFailed},
+        {"REVERSED", NotifiedOutcome::kReversed},
+        {"PARTIALLY_REFUNDED", NotifiedOutcome::kPartiallyRefunded},
+        {"REFUNDED", NotifiedOutcome::kRefunded},
+        {"REFUND_FAILED", NotifiedOutcome::kRefundFailed},
+    }};
+    for (const auto& [name, value] : kOutcomes) {
+        if (name == outcome) {
+            return value;
+        }
+    }
+    return std::nullopt;
 }
 
 std::set<std::string, std::less<>> PendingReviews(postgres::Connection* risk) {
@@ -115,6 +188,7 @@ VerifyOptions VerifyOptionsFromEnvironment(const EnvMap& env) {
     }
     options.psp_url = config->psp_url;
     options.internal_token = config->internal_token;
+    options.capture_window = config->capture_window;
     // Dead letters live on the bus: read them when REDIS_URL (Redis Streams) or
     // KAFKA_BOOTSTRAP_SERVERS (EVENT_BUS=kafka) says where (a service's default address is not
     // assumed for a checker).
@@ -162,6 +236,53 @@ std::vector<invariants::Payment> ReadPayments(
     return payments;
 }
 
+std::vector<invariants::Refund> ReadRefunds(postgres::Connection& orchestrator) {
+    std::vector<invariants::Refund> refunds;
+    std::optional<std::string> after;
+    while (true) {
+        const postgres::Rows page =
+            after ? orchestrator.Exec(
+                        std::string(kRefundColumns) +
+                            "WHERE refund_id > $1::uuid ORDER BY refund_id LIMIT $2",
+                        {*after, kPage}
+                    )
+                  : orchestrator.Exec(
+                        std::string(kRefundColumns) + "ORDER BY refund_id LIMIT $1", {kPage}
+                    );
+        for (int i = 0; i < page.Size(); ++i) {
+            refunds.push_back(RefundAt(page, i));
+        }
+        if (page.Size() < kPage) {
+            break;
+        }
+        after = refunds.back().refund_id;
+    }
+    return refunds;
+}
+
+std::vector<invariants::Refund> ReadRefundsById(
+    postgres::Connection& orchestrator, const std::vector<std::string>& refund_ids
+) {
+    std::vector<std::string> valid;
+    for (const auto& id : refund_ids) {
+        if (IsUuid(id)) {
+            valid.push_back(id);
+        }
+    }
+    std::vector<invariants::Refund> refunds;
+    if (valid.empty()) {
+        return refunds;
+    }
+    const auto rows = orchestrator.Exec(
+        std::string(kRefundColumns) + "WHERE refund_id = ANY($1::uuid[])",
+        {postgres::TextArray(valid)}
+    );
+    for (int i = 0; i < rows.Size(); ++i) {
+        refunds.push_back(RefundAt(rows, i));
+    }
+    return refunds;
+}
+
 Clock::TimePoint ReadDatabaseNow(postgres::Connection& conn) {
     return FromMicros(conn.Exec("SELECT (extract(epoch FROM now()) * 1000000)::bigint").GetInt(0, 0)
     );
@@ -169,18 +290,22 @@ Clock::TimePoint ReadDatabaseNow(postgres::Connection& conn) {
 
 std::vector<invariants::Posting> ReadPostings(postgres::Connection& ledger) {
     const auto rows = ledger.Exec(
-        "SELECT payment_id::text, purpose, amount_minor, currency FROM ledger_transactions "
-        "WHERE purpose IN ('SETTLEMENT', 'REVERSAL')"
+        "SELECT payment_id::text, purpose, amount_minor, currency, transaction_id "
+        "FROM ledger_transactions WHERE purpose IN ('SETTLEMENT', 'REVERSAL', 'REFUND')"
     );
     std::vector<invariants::Posting> postings;
     postings.reserve(static_cast<std::size_t>(rows.Size()));
     for (int i = 0; i < rows.Size(); ++i) {
+        const std::string_view purpose = rows.Get(i, 1);
+        const bool refund = purpose == "REFUND";
         postings.push_back({
             .payment_id = rows.GetString(i, 0),
-            .purpose = rows.Get(i, 1) == "SETTLEMENT" ? invariants::PostingPurpose::kSettlement
-                                                      : invariants::PostingPurpose::kReversal,
+            .purpose = purpose == "SETTLEMENT" ? invariants::PostingPurpose::kSettlement
+                       : refund                ? invariants::PostingPurpose::kRefund
+                                               : invariants::PostingPurpose::kReversal,
             .amount_minor = rows.GetInt(i, 2),
             .currency = rows.GetString(i, 3),
+            .refund_id = refund ? RefundIdOf(rows.Get(i, 4)) : std::string(),
         });
     }
     return postings;
@@ -213,16 +338,24 @@ std::vector<invariants::CurrencyTotals> ReadLedgerTotals(postgres::Connection& l
 }
 
 std::vector<invariants::Notice> ReadNotices(postgres::Connection& notification) {
-    const auto rows = notification.Exec("SELECT payment_id::text, outcome FROM notification_logs");
+    const auto rows = notification.Exec(
+        "SELECT payment_id::text, outcome, coalesce(refund_id::text, '') FROM notification_logs"
+    );
     std::vector<invariants::Notice> notices;
     notices.reserve(static_cast<std::size_t>(rows.Size()));
     for (int i = 0; i < rows.Size(); ++i) {
-        const auto outcome = rows.Get(i, 1);
+        const auto outcome = ParseOutcome(rows.Get(i, 1));
+        if (!outcome) {
+            throw VerifyError(fmt::format(
+                "a notification of payment {} with an unknown outcome {}",
+                rows.Get(i, 0),
+                rows.Get(i, 1)
+            ));
+        }
         notices.push_back({
             .payment_id = rows.GetString(i, 0),
-            .outcome = outcome == "SETTLED"  ? invariants::NotifiedOutcome::kSettled
-                       : outcome == "FAILED" ? invariants::NotifiedOutcome::kFailed
-                                             : invariants::NotifiedOutcome::kReversed,
+            .outcome = *outcome,
+            .refund_id = rows.GetString(i, 2),
         });
     }
     return notices;
@@ -265,14 +398,39 @@ std::vector<invariants::PspRecord> ParsePspRecords(const nlohmann::json& records
         if (!state) {
             throw VerifyError("a PSP record with an unknown status: " + r.dump());
         }
-        parsed.push_back({
+        invariants::PspRecord record{
             .payment_id = text("payment_id"),
             .key = text("idempotency_key"),
             .state = *state,
             .captures = static_cast<int>(number("captures")),
             .amount_minor = number("amount_cents"),
             .currency = text("currency"),
-        });
+        };
+        // Partial captures and refunds (a sandbox from before them says nothing: the whole
+        // amount was captured, a REFUNDED record refunded all of it).
+        if (r.contains("captured_amount_cents") && record.captures > 0) {
+            record.captured_minor = number("captured_amount_cents");
+        }
+        if (r.contains("refunded_amount_cents")) {
+            record.refunded_minor = number("refunded_amount_cents");
+        }
+        if (const auto refunds = r.find("refunds"); refunds != r.end()) {
+            if (!refunds->is_array()) {
+                throw VerifyError("a PSP record whose refunds are not an array: " + r.dump());
+            }
+            for (const nlohmann::json& refund : *refunds) {
+                if (!refund.is_object() || !refund.contains("refund_key") ||
+                    !refund["refund_key"].is_string() || !refund.contains("amount_cents") ||
+                    !refund["amount_cents"].is_number_integer()) {
+                    throw VerifyError("a PSP refund without refund_key or amount: " + r.dump());
+                }
+                record.refunds.push_back(
+                    {refund["refund_key"].get<std::string>(),
+                     refund["amount_cents"].get<std::int64_t>()}
+                );
+            }
+        }
+        parsed.push_back(std::move(record));
     }
     return parsed;
 }
@@ -398,10 +556,23 @@ Verified Verify(const VerifyOptions& options) {
     }
     auto risk = OpenIfConfigured(options, "risk");
     Reading("the orchestrator database", [&] {
-        out.now = ReadDatabaseNow(*orchestrator);
-        s.payments = ReadPayments(*orchestrator, risk ? &*risk : nullptr);
+        // The payments and their refunds as of one moment: a payment's refund totals and status
+        // agree with its refunds only within one snapshot.
+        orchestrator->ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        try {
+            out.now = ReadDatabaseNow(*orchestrator);
+            s.payments = ReadPayments(*orchestrator, risk ? &*risk : nullptr);
+            s.refunds = ReadRefunds(*orchestrator);
+            orchestrator->ExecScript("COMMIT");
+        } catch (...) {
+            if (orchestrator->IsHealthy()) {
+                orchestrator->ExecScript("ROLLBACK");
+            }
+            throw;
+        }
         return 0;
     });
+    parts.refunds = true;
     // Then what follows from the payments: it is at least as new as what was read of them.
     parts.psp = !options.psp_url.empty();
     if (parts.psp) {
@@ -475,6 +646,47 @@ Verified Verify(const VerifyOptions& options) {
     for (const auto& p : s.postings) {
         note(p.payment_id);
     }
+    // Likewise a refund made since: the PSP made it, the ledger posted it or a notice announced
+    // it. Read now, it counts only as in flight (Refund::read_late).
+    std::set<std::string, std::less<>> known_refunds;
+    for (const auto& r : s.refunds) {
+        known_refunds.insert(r.refund_id);
+    }
+    std::set<std::string, std::less<>> unknown_refunds;
+    const auto note_refund = [&](std::string id) {
+        std::transform(id.begin(), id.end(), id.begin(), [](char c) {
+            return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        });
+        if (!id.empty() && !known_refunds.contains(id)) {
+            unknown_refunds.insert(std::move(id));
+        }
+    };
+    for (const auto& r : s.psp) {
+        for (const auto& refund : r.refunds) {
+            if (refund.key.starts_with(invariants::kRefundKeyPrefix)) {
+                note_refund(refund.key.substr(invariants::kRefundKeyPrefix.size()));
+            }
+        }
+    }
+    for (const auto& p : s.postings) {
+        note_refund(p.refund_id);
+    }
+    for (const auto& n : s.notices) {
+        note_refund(n.refund_id);
+    }
+    if (!unknown_refunds.empty()) {
+        Reading("the orchestrator database", [&] {
+            for (auto& r : ReadRefundsById(
+                     *orchestrator,
+                     std::vector<std::string>(unknown_refunds.begin(), unknown_refunds.end())
+                 )) {
+                r.read_late = true;
+                note(r.payment_id);
+                s.refunds.push_back(std::move(r));
+            }
+            return 0;
+        });
+    }
     if (!unknown.empty()) {
         Reading("the orchestrator database", [&] {
             std::vector<std::string> valid;
@@ -498,6 +710,7 @@ Verified Verify(const VerifyOptions& options) {
     out.psp_records = static_cast<std::int64_t>(s.psp.size());
     out.postings = static_cast<std::int64_t>(s.postings.size());
     out.dead_letters = static_cast<std::int64_t>(s.dead_letters.size());
+    out.refunds = static_cast<std::int64_t>(s.refunds.size());
     out.report = invariants::Check(
         s,
         invariants::Options{
@@ -505,6 +718,7 @@ Verified Verify(const VerifyOptions& options) {
             .stuck_after = options.stuck_after,
             .outbox_after = options.outbox_after,
             .grace = options.grace,
+            .capture_window = options.capture_window,
             .checks = parts}
     );
     return out;
@@ -525,24 +739,37 @@ nlohmann::json ReportJson(const Verified& v) {
         );
         by_kind[kind] = by_kind.value(kind, 0) + 1;
     }
+    nlohmann::json refunds_by_status = nlohmann::json::object();
+    for (const auto state :
+         {invariants::RefundState::kPending,
+          invariants::RefundState::kSucceeded,
+          invariants::RefundState::kFailed}) {
+        const auto it = v.report.refunds_by_status.find(state);
+        refunds_by_status[std::string(invariants::ToString(state))] =
+            it == v.report.refunds_by_status.end() ? 0 : it->second;
+    }
     return {
         {"ok", v.report.Ok()},
         {"payments", v.payments},
         {"by_status", by_status},
+        {"refunds_by_status", refunds_by_status},
         {"awaiting_review", v.report.awaiting_review},
+        {"awaiting_capture", v.report.awaiting_capture},
         {"settling", v.report.settling},
         {"longest_to_final_ms", Millis(v.report.longest_to_final)},
         {"p99_to_final_ms", Millis(v.report.p99_to_final)},
         {"oldest_in_flight_ms", Millis(v.report.oldest_in_flight)},
         {"checked",
-         {{"accepted", v.parts.accepted},
+         {{"refunds", v.parts.refunds},
+          {"accepted", v.parts.accepted},
           {"psp", v.parts.psp},
           {"ledger", v.parts.ledger},
           {"notices", v.parts.notices},
           {"outbox", v.parts.outbox},
           {"dead_letters", v.parts.dead_letters}}},
         {"read",
-         {{"accepted", v.accepted},
+         {{"refunds", v.refunds},
+          {"accepted", v.accepted},
           {"psp_records", v.psp_records},
           {"postings", v.postings},
           {"dead_letters", v.dead_letters}}},
@@ -557,10 +784,17 @@ std::string ReportText(const Verified& v) {
     for (const auto& [status, count] : v.report.by_status) {
         text += fmt::format(" {} {}", ToString(status), count);
     }
+    if (!v.report.refunds_by_status.empty()) {
+        text += fmt::format("\n{} refunds:", v.refunds);
+        for (const auto& [state, count] : v.report.refunds_by_status) {
+            text += fmt::format(" {} {}", invariants::ToString(state), count);
+        }
+    }
     text += fmt::format(
-        "\nawaiting review {}; ended within the grace {}; to final: longest {} ms, p99 {} ms; "
-        "oldest in flight {} ms\n",
+        "\nawaiting review {}; awaiting capture {}; ended within the grace {}; to final: longest "
+        "{} ms, p99 {} ms; oldest in flight {} ms\n",
         v.report.awaiting_review,
+        v.report.awaiting_capture,
         v.report.settling,
         Millis(v.report.longest_to_final),
         Millis(v.report.p99_to_final),
@@ -568,6 +802,7 @@ std::string ReportText(const Verified& v) {
     );
     std::string unchecked;
     const std::pair<bool, const char*> parts[] = {
+        {v.parts.refunds, "refunds"},
         {v.parts.accepted, "accepted"},
         {v.parts.psp, "psp"},
         {v.parts.ledger, "ledger"},

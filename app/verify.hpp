@@ -49,6 +49,8 @@ struct VerifyOptions {
     /// and the release of a PSP hold (invariants::Options::grace).
     std::chrono::milliseconds grace{std::chrono::minutes(1)};
     std::chrono::milliseconds psp_timeout{std::chrono::seconds(10)};
+    /// CAPTURE_WINDOW_SECONDS: a manual capture awaited longer is stuck (the sweeper voids it).
+    std::chrono::milliseconds capture_window{std::chrono::hours(24 * 7)};
 };
 
 /// Something verify needs could not be read (a database, the PSP, Redis, the accepted file).
@@ -69,14 +71,21 @@ public:
 [[nodiscard]] std::vector<invariants::Payment> ReadPayments(
     postgres::Connection& orchestrator, postgres::Connection* risk
 );
+/// The orchestrator's refunds, every one (read with the payments in one snapshot by Verify).
+[[nodiscard]] std::vector<invariants::Refund> ReadRefunds(postgres::Connection& orchestrator);
+/// The refunds of those ids (UUIDs; others are skipped) that exist.
+[[nodiscard]] std::vector<invariants::Refund> ReadRefundsById(
+    postgres::Connection& orchestrator, const std::vector<std::string>& refund_ids
+);
 /// `now()` of a database: the clock the stored times were written with.
 [[nodiscard]] Clock::TimePoint ReadDatabaseNow(postgres::Connection& conn);
-/// Every settlement and reversal of the ledger.
+/// Every settlement, reversal and refund of the ledger (a refund with the refund id its
+/// transaction id names).
 [[nodiscard]] std::vector<invariants::Posting> ReadPostings(postgres::Connection& ledger);
 /// Debits and credits of all ledger entries, per currency.
 [[nodiscard]] std::vector<invariants::CurrencyTotals> ReadLedgerTotals(postgres::Connection& ledger
 );
-/// The outcomes notified, per payment.
+/// The outcomes notified, per payment and per refund.
 [[nodiscard]] std::vector<invariants::Notice> ReadNotices(postgres::Connection& notification);
 /// The outbox rows of one service database not yet handed to the bus (status PENDING or
 /// PROCESSING: a SENT row is published, and is kept only until consumed).
@@ -109,13 +118,15 @@ struct Verified {
     std::int64_t psp_records = 0;
     std::int64_t postings = 0;
     std::int64_t dead_letters = 0;
+    std::int64_t refunds = 0;
 };
 
 /// Reads every part the options name and checks the snapshot. Throws VerifyError.
 [[nodiscard]] Verified Verify(const VerifyOptions& options);
 
-/// The machine-readable report: ok, counts by status, awaiting_review, longest/p99 to final,
-/// oldest in flight, the parts checked and each violation with its kind's name.
+/// The machine-readable report: ok, counts by status (payments and refunds), awaiting_review
+/// and awaiting_capture, longest/p99 to final, oldest in flight, the parts checked and each
+/// violation with its kind's name.
 [[nodiscard]] nlohmann::json ReportJson(const Verified& verified);
 /// The same for people.
 [[nodiscard]] std::string ReportText(const Verified& verified);

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -49,6 +51,10 @@ protected:
         postgres::Migrate(notification_, "notification", NotificationMigrations());
         http::Router router;
         router.Add("GET", "/v1/records", [this](http::Request&) {
+            // Something happens between the orchestrator's read and this one (once).
+            if (const auto hook = std::exchange(on_records_, nullptr)) {
+                hook();
+            }
             const std::lock_guard lock(mutex_);
             return http::JsonResponse(200, psp_records_.dump());
         });
@@ -91,15 +97,69 @@ protected:
         int age_s = 2
     ) {
         std::string id = NewUuid();
+        // A payment that got as far as its capture captured its whole amount (automatic).
+        const bool captured = status == "CAPTURED" || status == "SETTLED" ||
+                              status == "PARTIALLY_REFUNDED" || status == "REFUNDED";
         orchestrator_.Exec(
             "INSERT INTO payments (payment_id, customer_id, amount_cents, currency, status, "
-            "idempotency_key, request_fingerprint, trace_id, created_at, updated_at) VALUES "
+            "idempotency_key, request_fingerprint, trace_id, created_at, updated_at, "
+            "captured_cents) VALUES "
             "($1, 'cust-1', $2, $3, $4, $5, 'fp', 'trace', "
-            "now() - make_interval(secs => $6::float8), now() - make_interval(secs => $7::float8))",
-            {id, amount, currency, status, "key-" + id, std::int64_t{age_s}, std::int64_t{idle_s}}
+            "now() - make_interval(secs => $6::float8), now() - make_interval(secs => $7::float8), "
+            "$8)",
+            {id,
+             amount,
+             currency,
+             status,
+             "key-" + id,
+             std::int64_t{age_s},
+             std::int64_t{idle_s},
+             captured ? postgres::Param(amount) : postgres::Param(std::nullopt)}
         );
         Accept("key-" + id, id);
         return id;
+    }
+
+    /// Makes `id` a manual capture: `capture_amount` asked for and `captured` taken (0: none).
+    void Manual(const std::string& id, std::int64_t capture_amount, std::int64_t captured) {
+        orchestrator_.Exec(
+            "UPDATE payments SET capture_method = 'manual', capture_amount_cents = $2, "
+            "captured_cents = $3 WHERE payment_id = $1",
+            {id,
+             capture_amount > 0 ? postgres::Param(capture_amount) : postgres::Param(std::nullopt),
+             captured > 0 ? postgres::Param(captured) : postgres::Param(std::nullopt)}
+        );
+    }
+
+    /// A refund of `payment`, as the orchestrator's API inserts it (PENDING, its amount reserved
+    /// by the trigger) and the saga ends it (`status`); returns its id.
+    std::string AddRefund(
+        postgres::Connection& conn,
+        const std::string& payment,
+        std::int64_t amount,
+        const std::string& status
+    ) {
+        std::string id = NewUuid();
+        conn.Exec(
+            "INSERT INTO refunds (refund_id, payment_id, amount_cents, currency, reason, "
+            "idempotency_key, request_fingerprint, trace_id, created_at, updated_at) VALUES "
+            "($1, $2, $3, 'USD', 'requested_by_customer', $4, 'fp', 'trace', "
+            "now() - interval '3 seconds', now() - interval '3 seconds')",
+            {id, payment, amount, "rk-" + id}
+        );
+        if (status != "PENDING") {
+            conn.Exec(
+                "UPDATE refunds SET status = $2, updated_at = now() - interval '2 seconds' "
+                "WHERE refund_id = $1",
+                {id, status}
+            );
+        }
+        return id;
+    }
+    std::string AddRefund(
+        const std::string& payment, std::int64_t amount, const std::string& status
+    ) {
+        return AddRefund(orchestrator_, payment, amount, status);
     }
 
     void Accept(const std::string& key, const std::string& payment_id) {
@@ -120,6 +180,81 @@ protected:
             {"authorizations", 1},
             {"captures", captures},
         });
+    }
+
+    /// The PSP's capture and refunds of `id`'s record (the sandbox's fields since refunds).
+    void PspRefunds(
+        const std::string& id,
+        std::int64_t captured,
+        const std::vector<std::pair<std::string, std::int64_t>>& refunds
+    ) {
+        const std::lock_guard lock(mutex_);
+        for (auto& record : psp_records_) {
+            if (record.at("payment_id") == id) {
+                std::int64_t refunded = 0;
+                nlohmann::json made = nlohmann::json::array();
+                for (const auto& [refund_id, amount] : refunds) {
+                    made.push_back({{"refund_key", "rf-" + refund_id}, {"amount_cents", amount}});
+                    refunded += amount;
+                }
+                record["captured_amount_cents"] = captured;
+                record["refunded_amount_cents"] = refunded;
+                record["refunds"] = made;
+                if (refunded == captured) {
+                    record["status"] = "REFUNDED";
+                }
+            }
+        }
+    }
+
+    void PostRefund(const std::string& id, const std::string& refund_id, std::int64_t amount) {
+        auto entry = ledger::BuildRefundEntry(id, refund_id, amount, "USD");
+        ASSERT_TRUE(entry.has_value());
+        postgres::Transaction tx(ledger_);
+        ASSERT_TRUE(ledger::LedgerStore::Post(tx, id, *entry, "evt-" + NewUuid()));
+        tx.Commit();
+    }
+
+    void NotifyRefund(
+        const std::string& id, const std::string& refund_id, const std::string& outcome
+    ) {
+        notification_.Exec(
+            "INSERT INTO notification_logs (payment_id, outcome, message, event_id, refund_id) "
+            "VALUES ($1, $2, 'm', $3, $4)",
+            {id, outcome, NewUuid(), refund_id}
+        );
+    }
+
+    /// Manual capture and refunds at rest: one captured in part (600 of 1000) and refunded in
+    /// part (one refund SUCCEEDED, one FAILED), one refunded in full, one waiting for its capture.
+    void AddRefundSet() {
+        partial_ = AddPayment("PARTIALLY_REFUNDED", 1000);
+        Manual(partial_, 600, 600);
+        Psp(partial_, "CAPTURED", 1000, 1);
+        Post(ledger::Purpose::kSettlement, partial_, 600);
+        Notify(partial_, "SETTLED");
+        refund_ok_ = AddRefund(partial_, 100, "SUCCEEDED");
+        refund_failed_ = AddRefund(partial_, 50, "FAILED");
+        PspRefunds(partial_, 600, {{refund_ok_, 100}});
+        PostRefund(partial_, refund_ok_, 100);
+        NotifyRefund(partial_, refund_ok_, "PARTIALLY_REFUNDED");
+        NotifyRefund(partial_, refund_failed_, "REFUND_FAILED");
+
+        const std::string refunded = AddPayment("REFUNDED", 500);
+        Psp(refunded, "CAPTURED", 500, 1);
+        Post(ledger::Purpose::kSettlement, refunded, 500);
+        Notify(refunded, "SETTLED");
+        const std::string first = AddRefund(refunded, 300, "SUCCEEDED");
+        const std::string last = AddRefund(refunded, 200, "SUCCEEDED");
+        PspRefunds(refunded, 500, {{first, 300}, {last, 200}});
+        PostRefund(refunded, first, 300);
+        PostRefund(refunded, last, 200);
+        NotifyRefund(refunded, first, "PARTIALLY_REFUNDED");
+        NotifyRefund(refunded, last, "REFUNDED");
+
+        waiting_ = AddPayment("AUTHORIZED", 800);
+        Manual(waiting_, 0, 0);
+        Psp(waiting_, "AUTHORIZED", 800, 0);
     }
 
     void Post(ledger::Purpose purpose, const std::string& id, std::int64_t amount) {
@@ -227,6 +362,11 @@ protected:
     nlohmann::json last_json_;
     std::string settled_;
     std::string review_;
+    std::string partial_;
+    std::string refund_ok_;
+    std::string refund_failed_;
+    std::string waiting_;
+    std::function<void()> on_records_;  ///< Run when the PSP's records are read.
 };
 
 TEST_F(VerifyTest, AHealthySystemIsOkAndReportsItsCounts) {
@@ -258,6 +398,95 @@ TEST_F(VerifyTest, AHealthySystemIsOkAndReportsItsCounts) {
     ::testing::internal::CaptureStdout();
     EXPECT_EQ(RunVerify(Options(), /*json=*/false), 0);
     EXPECT_THAT(::testing::internal::GetCapturedStdout(), HasSubstr("ok: every invariant holds"));
+}
+
+TEST_F(VerifyTest, RefundsAndManualCapturesAreReadAndCheckedAtRest) {
+    AddHealthySet();
+    AddRefundSet();
+    VerifyOptions options = Options();
+    options.stuck_after = std::chrono::minutes(5);
+    const Verified v = RunChecked(options);
+    EXPECT_THAT(v.report.violations, IsEmpty()) << last_json_.dump(2);
+    EXPECT_EQ(v.payments, 9);
+    EXPECT_EQ(v.refunds, 4);
+    EXPECT_EQ(v.postings, 6);  // three settlements, three refunds
+    EXPECT_EQ(v.report.awaiting_capture, 1);
+    EXPECT_EQ(last_json_.at("awaiting_capture"), 1);
+    EXPECT_EQ(last_json_.at("by_status").at("PARTIALLY_REFUNDED"), 1);
+    EXPECT_EQ(last_json_.at("by_status").at("REFUNDED"), 1);
+    EXPECT_EQ(last_json_.at("refunds_by_status").at("SUCCEEDED"), 3);
+    EXPECT_EQ(last_json_.at("refunds_by_status").at("FAILED"), 1);
+    EXPECT_EQ(last_json_.at("refunds_by_status").at("PENDING"), 0);
+    EXPECT_EQ(last_json_.at("checked").at("refunds"), true);
+    EXPECT_THAT(ReportText(v), HasSubstr("4 refunds: SUCCEEDED 3 FAILED 1"));
+}
+
+TEST_F(VerifyTest, BrokenRefundPromisesAreReportedByPayment) {
+    AddHealthySet();
+    AddRefundSet();
+    // The PSP made the FAILED refund too, and the ledger posted it.
+    PspRefunds(partial_, 600, {{refund_ok_, 100}, {refund_failed_, 50}});
+    PostRefund(partial_, refund_failed_, 50);
+    // REFUNDED though only part of the capture came back.
+    const std::string wrong = AddPayment("SETTLED", 900);
+    Psp(wrong, "CAPTURED", 900, 1);
+    Post(ledger::Purpose::kSettlement, wrong, 900);
+    Notify(wrong, "SETTLED");
+    const std::string part = AddRefund(wrong, 400, "SUCCEEDED");
+    orchestrator_.Exec("UPDATE payments SET status = 'REFUNDED' WHERE payment_id = $1", {wrong});
+    PspRefunds(wrong, 900, {{part, 400}});
+    PostRefund(wrong, part, 400);
+    NotifyRefund(wrong, part, "PARTIALLY_REFUNDED");
+    // A manual capture the PSP took in full, and the ledger settled in full, though 300 of 800
+    // was asked.
+    const std::string whole = AddPayment("SETTLED", 800);
+    Manual(whole, 300, 300);
+    Psp(whole, "CAPTURED", 800, 1);
+    PspRefunds(whole, 800, {});
+    Post(ledger::Purpose::kSettlement, whole, 800);
+    Notify(whole, "SETTLED");
+    // A refund still PENDING, at rest: nothing made it at the PSP.
+    const std::string settled = AddPayment("SETTLED", 700);
+    Psp(settled, "CAPTURED", 700, 1);
+    Post(ledger::Purpose::kSettlement, settled, 700);
+    Notify(settled, "SETTLED");
+    (void)AddRefund(settled, 70, "PENDING");
+
+    VerifyOptions options = Options();
+    options.stuck_after = std::chrono::milliseconds(0);
+    options.capture_window = std::chrono::hours(1);
+    const Verified v = RunChecked(options);
+    EXPECT_TRUE(Has(v, Kind::kPspRefundMismatch, partial_)) << last_json_.dump(2);
+    EXPECT_TRUE(Has(v, Kind::kRefundPostingMismatch, partial_)) << last_json_.dump(2);
+    EXPECT_TRUE(Has(v, Kind::kRefundStatusMismatch, wrong)) << last_json_.dump(2);
+    EXPECT_TRUE(Has(v, Kind::kCaptureAmountMismatch, whole)) << last_json_.dump(2);
+    EXPECT_TRUE(Has(v, Kind::kSettlementMismatch, whole)) << last_json_.dump(2);
+    EXPECT_TRUE(Has(v, Kind::kRefundStuck, settled)) << last_json_.dump(2);
+    // Waiting on the merchant within the capture window: not stuck, even at rest.
+    EXPECT_FALSE(Has(v, Kind::kStuck, waiting_)) << last_json_.dump(2);
+    EXPECT_EQ(last_json_.at("violations_by_kind").at("refund_stuck"), 1);
+}
+
+TEST_F(VerifyTest, ARefundMadeWhileThePictureIsTakenCountsAsInFlight) {
+    AddHealthySet();
+    AddRefundSet();
+    // Between the orchestrator's read and the PSP's: a refund is asked, made at the PSP, ends
+    // SUCCEEDED, is posted and announced.
+    std::string late;
+    on_records_ = [&] {
+        postgres::Connection conn = orchestrator_db_.Connect();
+        late = AddRefund(conn, partial_, 200, "SUCCEEDED");
+        PspRefunds(partial_, 600, {{refund_ok_, 100}, {late, 200}});
+        PostRefund(partial_, late, 200);
+        NotifyRefund(partial_, late, "PARTIALLY_REFUNDED");
+    };
+    const Verified v = RunChecked(Options());
+    EXPECT_THAT(v.report.violations, IsEmpty()) << last_json_.dump(2);
+    EXPECT_EQ(v.refunds, 5);                                           // read after the rest
+    EXPECT_EQ(last_json_.at("refunds_by_status").at("SUCCEEDED"), 3);  // as of the first read
+    // Read at once, every part agrees.
+    EXPECT_TRUE(RunChecked(Options()).report.Ok()) << last_json_.dump(2);
+    EXPECT_EQ(last_json_.at("refunds_by_status").at("SUCCEEDED"), 4);
 }
 
 TEST_F(VerifyTest, ABrokenSystemReportsEachBrokenPromiseByPaymentAndExitsOne) {
@@ -354,6 +583,28 @@ TEST(VerifyReaders, PspRecordsParseTheSandboxBooksAndRefuseWhatTheyCannotRead) {
     EXPECT_EQ(records[0].captures, 1);
     EXPECT_EQ(records[0].amount_minor, 10);
     EXPECT_EQ(records[0].currency, "EUR");
+    EXPECT_EQ(records[0].captured_minor, std::nullopt);  // before partial captures: all of it
+    EXPECT_TRUE(records[0].refunds.empty());
+    const auto partial = ParsePspRecords(nlohmann::json::parse(
+        R"([{"idempotency_key":"auth-2","payment_id":"p2","amount_cents":1000,"currency":"USD",
+             "status":"CAPTURED","captures":1,"captured_amount_cents":600,
+             "refunded_amount_cents":150,
+             "refunds":[{"refund_key":"rf-a","amount_cents":100},
+                        {"refund_key":"rf-b","amount_cents":50}]}])"
+    ));
+    ASSERT_EQ(partial.size(), 1u);
+    EXPECT_EQ(partial[0].captured_minor, 600);
+    EXPECT_EQ(partial[0].refunded_minor, 150);
+    ASSERT_EQ(partial[0].refunds.size(), 2u);
+    EXPECT_EQ(partial[0].refunds[1].key, "rf-b");
+    EXPECT_EQ(partial[0].refunds[1].amount_minor, 50);
+    EXPECT_THROW(
+        (void)ParsePspRecords(nlohmann::json::parse(
+            R"([{"idempotency_key":"k","payment_id":"p","amount_cents":1,"currency":"USD",
+                 "status":"CAPTURED","captures":1,"refunds":[{"refund_key":"rf-a"}]}])"
+        )),
+        VerifyError
+    );
     EXPECT_THROW((void)ParsePspRecords(nlohmann::json::object()), VerifyError);
     EXPECT_THROW(
         (void)ParsePspRecords(nlohmann::json::parse(

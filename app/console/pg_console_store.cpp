@@ -161,6 +161,11 @@ std::optional<nlohmann::json> PgConsoleStore::PaymentPage(const std::string& pay
             "WHERE payment_id = $1::uuid ORDER BY timeline_id",
             {payment_id}
         ));
+        page["refunds"] = JsonRows(conn->Exec(
+            "SELECT (to_jsonb(r) - 'payment_id' - 'request_fingerprint')::text FROM refunds r "
+            "WHERE payment_id = $1::uuid ORDER BY created_at, refund_id",
+            {payment_id}
+        ));
         add_events(*conn, "orchestrator");
     }
     {

@@ -192,6 +192,27 @@ TEST_F(PgConsoleStoreTest, APaymentsPageGathersEveryServicesRows) {
     EXPECT_EQ((*page)["review"]["status"], "PENDING");
     EXPECT_TRUE((*page)["risk"].is_null());
     EXPECT_FALSE(store.PaymentPage("aaaaaaaa-0000-4000-8000-00000000000f"));
+    EXPECT_TRUE((*page)["refunds"].empty());
+
+    // A settled payment's page lists its refunds (not the request fingerprint).
+    orchestrator_.Exec(
+        "UPDATE payments SET status = 'SETTLED', captured_cents = 120000 WHERE payment_id = $1",
+        {kB}
+    );
+    orchestrator_.Exec(
+        "INSERT INTO refunds (refund_id, payment_id, amount_cents, currency, reason, "
+        "idempotency_key, request_fingerprint, trace_id) VALUES "
+        "('bbbbbbbb-0000-4000-8000-000000000001', $1, 5000, 'USD', 'duplicate', 'refund-1', "
+        "'fp', 'trace')",
+        {kB}
+    );
+    const auto refunded = store.PaymentPage(kB);
+    ASSERT_EQ((*refunded)["refunds"].size(), 1U);
+    EXPECT_EQ((*refunded)["refunds"][0]["amount_cents"], 5000);
+    EXPECT_EQ((*refunded)["refunds"][0]["status"], "PENDING");
+    EXPECT_FALSE((*refunded)["refunds"][0].contains("request_fingerprint"));
+    EXPECT_EQ((*refunded)["payment"]["refund_reserved_cents"], 5000);
+    orchestrator_.Exec("UPDATE payments SET status = 'FAILED' WHERE payment_id = $1", {kB});
 
     const auto statuses = store.PaymentStatuses({kA, kB, "not-a-uuid"});
     EXPECT_EQ(statuses.size(), 2U);

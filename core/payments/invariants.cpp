@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstddef>
 #include <set>
 #include <unordered_map>
@@ -23,17 +24,58 @@ constexpr std::array<std::pair<PspState, std::string_view>, 5> kPspStates{{
     {PspState::kRefunded, "REFUNDED"},
 }};
 
-bool IsFinal(PaymentStatus status) noexcept {
-    return status == PaymentStatus::kSettled || status == PaymentStatus::kFailed ||
-           status == PaymentStatus::kReversed;
+constexpr std::array<std::pair<RefundState, std::string_view>, 3> kRefundStates{{
+    {RefundState::kPending, "PENDING"},
+    {RefundState::kSucceeded, "SUCCEEDED"},
+    {RefundState::kFailed, "FAILED"},
+}};
+
+/// SETTLED, or refunded (in part or in full) since: the payment was paid and settled.
+bool Settled(PaymentStatus status) noexcept {
+    return status == PaymentStatus::kSettled || status == PaymentStatus::kPartiallyRefunded ||
+           status == PaymentStatus::kRefunded;
 }
 
 bool EndedUnpaid(PaymentStatus status) noexcept {
     return status == PaymentStatus::kFailed || status == PaymentStatus::kReversed;
 }
 
+bool IsFinal(PaymentStatus status) noexcept {
+    return Settled(status) || EndedUnpaid(status);
+}
+
+bool IsRefundOutcome(NotifiedOutcome outcome) noexcept {
+    return outcome == NotifiedOutcome::kPartiallyRefunded ||
+           outcome == NotifiedOutcome::kRefunded || outcome == NotifiedOutcome::kRefundFailed;
+}
+
 std::string Amount(std::int64_t minor, const std::string& currency) {
     return fmt::format("{} {}", minor, currency);
+}
+
+std::string Lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    return text;
+}
+
+/// What the payment captured: as recorded, else (a picture without the column) its amount.
+std::int64_t CapturedOf(const Payment& p) noexcept {
+    return p.captured_minor.value_or(p.amount_minor);
+}
+
+/// What the PSP's capture under `r` took.
+std::int64_t PspCaptured(const PspRecord& r) noexcept {
+    return r.captured_minor.value_or(r.amount_minor);
+}
+
+/// What the PSP refunded under `r` (a record that says REFUNDED and no amount: all it captured).
+std::int64_t PspRefunded(const PspRecord& r) noexcept {
+    if (r.state == PspState::kRefunded && r.refunded_minor == 0 && r.refunds.empty()) {
+        return PspCaptured(r);
+    }
+    return r.refunded_minor;
 }
 
 /// Everything known about one payment, gathered from every part of the snapshot.
@@ -42,7 +84,17 @@ struct Facts {
     std::vector<const PspRecord*> psp;
     std::vector<const Posting*> settlements;
     std::vector<const Posting*> reversals;
+    std::vector<const Posting*> refund_postings;
     std::set<NotifiedOutcome> notices;
+    std::vector<const Refund*> refunds;
+};
+
+/// A payment's refunds summed: SUCCEEDED, PENDING (a late-read refund counts as PENDING: in
+/// flight), as the checks need them.
+struct RefundSums {
+    std::int64_t succeeded = 0;
+    std::int64_t pending = 0;
+    std::int64_t late = 0;  ///< Read late and not FAILED: may be made at the PSP by now.
 };
 
 class Checker {
@@ -62,20 +114,37 @@ public:
             const Payment& p = *facts.payment;
             report_.by_status[p.status] += 1;
             if (IsFinal(p.status)) {
-                to_final.push_back(duration_cast<milliseconds>(p.updated_at - p.created_at));
+                if (p.status != PaymentStatus::kPartiallyRefunded &&
+                    p.status != PaymentStatus::kRefunded) {
+                    to_final.push_back(duration_cast<milliseconds>(p.updated_at - p.created_at));
+                }
             } else {
                 InFlight(p);
             }
             const bool settling = IsFinal(p.status) && o_.now - p.updated_at < o_.grace;
             report_.settling += settling ? 1 : 0;
+            const RefundSums sums = Sum(facts);
+            if (o_.checks.refunds) {
+                CheckCaptured(p);
+                CheckRefunds(p, facts, sums);
+            }
             if (o_.checks.psp) {
                 CheckPsp(p, facts, settling);
+                if (o_.checks.refunds) {
+                    CheckPspRefunds(p, facts, sums);
+                }
             }
             if (o_.checks.ledger) {
                 CheckPostings(p, facts);
+                if (o_.checks.refunds) {
+                    CheckRefundPostings(p, facts);
+                }
             }
             if (o_.checks.notices && !settling) {
                 CheckNotices(p, facts);
+            }
+            if (o_.checks.notices && o_.checks.refunds) {
+                CheckRefundNotices(p, facts);
             }
         }
         if (o_.checks.ledger) {
@@ -100,6 +169,15 @@ private:
         for (const Payment& p : s_.payments) {
             by_payment_[p.payment_id].payment = &p;
         }
+        if (o_.checks.refunds) {
+            for (const Refund& r : s_.refunds) {
+                by_payment_[r.payment_id].refunds.push_back(&r);
+                refunds_.emplace(Lower(r.refund_id), &r);
+                if (!r.read_late) {
+                    report_.refunds_by_status[r.status] += 1;
+                }
+            }
+        }
         if (o_.checks.psp) {
             for (const PspRecord& r : s_.psp) {
                 by_payment_[r.payment_id].psp.push_back(&r);
@@ -108,16 +186,51 @@ private:
         if (o_.checks.ledger) {
             for (const Posting& posting : s_.postings) {
                 auto& facts = by_payment_[posting.payment_id];
-                (posting.purpose == PostingPurpose::kSettlement ? facts.settlements
-                                                                : facts.reversals)
-                    .push_back(&posting);
+                switch (posting.purpose) {
+                    case PostingPurpose::kSettlement:
+                        facts.settlements.push_back(&posting);
+                        break;
+                    case PostingPurpose::kReversal:
+                        facts.reversals.push_back(&posting);
+                        break;
+                    case PostingPurpose::kRefund:
+                        facts.refund_postings.push_back(&posting);
+                        break;
+                }
             }
         }
         if (o_.checks.notices) {
             for (const Notice& n : s_.notices) {
-                by_payment_[n.payment_id].notices.insert(n.outcome);
+                if (IsRefundOutcome(n.outcome)) {
+                    refund_notices_[Lower(n.refund_id)].insert(n.outcome);
+                } else {
+                    by_payment_[n.payment_id].notices.insert(n.outcome);
+                }
             }
         }
+    }
+
+    /// The refund `id` names, if it is one of `payment`'s.
+    [[nodiscard]] const Refund* RefundOf(const Payment& payment, const std::string& id) const {
+        const auto found = refunds_.find(Lower(id));
+        if (found == refunds_.end() || found->second->payment_id != payment.payment_id) {
+            return nullptr;
+        }
+        return found->second;
+    }
+
+    static RefundSums Sum(const Facts& facts) {
+        RefundSums sums;
+        for (const Refund* r : facts.refunds) {
+            if (r->read_late) {
+                sums.late += r->status == RefundState::kFailed ? 0 : r->amount_minor;
+            } else if (r->status == RefundState::kSucceeded) {
+                sums.succeeded += r->amount_minor;
+            } else if (r->status == RefundState::kPending) {
+                sums.pending += r->amount_minor;
+            }
+        }
+        return sums;
     }
 
     void CheckAccepted() {
@@ -177,6 +290,20 @@ private:
             return;
         }
         const auto idle = duration_cast<milliseconds>(o_.now - p.updated_at);
+        if (p.awaiting_capture) {
+            report_.awaiting_capture += 1;
+            if (idle > o_.capture_window) {
+                Add(Kind::kStuck,
+                    p.payment_id,
+                    fmt::format(
+                        "AUTHORIZED awaiting its manual capture for {} ms, past the capture "
+                        "window of {} ms (the sweeper voids it then)",
+                        idle.count(),
+                        o_.capture_window.count()
+                    ));
+            }
+            return;
+        }
         report_.oldest_in_flight = std::max(report_.oldest_in_flight, idle);
         if (o_.stuck_after.count() == 0 || idle > o_.stuck_after) {
             Add(Kind::kStuck,
@@ -185,9 +312,142 @@ private:
         }
     }
 
+    /// The orchestrator's own capture figures: never more than authorized; an automatic capture
+    /// takes the whole amount, a manual one what the merchant asked.
+    void CheckCaptured(const Payment& p) {
+        if (p.capture_requested_minor > p.amount_minor || p.capture_requested_minor < 0) {
+            Add(Kind::kCaptureExceedsAuthorization,
+                p.payment_id,
+                fmt::format(
+                    "asked to capture {} of an authorization of {}",
+                    p.capture_requested_minor,
+                    Amount(p.amount_minor, p.currency)
+                ));
+        }
+        if (!p.captured_minor) {
+            if (Settled(p.status)) {
+                Add(Kind::kCaptureAmountMismatch,
+                    p.payment_id,
+                    fmt::format("{} with no captured amount recorded", ToString(p.status)));
+            }
+            return;
+        }
+        const std::int64_t captured = *p.captured_minor;
+        if (captured <= 0 || captured > p.amount_minor) {
+            Add(Kind::kCaptureExceedsAuthorization,
+                p.payment_id,
+                fmt::format(
+                    "captured {} of an authorization of {}",
+                    captured,
+                    Amount(p.amount_minor, p.currency)
+                ));
+        } else if (p.capture_method == CaptureMethod::kAutomatic && captured != p.amount_minor) {
+            Add(Kind::kCaptureAmountMismatch,
+                p.payment_id,
+                fmt::format(
+                    "an automatic capture took {} of {}",
+                    captured,
+                    Amount(p.amount_minor, p.currency)
+                ));
+        } else if (p.capture_method == CaptureMethod::kManual && p.capture_requested_minor > 0 && captured != p.capture_requested_minor) {
+            Add(Kind::kCaptureAmountMismatch,
+                p.payment_id,
+                fmt::format(
+                    "captured {}, the merchant asked to capture {}",
+                    captured,
+                    p.capture_requested_minor
+                ));
+        }
+    }
+
+    /// The payment's refunds against its capture, its own totals and its status.
+    void CheckRefunds(const Payment& p, const Facts& facts, const RefundSums& sums) {
+        for (const Refund* r : facts.refunds) {
+            if (r->currency != p.currency) {
+                Add(Kind::kRefundTotalMismatch,
+                    p.payment_id,
+                    fmt::format(
+                        "refund {} of {} for a payment in {}",
+                        r->refund_id,
+                        Amount(r->amount_minor, r->currency),
+                        p.currency
+                    ));
+            }
+            if (r->amount_minor <= 0) {
+                Add(Kind::kRefundTotalMismatch,
+                    p.payment_id,
+                    fmt::format("refund {} of {}", r->refund_id, r->amount_minor));
+            }
+            if (r->status == RefundState::kPending && !r->read_late) {
+                const auto age = duration_cast<milliseconds>(o_.now - r->created_at);
+                if (o_.stuck_after.count() == 0 || age > o_.stuck_after) {
+                    Add(Kind::kRefundStuck,
+                        p.payment_id,
+                        fmt::format("refund {} PENDING for {} ms", r->refund_id, age.count()));
+                }
+            }
+        }
+        const std::int64_t reserved = sums.succeeded + sums.pending;
+        if (sums.succeeded != p.refunded_minor || reserved != p.refund_reserved_minor) {
+            Add(Kind::kRefundTotalMismatch,
+                p.payment_id,
+                fmt::format(
+                    "refunded {} and reserved {}, its refunds SUCCEEDED total {} and with the "
+                    "PENDING ones {}",
+                    p.refunded_minor,
+                    p.refund_reserved_minor,
+                    sums.succeeded,
+                    reserved
+                ));
+        }
+        const bool paid = Settled(p.status) || p.status == PaymentStatus::kCaptured;
+        const std::int64_t captured = paid ? CapturedOf(p) : p.captured_minor.value_or(0);
+        if (sums.succeeded > captured) {
+            Add(Kind::kRefundsExceedCapture,
+                p.payment_id,
+                fmt::format(
+                    "refunds SUCCEEDED total {}, captured {}",
+                    sums.succeeded,
+                    Amount(captured, p.currency)
+                ));
+        } else if (reserved > captured) {
+            Add(Kind::kRefundsExceedCapture,
+                p.payment_id,
+                fmt::format(
+                    "refunds PENDING or SUCCEEDED total {}, captured {}",
+                    reserved,
+                    Amount(captured, p.currency)
+                ));
+        }
+        if (!Settled(p.status)) {
+            if (reserved > 0) {
+                Add(Kind::kRefundStatusMismatch,
+                    p.payment_id,
+                    fmt::format(
+                        "{} with refunds PENDING or SUCCEEDED of {}", ToString(p.status), reserved
+                    ));
+            }
+            return;
+        }
+        const PaymentStatus want = sums.succeeded == 0          ? PaymentStatus::kSettled
+                                   : sums.succeeded >= captured ? PaymentStatus::kRefunded
+                                                                : PaymentStatus::kPartiallyRefunded;
+        if (p.status != want) {
+            Add(Kind::kRefundStatusMismatch,
+                p.payment_id,
+                fmt::format(
+                    "{} with {} of {} refunded",
+                    ToString(p.status),
+                    sums.succeeded,
+                    Amount(captured, p.currency)
+                ));
+        }
+    }
+
     /// `settling`: the payment ended within the grace; what the PSP holds may still be released.
     void CheckPsp(const Payment& p, const Facts& facts, bool settling) {
         int captures = 0;
+        std::vector<const PspRecord*> taken;  // captured, and standing or refunded since
         std::vector<const PspRecord*> standing_captures;
         std::vector<const PspRecord*> holds;
         for (const PspRecord* r : facts.psp) {
@@ -197,23 +457,38 @@ private:
             } else if (r->state == PspState::kAuthorized) {
                 holds.push_back(r);
             }
+            // Without the refunds part a refunded capture is not one a settled payment may have.
+            if (r->captures > 0 && (r->state == PspState::kCaptured ||
+                                    (r->state == PspState::kRefunded && o_.checks.refunds))) {
+                taken.push_back(r);
+            }
+            if (r->captures > 0 && PspCaptured(*r) > r->amount_minor) {
+                Add(Kind::kCaptureExceedsAuthorization,
+                    p.payment_id,
+                    fmt::format(
+                        "the PSP captured {} of an authorization of {} under {}",
+                        PspCaptured(*r),
+                        Amount(r->amount_minor, r->currency),
+                        r->key
+                    ));
+            }
         }
         if (captures > 1) {
             Add(Kind::kDoubleCapture, p.payment_id, fmt::format("{} captures", captures));
         }
-        if (p.status == PaymentStatus::kSettled) {
-            if (standing_captures.size() != 1) {
+        if (Settled(p.status)) {
+            if (taken.size() != 1) {
                 Add(Kind::kSettledWithoutCapture,
                     p.payment_id,
-                    fmt::format("{} captures stand at the PSP", standing_captures.size()));
-            } else if (const PspRecord& c = *standing_captures.front();
-                       c.amount_minor != p.amount_minor || c.currency != p.currency) {
+                    fmt::format("{} captures stand at the PSP", taken.size()));
+            } else if (const PspRecord& c = *taken.front();
+                       PspCaptured(c) != CapturedOf(p) || c.currency != p.currency) {
                 Add(Kind::kCaptureAmountMismatch,
                     p.payment_id,
                     fmt::format(
-                        "captured {}, payment is {}",
-                        Amount(c.amount_minor, c.currency),
-                        Amount(p.amount_minor, p.currency)
+                        "the PSP captured {}, the payment {}",
+                        Amount(PspCaptured(c), c.currency),
+                        Amount(CapturedOf(p), p.currency)
                     ));
             }
         } else if (EndedUnpaid(p.status) && !settling) {
@@ -230,6 +505,84 @@ private:
         }
     }
 
+    /// The PSP's refunds against the saga's: each refund made under a saga refund's key is that
+    /// refund, PENDING or SUCCEEDED, of its amount; each SUCCEEDED refund was made; and what a
+    /// settled payment's capture gave back is between its SUCCEEDED refunds and those plus the
+    /// PENDING ones (read first, the saga's refunds never run ahead of the PSP's; at rest none is
+    /// PENDING and the two are equal).
+    void CheckPspRefunds(const Payment& p, const Facts& facts, const RefundSums& sums) {
+        std::map<std::string, std::int64_t> made;  // refund id → amount, of the saga's refunds
+        std::int64_t refunded = 0;
+        for (const PspRecord* r : facts.psp) {
+            if (r->captures > 0) {
+                refunded += PspRefunded(*r);
+                if (PspRefunded(*r) > PspCaptured(*r)) {
+                    Add(Kind::kPspRefundMismatch,
+                        p.payment_id,
+                        fmt::format(
+                            "the PSP refunded {} of a capture of {} under {}",
+                            PspRefunded(*r),
+                            PspCaptured(*r),
+                            r->key
+                        ));
+                }
+            }
+            for (const PspRefund& refund : r->refunds) {
+                if (!refund.key.starts_with(kRefundKeyPrefix)) {
+                    continue;  // the provider's release of an unpaid payment
+                }
+                const std::string id = Lower(refund.key.substr(kRefundKeyPrefix.size()));
+                made[id] += refund.amount_minor;
+                const Refund* asked = RefundOf(p, id);
+                if (asked == nullptr || asked->status == RefundState::kFailed ||
+                    asked->amount_minor != refund.amount_minor) {
+                    Add(Kind::kPspRefundMismatch,
+                        p.payment_id,
+                        fmt::format(
+                            "the PSP refunded {} under {}, {}",
+                            refund.amount_minor,
+                            refund.key,
+                            asked == nullptr ? std::string("a refund the payment does not have")
+                                             : fmt::format(
+                                                   "refund {} is {} of {}",
+                                                   asked->refund_id,
+                                                   ToString(asked->status),
+                                                   asked->amount_minor
+                                               )
+                        ));
+                }
+            }
+        }
+        for (const Refund* r : facts.refunds) {
+            if (r->status == RefundState::kSucceeded && !r->read_late &&
+                !made.contains(Lower(r->refund_id))) {
+                Add(Kind::kPspRefundMismatch,
+                    p.payment_id,
+                    fmt::format(
+                        "refund {} of {} SUCCEEDED; the PSP made no refund under {}{}",
+                        r->refund_id,
+                        r->amount_minor,
+                        kRefundKeyPrefix,
+                        r->refund_id
+                    ));
+            }
+        }
+        if (!Settled(p.status)) {
+            return;  // an unpaid payment's capture is released in full (CheckPsp)
+        }
+        const std::int64_t at_most = sums.succeeded + sums.pending + sums.late;
+        if (refunded < sums.succeeded || refunded > at_most) {
+            Add(Kind::kPspRefundMismatch,
+                p.payment_id,
+                fmt::format(
+                    "the PSP refunded {}; the payment's refunds SUCCEEDED total {}, PENDING {}",
+                    Amount(refunded, p.currency),
+                    sums.succeeded,
+                    sums.pending + sums.late
+                ));
+        }
+    }
+
     void CheckPostings(const Payment& p, const Facts& facts) {
         if (facts.settlements.size() > 1 || facts.reversals.size() > 1) {
             Add(Kind::kSettlementTwice,
@@ -240,18 +593,25 @@ private:
         }
         const Posting* settlement = facts.settlements.empty() ? nullptr : facts.settlements[0];
         const Posting* reversal = facts.reversals.empty() ? nullptr : facts.reversals[0];
+        // What the payment captured (a manual partial capture settles less than authorized).
+        const std::int64_t captured = CapturedOf(p);
         if (settlement != nullptr &&
-            (settlement->amount_minor != p.amount_minor || settlement->currency != p.currency)) {
+            (settlement->amount_minor != captured || settlement->currency != p.currency)) {
             Add(Kind::kSettlementMismatch,
                 p.payment_id,
                 fmt::format(
-                    "settled {}, payment is {}",
+                    "settled {}, the payment captured {}",
                     Amount(settlement->amount_minor, settlement->currency),
-                    Amount(p.amount_minor, p.currency)
+                    Amount(captured, p.currency)
                 ));
         }
+        std::int64_t refunds_posted = 0;
+        for (const Posting* r : facts.refund_postings) {
+            refunds_posted += r->amount_minor;
+        }
         if (reversal != nullptr &&
-            (settlement == nullptr || reversal->amount_minor != settlement->amount_minor ||
+            (settlement == nullptr ||
+             reversal->amount_minor != settlement->amount_minor - refunds_posted ||
              reversal->currency != settlement->currency)) {
             Add(Kind::kReversalWithoutSettlement,
                 p.payment_id,
@@ -264,13 +624,17 @@ private:
         }
         switch (p.status) {
             case PaymentStatus::kSettled:
+            case PaymentStatus::kPartiallyRefunded:
+            case PaymentStatus::kRefunded:
                 if (settlement == nullptr) {
-                    Add(Kind::kSettlementMissing, p.payment_id, "SETTLED without a settlement");
+                    Add(Kind::kSettlementMissing,
+                        p.payment_id,
+                        fmt::format("{} without a settlement", ToString(p.status)));
                 }
                 if (reversal != nullptr) {
                     Add(Kind::kReversalWithoutSettlement,
                         p.payment_id,
-                        "SETTLED and reversed in the ledger");
+                        fmt::format("{} and reversed in the ledger", ToString(p.status)));
                 }
                 break;
             case PaymentStatus::kFailed:
@@ -292,15 +656,85 @@ private:
         }
     }
 
+    /// One REFUND posting per SUCCEEDED refund, of its amount; none for any other; within the
+    /// settlement. A refund that SUCCEEDED within the grace may not be posted yet.
+    void CheckRefundPostings(const Payment& p, const Facts& facts) {
+        const Posting* settlement = facts.settlements.empty() ? nullptr : facts.settlements[0];
+        std::map<std::string, int> posted;  // refund id → postings
+        std::int64_t total = 0;
+        for (const Posting* posting : facts.refund_postings) {
+            total += posting->amount_minor;
+            const std::string id = Lower(posting->refund_id);
+            if (++posted[id] == 2) {
+                Add(Kind::kRefundPostingMismatch,
+                    p.payment_id,
+                    fmt::format("refund {} posted twice", posting->refund_id));
+            }
+            const Refund* r = id.empty() ? nullptr : RefundOf(p, id);
+            if (r == nullptr) {
+                Add(Kind::kRefundPostingMismatch,
+                    p.payment_id,
+                    fmt::format(
+                        "a REFUND of {} posted for {}, a refund the payment does not have",
+                        Amount(posting->amount_minor, posting->currency),
+                        id.empty() ? std::string("no refund id") : posting->refund_id
+                    ));
+            } else if (r->status == RefundState::kFailed) {
+                Add(Kind::kRefundPostingMismatch,
+                    p.payment_id,
+                    fmt::format("refund {} FAILED and was posted", r->refund_id));
+            } else if (r->amount_minor != posting->amount_minor || r->currency != posting->currency) {
+                Add(Kind::kRefundPostingMismatch,
+                    p.payment_id,
+                    fmt::format(
+                        "refund {} of {} posted as {}",
+                        r->refund_id,
+                        Amount(r->amount_minor, r->currency),
+                        Amount(posting->amount_minor, posting->currency)
+                    ));
+            }
+        }
+        if (!facts.refund_postings.empty() &&
+            (settlement == nullptr || total > settlement->amount_minor)) {
+            Add(Kind::kRefundPostingMismatch,
+                p.payment_id,
+                fmt::format(
+                    "refunds of {} posted against {}",
+                    total,
+                    settlement == nullptr
+                        ? std::string("no settlement")
+                        : fmt::format("a settlement of {}", settlement->amount_minor)
+                ));
+        }
+        for (const Refund* r : facts.refunds) {
+            if (r->status == RefundState::kSucceeded && !r->read_late &&
+                !posted.contains(Lower(r->refund_id)) && o_.now - r->updated_at >= o_.grace) {
+                Add(Kind::kRefundPostingMismatch,
+                    p.payment_id,
+                    fmt::format(
+                        "refund {} of {} SUCCEEDED and is not posted",
+                        r->refund_id,
+                        Amount(r->amount_minor, r->currency)
+                    ));
+            }
+        }
+    }
+
     void CheckNotices(const Payment& p, const Facts& facts) {
         const auto has = [&](NotifiedOutcome o) { return facts.notices.contains(o); };
         switch (p.status) {
             case PaymentStatus::kSettled:
+            case PaymentStatus::kPartiallyRefunded:
+            case PaymentStatus::kRefunded:
                 if (!has(NotifiedOutcome::kSettled)) {
-                    Add(Kind::kNotificationMissing, p.payment_id, "settled, not notified");
+                    Add(Kind::kNotificationMissing,
+                        p.payment_id,
+                        fmt::format("{}, not notified as settled", ToString(p.status)));
                 }
                 if (has(NotifiedOutcome::kFailed) || has(NotifiedOutcome::kReversed)) {
-                    Add(Kind::kNotificationWrong, p.payment_id, "settled, notified as failed");
+                    Add(Kind::kNotificationWrong,
+                        p.payment_id,
+                        fmt::format("{}, notified as failed", ToString(p.status)));
                 }
                 break;
             case PaymentStatus::kFailed:
@@ -325,6 +759,63 @@ private:
         }
     }
 
+    /// Each ended refund told once it is past the grace: a SUCCEEDED one as PARTIALLY_REFUNDED
+    /// or REFUNDED (REFUNDED only for the refund that completed a REFUNDED payment), a FAILED
+    /// one as REFUND_FAILED; never the other outcome.
+    void CheckRefundNotices(const Payment& p, const Facts& facts) {
+        static const std::set<NotifiedOutcome> kNone;
+        for (const Refund* r : facts.refunds) {
+            if (r->read_late) {
+                continue;
+            }
+            const auto found = refund_notices_.find(Lower(r->refund_id));
+            const std::set<NotifiedOutcome>& told =
+                found == refund_notices_.end() ? kNone : found->second;
+            const bool told_success = told.contains(NotifiedOutcome::kPartiallyRefunded) ||
+                                      told.contains(NotifiedOutcome::kRefunded);
+            const bool told_failure = told.contains(NotifiedOutcome::kRefundFailed);
+            const bool due = o_.now - r->updated_at >= o_.grace;
+            switch (r->status) {
+                case RefundState::kSucceeded:
+                    if (!told_success && due) {
+                        Add(Kind::kNotificationMissing,
+                            p.payment_id,
+                            fmt::format("refund {} SUCCEEDED, not notified", r->refund_id));
+                    }
+                    if (told_failure) {
+                        Add(Kind::kNotificationWrong,
+                            p.payment_id,
+                            fmt::format("refund {} SUCCEEDED, notified as failed", r->refund_id));
+                    }
+                    if (told.contains(NotifiedOutcome::kRefunded) &&
+                        p.status != PaymentStatus::kRefunded) {
+                        Add(Kind::kNotificationWrong,
+                            p.payment_id,
+                            fmt::format(
+                                "refund {} notified as REFUNDED, the payment is {}",
+                                r->refund_id,
+                                ToString(p.status)
+                            ));
+                    }
+                    break;
+                case RefundState::kFailed:
+                    if (!told_failure && due) {
+                        Add(Kind::kNotificationMissing,
+                            p.payment_id,
+                            fmt::format("refund {} FAILED, not notified", r->refund_id));
+                    }
+                    if (told_success) {
+                        Add(Kind::kNotificationWrong,
+                            p.payment_id,
+                            fmt::format("refund {} FAILED, notified as refunded", r->refund_id));
+                    }
+                    break;
+                case RefundState::kPending:
+                    break;  // a notice may be on its way (read after the refund)
+            }
+        }
+    }
+
     void Orphan(const std::string& id, const Facts& facts) {
         for (const PspRecord* r : facts.psp) {
             if (r->state == PspState::kAuthorized || r->state == PspState::kCaptured) {
@@ -333,12 +824,21 @@ private:
                     fmt::format("{} under {}", ToString(r->state), r->key));
             }
         }
-        if (!facts.settlements.empty() || !facts.reversals.empty()) {
+        const std::size_t postings =
+            facts.settlements.size() + facts.reversals.size() + facts.refund_postings.size();
+        if (postings > 0) {
             Add(Kind::kPostingWithoutPayment,
                 id,
+                fmt::format("{} postings for an unknown payment", postings));
+        }
+        for (const Refund* r : facts.refunds) {
+            Add(Kind::kRefundWithoutPayment,
+                id,
                 fmt::format(
-                    "{} postings for an unknown payment",
-                    facts.settlements.size() + facts.reversals.size()
+                    "refund {} ({} of {}) of an unknown payment",
+                    r->refund_id,
+                    ToString(r->status),
+                    Amount(r->amount_minor, r->currency)
                 ));
         }
     }
@@ -399,6 +899,8 @@ private:
     const Snapshot& s_;
     const Options& o_;
     std::map<std::string, Facts> by_payment_;
+    std::map<std::string, const Refund*> refunds_;  ///< By refund id in lower case.
+    std::map<std::string, std::set<NotifiedOutcome>> refund_notices_;  ///< By refund id.
     Report report_;
 };
 
@@ -415,6 +917,24 @@ std::string_view ToString(PspState state) noexcept {
 
 std::optional<PspState> ParsePspState(std::string_view text) noexcept {
     for (const auto& [value, name] : kPspStates) {
+        if (name == text) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view ToString(RefundState state) noexcept {
+    for (const auto& [value, name] : kRefundStates) {
+        if (value == state) {
+            return name;
+        }
+    }
+    return "UNKNOWN";
+}
+
+std::optional<RefundState> ParseRefundState(std::string_view text) noexcept {
+    for (const auto& [value, name] : kRefundStates) {
         if (name == text) {
             return value;
         }
@@ -466,6 +986,22 @@ std::string_view ToString(Kind kind) noexcept {
             return "outbox_behind";
         case Kind::kUnexplainedDeadLetter:
             return "unexplained_dead_letter";
+        case Kind::kCaptureExceedsAuthorization:
+            return "capture_exceeds_authorization";
+        case Kind::kRefundsExceedCapture:
+            return "refunds_exceed_capture";
+        case Kind::kRefundTotalMismatch:
+            return "refund_total_mismatch";
+        case Kind::kRefundStatusMismatch:
+            return "refund_status_mismatch";
+        case Kind::kRefundStuck:
+            return "refund_stuck";
+        case Kind::kRefundWithoutPayment:
+            return "refund_without_payment";
+        case Kind::kPspRefundMismatch:
+            return "psp_refund_mismatch";
+        case Kind::kRefundPostingMismatch:
+            return "refund_posting_mismatch";
     }
     return "unknown";
 }

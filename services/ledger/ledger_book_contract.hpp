@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
@@ -298,10 +299,10 @@ TYPED_TEST_P(LedgerBookContract, ARefundWhoseIdDoesNotNameItsPaymentAndARefundId
     const std::string refund = this->RefundId(1);
 
     for (const JournalEntry& entry : {
-             this->Refund(2, 1, 100),                            // payment 2's refund
-             with_id("refund:" + payment),                       // no refund id
-             with_id("refund:" + payment + ":refund-1"),         // not a uuid
-             with_id("refund:" + payment + ":" + refund + "x"),  // more after it
+             this->Refund(2, 1, 100),                                 // payment 2's refund
+             with_id("refund:" + payment),                            // no refund id
+             with_id("refund:" + payment + ":refund-1"),              // not a uuid
+             with_id(fmt::format("refund:{}:{}x", payment, refund)),  // more after it
              with_id("refund:" + payment + ":0000000A-0000-4000-8000-000000009001"),  // upper
              with_id("reversal:" + payment),  // another purpose's id
          }) {

@@ -16,6 +16,7 @@
 // ended; the in-memory store has no sessions (a simulated crash must wait for the lease).
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -450,7 +451,7 @@ inline ProviderRefund RefundNo(int n, const PaymentId& payment) {
     ProviderRefund refund;
     refund.refund_id = testing::UuidNo(1000 + n);
     refund.payment_id = payment;
-    refund.amount = Money{100 * n, *Currency::Parse("EUR")};
+    refund.amount = Money{std::int64_t{100} * n, *Currency::Parse("EUR")};
     refund.reason = "duplicate";
     refund.trace_id = "trace-r" + std::to_string(n);
     refund.authorization_key = "auth-" + payment.Value();

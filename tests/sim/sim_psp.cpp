@@ -83,7 +83,17 @@ RefundAnswer SimPsp::Refund(
     const std::string& authorization_key, const std::string& refund_key, std::int64_t amount_minor
 ) {
     return {
-        provider::ClassifyRefund(Send([&] {
+        provider::ClassifyRefund(Send([&]() -> psp::PspLedger::Answer {
+            // A refund the PSP refuses outright (the card account closed): nothing moves, the
+            // saga's refund FAILS and its amount is refundable again. The PSP keeps the answer
+            // under the refund key, as idempotency keys do: the key is declined ever after.
+            if (declined_refunds_.contains(refund_key) ||
+                (books_.FindRefund(authorization_key, refund_key).http_status == 404 &&
+                 Strikes(faults_.refund_declined, "psp_refund_declined"))) {
+                declined_refunds_.insert(refund_key);
+                return {
+                    402, {{"error", "refund_declined"}, {"message", "the card account is closed"}}};
+            }
             return books_.Refund(authorization_key, refund_key, WireAmount(amount_minor));
         })),
         std::chrono::milliseconds(0)};

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -20,10 +21,11 @@ struct Crash {};
 
 /// What can go wrong on the way to and from the PSP, as odds per call (0 … 1).
 struct PspFaults {
-    double lost_request = 0;   ///< The call never reaches the PSP: no answer, nothing done.
-    double lost_response = 0;  ///< The PSP does the call, the answer is lost.
-    double server_error = 0;   ///< The PSP answers 503 without doing anything.
-    double crash_after = 0;    ///< The caller's process dies once the PSP has done the call.
+    double lost_request = 0;     ///< The call never reaches the PSP: no answer, nothing done.
+    double lost_response = 0;    ///< The PSP does the call, the answer is lost.
+    double server_error = 0;     ///< The PSP answers 503 without doing anything.
+    double crash_after = 0;      ///< The caller's process dies once the PSP has done the call.
+    double refund_declined = 0;  ///< The PSP refuses a refund not made yet (402): it FAILS.
 };
 
 /// The PSP of the simulation: the sandbox's own books (psp::PspLedger, so authorizations,
@@ -75,6 +77,7 @@ private:
     PspFaults faults_;
     std::function<void()> in_flight_;
     std::map<std::string, std::int64_t> injected_;
+    std::set<std::string> declined_refunds_;  ///< Refund keys the PSP declined (for good).
 };
 
 }  // namespace sagapay::sim

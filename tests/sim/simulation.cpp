@@ -33,6 +33,7 @@
 #include "services/provider/in_memory_provider_store.hpp"
 #include "services/provider/provider_handler.hpp"
 #include "services/provider/psp_work.hpp"
+#include "services/provider/refund_work.hpp"
 #include "services/risk/in_memory_risk_store.hpp"
 #include "services/risk/in_memory_velocity_counter.hpp"
 #include "services/risk/review_api.hpp"
@@ -59,6 +60,8 @@ constexpr milliseconds kProviderLease = seconds(8);
 constexpr int kProviderBatch = 4;           // kDueBatch of the PSP workers
 constexpr std::size_t kConsumerWindow = 3;  // consumers of a group take messages out of order
 constexpr std::int64_t kStepBudget = 200'000;
+/// CAPTURE_WINDOW_SECONDS of the simulation: a manual capture forgotten this long is voided.
+constexpr milliseconds kCaptureWindow = seconds(90);
 constexpr const char* kOpsKey = "sim-ops-key";
 
 /// The saga's metrics hooks: nothing to count in a simulation.
@@ -165,6 +168,49 @@ struct Planned {
     TimePoint send_at;
     bool answered = false;
     int posts = 0;
+    bool manual = false;  ///< capture_method manual.
+};
+
+/// One POST /payments/{id}/refunds the merchant sends (again until it hears an answer).
+struct MerchantRefund {
+    std::string key;
+    std::optional<std::int64_t> amount;  ///< Nullopt: all that is left.
+};
+
+/// What the merchant does with one payment, through the orchestrator's API (PlanCapture,
+/// PlanCancel, PlanRefund, applied as PaymentApi applies them): a manual capture is captured in
+/// full or in part (then asked for another amount), canceled (then again) or forgotten (the
+/// sweeper voids it when the capture window ends); a settled payment is refunded in steps.
+struct MerchantPlan {
+    enum class Manual { kNone, kCaptureAll, kCapturePart, kCancel, kForget };
+    Manual manual = Manual::kNone;
+    std::int64_t capture = 0;  ///< kCapturePart: what to capture.
+    /// The manual command's steps: 0 the capture or cancel, 1 another capture amount or the
+    /// cancel again, 2 done.
+    int manual_step = 0;
+    bool manual_committed = false;  ///< The first capture or cancel was committed (answer or not).
+    bool manual_refused = false;    ///< The first was refused: nothing to send a second time.
+    std::vector<MerchantRefund> refunds;
+    std::size_t next_refund = 0;
+    bool resend = false;  ///< The last command answered is sent again, same key and body.
+    TimePoint next_at;    ///< Not before (a retry after a crash or a lost answer).
+
+    [[nodiscard]] bool ManualLeft() const noexcept {
+        return manual != Manual::kNone && manual != Manual::kForget && manual_step < 2;
+    }
+    [[nodiscard]] bool RefundsLeft() const noexcept {
+        return next_refund < refunds.size() || resend;
+    }
+};
+
+/// A refund the merchant made, as the simulation follows it.
+struct MadeRefund {
+    PaymentId payment;
+    std::string key;
+    std::string fingerprint;  ///< What "the same request" is for its key.
+    TimePoint created_at;
+    TimePoint touched_at;  ///< Created, ended or re-driven by the sweeper last.
+    TimePoint updated_at;  ///< Created or ended.
 };
 
 class World {
@@ -225,6 +271,7 @@ public:
         for (const auto& [kind, count] : psp_.Injected()) {
             result.faults[kind] += count;
         }
+        result.activity = activity_;
         result.surprises = unexpected_;
         result.trace = std::move(trace_);
         return result;
@@ -246,6 +293,7 @@ private:
         return *(values.begin() + static_cast<std::ptrdiff_t>(Below(values.size())));
     }
     void Count(const char* fault) { faults_[fault] += 1; }
+    void Did(const std::string& what) { activity_[what] += 1; }
 
     void Trace(const std::string& line) {
         if (options_.trace) {
@@ -279,6 +327,7 @@ private:
                 .lost_response = OneOf({0.0, 0.05, 0.2}),
                 .server_error = OneOf({0.0, 0.05, 0.2}),
                 .crash_after = OneOf({0.0, 0.03, 0.1}),
+                .refund_declined = OneOf({0.0, 0.1, 0.3}),
             };
         }
         psp_.SetFaults(odds_.psp);
@@ -318,8 +367,69 @@ private:
                 Chance(0.2) ? Between(100'000, 250'000) : Between(1, 99'999),
                 *Currency::Parse(currency)};
             p.send_at = start_ + milliseconds(Between(0, 30'000));
+            p.manual = Chance(0.3);
             planned_.push_back(std::move(p));
+            merchant_.push_back(DrawMerchant(planned_.back()));
         }
+    }
+
+    /// The merchant's plan for `p`: what to do with a manual capture, and the refunds of a
+    /// payment that settles (drawn for half of them): everything at once; two parts; a part, too
+    /// much (409), the rest; a part, its key with another amount (422), the rest. A partial
+    /// capture is first asked for more than it captured (409).
+    MerchantPlan DrawMerchant(const Planned& p) {
+        using Manual = MerchantPlan::Manual;
+        MerchantPlan m;
+        const std::int64_t amount = p.amount.amount_minor;
+        if (p.manual) {
+            m.manual = OneOf(
+                {Manual::kCaptureAll,
+                 Manual::kCapturePart,
+                 Manual::kCapturePart,
+                 Manual::kCancel,
+                 Manual::kForget}
+            );
+            if (m.manual == Manual::kCapturePart && amount < 2) {
+                m.manual = Manual::kCaptureAll;
+            }
+            m.capture = m.manual == Manual::kCapturePart ? Between(1, amount - 1) : 0;
+        }
+        const bool captures = m.manual == Manual::kNone || m.manual == Manual::kCaptureAll ||
+                              m.manual == Manual::kCapturePart;
+        if (!captures || !Chance(0.5)) {
+            return m;
+        }
+        const std::int64_t captured = m.manual == Manual::kCapturePart ? m.capture : amount;
+        int n = 0;
+        const auto key = [&] { return fmt::format("{}-refund-{}", p.key, ++n); };
+        if (captured < amount) {
+            m.refunds.push_back({key(), Between(captured + 1, amount)});
+        }
+        const auto part = [&](std::int64_t tenths) {
+            return std::max<std::int64_t>(1, captured * tenths / 10);
+        };
+        switch (Below(4)) {
+            case 0:
+                m.refunds.push_back({key(), std::nullopt});
+                break;
+            case 1:
+                m.refunds.push_back({key(), part(3)});
+                m.refunds.push_back({key(), part(3)});
+                break;
+            case 2:
+                m.refunds.push_back({key(), part(6)});
+                m.refunds.push_back({key(), part(6)});
+                m.refunds.push_back({key(), std::nullopt});
+                break;
+            default: {
+                const std::string first = key();
+                m.refunds.push_back({first, part(2)});
+                m.refunds.push_back({first, part(2) + 1});
+                m.refunds.push_back({key(), std::nullopt});
+                break;
+            }
+        }
+        return m;
     }
 
     // ---- the services, wired to the bus ---------------------------------------------------
@@ -346,12 +456,14 @@ private:
                 after->snapshot.state_version != before->snapshot.state_version) {
                 Moved(id);
             }
+            NoteRefundsEnded(id);
         };
         for (const std::string_view topic :
              {topics::kRiskApproved,
               topics::kRiskDenied,
               topics::kPaymentsAuthorized,
               topics::kProviderCaptureCompleted,
+              topics::kProviderRefundCompleted,
               topics::kPaymentsFailed,
               topics::kPaymentsSettled}) {
             Subscribe(topic, "orchestrator", orchestrator);
@@ -398,6 +510,11 @@ private:
             "provider",
             provider(&provider::ProviderHandler::OnReleaseRequested)
         );
+        Subscribe(
+            topics::kProviderRefundRequested,
+            "provider",
+            provider(&provider::ProviderHandler::OnRefundRequested)
+        );
         Subscribe(topics::kPaymentsCaptured, "ledger", [this](const Envelope& e, bool crash) {
             RunUnit(book_, ledger_outbox_, [&](auto& book, auto& outbox) {
                 ledger_.OnCaptured(book, outbox, e);
@@ -414,8 +531,20 @@ private:
                 }
             });
         });
+        Subscribe(topics::kPaymentsRefunded, "ledger", [this](const Envelope& e, bool crash) {
+            RunUnit(book_, ledger_outbox_, [&](auto& book, auto&) {
+                ledger_.OnRefunded(book, e);
+                if (crash) {
+                    throw Crash{};
+                }
+            });
+        });
         for (const std::string_view topic :
-             {topics::kPaymentsSettled, topics::kPaymentsFailed, topics::kPaymentsReversed}) {
+             {topics::kPaymentsSettled,
+              topics::kPaymentsFailed,
+              topics::kPaymentsReversed,
+              topics::kPaymentsRefunded,
+              topics::kRefundsFailed}) {
             Subscribe(topic, "notification", [this](const Envelope& e, bool crash) {
                 RunUnit(notices_, notification_outbox_, [&](auto& store, auto&) {
                     notification_.Handle(store, e);
@@ -445,6 +574,23 @@ private:
         redrives_[id] = 0;
     }
 
+    /// A unit of work of the saga committed: a refund of `id` that ended is timed.
+    void NoteRefundsEnded(const PaymentId& id) {
+        for (auto& [refund_id, made] : refunds_) {
+            if (made.payment != id || ended_.contains(refund_id)) {
+                continue;
+            }
+            const auto status = payments_.RefundStatusOf(refund_id);
+            if (status && *status != orchestrator::RefundStatus::kPending) {
+                ended_.insert(refund_id);
+                made.updated_at = clock_.Now();
+                made.touched_at = clock_.Now();
+                Did(*status == orchestrator::RefundStatus::kSucceeded ? "refund_succeeded"
+                                                                      : "refund_failed");
+            }
+        }
+    }
+
     // ---- what may happen next ---------------------------------------------------------------
     /// What may happen now; `worker`: a PSP worker round too (not while one is on the wire in
     /// a nested round: two at once is enough).
@@ -454,6 +600,11 @@ private:
         for (std::size_t i = 0; i < planned_.size(); ++i) {
             if (!planned_[i].answered && planned_[i].send_at <= now) {
                 out.emplace_back([this, i] { Post(i); });
+            }
+        }
+        for (std::size_t i = 0; i < merchant_.size(); ++i) {
+            if (MerchantDue(i)) {
+                out.emplace_back([this, i] { MerchantActs(i); });
             }
         }
         for (Group& g : groups_) {
@@ -469,7 +620,7 @@ private:
         if (const auto due = worker ? ProviderNextDue() : std::nullopt; due && *due <= now) {
             out.emplace_back([this] { WorkDue(); });
         }
-        if (next_sweep_ <= now && AnyInFlight()) {
+        if (next_sweep_ <= now && (AnyInFlight() || AnyRefundPending())) {
             out.emplace_back([this] { Sweep(); });
         }
         if (review_expiry_.count() > 0 && next_expiry_ <= now && !PendingReviews().empty()) {
@@ -511,7 +662,12 @@ private:
         for (const auto& [at, envelope] : replays_) {
             consider(at);
         }
-        if (AnyInFlight()) {
+        for (std::size_t i = 0; i < merchant_.size(); ++i) {
+            if (MerchantWaitsOnlyForTime(i)) {
+                consider(merchant_[i].next_at);
+            }
+        }
+        if (AnyInFlight() || AnyRefundPending()) {
             consider(next_sweep_);
         }
         if (review_expiry_.count() > 0 && !PendingReviews().empty()) {
@@ -546,8 +702,7 @@ private:
     bool AnyInFlight() {
         for (const PaymentId& id : payment_ids_) {
             const PaymentStatus status = payments_.StatusOf(id);
-            if (status != PaymentStatus::kSettled && status != PaymentStatus::kFailed &&
-                status != PaymentStatus::kReversed) {
+            if (!IsTerminal(status)) {
                 return true;
             }
         }
@@ -579,7 +734,8 @@ private:
                 return false;
             }
         }
-        return replays_.empty() && !AnyInFlight() && PendingReviews().empty() && !ProviderNextDue();
+        return replays_.empty() && !AnyInFlight() && PendingReviews().empty() &&
+               !ProviderNextDue() && !AnyRefundPending() && !MerchantBusy();
     }
 
     void NoteCommits() {
@@ -612,6 +768,7 @@ private:
             snapshot.payment_id = id;
             snapshot.customer_id = p.customer;
             snapshot.amount = p.amount;
+            snapshot.capture_method = p.manual ? CaptureMethod::kManual : CaptureMethod::kAutomatic;
             RunUnit(payments_, orchestrator_outbox_, [&](auto& store, auto& outbox) {
                 store.Add(snapshot);
                 outbox.Emit(PaymentRequested{snapshot.Facts(), false}, id, NewUuid(), clock_);
@@ -641,6 +798,327 @@ private:
             return;
         }
         p.answered = true;
+    }
+
+    // ---- the merchant: manual captures and refunds through the orchestrator's API ----------
+    /// The payment of planned `i`, once a POST of it was answered (the merchant knows its id).
+    std::optional<PaymentId> KnownPayment(std::size_t i) const {
+        const auto found = keys_.find(planned_[i].key);
+        if (found == keys_.end()) {
+            return std::nullopt;
+        }
+        for (const auto& a : accepted_) {
+            if (a.payment_id == found->second.Value()) {
+                return found->second;
+            }
+        }
+        return std::nullopt;
+    }
+
+    static bool Settled(PaymentStatus status) {
+        return status == PaymentStatus::kSettled || status == PaymentStatus::kPartiallyRefunded ||
+               status == PaymentStatus::kRefunded;
+    }
+    static bool EndedUnpaid(PaymentStatus status) {
+        return status == PaymentStatus::kFailed || status == PaymentStatus::kReversed;
+    }
+
+    /// The merchant still has something to do for planned `i` (or will, once it moves on).
+    bool MerchantWants(std::size_t i) const {
+        const MerchantPlan& m = merchant_[i];
+        if (m.ManualLeft()) {
+            return true;
+        }
+        if (!m.RefundsLeft()) {
+            return false;
+        }
+        const auto id = KnownPayment(i);
+        return !id || !EndedUnpaid(payments_.StatusOf(*id));
+    }
+
+    bool MerchantBusy() const {
+        for (std::size_t i = 0; i < merchant_.size(); ++i) {
+            if (MerchantWants(i)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// What the merchant would send for planned `i` now, if anything (ignoring next_at): the
+    /// manual capture or cancel once the payment was authorized (or ended), a refund once it
+    /// settled.
+    bool MerchantReady(std::size_t i) const {
+        const MerchantPlan& m = merchant_[i];
+        const auto id = KnownPayment(i);
+        if (!id) {
+            return false;
+        }
+        const PaymentStatus status = payments_.StatusOf(*id);
+        if (m.ManualLeft()) {
+            return status != PaymentStatus::kCreated && status != PaymentStatus::kRiskReview &&
+                   status != PaymentStatus::kApproved;
+        }
+        return m.RefundsLeft() && Settled(status);
+    }
+
+    bool MerchantDue(std::size_t i) const {
+        return MerchantReady(i) && merchant_[i].next_at <= clock_.Now();
+    }
+
+    /// Ready but waiting for its retry time: the clock may jump to it.
+    bool MerchantWaitsOnlyForTime(std::size_t i) const {
+        return MerchantReady(i) && merchant_[i].next_at > clock_.Now();
+    }
+
+    bool AnyRefundPending() const {
+        for (const auto& [refund_id, made] : refunds_) {
+            if (!ended_.contains(refund_id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// An answer of the orchestrator's API, as the gateway passes it on.
+    struct ApiAnswer {
+        int status = 200;
+        std::string code;
+        bool replayed = false;
+        std::string refund_id;
+    };
+
+    /// Applies a command's plan as PaymentApi does (ApplyPlan): its steps, the rest recorded, its
+    /// events in the outbox; `also` adds what the API writes beside it (a refund's row).
+    template <class Also>
+    void ApplyCommand(
+        const PaymentId& id, const orchestrator::Plan& plan, bool crash, Also&& also
+    ) {
+        RunUnit(payments_, orchestrator_outbox_, [&](auto& store, auto& outbox) {
+            auto locked = store.Lock(id);
+            orchestrator::PaymentSnapshot& payment = locked->snapshot;
+            for (const orchestrator::Step& step : plan.steps) {
+                store.Apply(payment, step, EventId());
+            }
+            store.Record(payment, plan, EventId());
+            for (const SagaEvent& emit : plan.emits) {
+                outbox.Emit(emit, id, NewUuid(), clock_);
+            }
+            also(store);
+            if (crash) {
+                throw Crash{};
+            }
+        });
+        if (!plan.steps.empty()) {
+            Moved(id);
+        }
+    }
+
+    /// The merchant sends its next command for planned `i`; the gateway or the client may lose
+    /// it (sent again later, same key and body), the client may send it again on purpose.
+    void MerchantActs(std::size_t i) {
+        MerchantPlan& m = merchant_[i];
+        const PaymentId id = *KnownPayment(i);
+        if (Chance(odds_.gateway_crash)) {
+            Count("merchant_call_crash_before_commit");
+            m.next_at = clock_.Now() + milliseconds(Between(100, 5'000));
+            return;
+        }
+        const bool crash = Chance(odds_.crash_before_commit);
+        std::optional<ApiAnswer> answer;
+        std::string what;
+        try {
+            if (m.ManualLeft()) {
+                what = ManualCommand(i, id, crash, answer);
+            } else {
+                what = RefundCommand(i, id, crash, answer);
+            }
+        } catch (const Crash&) {
+            Count("merchant_call_crash_before_commit");
+            m.next_at = clock_.Now() + milliseconds(Between(100, 5'000));
+            return;
+        }
+        Trace(fmt::format(
+            "merchant {} {}: {}{}",
+            what,
+            Short(id.Value()),
+            answer->status,
+            answer->code.empty() ? "" : " " + answer->code
+        ));
+        if (Chance(odds_.lost_answer)) {
+            Count("merchant_answer_lost");
+            m.next_at = clock_.Now() + milliseconds(Between(100, 5'000));
+            return;
+        }
+        // The answer heard: the command is done; sometimes the client sends it again.
+        if (m.resend) {
+            m.resend = false;
+        } else if (Chance(odds_.double_post)) {
+            Count("merchant_sent_again");
+            m.resend = true;
+            m.next_at = clock_.Now() + milliseconds(Between(0, 5'000));
+            return;
+        }
+        Advance(m);
+    }
+
+    /// The plan's next command, once the last one's answer was heard.
+    static void Advance(MerchantPlan& m) {
+        if (m.ManualLeft()) {
+            m.manual_step += 1;
+        } else {
+            m.next_refund += 1;
+        }
+    }
+
+    /// The merchant's own expectation, or a surprise.
+    void Expect(const std::string& what, const ApiAnswer& got, int status, const char* code) {
+        if (got.status != status || (code != nullptr && got.code != code)) {
+            unexpected_.push_back(fmt::format(
+                "{}: answered {} {}, expected {} {}",
+                what,
+                got.status,
+                got.code,
+                status,
+                code == nullptr ? "" : code
+            ));
+        }
+    }
+
+    static ApiAnswer Answered(const orchestrator::CommandPlan& command) {
+        ApiAnswer a;
+        if (command.refused) {
+            a.status = command.refused->http_status;
+            a.code = command.refused->code;
+        }
+        a.replayed = command.replay;
+        return a;
+    }
+
+    /// POST …/capture or …/cancel of a manual payment: PlanCapture, PlanCancel.
+    std::string ManualCommand(
+        std::size_t i, const PaymentId& id, bool crash, std::optional<ApiAnswer>& answer
+    ) {
+        using Manual = MerchantPlan::Manual;
+        MerchantPlan& m = merchant_[i];
+        const orchestrator::PaymentSnapshot before = payments_.SnapshotOf(id);
+        const bool cancel = m.manual == Manual::kCancel;
+        // Another amount, or the cancel again (a refused first command is only sent again).
+        const bool second = m.manual_step == 1 && !m.manual_refused;
+        std::optional<std::int64_t> amount;
+        if (m.manual == Manual::kCapturePart) {
+            amount = m.capture + (second ? 1 : 0);
+        }
+        const orchestrator::CommandPlan command = cancel
+                                                      ? orchestrator::PlanCancel(before, "canceled")
+                                                      : orchestrator::PlanCapture(before, amount);
+        if (!command.refused && !command.replay) {
+            ApplyCommand(id, command.plan, crash, [](auto&) {});
+        }
+        answer = Answered(command);
+        std::string what = cancel   ? (second ? "cancels again" : "cancels")
+                           : second ? "captures another amount"
+                                    : fmt::format("captures {}", amount.value_or(0));
+        // What the merchant expects, from what it did: its first command is made while the
+        // payment awaits it, replayed once made; refused once the payment ended without it.
+        if (!second && !m.manual_committed) {
+            // Voided by the window meanwhile: a cancel stands all the same.
+            const bool voided = before.status == PaymentStatus::kReversed && cancel &&
+                                before.capture_amount_minor == 0;
+            if (before.AwaitingCapture() || voided) {
+                Expect(what, *answer, 200, nullptr);
+            } else {
+                Expect(what, *answer, 409, nullptr);
+            }
+            if (answer->status == 200) {
+                m.manual_committed = true;
+                Did(cancel                             ? "manual_canceled"
+                    : m.manual == Manual::kCapturePart ? "manual_captured_part"
+                                                       : "manual_captured_all");
+            } else {
+                m.manual_step = 1;  // nothing to try twice: done after this answer
+                m.manual_refused = true;
+                Did("manual_refused");
+            }
+        } else if (!second) {
+            Expect(what, *answer, 200, nullptr);  // the same command again: a replay
+            if (!answer->replayed) {
+                unexpected_.push_back(what + ": a repeat was not a replay");
+            }
+        } else if (cancel) {
+            Expect(what, *answer, 200, nullptr);
+            Did("manual_cancel_replayed");
+        } else if (m.manual == Manual::kCapturePart) {
+            Expect(what, *answer, 409, "capture_already_requested");
+            Did("manual_capture_other_amount_409");
+        } else {
+            Expect(what, *answer, 200, nullptr);  // capture all again: a replay
+        }
+        return what;
+    }
+
+    /// POST …/refunds: the key looked up under the payment's lock (PaymentApi::Refund), else
+    /// PlanRefund and, made, the refund's row beside the plan.
+    std::string RefundCommand(
+        std::size_t i, const PaymentId& id, bool crash, std::optional<ApiAnswer>& answer
+    ) {
+        MerchantPlan& m = merchant_[i];
+        const MerchantRefund& r = m.refunds.at(m.next_refund);
+        const std::string fingerprint = r.amount ? std::to_string(*r.amount) : std::string("all");
+        std::string what =
+            fmt::format("refunds {} under {}", r.amount ? std::to_string(*r.amount) : "all", r.key);
+        // The merchant's expectation: what it captured, less its refunds not FAILED.
+        const Planned& p = planned_[i];
+        std::int64_t left =
+            m.manual == MerchantPlan::Manual::kCapturePart ? m.capture : p.amount.amount_minor;
+        const MadeRefund* same_key = nullptr;
+        for (const auto& [refund_id, made] : refunds_) {
+            if (made.payment != id) {
+                continue;
+            }
+            if (made.key == r.key) {
+                same_key = &made;
+                answer = ApiAnswer{};
+                answer->refund_id = refund_id;
+            }
+            if (payments_.RefundStatusOf(refund_id) != orchestrator::RefundStatus::kFailed) {
+                left -= payments_.FindRefund(id, refund_id)->amount.amount_minor;
+            }
+        }
+        if (same_key != nullptr) {
+            if (same_key->fingerprint == fingerprint) {
+                answer->replayed = true;
+                Did("refund_replayed");
+            } else {
+                answer = ApiAnswer{422, "idempotency_key_reused", false, {}};
+                Did("refund_key_reused_422");
+            }
+            return what;
+        }
+        const std::string refund_id = NewUuid();
+        const orchestrator::PaymentSnapshot before = payments_.SnapshotOf(id);
+        const orchestrator::CommandPlan command =
+            orchestrator::PlanRefund(before, refund_id, r.amount, "sim");
+        answer = Answered(command);
+        const std::int64_t amount = r.amount.value_or(left);
+        Expect(what, *answer, amount > 0 && amount <= left ? 200 : 409, nullptr);
+        if (command.refused) {
+            Did(fmt::format("refund_refused_{}", command.refused->code));
+            return what;
+        }
+        const auto& requested = std::get<RefundRequested>(command.plan.emits.front());
+        ApplyCommand(id, command.plan, crash, [&](orchestrator::InMemoryPaymentStore& store) {
+            store.AddRefund(
+                id,
+                orchestrator::RefundSnapshot{
+                    refund_id, requested.amount, orchestrator::RefundStatus::kPending, "sim"}
+            );
+        });
+        refunds_[refund_id] =
+            MadeRefund{id, r.key, fingerprint, clock_.Now(), clock_.Now(), clock_.Now()};
+        answer->refund_id = refund_id;
+        Did("refund_made");
+        return what;
     }
 
     void Publish(Relay& relay) {
@@ -797,7 +1275,8 @@ private:
     /// A PSP worker's round: claim, call (the network may lose either way, the worker may die
     /// after a call), record.
     void WorkDue() {
-        const int crash_on = Chance(odds_.worker_crash) ? static_cast<int>(Below(2)) : -1;
+        // As psp_worker: a batch of due payments, then one of due refunds.
+        int crash_on = Chance(odds_.worker_crash) ? static_cast<int>(Below(2)) : -1;
         provider_crashing_.CrashOn(crash_on);
         try {
             const int worked =
@@ -806,6 +1285,22 @@ private:
         } catch (const Crash&) {
             Count(crash_on == 0 ? "worker_crash_in_claim" : "worker_crash_before_record");
             Trace("psp worker died");
+            provider_crashing_.CrashOn(-1);
+            return;
+        }
+        crash_on = Chance(odds_.worker_crash) ? static_cast<int>(Below(2)) : -1;
+        provider_crashing_.CrashOn(crash_on);
+        try {
+            const int worked =
+                provider::RefundWork(provider_deps_, provider_crashing_).WorkDue(kProviderBatch);
+            if (worked > 0) {
+                Trace(fmt::format("psp worker worked {} refunds", worked));
+            }
+        } catch (const Crash&) {
+            Count(
+                crash_on == 0 ? "refund_worker_crash_in_claim" : "refund_worker_crash_before_record"
+            );
+            Trace("psp worker died among refunds");
         }
         provider_crashing_.CrashOn(-1);
     }
@@ -815,25 +1310,73 @@ private:
         const TimePoint now = clock_.Now();
         next_sweep_ = now + kSweepInterval;
         std::vector<orchestrator::PaymentSnapshot> stuck;
+        std::vector<PaymentId> expired;
         for (const PaymentId& id : payment_ids_) {
             const auto locked = payments_.Lock(id);
-            if (locked &&
-                orchestrator::IsStuck(
-                    locked->snapshot.status, updated_at_[id], now, kStuckAfter, redrives_[id]
-                )) {
+            if (!locked) {
+                continue;
+            }
+            // A manual capture waits on the merchant, not on the saga: never re-driven, voided
+            // once the capture window ends (the sweeper's VoidExpiredAuthorizations).
+            if (locked->snapshot.AwaitingCapture()) {
+                if (now - updated_at_[id] > kCaptureWindow) {
+                    expired.push_back(id);
+                }
+            } else if (orchestrator::IsStuck(
+                           locked->snapshot.status, updated_at_[id], now, kStuckAfter, redrives_[id]
+                       )) {
                 stuck.push_back(locked->snapshot);
             }
         }
-        if (stuck.empty()) {
+        // The refunds PENDING and idle past kStuckAfter: their request is emitted again
+        // (RedriveStuckRefunds).
+        std::vector<std::string> idle;
+        for (const auto& [refund_id, made] : refunds_) {
+            if (!ended_.contains(refund_id) &&
+                payments_.RefundStatusOf(refund_id) == orchestrator::RefundStatus::kPending &&
+                now - made.touched_at > kStuckAfter) {
+                idle.push_back(refund_id);
+            }
+        }
+        if (stuck.empty() && expired.empty() && idle.empty()) {
             return;
         }
         const bool crash = Chance(odds_.crash_before_commit);
         try {
-            RunUnit(payments_, orchestrator_outbox_, [&](auto&, auto& outbox) {
+            RunUnit(payments_, orchestrator_outbox_, [&](auto& store, auto& outbox) {
                 for (const auto& p : stuck) {
                     if (const auto request = orchestrator::PendingStepRequest(p)) {
                         outbox.Emit(*request, p.payment_id, NewUuid(), clock_);
                     }
+                }
+                for (const PaymentId& id : expired) {
+                    auto locked = store.Lock(id);
+                    orchestrator::PaymentSnapshot& payment = locked->snapshot;
+                    const orchestrator::CommandPlan command =
+                        orchestrator::PlanCancel(payment, "authorization_expired");
+                    if (command.refused || command.replay) {
+                        continue;
+                    }
+                    for (const orchestrator::Step& step : command.plan.steps) {
+                        store.Apply(payment, step, EventId());
+                    }
+                    store.Record(payment, command.plan, EventId());
+                    for (const SagaEvent& emit : command.plan.emits) {
+                        outbox.Emit(emit, id, NewUuid(), clock_);
+                    }
+                }
+                for (const std::string& refund_id : idle) {
+                    const MadeRefund& made = refunds_.at(refund_id);
+                    const auto refund = store.FindRefund(made.payment, refund_id);
+                    const orchestrator::PaymentSnapshot& payment =
+                        payments_.SnapshotOf(made.payment);
+                    outbox.Emit(
+                        RefundRequested{
+                            refund_id, refund->amount, payment.customer_id, refund->reason},
+                        made.payment,
+                        NewUuid(),
+                        clock_
+                    );
                 }
                 if (crash) {
                     throw Crash{};
@@ -850,7 +1393,18 @@ private:
                 "sweeper re-drove {} in {}", Short(p.payment_id.Value()), ToString(p.status)
             ));
         }
-        Count("sweeper_redrive");
+        for (const PaymentId& id : expired) {
+            Moved(id);
+            Did("manual_voided_at_window_end");
+            Trace(fmt::format("sweeper voided {}: capture window over", Short(id.Value())));
+        }
+        for (const std::string& refund_id : idle) {
+            refunds_.at(refund_id).touched_at = now;
+            Trace(fmt::format("sweeper re-drove refund {}", Short(refund_id)));
+        }
+        if (!stuck.empty() || !idle.empty()) {
+            Count("sweeper_redrive");
+        }
     }
 
     void Expire() {
@@ -955,6 +1509,33 @@ private:
                 .created_at = created_at_[id],
                 .updated_at = updated_at_[id],
                 .awaiting_review = review && review->status == risk::ReviewStatus::kPending,
+                .capture_method = locked->snapshot.capture_method,
+                .awaiting_capture = locked->snapshot.AwaitingCapture(),
+                .capture_requested_minor = locked->snapshot.capture_amount_minor,
+                .captured_minor = locked->snapshot.captured_minor > 0
+                                      ? std::optional(locked->snapshot.captured_minor)
+                                      : std::nullopt,
+                .refunded_minor = locked->snapshot.refunded_minor,
+                .refund_reserved_minor = locked->snapshot.refund_reserved_minor,
+            });
+        }
+        for (const auto& [refund_id, made] : refunds_) {
+            const auto refund = payments_.FindRefund(made.payment, refund_id);
+            if (!refund) {
+                continue;  // its command crashed before commit
+            }
+            s.refunds.push_back({
+                .refund_id = refund_id,
+                .payment_id = made.payment.Value(),
+                .amount_minor = refund->amount.amount_minor,
+                .currency = refund->amount.currency.CodeString(),
+                .status = refund->status == orchestrator::RefundStatus::kPending
+                              ? invariants::RefundState::kPending
+                          : refund->status == orchestrator::RefundStatus::kSucceeded
+                              ? invariants::RefundState::kSucceeded
+                              : invariants::RefundState::kFailed,
+                .created_at = made.created_at,
+                .updated_at = made.updated_at,
             });
         }
         s.accepted = accepted_;
@@ -968,8 +1549,27 @@ private:
                 .amount_minor = record.at("amount_cents").get<std::int64_t>(),
                 .currency = record.at("currency").get<std::string>(),
             });
+            invariants::PspRecord& r = s.psp.back();
+            if (r.captures > 0) {
+                r.captured_minor = record.at("captured_amount_cents").get<std::int64_t>();
+            }
+            r.refunded_minor = record.at("refunded_amount_cents").get<std::int64_t>();
+            for (const auto& refund : record.at("refunds")) {
+                r.refunds.push_back(
+                    {refund.at("refund_key").get<std::string>(),
+                     refund.at("amount_cents").get<std::int64_t>()}
+                );
+            }
         }
         std::map<std::string, invariants::CurrencyTotals> totals;
+        const auto add_totals = [&](const std::vector<ledger::Posting>& lines) {
+            for (const auto& line : lines) {
+                auto& t = totals[line.currency];
+                t.currency = line.currency;
+                (line.direction == ledger::Direction::kDebit ? t.debits_minor : t.credits_minor) +=
+                    line.amount_minor;
+            }
+        };
         for (const auto& [key, stored] : book_.Postings()) {
             const auto& lines = stored.entry.postings;
             s.postings.push_back({
@@ -980,12 +1580,22 @@ private:
                 .amount_minor = lines.front().amount_minor,
                 .currency = lines.front().currency,
             });
-            for (const auto& line : lines) {
-                auto& t = totals[line.currency];
-                t.currency = line.currency;
-                (line.direction == ledger::Direction::kDebit ? t.debits_minor : t.credits_minor) +=
-                    line.amount_minor;
-            }
+            add_totals(lines);
+        }
+        for (const auto& [transaction_id, refund] : book_.Refunds()) {
+            const auto& lines = refund.stored.entry.postings;
+            // refund:<payment>:<refund id>
+            const std::string prefix = "refund:" + refund.payment.Value() + ":";
+            s.postings.push_back({
+                .payment_id = refund.payment.Value(),
+                .purpose = invariants::PostingPurpose::kRefund,
+                .amount_minor = lines.front().amount_minor,
+                .currency = lines.front().currency,
+                .refund_id = transaction_id.starts_with(prefix)
+                                 ? transaction_id.substr(prefix.size())
+                                 : std::string(),
+            });
+            add_totals(lines);
         }
         for (const auto& [currency, t] : totals) {
             s.ledger_totals.push_back(t);
@@ -998,6 +1608,17 @@ private:
                 : key.second == notification::Outcome::kFailed
                     ? invariants::NotifiedOutcome::kFailed
                     : invariants::NotifiedOutcome::kReversed,
+            });
+        }
+        for (const auto& [key, n] : notices_.RecordedRefunds()) {
+            s.notices.push_back({
+                n.payment_id.Value(),
+                key.second == notification::Outcome::kPartiallyRefunded
+                    ? invariants::NotifiedOutcome::kPartiallyRefunded
+                : key.second == notification::Outcome::kRefunded
+                    ? invariants::NotifiedOutcome::kRefunded
+                    : invariants::NotifiedOutcome::kRefundFailed,
+                key.first,
             });
         }
         for (const Relay& r : relays_) {
@@ -1017,6 +1638,7 @@ private:
         o.now = clock_.Now();
         o.stuck_after = milliseconds(0);  // faults stopped and everything came to rest
         o.outbox_after = milliseconds(0);
+        o.capture_window = kCaptureWindow;
         return o;
     }
 
@@ -1032,12 +1654,17 @@ private:
     std::map<std::string, std::int64_t> faults_;
     std::vector<std::string> trace_;
     std::vector<std::string> unexpected_;
+    std::map<std::string, std::int64_t> activity_;  ///< What the merchant and the saga did.
 
     // The client and the gateway.
     std::vector<Planned> planned_;
     std::map<std::string, PaymentId> keys_;
     std::vector<PaymentId> payment_ids_;
     std::vector<invariants::Accepted> accepted_;
+    /// The merchant: what it does with planned payment i once accepted (manual capture, refunds).
+    std::vector<MerchantPlan> merchant_;
+    std::map<std::string, MadeRefund> refunds_;  ///< By refund id: every refund made.
+    std::set<std::string> ended_;                ///< Refunds seen SUCCEEDED or FAILED.
 
     // The orchestrator.
     QuietObserver observer_;

@@ -35,6 +35,9 @@ struct Result {
     /// Answers of the services' APIs the simulation did not expect (e.g. a review decision that
     /// was neither 200 nor, when repeated, 409).
     std::vector<std::string> surprises;
+    /// What the merchant and the saga did, by name (manual captures, cancels, refunds made,
+    /// replayed, refused, succeeded, failed): a run that exercised nothing shows it.
+    std::map<std::string, std::int64_t> activity;
     std::vector<std::string> trace;
 
     [[nodiscard]] bool Ok() const noexcept { return quiesced && report.Ok() && surprises.empty(); }

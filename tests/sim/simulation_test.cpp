@@ -1,6 +1,7 @@
 #include "tests/sim/simulation.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -54,12 +55,38 @@ TEST(Simulation, WithoutFaultsEveryPaymentEndsAndEveryPromiseHolds) {
     }
 }
 
-TEST(Simulation, FaultsAreInjectedOfEveryKind) {
+TEST(Simulation, FaultsAreInjectedOfEveryKindAndTheMerchantTakesEveryPath) {
     std::map<std::string, std::int64_t> seen;
+    std::map<std::string, std::int64_t> did;
     for (std::uint64_t seed = 1; seed <= 200; ++seed) {
-        for (const auto& [kind, count] : Simulate(Seed(seed)).faults) {
+        const Result r = Simulate(Seed(seed));
+        for (const auto& [kind, count] : r.faults) {
             seen[kind] += count;
         }
+        for (const auto& [what, count] : r.activity) {
+            did[what] += count;
+        }
+    }
+    for (const auto& [what, count] : did) {
+        std::printf("activity %-40s %lld\n", what.c_str(), static_cast<long long>(count));
+    }
+    // Manual capture (all, part, another amount refused), cancel (and its replay), the capture
+    // window's void; refunds made, replayed, refused (more than is left, a key reused), and
+    // ended by the PSP.
+    for (const char* what :
+         {"manual_captured_all",
+          "manual_captured_part",
+          "manual_capture_other_amount_409",
+          "manual_canceled",
+          "manual_cancel_replayed",
+          "manual_voided_at_window_end",
+          "refund_made",
+          "refund_replayed",
+          "refund_key_reused_422",
+          "refund_refused_refund_exceeds_captured",
+          "refund_succeeded",
+          "refund_failed"}) {
+        EXPECT_GT(did[what], 0) << what;
     }
     for (const char* kind :
          {"crash_before_commit",
@@ -78,7 +105,13 @@ TEST(Simulation, FaultsAreInjectedOfEveryKind) {
           "crash_after_psp_call",
           "sweeper_redrive",
           "replay",
-          "replay_refused"}) {
+          "replay_refused",
+          "merchant_call_crash_before_commit",
+          "merchant_answer_lost",
+          "merchant_sent_again",
+          "refund_worker_crash_in_claim",
+          "refund_worker_crash_before_record",
+          "psp_refund_declined"}) {
         EXPECT_GT(seen[kind], 0) << kind;
     }
 }

@@ -747,6 +747,10 @@
     const summary = h('dl', { class: 'summary' },
       h('dt', null, 'Status'), h('dd', null, statusBadge(p.status)),
       h('dt', null, 'Amount'), h('dd', null, formatMoney(p.amount_cents, p.currency)),
+      p.capture_method === 'manual' ? [h('dt', null, 'Capture'), h('dd', null, 'manual')] : null,
+      p.captured_cents !== null && p.captured_cents !== undefined
+        ? [h('dt', null, 'Captured'), h('dd', null, formatMoney(p.captured_cents, p.currency))] : null,
+      p.refunded_cents ? [h('dt', null, 'Refunded'), h('dd', null, formatMoney(p.refunded_cents, p.currency))] : null,
       h('dt', null, 'Customer'), h('dd', null, show(p.customer_id)),
       h('dt', null, 'Idempotency key'), h('dd', { class: 'mono' }, show(p.idempotency_key)),
       h('dt', null, 'Trace ID'), h('dd', { class: 'mono' }, show(p.trace_id)),
@@ -758,6 +762,11 @@
     const timeline = rowsOrNone('Timeline', ['From', 'To', 'Reason', 'Event', 'At'], data.timeline, (t) => h('tr', null,
       td(statusBadge(t.from_state)), td(statusBadge(t.to_state)), td(show(t.reason), 'wrap'),
       td(show(t.event_id), 'mono'), td(timeEl(t.created_at), 'nowrap')));
+
+    const refunds = rowsOrNone('Refunds', ['Refund', ['Amount', 'num'], 'Status', 'Reason', 'Key', 'At'], data.refunds, (r) => h('tr', null,
+      td(show(r.refund_id), 'mono'), td(formatMoney(r.amount_cents, r.currency), 'num'), td(show(r.status)),
+      td(show(r.failure_reason ? `${r.reason} (${r.failure_reason})` : r.reason), 'wrap'),
+      td(show(r.idempotency_key), 'mono'), td(timeEl(r.created_at), 'nowrap')));
 
     const events = rowsOrNone('Events', ['Event', 'Type', 'Topic', 'Status', 'Created', 'Payload'], data.events, (e) => h('tr', null,
       td(show(e.event_id), 'mono'), td(show(e.event_type)), td(show(e.topic)), td(show(e.status)),
@@ -805,6 +814,7 @@
     return [
       summary,
       section('Timeline', timeline),
+      section('Refunds', refunds),
       section('Events', events),
       section('PSP attempts', attempts),
       section('Ledger postings', ledger),
