@@ -144,7 +144,9 @@ void RefundWork::Record(ProviderStore& store, Outbox& outbox, const Outcome& out
     }
     if (!store.SaveRefund(out.claimed, out.after)) {
         // Written since the claim (its lease ran out and another worker took it): that
-        // writer's view stands; these keyed calls changed nothing twice.
+        // writer's view stands; these keyed calls changed nothing twice. This relies on the PSP
+        // answering one refund key the same way every time (a decline stays declined), as
+        // idempotency keys do; the simulation's PSP keeps declines per key for that reason.
         log::Warn("refund changed while its PSP calls ran; outcome not recorded");
         return;
     }

@@ -81,7 +81,8 @@ TEST(Reconcile, CleanAfterHundredsOfPaymentsOverEveryOutcomeAndNotAfterAPlantedM
             {"ledger", true},
             {"notices", true},
             {"outbox", true},
-            {"dead_letters", true}})
+            {"dead_letters", true},
+            {"refunds", true}})
     ) << verified.second;
     EXPECT_GT(report["read"].value("dead_letters", 0), 0) << "force-timeout parks RETRY_EXHAUSTED";
 
