@@ -8,7 +8,8 @@
 //   CONSOLE_FIXTURES   JSON (or the path of a JSON file): {"reviews": [5 payment ids pending review],
 //                      "review_customers": [their customers, same order], "refused_dlq_event_id",
 //                      "refused_dlq_payment_id", "replayable_dlq_event_id",
-//                      "replayable_dlq_payment_id", "idle_timeout_seconds"} (required)
+//                      "replayable_dlq_payment_id", "refunded_payment_id", "refund_id",
+//                      "idle_timeout_seconds"} (required)
 //   CHROMIUM           the browser (default /usr/bin/chromium)
 //   SCREENSHOT_DIR     where the PNGs go (default tests/console/screenshots, beside this script)
 //   SETTLE_TIMEOUT_SECONDS  how long step 4 waits for the decided payments' final states (60)
@@ -42,7 +43,7 @@ const FIX = (() => {
     return fail(`CONSOLE_FIXTURES is neither JSON nor a readable JSON file: ${e.message}`);
   }
 })();
-for (const k of ['refused_dlq_event_id', 'refused_dlq_payment_id', 'replayable_dlq_event_id', 'replayable_dlq_payment_id']) {
+for (const k of ['refused_dlq_event_id', 'refused_dlq_payment_id', 'replayable_dlq_event_id', 'replayable_dlq_payment_id', 'refunded_payment_id', 'refund_id']) {
   if (typeof FIX[k] !== 'string' || !FIX[k]) fail(`CONSOLE_FIXTURES.${k} is missing`);
 }
 if (!Array.isArray(FIX.reviews) || FIX.reviews.length < 4) fail('CONSOLE_FIXTURES.reviews needs at least 4 payment ids');
@@ -356,6 +357,30 @@ async function replayThroughDialog(eventId) {
     return t && t !== before ? t : null;
   });
 }
+
+step('4b. a manually captured, partly refunded payment', ['2. log in through the page'], async () => {
+  const id = FIX.refunded_payment_id;
+  await nav('Payments', 'Payments');
+  await page.getByLabel('Payment ID', { exact: true }).fill(id);
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await idle('payments-table');
+  await page.locator('#payments-table').getByRole('link', { name: id, exact: true }).click();
+  await expectHeadingFocused(`Payment ${id}`);
+  await idle('payment-body');
+  const summary = await page.locator('dl.summary').innerText();
+  assert.match(summary, /PARTIALLY_REFUNDED/, `the header shows PARTIALLY_REFUNDED: ${summary}`);
+  assert.match(summary, /Capture\s+manual/, `the header says the capture is manual: ${summary}`);
+  assert.match(summary, /Captured\s+10\.00 USD/, `the header shows 10.00 USD captured of 15.00: ${summary}`);
+  assert.match(summary, /Refunded\s+3\.00 USD/, `the header shows 3.00 USD refunded: ${summary}`);
+  const refunds = await page.getByRole('region', { name: 'Refunds', exact: true }).locator('tbody tr').allInnerTexts();
+  assert.equal(refunds.length, 1, `one refund listed: ${JSON.stringify(refunds)}`);
+  assert.ok(refunds[0].includes(FIX.refund_id), `the refund's id: ${refunds[0]}`);
+  assert.match(refunds[0], /3\.00 USD/, `the refund's amount: ${refunds[0]}`);
+  assert.match(refunds[0], /SUCCEEDED/, `the refund's status: ${refunds[0]}`);
+  const ledger = await page.getByRole('region', { name: 'Ledger postings', exact: true }).locator('tbody tr').allInnerTexts();
+  assert.ok(ledger.some((t) => /REFUND/.test(t) && /3\.00 USD/.test(t)), `a REFUND posting of 3.00 USD: ${JSON.stringify(ledger)}`);
+  await shot('payment-refunded.png');
+});
 
 step('5. DLQ: refused and replayed', ['2. log in through the page'], async () => {
   await nav('DLQ', 'Dead-letter queues');

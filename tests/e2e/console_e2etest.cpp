@@ -93,6 +93,37 @@ TEST_F(Console, AnOperatorTriagesReviewsInspectsPaymentsAndReplaysParkedEventsIn
     ASSERT_FALSE(parked.empty());
     fixtures["replayable_dlq_payment_id"] = waiting;
     fixtures["replayable_dlq_event_id"] = parked;
+    // A manual capture of 1,000 of 1,500, then a refund of 300: PARTIALLY_REFUNDED.
+    const auto [created_status, created] = stack_->Gateway(
+        "POST",
+        "/payments",
+        {{"customer_id", UniqueName("console-refund")},
+         {"amount_cents", 1500},
+         {"currency", "USD"},
+         {"idempotency_key", UniqueName("order")},
+         {"capture_method", "manual"}}
+    );
+    ASSERT_EQ(created_status, 200) << created.dump();
+    const std::string refunded = created["payment_id"];
+    ASSERT_EQ(stack_->WaitForStatus(refunded, {"AUTHORIZED"})["status"], "AUTHORIZED");
+    ASSERT_EQ(
+        stack_->Gateway(
+                  "POST", "/payments/" + refunded + "/capture", {{"amount_cents", 1000}}
+        ).first,
+        200
+    );
+    ASSERT_EQ(stack_->WaitForStatus(refunded, {"SETTLED"})["status"], "SETTLED");
+    const auto [refund_status, refund] = stack_->Gateway(
+        "POST",
+        "/payments/" + refunded + "/refunds",
+        {{"amount_cents", 300}, {"idempotency_key", UniqueName("refund")}}
+    );
+    ASSERT_EQ(refund_status, 200) << refund.dump();
+    ASSERT_EQ(
+        stack_->WaitForStatus(refunded, {"PARTIALLY_REFUNDED"})["status"], "PARTIALLY_REFUNDED"
+    );
+    fixtures["refunded_payment_id"] = refunded;
+    fixtures["refund_id"] = refund["refund_id"];
     fixtures["idle_timeout_seconds"] = kIdleSeconds;
     ASSERT_FALSE(fixtures["refused_dlq_event_id"].get<std::string>().empty());
 

@@ -393,15 +393,23 @@ std::pair<int, nlohmann::json> E2eStack::Pay(
     const std::string& key,
     const std::string& currency
 ) {
-    const nlohmann::json body = {
-        {"customer_id", customer},
-        {"amount_cents", amount},
-        {"currency", currency},
-        {"idempotency_key", key}};
-    const auto result = Client("gateway").Send(
+    return Gateway(
         "POST",
         "/payments",
-        body.dump(),
+        {{"customer_id", customer},
+         {"amount_cents", amount},
+         {"currency", currency},
+         {"idempotency_key", key}}
+    );
+}
+
+std::pair<int, nlohmann::json> E2eStack::Gateway(
+    const std::string& method, const std::string& path, const nlohmann::json& body
+) {
+    const auto result = Client("gateway").Send(
+        method,
+        path,
+        body.is_null() ? "" : body.dump(),
         {{"content-type", "application/json"}, {"x-api-key", api_key_}}
     );
     if (!result.has_value()) {

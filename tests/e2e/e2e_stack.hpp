@@ -82,6 +82,11 @@ public:
     /// Where the services' logs (and anything a test wants to keep beside them) go.
     [[nodiscard]] const std::string& LogDir() const noexcept { return log_dir_; }
 
+    /// `method` `path` on the gateway with the API key (and `body` as JSON unless null);
+    /// returns (status, body), status 0 with `client_error` when nothing answered.
+    std::pair<int, nlohmann::json> Gateway(
+        const std::string& method, const std::string& path, const nlohmann::json& body = nullptr
+    );
     /// POST /payments through the gateway; returns (status, body).
     std::pair<int, nlohmann::json> Pay(
         const std::string& customer,

@@ -142,16 +142,7 @@ protected:
     static std::pair<int, nlohmann::json> Api(
         const std::string& method, const std::string& path, const nlohmann::json& body = nullptr
     ) {
-        const auto answer = stack_->Client("gateway").Send(
-            method,
-            path,
-            body.is_null() ? "" : body.dump(),
-            {{"x-api-key", stack_->ApiKey()}, {"content-type", "application/json"}}
-        );
-        if (!answer) {
-            return {0, nullptr};
-        }
-        return {answer->status, nlohmann::json::parse(answer->body, nullptr, false)};
+        return stack_->Gateway(method, path, body);
     }
 
     static nlohmann::json Register(const std::string& url, const nlohmann::json& types) {
