@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -203,29 +206,46 @@ VerifyOptions VerifyOptionsFromEnvironment(const EnvMap& env) {
     return options;
 }
 
-std::vector<invariants::Payment> ReadPayments(
-    postgres::Connection& orchestrator, postgres::Connection* risk
+namespace {
+
+/// Every row of `columns` (a SELECT … FROM … ending in a space), in pages of kPage by the uuid
+/// column `key` (keyset pagination: no row read twice or skipped while others are written).
+template <class At, class KeyOf>
+auto ReadAllByKey(
+    postgres::Connection& conn, std::string_view columns, std::string_view key, At at, KeyOf key_of
 ) {
-    std::vector<invariants::Payment> payments;
+    std::vector<std::invoke_result_t<At&, const postgres::Rows&, int>> rows;
     std::optional<std::string> after;
     while (true) {
         const postgres::Rows page =
-            after ? orchestrator.Exec(
-                        std::string(kPaymentColumns) +
-                            "WHERE payment_id > $1::uuid ORDER BY payment_id LIMIT $2",
-                        {*after, kPage}
-                    )
-                  : orchestrator.Exec(
-                        std::string(kPaymentColumns) + "ORDER BY payment_id LIMIT $1", {kPage}
-                    );
+            after
+                ? conn.Exec(
+                      fmt::format("{}WHERE {} > $1::uuid ORDER BY {} LIMIT $2", columns, key, key),
+                      {*after, kPage}
+                  )
+                : conn.Exec(fmt::format("{}ORDER BY {} LIMIT $1", columns, key), {kPage});
         for (int i = 0; i < page.Size(); ++i) {
-            payments.push_back(PaymentAt(page, i));
+            rows.push_back(at(page, i));
         }
         if (page.Size() < kPage) {
-            break;
+            return rows;
         }
-        after = payments.back().payment_id;
+        after = key_of(rows.back());
     }
+}
+
+}  // namespace
+
+std::vector<invariants::Payment> ReadPayments(
+    postgres::Connection& orchestrator, postgres::Connection* risk
+) {
+    std::vector<invariants::Payment> payments = ReadAllByKey(
+        orchestrator,
+        kPaymentColumns,
+        "payment_id",
+        PaymentAt,
+        [](const invariants::Payment& p) { return p.payment_id; }
+    );
     // Read after the payments: a review decided in between leaves its payment moving, and a
     // payment seen in RISK_REVIEW with no pending review is one the saga has yet to move.
     const auto pending = PendingReviews(risk);
@@ -237,27 +257,13 @@ std::vector<invariants::Payment> ReadPayments(
 }
 
 std::vector<invariants::Refund> ReadRefunds(postgres::Connection& orchestrator) {
-    std::vector<invariants::Refund> refunds;
-    std::optional<std::string> after;
-    while (true) {
-        const postgres::Rows page =
-            after ? orchestrator.Exec(
-                        std::string(kRefundColumns) +
-                            "WHERE refund_id > $1::uuid ORDER BY refund_id LIMIT $2",
-                        {*after, kPage}
-                    )
-                  : orchestrator.Exec(
-                        std::string(kRefundColumns) + "ORDER BY refund_id LIMIT $1", {kPage}
-                    );
-        for (int i = 0; i < page.Size(); ++i) {
-            refunds.push_back(RefundAt(page, i));
-        }
-        if (page.Size() < kPage) {
-            break;
-        }
-        after = refunds.back().refund_id;
-    }
-    return refunds;
+    return ReadAllByKey(
+        orchestrator,
+        kRefundColumns,
+        "refund_id",
+        RefundAt,
+        [](const invariants::Refund& r) { return r.refund_id; }
+    );
 }
 
 std::vector<invariants::Refund> ReadRefundsById(

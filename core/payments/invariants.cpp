@@ -30,6 +30,29 @@ constexpr std::array<std::pair<RefundState, std::string_view>, 3> kRefundStates{
     {RefundState::kFailed, "FAILED"},
 }};
 
+/// The name of `value` in a table of (value, name) pairs, UNKNOWN when it has none.
+template <class Table, class Value>
+std::string_view NameIn(const Table& table, Value value) noexcept {
+    for (const auto& [v, name] : table) {
+        if (v == value) {
+            return name;
+        }
+    }
+    return "UNKNOWN";
+}
+
+/// The value named `text` in a table of (value, name) pairs.
+template <class Table>
+auto ValueIn(const Table& table, std::string_view text) noexcept
+    -> std::optional<typename Table::value_type::first_type> {
+    for (const auto& [value, name] : table) {
+        if (name == text) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
 /// SETTLED, or refunded (in part or in full) since: the payment was paid and settled.
 bool Settled(PaymentStatus status) noexcept {
     return status == PaymentStatus::kSettled || status == PaymentStatus::kPartiallyRefunded ||
@@ -907,39 +930,19 @@ private:
 }  // namespace
 
 std::string_view ToString(PspState state) noexcept {
-    for (const auto& [value, name] : kPspStates) {
-        if (value == state) {
-            return name;
-        }
-    }
-    return "UNKNOWN";
+    return NameIn(kPspStates, state);
 }
 
 std::optional<PspState> ParsePspState(std::string_view text) noexcept {
-    for (const auto& [value, name] : kPspStates) {
-        if (name == text) {
-            return value;
-        }
-    }
-    return std::nullopt;
+    return ValueIn(kPspStates, text);
 }
 
 std::string_view ToString(RefundState state) noexcept {
-    for (const auto& [value, name] : kRefundStates) {
-        if (value == state) {
-            return name;
-        }
-    }
-    return "UNKNOWN";
+    return NameIn(kRefundStates, state);
 }
 
 std::optional<RefundState> ParseRefundState(std::string_view text) noexcept {
-    for (const auto& [value, name] : kRefundStates) {
-        if (name == text) {
-            return value;
-        }
-    }
-    return std::nullopt;
+    return ValueIn(kRefundStates, text);
 }
 
 std::string_view ToString(Kind kind) noexcept {
