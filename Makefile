@@ -11,7 +11,7 @@ REPLICAS ?=
 # `make bench TRACING=1`: the comparison without and with OTLP trace export (docs/tracing.md).
 TRACING ?=
 
-.PHONY: help deps build up test test-unit test-tsan tidy coverage fuzz stop clean format format-check bench simulate apifuzz chaos
+.PHONY: help deps build up test test-unit test-tsan tidy coverage fuzz stop clean format format-check bench profile simulate apifuzz chaos
 
 help:
 	@echo "make up          install what is missing, build, start PostgreSQL, Redis and all services;"
@@ -33,6 +33,8 @@ help:
 	@echo "make bench       the benchmarks (docs/benchmarks.md); BUS=kafka and/or REPLICAS=2 instead run"
 	@echo "                 the comparison with Redis and one instance (section Buses and instances);"
 	@echo "                 TRACING=1 the same with and without OTLP trace export (docs/tracing.md)"
+	@echo "make profile     CPU per settled payment by process and PostgreSQL's statements over a"
+	@echo "                 closed loop (var/profile/report.md); PROFILE_DURATION (30), PROFILE_WARMUP=full|short"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
 	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
 	@echo "make chaos       load + killed services, crashed PostgreSQL/Redis on a private stack, then"
@@ -120,6 +122,11 @@ bench: deps
 CHAOS_PRESET ?= ci
 # CHAOS_BUS=kafka: the saga on a private three-broker Kafka, whose brokers are killed too.
 CHAOS_BUS ?= redis
+# Where a settled payment's time goes: CPU per process and PostgreSQL's statements over a closed
+# loop (scripts/profile.sh; PROFILE_DURATION, PROFILE_WARMUP=full|short, PROFILE_BUS).
+profile: deps
+	scripts/profile.sh
+
 chaos: deps
 	cmake --preset $(CHAOS_PRESET) >/dev/null
 	cmake --build --preset $(CHAOS_PRESET) --target sagapay -j $(JOBS)

@@ -2,9 +2,9 @@
 // the right topics and groups, and what they consume moves payments.
 #include "services/orchestrator/orchestrator_service.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
+
+#include <gtest/gtest.h>
 
 #include "core/messaging/events.hpp"
 #include "runtime/bootstrap.hpp"
