@@ -47,13 +47,10 @@ SAGAPAY_BUS=$STACK_BUS scripts/stack.sh start >/dev/null
 eval "$(SAGAPAY_BUS=$STACK_BUS scripts/stack.sh env)"
 export API_KEY="${API_KEY:-dev-secret}"
 
-value() { grep -E "^$1=" "$2" | head -1 | cut -d= -f2; }
+# shellcheck source=scripts/measure_lib.sh
+source scripts/measure_lib.sh
 HZ=$(getconf CLK_TCK)
-UP=""
-stop_up() {
-  if [[ -n "$UP" ]]; then kill -INT "$UP" 2>/dev/null || true; wait "$UP" 2>/dev/null || true; UP=""; fi
-}
-trap stop_up EXIT
+trap measure_stop_up EXIT
 # The CPU ticks of `sagapay up` and its children and of the servers (postgres, redis-server, java).
 busy_ticks() {
   local pids total=0 p t
@@ -65,36 +62,10 @@ busy_ticks() {
   echo "$total"
 }
 load() { "$BIN" load "$@" || true; }
-# And a Redis database of its own (1; `make up` uses 0), emptied first: nothing of earlier bench
-# runs (a run stopped half-way leaves its streams full; the risk velocity windows of its
-# customers last an hour).
-fresh_redis() {
-  export REDIS_URL="${REDIS_URL%/*}/1"
-  REDISCLI_AUTH="$(cat var/redis.password 2>/dev/null)" redis-cli --no-auth-warning \
-    -p "$SAGAPAY_REDIS_PORT" -n 1 flushdb >/dev/null
-}
-# Each bus's run gets new, empty databases of its own (bench_<service>, not the ones `make up`
-# uses): the figures do not depend on what earlier runs left (a larger payments table, outbox
-# rows an earlier run's streams never consumed, which the relay would re-publish at start).
 # ANALYZE after the warm-up: in new databases the first statistics are taken when the tables
 # hold a hundred rows, and plans made from them (the timeline's foreign-key check on payments
 # among them: a sequential scan, 2.7 ms a row once the table has grown) stay until autovacuum's
 # next pass (autovacuum_naptime, 1 min). A deployment that has run for a while has no such phase.
-analyze_databases() {
-  local db
-  for db in orchestrator risk provider ledger notification; do
-    scripts/stack.sh psql -d "bench_$db" -qc "ANALYZE" >/dev/null
-  done
-}
-fresh_databases() {
-  local db var
-  for db in orchestrator risk provider ledger notification; do
-    scripts/stack.sh psql -qc "DROP DATABASE IF EXISTS bench_$db WITH (FORCE)" \
-      -c "CREATE DATABASE bench_$db" >/dev/null
-    var=${db^^}_POSTGRES_DSN
-    export "$var=${!var%/*}/bench_$db"
-  done
-}
 
 SWEEP_TSV="$LOGS/sweep.tsv"
 printf 'series\toffered_rate\tsettled_per_sec\tpost_p50_ms\tpost_p99_ms\te2e_p50_ms\te2e_p95_ms\te2e_p99_ms\terrors\tunfinished\n' >"$SWEEP_TSV"
@@ -110,23 +81,15 @@ for bus in $BUSES; do
   dir="$LOGS/$bus"
   rm -rf "$dir"
   mkdir -p "$dir"
-  fresh_databases
-  fresh_redis
-  EVENT_BUS=$bus KAFKA_REPLICATION_FACTOR=1 EVENT_STREAM_PREFIX="bench-$bus-$(date +%s)-" \
-    "$BIN" up --no-stack --no-prometheus --log-dir "$dir" >"$dir/up.out" 2>&1 &
-  UP=$!
-  for _ in $(seq 1 900); do
-    grep -q "SagaPay is up" "$dir/up.out" && break
-    kill -0 "$UP" 2>/dev/null || { cat "$dir/up.out"; exit 1; }
-    sleep 0.1
-  done
-  grep -q "SagaPay is up" "$dir/up.out" || { echo "bench: $bus did not come up" >&2; exit 1; }
+  measure_fresh_databases bench
+  measure_fresh_redis 1
+  measure_up "$bus" "$dir" "bench-$bus"
   # The idle scenario first, on a quiet system (after heavy load, autovacuum and checkpoints run).
   echo "== $bus: idle, 100 single payments"
   load --total 100 --concurrency 1 --rate 10 --mix settle --e2e | tee "$dir/idle.txt"
   echo "== $bus: seed scenario"
   load --total 1000 --concurrency 100 | tee "$dir/seed.txt"
-  analyze_databases
+  measure_analyze bench
   echo "== $bus: sustained ${DURATION} s closed loop, settle mix, end to end"
   t0=$(busy_ticks)
   load --duration "$DURATION" --concurrency 100 --mix settle --e2e | tee "$dir/sustained.txt"
@@ -152,7 +115,7 @@ for bus in $BUSES; do
   "$BIN" reconcile >"$dir/reconcile.json" || rc=$?
   echo "$rc" >"$dir/reconcile.rc"
   [[ $rc -eq 0 ]] || RECONCILE_FAILED+=" $bus"
-  stop_up
+  measure_stop_up
 done
 
 echo "== pgbench -N 10 s"

@@ -25,7 +25,6 @@ BUS="${PROFILE_BUS:-redis}"
 TOP="${PROFILE_TOP:-15}"
 BIN=build/release/app/sagapay
 OUT=var/profile
-DBS="orchestrator risk provider ledger notification"
 case "$WARMUP" in full | short) ;; *)
   echo "profile: PROFILE_WARMUP is full or short, not '$WARMUP'" >&2
   exit 2
@@ -40,48 +39,26 @@ export API_KEY="${API_KEY:-dev-secret}"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-export REDIS_URL="${REDIS_URL%/*}/2"
-REDISCLI_AUTH="$(cat var/redis.password 2>/dev/null)" redis-cli --no-auth-warning \
-  -p "$SAGAPAY_REDIS_PORT" -n 2 flushdb >/dev/null
-for db in $DBS; do
-  scripts/stack.sh psql -qc "DROP DATABASE IF EXISTS profile_$db WITH (FORCE)" \
-    -c "CREATE DATABASE profile_$db" >/dev/null
-  var=${db^^}_POSTGRES_DSN
-  dsn="${!var%/*}/profile_$db"
-  if [[ -n "${PROFILE_PG_OPTIONS:-}" ]]; then
-    dsn+="?options=$(sed 's/ /%20/g; s/=/%3D/g' <<<"$PROFILE_PG_OPTIONS")"
-  fi
-  export "$var=$dsn"
-done
-
-EVENT_BUS=$BUS KAFKA_REPLICATION_FACTOR=1 EVENT_STREAM_PREFIX="profile-$(date +%s)-" \
-  "$BIN" up --no-stack --no-prometheus --log-dir "$OUT" >"$OUT/up.out" 2>&1 &
-UP=$!
-stop_up() { kill -INT "$UP" 2>/dev/null || true; wait "$UP" 2>/dev/null || true; }
-trap stop_up EXIT
-for _ in $(seq 1 900); do
-  grep -q "SagaPay is up" "$OUT/up.out" && break
-  kill -0 "$UP" 2>/dev/null || { cat "$OUT/up.out"; exit 1; }
-  sleep 0.1
-done
-grep -q "SagaPay is up" "$OUT/up.out" || { echo "profile: the services did not come up" >&2; exit 1; }
+# shellcheck source=scripts/measure_lib.sh
+source scripts/measure_lib.sh
+trap measure_stop_up EXIT
+measure_fresh_redis 2
+options=""
+if [[ -n "${PROFILE_PG_OPTIONS:-}" ]]; then
+  options="?options=$(sed 's/ /%20/g; s/=/%3D/g' <<<"$PROFILE_PG_OPTIONS")"
+fi
+measure_fresh_databases profile "$options"
+measure_up "$BUS" "$OUT" profile
 
 load() { "$BIN" load "$@" || true; }
-value() { grep -E "^$1=" "$2" | head -1 | cut -d= -f2; }
 echo "== warm-up ($WARMUP)"
 load --total 100 --concurrency 1 --rate 10 --mix settle --e2e >"$OUT/warmup-idle.txt"
 if [[ "$WARMUP" == full ]]; then
   load --total 1000 --concurrency 100 >"$OUT/warmup-seed.txt"
 fi
-for db in $DBS; do
-  scripts/stack.sh psql -d "profile_$db" -qc "ANALYZE" \
-    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
-done
-scripts/stack.sh psql -d profile_orchestrator -qc "SELECT pg_stat_statements_reset()" \
-  -c "SELECT pg_stat_reset()" >/dev/null
-for db in $DBS; do
-  scripts/stack.sh psql -d "profile_$db" -qc "SELECT pg_stat_reset()" >/dev/null
-done
+measure_analyze profile "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+  "SELECT pg_stat_reset()"
+scripts/stack.sh psql -d profile_orchestrator -qc "SELECT pg_stat_statements_reset()" >/dev/null
 
 # "name ticks" for each process of `sagapay up`, PostgreSQL's backends together, and Redis.
 ticks() {
@@ -138,7 +115,7 @@ md_rows() { awk -F'|' '{ o = "|"; for (i = 1; i <= NF; i++) o = o " " $i " |"; p
   echo
   echo "| database | table | sequential scans | rows they read | index scans |"
   echo "|---|---|---|---|---|"
-  for db in $DBS; do
+  for db in $MEASURED_DBS; do
     scripts/stack.sh psql -d "profile_$db" -AtF'|' -c "
       SELECT '$db', relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0)
         FROM pg_stat_user_tables WHERE seq_tup_read > 0 AND relname <> 'schema_migrations'"
