@@ -201,13 +201,23 @@ struct Encoder {
         if (e.replay) {
             json["replay"] = true;
         }
+        if (e.capture_on_authorize) {
+            json["capture_on_authorize"] = true;
+        }
         return json;
     }
     nlohmann::json operator()(const PaymentAuthorized& e) const {
-        return {
+        nlohmann::json json = {
             {"attempt_number", e.attempt_number},
             {"latency_ms", e.latency_ms},
             {"authorization_id", e.authorization_id}};
+        if (e.capture_follows) {
+            json["capture_follows"] = true;
+        }
+        if (e.captured) {
+            json["captured"] = true;
+        }
+        return json;
     }
     nlohmann::json operator()(const CaptureRequested& e) const {
         nlohmann::json json = FactsJson(e.facts);
@@ -333,11 +343,14 @@ struct Reader {
     void operator()(AuthorizeRequested& e) const {
         e.facts = in.Facts();
         e.replay = in.Bool("replay");
+        e.capture_on_authorize = in.Bool("capture_on_authorize");
     }
     void operator()(PaymentAuthorized& e) const {
         e.attempt_number = in.SmallInt("attempt_number", 1);
         e.latency_ms = in.Int("latency_ms", 0);
         e.authorization_id = in.OptionalString("authorization_id");
+        e.capture_follows = in.Bool("capture_follows");
+        e.captured = in.Bool("captured");
     }
     void operator()(CaptureRequested& e) const {
         e.facts = in.Facts();

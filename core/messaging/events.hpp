@@ -85,6 +85,11 @@ struct AuthorizeRequested {
     static constexpr std::string_view kTopic = topics::kProviderAuthorizeRequested;
     PaymentFacts facts;
     bool replay = false;  ///< Published by `sagapay replay-dlq`: try a timed-out payment again.
+    /// `capture_on_authorize`: automatic capture. The provider captures as soon as the PSP
+    /// authorized, in the same piece of work, and says so on payments.authorized; the saga then
+    /// asks for no capture (two bus hops fewer). Absent (false): the provider only authorizes
+    /// and the saga sends provider.capture.requested, as before.
+    bool capture_on_authorize = false;
 };
 
 /// payments.authorized: the PSP holds the amount.
@@ -93,6 +98,12 @@ struct PaymentAuthorized {
     int attempt_number = 1;
     std::int64_t latency_ms = 0;  ///< Of the PSP call that authorized.
     std::string authorization_id;
+    /// `capture_follows`: the provider captures by itself (it was asked to capture on
+    /// authorization): the saga asks for no capture.
+    bool capture_follows = false;
+    /// `captured`: the capture is done, and its provider.capture.completed was emitted in the
+    /// same transaction as this event: that event moves the payment (AUTHORIZED and CAPTURED).
+    bool captured = false;
 };
 
 /// provider.capture.requested: capture the authorized amount, or part of it.

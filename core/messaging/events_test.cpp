@@ -67,6 +67,13 @@ TEST(Events, EveryEventSurvivesTheWire) {
     EXPECT_EQ(authorized.attempt_number, 2);
     EXPECT_EQ(authorized.latency_ms, 37);
     EXPECT_EQ(authorized.authorization_id, "auth-9");
+    EXPECT_FALSE(authorized.capture_follows);
+    EXPECT_FALSE(authorized.captured);
+    EXPECT_FALSE(RoundTrip(AuthorizeRequested{Facts(), false}).capture_on_authorize);
+    EXPECT_TRUE(RoundTrip(AuthorizeRequested{Facts(), false, true}).capture_on_authorize);
+    const auto captured_too = RoundTrip(PaymentAuthorized{1, 3, "auth-9", true, true});
+    EXPECT_TRUE(captured_too.capture_follows);
+    EXPECT_TRUE(captured_too.captured);
     EXPECT_EQ(RoundTrip(CaptureRequested{Facts(), "auth-9"}).authorization_id, "auth-9");
     EXPECT_EQ(RoundTrip(CaptureCompleted{"auth-9", Money{1500, kUsd}}).amount, (Money{1500, kUsd}));
     EXPECT_EQ(RoundTrip(PaymentCaptured{Facts()}).facts, Facts());
@@ -159,6 +166,13 @@ TEST(Events, AMissingOrMistypedFieldIsAPermanentErrorNamingTheField) {
         {topics::kPaymentsRequested,
          {{"customer_id", "c"}, {"amount_cents", 1}, {"currency", "USD"}, {"replay", "yes"}},
          "replay"},
+        {topics::kProviderAuthorizeRequested,
+         {{"customer_id", "c"},
+          {"amount_cents", 1},
+          {"currency", "USD"},
+          {"capture_on_authorize", 1}},
+         "capture_on_authorize"},
+        {topics::kPaymentsAuthorized, {{"captured", "yes"}}, "captured"},
         {topics::kRiskApproved, {{"reason", "x"}}, "decision"},
         {topics::kRiskDenied, {{"decision", "MAYBE"}}, "decision"},
         {topics::kRiskDenied, {{"decision", "DENY"}, {"reason", 7}}, "reason"},

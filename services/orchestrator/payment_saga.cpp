@@ -30,6 +30,13 @@ bool EndedUnpaid(PaymentStatus status) noexcept {
     return status == S::kFailed || status == S::kReversed;
 }
 
+/// Automatic capture: the provider captures as soon as the PSP authorized (no capture request,
+/// two bus hops fewer); manual capture: it only authorizes, the merchant captures.
+AuthorizeRequested AuthorizeRequest(const PaymentSnapshot& payment) {
+    return AuthorizeRequested{
+        payment.Facts(), false, payment.capture_method == CaptureMethod::kAutomatic};
+}
+
 Plan Approved(const PaymentSnapshot& payment, const RiskApproved& event) {
     if (payment.status != S::kCreated && payment.status != S::kRiskReview) {
         return Ignore(payment, RiskApproved::kTopic);
@@ -38,7 +45,7 @@ Plan Approved(const PaymentSnapshot& payment, const RiskApproved& event) {
     plan.steps.push_back(
         {S::kApproved, event.reason == "manual_approve" ? "manual_approve" : "risk_approved"}
     );
-    plan.emits.emplace_back(AuthorizeRequested{payment.Facts(), false});
+    plan.emits.emplace_back(AuthorizeRequest(payment));
     return plan;
 }
 
@@ -67,6 +74,13 @@ Plan Denied(const PaymentSnapshot& payment, const RiskDenied& event) {
 }
 
 Plan Authorized(const PaymentSnapshot& payment, const PaymentAuthorized& event) {
+    const bool automatic = payment.capture_method == CaptureMethod::kAutomatic;
+    if (automatic && event.captured) {
+        // The provider captured too, and its provider.capture.completed was committed with this
+        // event: that one moves the payment (or releases what an ended payment took). Nothing
+        // to do here, and nothing stale either.
+        return Plan{};
+    }
     if (EndedUnpaid(payment.status)) {
         return ReleaseAfterTheEnd(payment, PaymentAuthorized::kTopic);
     }
@@ -80,7 +94,10 @@ Plan Authorized(const PaymentSnapshot& payment, const PaymentAuthorized& event) 
         return plan;
     }
     plan.steps.push_back({S::kAuthorized, "provider_authorized"});
-    plan.emits.emplace_back(CaptureRequested{payment.Facts(), event.authorization_id, 0});
+    if (!event.capture_follows) {
+        // A provider asked to authorize only (an older one, or a DLQ replay): ask for the capture.
+        plan.emits.emplace_back(CaptureRequested{payment.Facts(), event.authorization_id, 0});
+    }
     return plan;
 }
 
@@ -94,7 +111,11 @@ Plan Captured(const PaymentSnapshot& payment, const CaptureCompleted& event) {
     if (EndedUnpaid(payment.status)) {
         return ReleaseAfterTheEnd(payment, CaptureCompleted::kTopic);
     }
-    if (payment.status != S::kAuthorized) {
+    // APPROVED: an automatic capture the provider made right after authorizing, announced
+    // before (or instead of) its payments.authorized: both steps at once.
+    const bool captured_on_authorize =
+        payment.status == S::kApproved && payment.capture_method == CaptureMethod::kAutomatic;
+    if (payment.status != S::kAuthorized && !captured_on_authorize) {
         return Ignore(payment, CaptureCompleted::kTopic);
     }
     // The PSP's figure when it is one the payment allows; the amount asked for otherwise (an
@@ -105,6 +126,9 @@ Plan Captured(const PaymentSnapshot& payment, const CaptureCompleted& event) {
                            event.amount.amount_minor <= payment.amount.amount_minor;
     const std::int64_t captured = plausible ? event.amount.amount_minor : ExpectedCapture(payment);
     Plan plan;
+    if (captured_on_authorize) {
+        plan.steps.push_back({S::kAuthorized, "provider_authorized"});
+    }
     plan.steps.push_back({S::kCaptured, "provider_captured"});
     plan.captured_minor = captured;
     plan.emits.emplace_back(PaymentCaptured{
@@ -249,7 +273,7 @@ std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment) {
             // (its event may have been lost), and with nothing new while it is pending.
             return PaymentRequested{payment.Facts(), false};
         case S::kApproved:
-            return AuthorizeRequested{payment.Facts(), false};
+            return AuthorizeRequest(payment);
         case S::kAuthorized:
             if (payment.AwaitingCapture()) {
                 return std::nullopt;  // waits on the merchant, not on a service

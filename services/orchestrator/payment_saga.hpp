@@ -91,12 +91,17 @@ struct Plan {
 /// unknown).
 ///
 ///  risk.approved            CREATED|RISK_REVIEW → APPROVED, emit provider.authorize.requested
+///                           (capture_on_authorize for automatic capture)
 ///  risk.denied (REVIEW)     CREATED → RISK_REVIEW
 ///  risk.denied (DENY)       CREATED|RISK_REVIEW → FAILED, emit payments.failed (RISK_DENIED)
-///  payments.authorized      APPROVED → AUTHORIZED, emit provider.capture.requested (automatic
-///                           capture; manual capture waits for POST …/capture)
+///  payments.authorized      APPROVED → AUTHORIZED; automatic capture emits
+///                           provider.capture.requested unless the provider captures by itself
+///                           (capture_follows); manual capture waits for POST …/capture.
+///                           `captured` (automatic): no change, the capture.completed committed
+///                           with it does it all
 ///  provider.capture.completed  AUTHORIZED → CAPTURED (recording the amount captured), emit
-///                           payments.captured with that amount
+///                           payments.captured with that amount; automatic capture in APPROVED
+///                           (the provider captured on authorization): → AUTHORIZED → CAPTURED
 ///  provider.refund.completed   a PENDING refund SUCCEEDED: SETTLED|PARTIALLY_REFUNDED →
 ///                           PARTIALLY_REFUNDED|REFUNDED, emit payments.refunded; FAILED: emit
 ///                           refunds.failed (the reservation is freed)

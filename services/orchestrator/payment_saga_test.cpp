@@ -77,6 +77,15 @@ TEST(PaymentSaga, DrivesEveryPath) {
          Event("provider.capture.completed"),
          {S::kCaptured},
          {"payments.captured"}},
+        // Automatic capture: the provider captured right after authorizing.
+        {S::kApproved,
+         Event("payments.authorized", {{"capture_follows", true}}),
+         {S::kAuthorized},
+         {}},
+        {S::kApproved,
+         Event("provider.capture.completed"),
+         {S::kAuthorized, S::kCaptured},
+         {"payments.captured"}},
         {S::kCaptured, Event("payments.settled"), {S::kSettled}, {}},
         {S::kApproved,
          Event("payments.failed", {{"error_code", "PROVIDER_DECLINE"}}),
@@ -125,7 +134,8 @@ TEST(PaymentSaga, IgnoresEventsThatNoLongerFitTheState) {
         {S::kFailed, Event("risk.denied", {{"decision", "DENY"}})},
         {S::kCreated, Event("payments.authorized")},
         {S::kAuthorized, Event("payments.authorized")},
-        {S::kApproved, Event("provider.capture.completed")},
+        {S::kCreated, Event("provider.capture.completed")},
+        {S::kCaptured, Event("provider.capture.completed")},
         {S::kSettled, Event("payments.settled")},
         {S::kAuthorized, Event("payments.settled")},
         {S::kFailed, Event("payments.failed", {{"error_code", "PROVIDER_TIMEOUT"}})},
@@ -170,6 +180,7 @@ TEST(PaymentSaga, CarriesThePaymentFactsToTheProvider) {
     const auto& request = std::get<AuthorizeRequested>(plan.emits[0]);
     EXPECT_EQ(request.facts.amount, kAmount);
     EXPECT_EQ(request.facts.customer_id, CustomerId("cust-1"));
+    EXPECT_TRUE(request.capture_on_authorize);  // automatic capture, the default
 }
 
 TEST(PaymentSaga, TellsWhyAPaymentFailedAndWhatTheReversalCompensates) {
@@ -432,6 +443,47 @@ TEST(PaymentSaga, AnUnknownRefundOutcomeNeverReadsAsSuccess) {
     e.payload = {
         {"refund_id", "r-1"}, {"amount_cents", 400}, {"currency", "USD"}, {"status", "MAYBE"}};
     EXPECT_FALSE(DecodeSagaEvent(e).has_value());
+}
+
+TEST(PaymentSaga, AutomaticCaptureLetsTheProviderCaptureOnAuthorization) {
+    // Asked for in the authorization request, and again by the sweeper.
+    EXPECT_TRUE(std::get<AuthorizeRequested>(*PendingStepRequest(Payment(S::kApproved)))
+                    .capture_on_authorize);
+    const Plan manual_approval = PlanFor(Manual(S::kCreated), Event("risk.approved"));
+    EXPECT_FALSE(std::get<AuthorizeRequested>(manual_approval.emits.at(0)).capture_on_authorize);
+    EXPECT_FALSE(
+        std::get<AuthorizeRequested>(*PendingStepRequest(Manual(S::kApproved))).capture_on_authorize
+    );
+
+    // The capture announced with the authorization: its capture.completed (committed with it)
+    // does everything, whatever the payment's state; the authorization is neither a step nor
+    // stale, and asks for no capture and no release.
+    for (const S status : {S::kApproved, S::kAuthorized, S::kCaptured, S::kSettled, S::kFailed}) {
+        const Plan plan = PlanFor(
+            Payment(status),
+            Event("payments.authorized", {{"capture_follows", true}, {"captured", true}})
+        );
+        EXPECT_FALSE(plan.Ignored()) << ToString(status);
+        EXPECT_TRUE(plan.steps.empty()) << ToString(status);
+        EXPECT_TRUE(plan.emits.empty()) << ToString(status);
+    }
+
+    // The capture.completed that overtook its payments.authorized: both steps, the amount.
+    const Plan captured = PlanFor(Payment(S::kApproved), Event("provider.capture.completed"));
+    ASSERT_EQ(captured.steps.size(), 2U);
+    EXPECT_EQ(captured.steps[0].reason, "provider_authorized");
+    EXPECT_EQ(captured.steps[1].reason, "provider_captured");
+    EXPECT_EQ(captured.captured_minor, 1500);
+
+    // A manual-capture payment is never captured that way: the flags change nothing for it.
+    EXPECT_TRUE(PlanFor(Manual(S::kApproved), Event("provider.capture.completed")).Ignored());
+    const Plan held = PlanFor(
+        Manual(S::kApproved),
+        Event("payments.authorized", {{"capture_follows", true}, {"captured", true}})
+    );
+    ASSERT_EQ(held.steps.size(), 1U);
+    EXPECT_EQ(held.steps[0].reason, "provider_authorized_awaiting_capture");
+    EXPECT_TRUE(held.emits.empty());
 }
 
 }  // namespace

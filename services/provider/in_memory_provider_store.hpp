@@ -36,6 +36,7 @@ public:
         row.authorization_key = payment.authorization_key;
         row.next_attempt_at = Micros(due);
         row.source_event = payment.source_event;
+        row.capture_on_authorize = payment.capture_on_authorize;
         payments_.emplace(payment.payment_id, std::move(row));
         return true;
     }

@@ -18,7 +18,7 @@ constexpr const char* kRowColumns =
     "payment_id, customer_id, amount_cents, currency, trace_id, status, authorization_key, "
     "coalesce(authorization_id, ''), attempts, "
     "(extract(epoch FROM next_attempt_at) * 1000000)::bigint, source_event::text, claim, fresh, "
-    "retries, checks, coalesce(capture_amount_cents, 0)";
+    "retries, checks, coalesce(capture_amount_cents, 0), capture_on_authorize";
 
 constexpr const char* kRefundColumns =
     "refund_id, payment_id, amount_cents, currency, reason, trace_id, authorization_key, "
@@ -63,6 +63,7 @@ ProviderPayment ReadRow(const postgres::Rows& rows, int i) {
     row.retries = static_cast<int>(rows.GetInt(i, 13));
     row.checks = static_cast<int>(rows.GetInt(i, 14));
     row.capture_amount_minor = rows.GetInt(i, 15);
+    row.capture_on_authorize = rows.Get(i, 16) == "t";
     return row;
 }
 
@@ -99,8 +100,9 @@ ProviderRefund ReadRefund(const postgres::Rows& rows, int i) {
 bool PgProviderStore::InsertAuthorizing(const NewAuthorization& payment, Clock::TimePoint due) {
     const auto inserted = tx_.Exec(
         "INSERT INTO provider_payments (payment_id, customer_id, amount_cents, currency, "
-        "trace_id, status, authorization_key, source_event, next_attempt_at) "
-        "VALUES ($1, $2, $3, $4, $5, 'AUTHORIZING', $6, $7::jsonb, $8::timestamptz) "
+        "trace_id, status, authorization_key, source_event, next_attempt_at, "
+        "capture_on_authorize) "
+        "VALUES ($1, $2, $3, $4, $5, 'AUTHORIZING', $6, $7::jsonb, $8::timestamptz, $9) "
         "ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id",
         {payment.payment_id.Value(),
          payment.customer_id.Value(),
@@ -109,7 +111,8 @@ bool PgProviderStore::InsertAuthorizing(const NewAuthorization& payment, Clock::
          payment.trace_id,
          payment.authorization_key,
          EncodeEnvelope(payment.source_event),
-         FormatIsoUtc(due)}
+         FormatIsoUtc(due),
+         payment.capture_on_authorize}
     );
     return !inserted.Empty();
 }

@@ -32,7 +32,8 @@ void ProviderHandler::OnAuthorizeRequested(const Envelope& envelope) {
         request->facts.amount,
         envelope.trace_id,
         "auth-" + payment_id.Value(),
-        envelope};
+        envelope,
+        request->capture_on_authorize};
     if (!store_.InsertAuthorizing(payment, deps_.clock.Now())) {
         Redeliver(payment_id);
         return;
@@ -235,7 +236,14 @@ void ProviderEvents::Authorized(const ProviderPayment& row, std::chrono::millise
     authorized.attempt_number = row.attempts;
     authorized.latency_ms = latency.count();
     authorized.authorization_id = row.authorization_id;
+    if (row.capture_on_authorize) {
+        authorized.capture_follows = row.status != ProviderStatus::kAuthorized;
+        authorized.captured = row.status == ProviderStatus::kCaptured;
+    }
     outbox_.Emit(authorized, row.payment_id, row.trace_id, deps_.clock);
+    if (authorized.captured) {
+        Captured(row);
+    }
 }
 
 void ProviderEvents::Failed(

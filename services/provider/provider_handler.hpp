@@ -79,6 +79,10 @@ public:
     ProviderEvents(const ProviderDeps& deps, Outbox& outbox) noexcept
         : deps_(deps), outbox_(outbox) {}
 
+    /// payments.authorized. For a payment captured on authorization its flags say so: the
+    /// capture follows (`capture_follows`, unless the row still waits for a capture request),
+    /// or it is done (`captured`), and then provider.capture.completed is emitted with it, in
+    /// the same transaction (the saga relies on that).
     void Authorized(const ProviderPayment& row, std::chrono::milliseconds latency);
     void Failed(const ProviderPayment& row, FailureCode code, std::chrono::milliseconds latency);
     void Captured(const ProviderPayment& row);

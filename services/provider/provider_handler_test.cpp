@@ -29,12 +29,17 @@ Money Usd(std::int64_t minor) {
 class ProviderHandlerTest : public ::testing::Test {
 protected:
     /// A provider.authorize.requested for `payment` (1500 USD from cust-1).
-    Envelope AuthorizeRequest(const PaymentId& payment = kPayment, bool replay = false) {
+    Envelope AuthorizeRequest(
+        const PaymentId& payment = kPayment, bool replay = false, bool capture = false
+    ) {
         AuthorizeRequested request;
         request.facts = {CustomerId("cust-1"), Usd(1500)};
         request.replay = replay;
+        request.capture_on_authorize = capture;
         return NewEnvelope(request, payment, "trace-1", clock_);
     }
+    /// An automatic-capture request: the provider captures right after authorizing.
+    Envelope CaptureOnAuthorizeRequest() { return AuthorizeRequest(kPayment, false, true); }
 
     Envelope CaptureRequest(const PaymentId& payment = kPayment) {
         CaptureRequested request;
@@ -694,6 +699,111 @@ TEST_F(ProviderHandlerTest, CaptureWithoutAnswerIsRetriedLaterUnderTheSameCaptur
     EXPECT_EQ(outbox_.Only<CaptureCompleted>().amount, Usd(1500));
 }
 
+// --- Automatic capture: captured by the worker that authorized ---------------------------------
+
+TEST_F(ProviderHandlerTest, CaptureOnAuthorizeCapturesInTheSameWorkAndSaysBothTogether) {
+    psp_.ScriptAuthorize(FakePspClient::Authorized("psp-auth-9", 35ms));
+    psp_.ScriptCapture({CaptureOutcome::kCaptured, 40ms});
+    Authorize(CaptureOnAuthorizeRequest());
+    EXPECT_TRUE(store_.Get(kPayment).capture_on_authorize);
+
+    EXPECT_EQ(WorkDue(), 1);
+
+    EXPECT_EQ(Attempts(), (std::vector<std::string>{"AUTHORIZE AUTHORIZED", "CAPTURE CAPTURED"}));
+    const auto captures = psp_.CallsOf(PspOperation::kCapture);
+    ASSERT_EQ(captures.size(), 1U);
+    EXPECT_EQ(captures[0].key, kKey);
+    EXPECT_EQ(captures[0].capture_key, "cap-" + kPayment.Value());
+    const ProviderPayment& row = store_.Get(kPayment);
+    EXPECT_EQ(row.status, ProviderStatus::kCaptured);
+    EXPECT_EQ(row.authorization_id, "psp-auth-9");
+    EXPECT_FALSE(row.next_attempt_at.has_value());
+    // One outcome, one transaction: the authorization (with the authorization's latency) and
+    // the capture, so the saga may let the capture make both steps.
+    const auto authorized = outbox_.Only<PaymentAuthorized>();
+    EXPECT_TRUE(authorized.capture_follows);
+    EXPECT_TRUE(authorized.captured);
+    EXPECT_EQ(authorized.latency_ms, 35);
+    EXPECT_EQ(authorized.authorization_id, "psp-auth-9");
+    const auto completed = outbox_.Only<CaptureCompleted>();
+    EXPECT_EQ(completed.authorization_id, "psp-auth-9");
+    EXPECT_EQ(completed.amount, Usd(1500));
+    EXPECT_EQ(outbox_.Size(), 2U);
+    EXPECT_EQ(WorkDue(), 0);
+
+    // A repeated authorization request is answered the same way, without a call; a capture
+    // request (the sweeper's) with the capture again.
+    outbox_ = testing::RecordingOutbox();
+    Authorize(CaptureOnAuthorizeRequest());
+    EXPECT_TRUE(outbox_.Only<PaymentAuthorized>().captured);
+    EXPECT_EQ(outbox_.Only<CaptureCompleted>().amount, Usd(1500));
+    outbox_ = testing::RecordingOutbox();
+    Capture(CaptureRequest());
+    EXPECT_EQ(outbox_.Only<CaptureCompleted>().amount, Usd(1500));
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 1U);
+}
+
+TEST_F(ProviderHandlerTest, CaptureOnAuthorizeWithoutAnswerIsAuthorizedAndCapturedLater) {
+    deps_.policy = RetryPolicy{{100ms}, {30s}, 1s};
+    psp_.ScriptCapture(FakePspClient::CaptureUnanswered());
+    Authorize(CaptureOnAuthorizeRequest());
+
+    EXPECT_EQ(WorkDue(), 1);
+
+    // The saga learns of the authorization and that the capture follows: it asks for none.
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCapturing);
+    EXPECT_EQ(store_.Get(kPayment).next_attempt_at, clock_.Now() + 100ms);
+    const auto authorized = outbox_.Only<PaymentAuthorized>();
+    EXPECT_TRUE(authorized.capture_follows);
+    EXPECT_FALSE(authorized.captured);
+    EXPECT_TRUE(outbox_.On(CaptureCompleted::kTopic).empty());
+    // A capture request meanwhile (the sweeper's) leaves it to the worker.
+    Capture(CaptureRequest());
+    EXPECT_EQ(outbox_.Size(), 1U);
+
+    outbox_ = testing::RecordingOutbox();
+    clock_.Advance(100ms);
+    EXPECT_EQ(WorkDue(), 1);
+
+    const auto captures = psp_.CallsOf(PspOperation::kCapture);
+    ASSERT_EQ(captures.size(), 2U);
+    EXPECT_EQ(captures[0].capture_key, captures[1].capture_key);
+    EXPECT_EQ(psp_.Count(PspOperation::kAuthorize), 1U);
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kCaptured);
+    EXPECT_EQ(outbox_.Only<CaptureCompleted>().amount, Usd(1500));
+    EXPECT_TRUE(outbox_.On(PaymentAuthorized::kTopic).empty());  // said once, before
+}
+
+TEST_F(ProviderHandlerTest, CaptureOnAuthorizeRefusedReleasesAndFailsWithoutAnAuthorization) {
+    psp_.ScriptCapture(FakePspClient::CaptureRefused());
+    Authorize(CaptureOnAuthorizeRequest());
+
+    EXPECT_EQ(WorkDue(), 1);
+
+    EXPECT_EQ(
+        Attempts(),
+        (std::vector<std::string>{
+            "AUTHORIZE AUTHORIZED", "CAPTURE REFUSED", "INQUIRE AUTHORIZED", "VOID VOIDED"})
+    );
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
+    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kCaptureRefused);
+    EXPECT_EQ(outbox_.Size(), 1U);
+}
+
+TEST_F(ProviderHandlerTest, WithoutCaptureOnAuthorizeTheProviderOnlyAuthorizes) {
+    // An older orchestrator's request (no flag): the saga asks for the capture itself.
+    Authorize(AuthorizeRequest());
+
+    EXPECT_EQ(WorkDue(), 1);
+
+    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kAuthorized);
+    EXPECT_EQ(psp_.Count(PspOperation::kCapture), 0U);
+    const auto authorized = outbox_.Only<PaymentAuthorized>();
+    EXPECT_FALSE(authorized.capture_follows);
+    EXPECT_FALSE(authorized.captured);
+}
+
 TEST_F(ProviderHandlerTest, HooksMayBeLeftEmpty) {
     deps_.hooks = {};
     psp_.SetDefaultAuthorize(FakePspClient::NoAnswer());
@@ -727,6 +837,9 @@ TEST(ProviderStatus, MovesOnlyForward) {
     EXPECT_TRUE(CanMove(S::kCapturing, S::kCaptured));
     EXPECT_TRUE(CanMove(S::kCaptured, S::kRefunded));
     EXPECT_TRUE(CanMove(S::kCapturing, S::kVoided));
+    EXPECT_TRUE(CanMove(S::kAuthorizing, S::kCaptured));  // captured on authorization
+    EXPECT_TRUE(CanMove(S::kAuthorizing, S::kCapturing));
+    EXPECT_FALSE(CanMove(S::kCaptured, S::kCapturing));
     EXPECT_FALSE(CanMove(S::kCaptured, S::kAuthorized));
     EXPECT_FALSE(CanMove(S::kCapturing, S::kAuthorized));
     EXPECT_FALSE(CanMove(S::kTimedOut, S::kAuthorizing));

@@ -34,8 +34,9 @@ bool CanMove(ProviderStatus from, ProviderStatus to) noexcept {
     }
     switch (from) {
         case S::kAuthorizing:
+            // CAPTURING, CAPTURED: authorized and captured in one piece of work.
             return to == S::kAuthorized || to == S::kDeclined || to == S::kTimedOut ||
-                   to == S::kVoided;
+                   to == S::kVoided || to == S::kCapturing || to == S::kCaptured;
         case S::kAuthorized:
             return to == S::kCapturing || to == S::kVoided;
         case S::kCapturing:

@@ -25,6 +25,10 @@ namespace sagapay::provider {
 ///        ↓             ↓            ↓
 ///   DECLINED, TIMED_OUT  VOIDED ←───┘
 ///
+/// With capture_on_authorize (automatic capture) the worker that authorizes captures at once:
+/// AUTHORIZING → CAPTURED (or CAPTURING, due again, when the capture got no answer; or VOIDED
+/// when the PSP refused it) in one recorded outcome.
+///
 /// DECLINED, TIMED_OUT, VOIDED and REFUNDED are the failed ones: the PSP must hold nothing for
 /// them, which the janitor checks (and makes true) on its schedule.
 enum class ProviderStatus {
@@ -66,6 +70,8 @@ struct NewAuthorization {
     std::string trace_id;
     std::string authorization_key;  ///< The PSP idempotency key of every attempt.
     Envelope source_event;          ///< The request, for a replayable dead letter.
+    /// Automatic capture: capture as soon as the PSP authorized, in the same piece of work.
+    bool capture_on_authorize = false;
 };
 
 /// A payment as the provider keeps it.
@@ -88,6 +94,9 @@ struct ProviderPayment {
     int checks = 0;     ///< Janitor checks done since the payment failed.
     /// What to capture (a manual partial capture); 0: the whole authorization.
     std::int64_t capture_amount_minor = 0;
+    /// Automatic capture: the worker that authorizes captures too (AUTHORIZING → CAPTURING or
+    /// CAPTURED in one piece of work), and the saga sends no capture request.
+    bool capture_on_authorize = false;
 
     /// What the capture takes (and took, once CAPTURED).
     [[nodiscard]] Money ToCapture() const {

@@ -161,6 +161,33 @@ TYPED_TEST_P(ProviderStoreContract, ANewAuthorizationIsFreshAuthorizingAndDueAtI
     EXPECT_TRUE(row->fresh);
     EXPECT_EQ(row->retries, 0);
     EXPECT_EQ(row->checks, 0);
+    EXPECT_FALSE(row->capture_on_authorize);
+}
+
+TYPED_TEST_P(ProviderStoreContract, CaptureOnAuthorizeIsKeptAndClaimedWithThePayment) {
+    NewAuthorization automatic = this->Authorization(2);
+    automatic.capture_on_authorize = true;
+    this->Run([&](ProviderStore& store) {
+        ASSERT_TRUE(store.InsertAuthorizing(this->Authorization(1), this->At(1)));
+        ASSERT_TRUE(store.InsertAuthorizing(automatic, this->At(1)));
+    });
+
+    EXPECT_FALSE(this->Lock(1)->capture_on_authorize);
+    EXPECT_TRUE(this->Lock(2)->capture_on_authorize);
+    const auto claimed = this->Claim(this->At(1), 10);
+    ASSERT_EQ(claimed.size(), 2U);
+    for (const ProviderPayment& row : claimed) {
+        EXPECT_EQ(row.capture_on_authorize, row.payment_id == this->Payment(2));
+    }
+    // Authorized and captured in one outcome: kept through the save.
+    const ProviderPayment before = *this->Lock(2);
+    ProviderPayment captured = before;
+    captured.status = ProviderStatus::kCaptured;
+    bool saved = false;
+    this->Run([&](ProviderStore& store) { saved = store.Save(before, captured); });
+    EXPECT_TRUE(saved);
+    EXPECT_EQ(this->Lock(2)->status, ProviderStatus::kCaptured);
+    EXPECT_TRUE(this->Lock(2)->capture_on_authorize);
 }
 
 TYPED_TEST_P(ProviderStoreContract, ASecondInsertOfAKnownPaymentChangesNothing) {
@@ -525,6 +552,7 @@ TYPED_TEST_P(ProviderStoreContract, RefundsAreClaimedByDueTimeLeasedAndSavedByCo
 REGISTER_TYPED_TEST_SUITE_P(
     ProviderStoreContract,
     ANewAuthorizationIsFreshAuthorizingAndDueAtItsTime,
+    CaptureOnAuthorizeIsKeptAndClaimedWithThePayment,
     ASecondInsertOfAKnownPaymentChangesNothing,
     AnUnknownPaymentLocksAsNullopt,
     APaymentIdThatIsNotAUuidIsRefusedAsInvalid,

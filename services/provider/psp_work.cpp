@@ -191,6 +191,15 @@ void PspWork::Authorizing(Outcome& out) {
             row.authorization_id = answer.authorization_id;
             row.next_attempt_at.reset();
             out.tell = Outcome::Tell::kAuthorized;
+            if (row.capture_on_authorize) {
+                // Automatic capture: now, in this piece of work (no capture request, two bus
+                // hops fewer). An unanswered capture leaves it CAPTURING, due again; the saga
+                // learns of the authorization either way.
+                out.authorization_latency = answer.latency;
+                row.status = ProviderStatus::kCapturing;
+                row.retries = 0;
+                Capturing(out);
+            }
             return;
         case ActionKind::kDeclined:
             row.status = ProviderStatus::kDeclined;
@@ -363,7 +372,10 @@ void PspWork::Record(ProviderStore& store, Outbox& outbox, const Outcome& out) {
         case Outcome::Tell::kNothing:
             return;
         case Outcome::Tell::kAuthorized:
-            events.Authorized(out.after, out.latency);
+            // Also an automatic capture that got no answer yet (CAPTURING): the capture follows.
+            events.Authorized(
+                out.after, out.after.capture_on_authorize ? out.authorization_latency : out.latency
+            );
             return;
         case Outcome::Tell::kDeclined:
             events.Failed(out.after, FailureCode::kProviderDecline, out.latency);
@@ -373,6 +385,11 @@ void PspWork::Record(ProviderStore& store, Outbox& outbox, const Outcome& out) {
             events.Exhausted(out.after);
             return;
         case Outcome::Tell::kCaptured:
+            if (out.claimed.status == ProviderStatus::kAuthorizing) {
+                // Authorized and captured in this piece of work: both, in this transaction.
+                events.Authorized(out.after, out.authorization_latency);
+                return;
+            }
             events.Captured(out.after);
             return;
         case Outcome::Tell::kCaptureRefused:

@@ -18,6 +18,9 @@ namespace sagapay::provider {
 /// What is due depends on the payment's status:
 ///  - AUTHORIZING: the first attempt; later an inquiry before any further attempt (never a blind
 ///    retry); when attempts run out a void, then TIMED_OUT, payments.failed and a dead letter.
+///    With capture_on_authorize (automatic capture), an authorization is followed at once by the
+///    capture, as for CAPTURING: payments.authorized and provider.capture.completed are recorded
+///    together (a capture refused: payments.failed only).
 ///  - CAPTURING: the capture under its key; a refused capture is checked by an inquiry (already
 ///    captured: done) and what is held is voided: VOIDED, payments.failed
 ///    PROVIDER_CAPTURE_REFUSED.
@@ -51,6 +54,8 @@ public:
         Tell tell = Tell::kNothing;
         std::chrono::milliseconds latency{0};
         TraceContext trace;  ///< The span of the calls: what Record emits continues it.
+        /// Of the authorization, when a capture followed it in the same piece of work.
+        std::chrono::milliseconds authorization_latency{0};
     };
 
 private:

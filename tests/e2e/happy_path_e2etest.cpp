@@ -87,6 +87,28 @@ TEST_F(HappyPath, OnePaymentSettlesWithItsTimelineLedgerEntriesAndNotification) 
         }
     }
     EXPECT_EQ(charges, 1);
+
+    // Automatic capture: asked with the authorization and made by the worker that authorized
+    // (no capture request in between), each call once.
+    auto provider = stack_->Db("provider");
+    EXPECT_EQ(
+        provider
+            .Exec(
+                "SELECT status, capture_on_authorize::text FROM provider_payments "
+                "WHERE payment_id = $1",
+                {id}
+            )
+            .GetString(0, 1),
+        "true"
+    );
+    const auto calls = provider.Exec(
+        "SELECT operation || ' ' || result FROM provider_attempts WHERE payment_id = $1 "
+        "ORDER BY attempt_id",
+        {id}
+    );
+    ASSERT_EQ(calls.Size(), 2);
+    EXPECT_EQ(calls.GetString(0, 0), "AUTHORIZE AUTHORIZED");
+    EXPECT_EQ(calls.GetString(1, 0), "CAPTURE CAPTURED");
 }
 
 TEST_F(HappyPath, SameKeyAndBodyReturnTheSamePaymentAndAnotherBodyIsRefused) {
