@@ -54,17 +54,27 @@ void PgWebhookStore::Enqueue(
     const std::string& type,
     std::chrono::seconds horizon
 ) {
-    // One payment's events get 1, 2, 3… in the order their transactions commit: the lock
-    // serialises the consumers of different topics that announce the same payment.
+    // One payment's events get 1, 2, 3… in the order their transactions commit (the lock
+    // serialises the consumers of different topics that announce the same payment), except
+    // that an authorization keeps its place before a settlement consumed first
+    // (WebhookSequence).
     tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", {source.aggregate_id});
     const std::string event_id = NewUuid();
-    const auto next = tx.Exec(
-        "SELECT coalesce(max(sequence), 0) + 1, floor(extract(epoch FROM now()))::bigint "
-        "FROM webhook_events WHERE payment_id = $1::uuid",
+    const auto known = tx.Exec(
+        "SELECT sequence, event_type, floor(extract(epoch FROM now()))::bigint "
+        "FROM webhook_events WHERE payment_id = $1::uuid "
+        "UNION ALL SELECT NULL, NULL, floor(extract(epoch FROM now()))::bigint",
         {source.aggregate_id}
     );
-    const auto sequence = static_cast<int>(next.GetInt(0, 0));
-    const std::string body = WebhookBody(event_id, type, next.GetInt(0, 1), sequence, source);
+    std::vector<Announced> announced;
+    for (int i = 0; i < known.Size(); ++i) {
+        if (!known.IsNull(i, 0)) {
+            announced.push_back({static_cast<int>(known.GetInt(i, 0)), known.GetString(i, 1)});
+        }
+    }
+    const int sequence = WebhookSequence(type, announced);
+    const std::string body =
+        WebhookBody(event_id, type, known.GetInt(known.Size() - 1, 2), sequence, source);
     const auto inserted = tx.Exec(
         "INSERT INTO webhook_events (event_id, payment_id, event_type, sequence, body, "
         "source_event_id) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6) "

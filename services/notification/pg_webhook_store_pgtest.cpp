@@ -147,6 +147,27 @@ TEST_F(PgWebhookStoreTest, EventsAreNumberedPerPaymentAndQueuedForSubscribedEndp
     EXPECT_EQ(all["secret"].get<std::string>().rfind("whsec_", 0), 0U);
 }
 
+TEST_F(PgWebhookStoreTest, AnAuthorizationConsumedAfterItsSettlementKeepsItsPlaceBeforeIt) {
+    // Automatic capture: the settlement (three hops after the capture that followed the
+    // authorization at once) can be consumed before payments.authorized, its own topic.
+    Register({"*"});
+    Announce("saga-2", "payments.settled", {{"amount_cents", 1500}});
+    Announce("saga-1", "payments.authorized");
+    Announce("saga-1", "payments.authorized");  // redelivered: nothing new
+
+    const auto sequences = conn_.Exec(
+        "SELECT event_type, sequence, (body::jsonb ->> 'sequence')::int FROM webhook_events "
+        "ORDER BY sequence"
+    );
+    ASSERT_EQ(sequences.Size(), 2);
+    EXPECT_EQ(sequences.GetString(0, 0), "payment.authorized");
+    EXPECT_EQ(sequences.GetInt(0, 1), 1);
+    EXPECT_EQ(sequences.GetInt(0, 2), 1);  // the signed body says the same
+    EXPECT_EQ(sequences.GetString(1, 0), "payment.settled");
+    EXPECT_EQ(sequences.GetInt(1, 1), 2);
+    EXPECT_EQ(store_.ListDeliveries(std::nullopt, std::nullopt, 50).size(), 2U);
+}
+
 TEST_F(PgWebhookStoreTest, RefundsAreNumberedAfterThePaymentsEventsAndQueuedForTheirSubscribers) {
     const auto all = Register({"*"});
     const auto refunds = Register({"payment.refunded", "refund.failed"});
@@ -183,12 +204,14 @@ TEST_F(PgWebhookStoreTest, RefundsAreNumberedAfterThePaymentsEventsAndQueuedForT
     const auto events =
         conn_.Exec("SELECT event_type, sequence, body FROM webhook_events ORDER BY sequence");
     ASSERT_EQ(events.Size(), 4);
+    // The settlement is 2: place 1 is kept for its authorization, not announced here.
+    EXPECT_EQ(events.GetInt(0, 1), 2);
     EXPECT_EQ(events.GetString(1, 0), "payment.refunded");
-    EXPECT_EQ(events.GetInt(1, 1), 2);
+    EXPECT_EQ(events.GetInt(1, 1), 3);
     EXPECT_EQ(events.GetString(2, 0), "refund.failed");
-    EXPECT_EQ(events.GetInt(2, 1), 3);
+    EXPECT_EQ(events.GetInt(2, 1), 4);
     EXPECT_EQ(events.GetString(3, 0), "payment.refunded");
-    EXPECT_EQ(events.GetInt(3, 1), 4);
+    EXPECT_EQ(events.GetInt(3, 1), 5);
     const auto object = [&](int row) {
         return nlohmann::json::parse(events.GetString(row, 2))["data"]["object"];
     };
@@ -211,7 +234,7 @@ TEST_F(PgWebhookStoreTest, RefundsAreNumberedAfterThePaymentsEventsAndQueuedForT
     EXPECT_EQ(count(settled_only), 1U);
     const auto listed = store_.ListDeliveries(failures["endpoint_id"], std::nullopt, 50);
     EXPECT_EQ(listed[0]["event_type"], "refund.failed");
-    EXPECT_EQ(listed[0]["sequence"], 3);
+    EXPECT_EQ(listed[0]["sequence"], 4);
 }
 
 TEST_F(PgWebhookStoreTest, ADeliveryIsSignedSentOnceAndLoggedAsDelivered) {

@@ -34,6 +34,32 @@ bool IsKnownType(std::string_view type) noexcept {
 
 }  // namespace
 
+int WebhookSequence(std::string_view type, const std::vector<Announced>& announced) {
+    int highest = 0;
+    bool authorized = false;
+    std::optional<int> settled;
+    for (const Announced& event : announced) {
+        highest = std::max(highest, event.sequence);
+        authorized = authorized || event.type == "payment.authorized";
+        if (event.type == "payment.settled" && (!settled || event.sequence < *settled)) {
+            settled = event.sequence;
+        }
+    }
+    if (type == "payment.settled" && !authorized) {
+        return highest + 2;  // the authorization's place, kept
+    }
+    if (type == "payment.authorized" && !authorized && settled) {
+        const int kept = *settled - 1;
+        const bool taken = std::any_of(announced.begin(), announced.end(), [&](const Announced& e) {
+            return e.sequence == kept;
+        });
+        if (kept >= 1 && !taken) {
+            return kept;
+        }
+    }
+    return highest + 1;
+}
+
 std::optional<std::string> WebhookTypeOf(const Envelope& event) {
     if (event.event_type == "payments.authorized") {
         return "payment.authorized";

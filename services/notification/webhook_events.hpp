@@ -31,6 +31,23 @@ inline constexpr std::string_view kWebhookEventTypes[] = {
 /// payments.failed that follows). Pure.
 [[nodiscard]] std::optional<std::string> WebhookTypeOf(const Envelope& event);
 
+/// A webhook event already recorded for a payment: its place and its type.
+struct Announced {
+    int sequence = 0;
+    std::string type;
+};
+
+/// The `sequence` of a payment's next webhook event of `type`, given those `announced` so far:
+/// one past the highest, except that the authorization keeps its place before the settlement.
+/// Every settled payment was authorized, but payment.authorized comes from the provider on its
+/// own topic while payment.settled comes three hops later (automatic capture follows the
+/// authorization at once), so the settlement can be consumed first: then it takes one past the
+/// highest plus one, keeping a place free, and the authorization that arrives afterwards takes
+/// that place (the one just before the settlement, if still free). A payment whose
+/// authorization never comes shows a gap there, as an endpoint subscribed to some types does.
+/// Pure.
+[[nodiscard]] int WebhookSequence(std::string_view type, const std::vector<Announced>& announced);
+
 /// `data.object` of a webhook event: the saga event's payload; for payment.refunded with
 /// "status" added, REFUNDED when refunded_total_cents reaches captured_cents, else
 /// PARTIALLY_REFUNDED (the payment's status after the refund). Pure.

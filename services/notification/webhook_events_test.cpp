@@ -82,6 +82,36 @@ TEST(WebhookBody, APaymentRefundedCarriesThePaymentsStatusAfterTheRefund) {
     EXPECT_EQ(WebhookObject("refund.failed", Event("refunds.failed", failed)), failed);
 }
 
+TEST(WebhookSequence, NumbersInCommitOrderButKeepsTheAuthorizationBeforeTheSettlement) {
+    using A = std::vector<Announced>;
+    EXPECT_EQ(WebhookSequence("payment.authorized", A{}), 1);
+    EXPECT_EQ(WebhookSequence("review.required", A{}), 1);
+    EXPECT_EQ(WebhookSequence("payment.failed", A{{1, "review.required"}}), 2);
+    // In order: one after another.
+    EXPECT_EQ(WebhookSequence("payment.settled", A{{1, "payment.authorized"}}), 2);
+    EXPECT_EQ(
+        WebhookSequence("payment.refunded", A{{1, "payment.authorized"}, {2, "payment.settled"}}), 3
+    );
+    // The settlement first: a place is kept, and the authorization takes it.
+    EXPECT_EQ(WebhookSequence("payment.settled", A{}), 2);
+    EXPECT_EQ(WebhookSequence("payment.authorized", A{{2, "payment.settled"}}), 1);
+    EXPECT_EQ(WebhookSequence("payment.settled", A{{1, "review.required"}}), 3);
+    EXPECT_EQ(
+        WebhookSequence("payment.authorized", A{{1, "review.required"}, {3, "payment.settled"}}), 2
+    );
+    // Refunds after a settlement whose authorization has not come: after the highest.
+    EXPECT_EQ(WebhookSequence("payment.refunded", A{{2, "payment.settled"}}), 3);
+    // A second authorization (the provider's answer to a repeated request) goes last.
+    EXPECT_EQ(
+        WebhookSequence("payment.authorized", A{{1, "payment.authorized"}, {2, "payment.settled"}}),
+        3
+    );
+    // A kept place someone took meanwhile is not reused.
+    EXPECT_EQ(
+        WebhookSequence("payment.authorized", A{{1, "payment.refunded"}, {2, "payment.settled"}}), 3
+    );
+}
+
 TEST(RetryDelay, DoublesFromTheBaseUpToAnHour) {
     const std::chrono::milliseconds base(30'000);
     EXPECT_EQ(RetryDelay(1, base), std::chrono::seconds(30));
