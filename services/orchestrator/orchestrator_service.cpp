@@ -117,7 +117,9 @@ int RunOrchestrator(const Config& config, const Clock& clock) {
         std::vector<PaymentId> ids;
         ids.reserve(events.size());
         for (const Envelope* event : events) {
-            ids.emplace_back(event->aggregate_id);
+            if (!AnnouncedWithItsCapture(*event)) {
+                ids.emplace_back(event->aggregate_id);
+            }
         }
         PgPaymentStore(tx).LockAll(ids);
     };
