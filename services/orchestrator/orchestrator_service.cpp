@@ -117,9 +117,7 @@ int RunOrchestrator(const Config& config, const Clock& clock) {
         std::vector<PaymentId> ids;
         ids.reserve(events.size());
         for (const Envelope* event : events) {
-            if (!AnnouncedWithItsCapture(*event)) {
-                ids.emplace_back(event->aggregate_id);
-            }
+            ids.emplace_back(event->aggregate_id);
         }
         PgPaymentStore(tx).LockAll(ids);
     };

@@ -265,14 +265,6 @@ Plan PlanFor(
     );
 }
 
-bool AnnouncedWithItsCapture(const Envelope& event) {
-    if (event.event_type != PaymentAuthorized::kTopic || !event.payload.is_object()) {
-        return false;
-    }
-    const auto captured = event.payload.find("captured");
-    return captured != event.payload.end() && captured->is_boolean() && captured->get<bool>();
-}
-
 std::optional<SagaEvent> PendingStepRequest(const PaymentSnapshot& payment) {
     switch (payment.status) {
         case S::kCreated:

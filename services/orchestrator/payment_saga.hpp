@@ -119,13 +119,6 @@ struct Plan {
     const RefundSnapshot* refund = nullptr
 );
 
-/// True for a payments.authorized that says `captured`: the provider captured on authorization
-/// (asked to only for automatic capture) and committed provider.capture.completed with it, which
-/// does everything (PlanFor gives this event an empty plan in any state). The consumer needs
-/// neither the payment nor its lock for it: a batch of them does not wait on the capture
-/// consumer's locks of the same payments. Pure; reads the raw payload (no decode).
-[[nodiscard]] bool AnnouncedWithItsCapture(const Envelope& event);
-
 /// Why a merchant's command was refused: the HTTP status and the stable error code.
 struct Refusal {
     int http_status = 409;

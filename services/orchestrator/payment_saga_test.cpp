@@ -475,21 +475,6 @@ TEST(PaymentSaga, AutomaticCaptureLetsTheProviderCaptureOnAuthorization) {
     EXPECT_EQ(captured.steps[1].reason, "provider_captured");
     EXPECT_EQ(captured.captured_minor, 1500);
 
-    // The consumer needs no payment for such an authorization (read from the raw payload).
-    Envelope raw;
-    raw.event_type = "payments.authorized";
-    raw.payload = {{"captured", true}, {"capture_follows", true}};
-    EXPECT_TRUE(AnnouncedWithItsCapture(raw));
-    raw.payload["captured"] = false;
-    EXPECT_FALSE(AnnouncedWithItsCapture(raw));
-    raw.payload = {{"capture_follows", true}};
-    EXPECT_FALSE(AnnouncedWithItsCapture(raw));
-    raw.payload = {{"captured", "yes"}};  // not a boolean: the decoder refuses it
-    EXPECT_FALSE(AnnouncedWithItsCapture(raw));
-    raw.event_type = "provider.capture.completed";
-    raw.payload = {{"captured", true}};
-    EXPECT_FALSE(AnnouncedWithItsCapture(raw));
-
     // A manual-capture payment is never captured that way: the flags change nothing for it.
     EXPECT_TRUE(PlanFor(Manual(S::kApproved), Event("provider.capture.completed")).Ignored());
     const Plan held = PlanFor(

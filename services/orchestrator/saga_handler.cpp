@@ -10,9 +10,6 @@ void SagaHandler::Handle(PaymentStore& store, Outbox& outbox, const Envelope& ev
     if (!decoded) {
         throw PermanentEventError(decoded.error().message);
     }
-    if (AnnouncedWithItsCapture(event)) {
-        return;  // its capture.completed does it all; no lock, nothing stale
-    }
     const std::string topic = event.event_type;
     auto locked = store.Lock(PaymentId(event.aggregate_id));
     if (!locked) {

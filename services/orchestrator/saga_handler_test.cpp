@@ -78,30 +78,6 @@ TEST_F(SagaHandlerTest, AppliesTheStepAndEmitsTheNextRequestInTheSameUnitOfWork)
     );
 }
 
-TEST_F(SagaHandlerTest, ACaptureOnAuthorizationMovesThePaymentFromItsCaptureEventAlone) {
-    Given(S::kApproved);
-    PaymentAuthorized authorized{1, 12, "psp-auth-1", true, true};
-
-    Handle(Event(authorized));
-
-    // Nothing read, nothing written, nothing counted as stale: the capture does it all.
-    EXPECT_EQ(store_.StatusOf(kPayment), S::kApproved);
-    EXPECT_TRUE(store_.Timeline().empty());
-    EXPECT_TRUE(outbox_.Pending().empty());
-    EXPECT_TRUE(observer_.ignored.empty());
-    // Not even the lock: for a payment it does not know, no "unknown payment" either.
-    Handle(Event(authorized, PaymentId("00000000-0000-4000-8000-00000000dead")));
-    EXPECT_TRUE(observer_.ignored.empty());
-
-    Handle(Event(CaptureCompleted{"psp-auth-1", kAmount}));
-
-    EXPECT_EQ(store_.StatusOf(kPayment), S::kCaptured);
-    ASSERT_EQ(store_.Timeline().size(), 2U);
-    EXPECT_EQ(store_.Timeline()[0].reason, "provider_authorized");
-    EXPECT_EQ(store_.Timeline()[1].reason, "provider_captured");
-    EXPECT_EQ(outbox_.Only<PaymentCaptured>().facts.amount, kAmount);
-}
-
 TEST_F(SagaHandlerTest, ReportsATerminalStateOnlyAfterCommit) {
     Given(S::kCaptured, 2.25);
 
