@@ -97,6 +97,19 @@ protected:
         outbox_ = testing::RecordingOutbox();
     }
 
+    /// The PSP refused the capture of the authorization it holds: an inquiry found it, it was
+    /// voided, and the payment failed PROVIDER_CAPTURE_REFUSED with no capture announced.
+    void ExpectRefusedCaptureReleasedAndFailed() const {
+        EXPECT_EQ(
+            Attempts(),
+            (std::vector<std::string>{
+                "AUTHORIZE AUTHORIZED", "CAPTURE REFUSED", "INQUIRE AUTHORIZED", "VOID VOIDED"})
+        );
+        EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
+        EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kCaptureRefused);
+        EXPECT_TRUE(outbox_.On(CaptureCompleted::kTopic).empty());
+    }
+
     [[nodiscard]] std::vector<std::string> Attempts() const {
         std::vector<std::string> out;
         for (const AttemptRecord& a : store_.Attempts()) {
@@ -635,14 +648,7 @@ TEST_F(ProviderHandlerTest, RefusedCaptureVoidsWhatIsHeldAndFailsThePayment) {
 
     EXPECT_EQ(WorkDue(), 1);
 
-    EXPECT_EQ(
-        Attempts(),
-        (std::vector<std::string>{
-            "AUTHORIZE AUTHORIZED", "CAPTURE REFUSED", "INQUIRE AUTHORIZED", "VOID VOIDED"})
-    );
-    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
-    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kCaptureRefused);
-    EXPECT_TRUE(outbox_.On(CaptureCompleted::kTopic).empty());
+    ExpectRefusedCaptureReleasedAndFailed();
     // The saga, still waiting, asks again: it is told the same.
     outbox_ = testing::RecordingOutbox();
     Capture(CaptureRequest());
@@ -781,14 +787,8 @@ TEST_F(ProviderHandlerTest, CaptureOnAuthorizeRefusedReleasesAndFailsWithoutAnAu
 
     EXPECT_EQ(WorkDue(), 1);
 
-    EXPECT_EQ(
-        Attempts(),
-        (std::vector<std::string>{
-            "AUTHORIZE AUTHORIZED", "CAPTURE REFUSED", "INQUIRE AUTHORIZED", "VOID VOIDED"})
-    );
-    EXPECT_EQ(store_.Get(kPayment).status, ProviderStatus::kVoided);
-    EXPECT_EQ(outbox_.Only<PaymentFailed>().error_code, FailureCode::kCaptureRefused);
-    EXPECT_EQ(outbox_.Size(), 1U);
+    ExpectRefusedCaptureReleasedAndFailed();
+    EXPECT_EQ(outbox_.Size(), 1U);  // no payments.authorized either
 }
 
 TEST_F(ProviderHandlerTest, WithoutCaptureOnAuthorizeTheProviderOnlyAuthorizes) {

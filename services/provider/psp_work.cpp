@@ -191,11 +191,11 @@ void PspWork::Authorizing(Outcome& out) {
             row.authorization_id = answer.authorization_id;
             row.next_attempt_at.reset();
             out.tell = Outcome::Tell::kAuthorized;
+            out.authorization_latency = answer.latency;
             if (row.capture_on_authorize) {
                 // Automatic capture: now, in this piece of work (no capture request, two bus
                 // hops fewer). An unanswered capture leaves it CAPTURING, due again; the saga
                 // learns of the authorization either way.
-                out.authorization_latency = answer.latency;
                 row.status = ProviderStatus::kCapturing;
                 row.retries = 0;
                 Capturing(out);
@@ -373,9 +373,7 @@ void PspWork::Record(ProviderStore& store, Outbox& outbox, const Outcome& out) {
             return;
         case Outcome::Tell::kAuthorized:
             // Also an automatic capture that got no answer yet (CAPTURING): the capture follows.
-            events.Authorized(
-                out.after, out.after.capture_on_authorize ? out.authorization_latency : out.latency
-            );
+            events.Authorized(out.after, out.authorization_latency);
             return;
         case Outcome::Tell::kDeclined:
             events.Failed(out.after, FailureCode::kProviderDecline, out.latency);

@@ -54,7 +54,8 @@ public:
         Tell tell = Tell::kNothing;
         std::chrono::milliseconds latency{0};
         TraceContext trace;  ///< The span of the calls: what Record emits continues it.
-        /// Of the authorization, when a capture followed it in the same piece of work.
+        /// Of the PSP call that authorized (`latency` is the last call's: a capture that
+        /// followed it in the same piece of work).
         std::chrono::milliseconds authorization_latency{0};
     };
 
