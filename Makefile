@@ -34,7 +34,8 @@ help:
 	@echo "                 the comparison with Redis and one instance (section Buses and instances);"
 	@echo "                 TRACING=1 the same with and without OTLP trace export (docs/tracing.md)"
 	@echo "make profile     CPU per settled payment by process and PostgreSQL's statements over a"
-	@echo "                 closed loop (var/profile/report.md); PROFILE_DURATION (30), PROFILE_WARMUP=full|short"
+	@echo "                 closed loop (var/profile/report.md); PROFILE_DURATION (30), PROFILE_WARMUP=full|short,"
+	@echo "                 PROFILE_RATE=n (an open loop offering n payments/s instead)"
 	@echo "make simulate    the deterministic saga simulation: SEEDS=N (default 10000) [FIRST=S],"
 	@echo "                 or SEED=S alone with every step printed (tests/sim/README.md)"
 	@echo "make chaos       load + killed services, crashed PostgreSQL/Redis on a private stack, then"
@@ -123,7 +124,7 @@ CHAOS_PRESET ?= ci
 # CHAOS_BUS=kafka: the saga on a private three-broker Kafka, whose brokers are killed too.
 CHAOS_BUS ?= redis
 # Where a settled payment's time goes: CPU per process and PostgreSQL's statements over a closed
-# loop (scripts/profile.sh; PROFILE_DURATION, PROFILE_WARMUP=full|short, PROFILE_BUS).
+# loop (scripts/profile.sh; PROFILE_DURATION, PROFILE_WARMUP=full|short, PROFILE_BUS, PROFILE_RATE).
 profile: deps
 	scripts/profile.sh
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make profile`: where the time of a settled payment goes. Runs the release build on the bus of
 # PROFILE_BUS (redis) in new databases of its own (profile_<service>, Redis database 2), warms it
-# up, then a closed loop of PROFILE_DURATION (30) s at concurrency 100 (`--mix settle --e2e`)
-# and reports, for that loop only:
+# up, then a closed loop of PROFILE_DURATION (30) s at concurrency 100 (`--mix settle --e2e`),
+# or with PROFILE_RATE=<n> an open loop offering n payments a second, and reports, for that loop
+# only:
 #  - CPU ms per settled payment of each SagaPay process, PostgreSQL (all backends) and Redis
-#    (from /proc/<pid>/stat), and of the whole set;
+#    (from /proc/<pid>/stat), and of the whole set, beside the CPU each uses a second with no
+#    load at all (PROFILE_IDLE, 10 s, measured after the warm-up): what a payment costs at a low
+#    rate is mostly that;
 #  - PostgreSQL's statements by total time (pg_stat_statements, reset after the warm-up), with
 #    the database each ran in;
 #  - the tables read by sequential scans (pg_stat_user_tables), which name a plan gone wrong.
@@ -23,8 +26,18 @@ DURATION="${PROFILE_DURATION:-30}"
 WARMUP="${PROFILE_WARMUP:-full}"
 BUS="${PROFILE_BUS:-redis}"
 TOP="${PROFILE_TOP:-15}"
+RATE="${PROFILE_RATE:-}"
+IDLE="${PROFILE_IDLE:-10}"
 BIN=build/release/app/sagapay
 OUT=var/profile
+if [[ -n "$RATE" && ! "$RATE" =~ ^[1-9][0-9]*$ ]]; then
+  echo "profile: PROFILE_RATE is a whole number of payments a second, not '$RATE'" >&2
+  exit 2
+fi
+if [[ ! "$IDLE" =~ ^[1-9][0-9]*$ ]]; then
+  echo "profile: PROFILE_IDLE is a whole number of seconds, not '$IDLE'" >&2
+  exit 2
+fi
 case "$WARMUP" in full | short) ;; *)
   echo "profile: PROFILE_WARMUP is full or short, not '$WARMUP'" >&2
   exit 2
@@ -72,30 +85,42 @@ ticks() {
   for p in $(pgrep -x redis-server); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done |
     awk '{s += $1} END {print "redis", s + 0}'
 }
-echo "== closed loop, $DURATION s at concurrency 100"
+echo "== no load, $IDLE s"
+ticks | sort >"$OUT/idle0"
+sleep "$IDLE"
+ticks | sort >"$OUT/idle1"
+if [[ -n "$RATE" ]]; then
+  LOOP="open loop offering $RATE payments/s for $DURATION s"
+  shape=(--rate "$RATE" --concurrency 400)
+else
+  LOOP="$DURATION s closed loop at concurrency 100"
+  shape=(--concurrency 100)
+fi
+echo "== $LOOP"
 ticks | sort >"$OUT/ticks0"
-load --duration "$DURATION" --concurrency 100 --mix settle --e2e | tee "$OUT/loop.txt"
+load --duration "$DURATION" "${shape[@]}" --mix settle --e2e | tee "$OUT/loop.txt"
 ticks | sort >"$OUT/ticks1"
 settled=$(value e2e_settled "$OUT/loop.txt")
 HZ=$(getconf CLK_TCK)
 md_rows() { awk -F'|' '{ o = "|"; for (i = 1; i <= NF; i++) o = o " " $i " |"; print o }'; }
 
 {
-  echo "# Profile: $DURATION s closed loop at concurrency 100, $BUS, warm-up $WARMUP${PROFILE_PG_OPTIONS:+, $PROFILE_PG_OPTIONS}"
+  echo "# Profile: $LOOP, $BUS, warm-up $WARMUP${PROFILE_PG_OPTIONS:+, $PROFILE_PG_OPTIONS}"
   echo
   echo "$(date -u +%F) on $(nproc) cores, release build, \`scripts/profile.sh\` (\`make profile\`)."
   echo "Settled in the loop: ${settled:-0} ($(value settled_per_sec "$OUT/loop.txt") settled/s),"
   echo "errors $(value errors "$OUT/loop.txt"), e2e p50 / p99 $(value e2e_p50_ms "$OUT/loop.txt") /"
   echo "$(value e2e_p99_ms "$OUT/loop.txt") ms."
   echo
-  echo "| process | CPU ms per settled payment |"
-  echo "|---|---|"
-  join "$OUT/ticks0" "$OUT/ticks1" | awk -v hz="$HZ" -v n="${settled:-0}" '
-    { d = $3 - $2; total += d; rows[$1] = d }
+  echo "| process | CPU ms per settled payment | CPU ms a second with no load |"
+  echo "|---|---|---|"
+  join "$OUT/idle0" "$OUT/idle1" | join - "$OUT/ticks0" | join - "$OUT/ticks1" |
+    awk -v hz="$HZ" -v n="${settled:-0}" -v idle="$IDLE" '
+    { d = $5 - $4; i = $3 - $2; total += d; itotal += i; rows[$1] = d; irows[$1] = i }
     END {
-      if (n == 0) { print "| (nothing settled) | n/a |"; exit }
-      for (p in rows) printf "| %s | %.2f |\n", p, 1000 * rows[p] / hz / n
-      printf "| **all of them** | **%.2f** |\n", 1000 * total / hz / n
+      if (n == 0) { print "| (nothing settled) | n/a | n/a |"; exit }
+      for (p in rows) printf "| %s | %.2f | %.1f |\n", p, 1000 * rows[p] / hz / n, 1000 * irows[p] / hz / idle
+      printf "| **all of them** | **%.2f** | **%.1f** |\n", 1000 * total / hz / n, 1000 * itotal / hz / idle
     }' | sort -t'|' -k3 -rn
   echo
   echo "PostgreSQL's statements by total time during the loop (pg_stat_statements):"

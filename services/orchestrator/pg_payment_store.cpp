@@ -152,6 +152,14 @@ void FlushMoves(postgres::Transaction& tx) {
                           : std::nullopt
         );
     }
+    if (!ids.empty()) {
+        // The update's plan is the same for any batch (a nested loop over the arrays with the
+        // primary key), but PostgreSQL estimates a parameter array at 10 rows and a one-row
+        // batch's custom plan cheaper, so without this it planned the statement again at every
+        // execution at low rates (0.2 ms each, 0.3 ms of CPU a payment at 150 payments/s).
+        // For the rest of this transaction only.
+        tx.ExecDeferred("SET LOCAL plan_cache_mode = force_generic_plan");
+    }
     const auto updated =
         ids.empty()
             ? postgres::Rows()
