@@ -72,8 +72,9 @@ bool Within5s(const std::function<bool()>& done) {
 TEST(WakeSignal, WakeUpsBeforeTheWokenWorkerLooksWakeOnlyThatOne) {
     WakeSignal wake;
     std::atomic<int> woken{0};
-    const auto worker = [&](const std::stop_token& stop) {
+    const auto worker = [&](const std::stop_token& stop) {  // as RunPspWorker: wait, take, claim
         wake.WaitFor(stop, 30s);
+        wake.Take();
         woken.fetch_add(1);
     };
     std::jthread first(worker);
@@ -90,8 +91,7 @@ TEST(WakeSignal, WakeUpsBeforeTheWokenWorkerLooksWakeOnlyThatOne) {
     EXPECT_EQ(woken.load(), 1);
     EXPECT_EQ(wake.Waiting(), 1);
 
-    // Once the woken worker has started looking, the next payment wakes the other.
-    wake.Take();
+    // The woken worker took the wake-up and looks: the next payment wakes the other.
     wake.Notify();
     EXPECT_TRUE(Within5s([&] { return woken.load() == 2; }));
 }
