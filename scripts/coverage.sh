@@ -9,6 +9,8 @@
 #
 # Counted: every .cpp/.hpp of ours compiled into the build, tests and test helpers excluded
 # (*_test.cpp, *_pgtest.cpp, *_redistest.cpp, *_e2etest.cpp, tests/, testing/, bench/, build/).
+# The preset leaves out the sagapay executable and the e2e/Kafka/simulation tests (see
+# SAGAPAY_STACK_TESTS in CMakeLists.txt).
 # A source no test runs still counts, at 0 %.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,7 +112,9 @@ md = [
     "postgres and redis: every test but the end-to-end ones) against the private stack, then gcovr.",
     "Tests and test helpers are not counted (`*_test.cpp`, `*_pgtest.cpp`, `*_redistest.cpp`,",
     "tests/, testing/, bench/). Every .cpp of ours in the build counts, at 0 % if no test runs it;",
-    "a header counts with its folder for the inline code some test compiles.",
+    "a header counts with its folder for the inline code some test compiles. The preset does not",
+    "build the `sagapay` executable's own sources (app/main.cpp, supervisor.cpp, load.cpp), which",
+    "only the end-to-end suites run (`SAGAPAY_STACK_TESTS=OFF`).",
     "",
     *table,
     "",
